@@ -7,11 +7,35 @@ import picocli.CommandLine.Command;
 @Command(
     name = "reelflow",
     mixinStandardHelpOptions = true,
-    description = "ReelFlow: batch video rendering on Kafka, Flink and GPU worker pools.")
+    version = "reelflow 0.1.0",
+    description = "ReelFlow: batch video rendering on Kafka, Flink and GPU worker pools.",
+    subcommands = {
+      ClientCommands.Submit.class,
+      ClientCommands.Status.class,
+      ClientCommands.Watch.class,
+      ClientCommands.Cancel.class,
+      ClientCommands.Outputs.class,
+      ClientCommands.Schedules.class,
+      CommandLine.HelpCommand.class
+    })
 public final class ReelflowCli implements Runnable {
 
   public static void main(String[] args) {
-    System.exit(new CommandLine(new ReelflowCli()).execute(args));
+    System.exit(commandLine().execute(args));
+  }
+
+  static CommandLine commandLine() {
+    CommandLine cli = new CommandLine(new ReelflowCli());
+    cli.setExecutionExceptionHandler(
+        (e, cmd, parseResult) -> {
+          if (e instanceof CliException failure) {
+            cmd.getErr().println("reelflow: " + failure.getMessage());
+            return failure.exitCode();
+          }
+          throw e;
+        });
+    cli.setExitCodeExceptionMapper(e -> ExitCode.USAGE);
+    return cli;
   }
 
   @Override

@@ -1,0 +1,55 @@
+package dev.reelflow.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * Where the HTTP API is and which key to use. Resolved in this order: command-line flags,
+ * environment ({@code REELFLOW_API_URL}, {@code REELFLOW_API_KEY}), then {@code
+ * .reelflow/local.json} written by {@code reelflow up}.
+ */
+record ClientSettings(URI apiUrl, String apiKey) {
+
+  static final String ENV_URL = "REELFLOW_API_URL";
+  static final String ENV_KEY = "REELFLOW_API_KEY";
+
+  static ClientSettings resolve(
+      String flagUrl, String flagKey, Map<String, String> env, Path localJson) {
+    String url = firstNonBlank(flagUrl, env.get(ENV_URL));
+    String key = firstNonBlank(flagKey, env.get(ENV_KEY));
+    if ((url == null || key == null) && Files.isRegularFile(localJson)) {
+      try {
+        JsonNode root = new ObjectMapper().readTree(localJson.toFile());
+        JsonNode api = root.path("api");
+        url = firstNonBlank(url, api.path("url").asText(null));
+        key = firstNonBlank(key, api.path("key").asText(null));
+      } catch (IOException e) {
+        throw new CliException(
+            ExitCode.USAGE, "cannot read " + localJson + ": " + e.getMessage(), e);
+      }
+    }
+    if (url == null) {
+      throw new CliException(
+          ExitCode.USAGE,
+          "no API address: start the local pipeline with `reelflow up`, or pass --api-url or set "
+              + ENV_URL);
+    }
+    if (key == null) {
+      throw new CliException(
+          ExitCode.USAGE, "no API key: pass --api-key or set " + ENV_KEY + " (see `reelflow up`)");
+    }
+    return new ClientSettings(URI.create(url.endsWith("/") ? url : url + "/"), key);
+  }
+
+  private static String firstNonBlank(String a, String b) {
+    if (a != null && !a.isBlank()) {
+      return a;
+    }
+    return b != null && !b.isBlank() ? b : null;
+  }
+}
