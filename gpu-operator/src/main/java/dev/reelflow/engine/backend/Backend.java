@@ -1,0 +1,226 @@
+package dev.reelflow.engine.backend;
+
+/**
+ * The tensor operations the engine's models are written against, so that a GPU implementation can
+ * replace the CPU one without touching model code.
+ *
+ * <p>Conventions: tensors are dense and row-major; compute tensors are {@link DType#F32}; weights
+ * may be stored as {@link DType#BF16} or {@link DType#F16} where a method says so. "Rows" of a
+ * tensor are all dimensions but the last, "cols" the last one. Unless stated otherwise {@code out}
+ * may be the same tensor as an input (in-place). Offsets and leading dimensions are in elements.
+ * All operations are deterministic for a given backend and thread count.
+ */
+public interface Backend extends AutoCloseable {
+
+  /** Short name, e.g. {@code cpu}. */
+  String name();
+
+  /** Human description of the device, e.g. {@code cpu (2 threads, OpenBLAS)}. */
+  String device();
+
+  // ---- memory ----
+
+  /** A zero-filled float32 tensor. */
+  default Tensor allocate(long... shape) {
+    return allocate(DType.F32, shape);
+  }
+
+  /** A zero-filled tensor of the given storage type. */
+  Tensor allocate(DType dtype, long... shape);
+
+  /** A float32 tensor holding a copy of {@code data}. */
+  Tensor fromArray(float[] data, long... shape);
+
+  /** A 16-bit tensor (bf16/f16 bit patterns) holding a copy of {@code bits}. */
+  Tensor fromBits(DType dtype, short[] bits, long... shape);
+
+  /** Copies a float32 tensor into a new array. */
+  float[] toArray(Tensor t);
+
+  /** Copies {@code n} elements from {@code src[srcOff..]} to {@code dst[dstOff..]} (float32). */
+  void copy(Tensor src, long srcOff, Tensor dst, long dstOff, long n);
+
+  /** Writes {@code data} into {@code dst} starting at element {@code dstOff}. */
+  void write(Tensor dst, long dstOff, float[] data, int from, int n);
+
+  /** Sets every element to {@code value}. */
+  void fill(Tensor t, float value);
+
+  /**
+   * Row gather: {@code dst[i, :] = src[index[i], :]}; an index of -1 writes zeros. Both tensors are
+   * viewed as matrices with the same number of columns.
+   */
+  void gatherRows(Tensor src, int[] index, Tensor dst);
+
+  // ---- GEMM ----
+
+  /**
+   * {@code C = alpha * op(A) * op(B) + beta * C} with row-major operands at the given element
+   * offsets and leading dimensions; {@code op(X)} is X or its transpose. A and B may be any of F32,
+   * and (for the CPU backend) B may be BF16/F16 only through {@link #linear}.
+   */
+  void gemm(
+      boolean transA,
+      boolean transB,
+      int m,
+      int n,
+      int k,
+      float alpha,
+      Tensor a,
+      long aOff,
+      int lda,
+      Tensor b,
+      long bOff,
+      int ldb,
+      float beta,
+      Tensor c,
+      long cOff,
+      int ldc);
+
+  /** {@link #gemm} over {@code batch} operand triples separated by the given strides. */
+  void batchedGemm(
+      int batch,
+      boolean transA,
+      boolean transB,
+      int m,
+      int n,
+      int k,
+      float alpha,
+      Tensor a,
+      long aOff,
+      int lda,
+      long strideA,
+      Tensor b,
+      long bOff,
+      int ldb,
+      long strideB,
+      float beta,
+      Tensor c,
+      long cOff,
+      int ldc,
+      long strideC);
+
+  /**
+   * Fully connected layer {@code out = x * W^T + bias}: x [rows, in], weight [outFeatures, in]
+   * (F32, BF16 or F16), bias [outFeatures] or null, out [rows, outFeatures] (must not alias x).
+   */
+  void linear(Tensor x, Tensor weight, Tensor bias, Tensor out);
+
+  // ---- elementwise ----
+
+  /** {@code out = a + b} (same sizes). */
+  void add(Tensor a, Tensor b, Tensor out);
+
+  /** {@code out = a * b} (same sizes). */
+  void mul(Tensor a, Tensor b, Tensor out);
+
+  /** {@code out = alpha * a + beta * b} (same sizes). */
+  void axpby(float alpha, Tensor a, float beta, Tensor b, Tensor out);
+
+  /** {@code out = x * s}. */
+  void scale(Tensor x, float s, Tensor out);
+
+  /** {@code out[r, c] = x[r, c] + row[c]}. */
+  void addRow(Tensor x, Tensor row, Tensor out);
+
+  /** SiLU {@code x * sigmoid(x)}. */
+  void silu(Tensor x, Tensor out);
+
+  /** GELU with the tanh approximation. */
+  void geluTanh(Tensor x, Tensor out);
+
+  /**
+   * AdaLN modulation {@code out[r, c] = x[r, c] * (1 + scale[c]) + shift[c]}; shift and scale are
+   * length-cols vectors, read at the given element offsets of their tensors.
+   */
+  void modulate(Tensor x, Tensor shift, long shiftOff, Tensor scale, long scaleOff, Tensor out);
+
+  /** Gated residual {@code x[r, c] += gate[gateOff + c] * y[r, c]}. */
+  void addGated(Tensor x, Tensor gate, long gateOff, Tensor y);
+
+  // ---- reductions ----
+
+  /** {@code out[r] = sum_c x[r, c]}. */
+  void sumRows(Tensor x, Tensor out);
+
+  /** Sum of all elements (double accumulation). */
+  double sum(Tensor x);
+
+  /** Maximum absolute value. */
+  float maxAbs(Tensor x);
+
+  // ---- normalisation ----
+
+  /**
+   * LayerNorm over groups of {@code groupSize} consecutive elements (usually the last dimension):
+   * {@code (x - mean) / sqrt(var + eps) * weight + bias}; weight/bias of length groupSize or null.
+   */
+  void layerNorm(Tensor x, Tensor weight, Tensor bias, float eps, int groupSize, Tensor out);
+
+  /**
+   * RMSNorm over groups of {@code groupSize} consecutive elements (e.g. per attention head): {@code
+   * x / sqrt(mean(x^2) + eps) * weight}; weight of length groupSize or null.
+   */
+  void rmsNorm(Tensor x, Tensor weight, float eps, int groupSize, Tensor out);
+
+  /**
+   * Rotary embedding on interleaved pairs: for x [tokens, heads, headDim] and tables cos/sin
+   * [tokens, headDim/2]: {@code (x0, x1) -> (x0 c - x1 s, x0 s + x1 c)} for each pair (2j, 2j+1).
+   * Only the first {@code tokens} rows of x are rotated when x has more rows.
+   */
+  void rope(Tensor x, int heads, int headDim, Tensor cos, Tensor sin, int tokens, Tensor out);
+
+  /** Softmax over the last dimension. */
+  void softmax(Tensor x, Tensor out);
+
+  // ---- convolution ----
+
+  /**
+   * 3D convolution of one sample, zero padding: x [C, T, H, W], weight [O, C, kt, kh, kw], bias [O]
+   * or null, out [O, To, Ho, Wo] with {@code To = (T + 2 padT - kt) / strideT + 1} etc.
+   */
+  void conv3d(Tensor x, Tensor weight, Tensor bias, int[] stride, int[] padding, Tensor out);
+
+  /**
+   * 2D convolution, zero padding: x [N, C, H, W], weight [O, C, kh, kw], bias [O] or null, out [N,
+   * O, Ho, Wo] with {@code Ho = (H + 2 padH - kh) / strideH + 1}.
+   */
+  void conv2d(
+      Tensor x,
+      Tensor weight,
+      Tensor bias,
+      int strideH,
+      int strideW,
+      int padH,
+      int padW,
+      Tensor out);
+
+  // ---- attention ----
+
+  /**
+   * Dense scaled dot-product attention, exact softmax, computed tile by tile with an online softmax
+   * so memory stays O(tile). q [Sq, heads * headDim], k and v [Sk, heads * headDim], out [Sq, heads
+   * * headDim] (must not alias q/k/v).
+   */
+  void attention(Tensor q, Tensor k, Tensor v, Tensor out, int heads, int headDim, float scale);
+
+  /**
+   * Block-sparse attention: tokens form blocks of {@code blockSize}; query block i of head h
+   * attends only to the key blocks {@code mask.keptKeys(h, i)}, with exact softmax over all their
+   * tokens. Sq and Sk must be multiples of blockSize. A query block without kept keys yields zeros.
+   */
+  void blockSparseAttention(
+      Tensor q,
+      Tensor k,
+      Tensor v,
+      Tensor out,
+      int heads,
+      int headDim,
+      int blockSize,
+      BlockMask mask,
+      float scale);
+
+  /** Releases threads and scratch memory. */
+  @Override
+  void close();
+}

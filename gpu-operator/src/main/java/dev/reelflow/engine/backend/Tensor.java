@@ -1,0 +1,169 @@
+package dev.reelflow.engine.backend;
+
+import java.nio.FloatBuffer;
+import java.nio.ShortBuffer;
+import java.util.Arrays;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.ShortPointer;
+
+/**
+ * A dense, row-major tensor owned by a {@link Backend}. Storage lives outside the Java heap (for
+ * the CPU backend a JavaCPP pointer, for a GPU backend device memory), so native kernels never copy
+ * Java arrays. Compute tensors are {@link DType#F32}; {@link DType#BF16}/{@link DType#F16} tensors
+ * hold weights and are only accepted where a method says so (for example {@link Backend#linear}).
+ *
+ * <p>Close tensors you no longer need; the memory is otherwise released only when the garbage
+ * collector finds the tensor unreachable.
+ */
+public final class Tensor implements AutoCloseable {
+  private final Backend owner;
+  private final DType dtype;
+  private final long[] shape;
+  private final long size;
+  private final Pointer data;
+  private final FloatBuffer floats;
+  private final ShortBuffer shorts;
+  private final boolean owning;
+  private boolean closed;
+
+  /**
+   * Wraps storage that a backend allocated. For backend implementations only; model code gets
+   * tensors from {@link Backend#allocate}.
+   */
+  public static Tensor wrap(Backend owner, DType dtype, long[] shape, Pointer data) {
+    return new Tensor(owner, dtype, shape, data, true);
+  }
+
+  private Tensor(Backend owner, DType dtype, long[] shape, Pointer data, boolean owning) {
+    this.owner = owner;
+    this.owning = owning;
+    this.dtype = dtype;
+    this.shape = shape.clone();
+    this.size = sizeOf(shape);
+    this.data = data;
+    if (data instanceof FloatPointer fp && dtype == DType.F32) {
+      this.floats = fp.capacity(size).asBuffer();
+      this.shorts = null;
+    } else if (data instanceof ShortPointer sp) {
+      this.floats = null;
+      this.shorts = sp.capacity(size).asBuffer();
+    } else {
+      this.floats = null;
+      this.shorts = null;
+    }
+  }
+
+  static long sizeOf(long[] shape) {
+    long n = 1;
+    for (long d : shape) {
+      if (d < 0) {
+        throw new IllegalArgumentException("negative dimension in " + Arrays.toString(shape));
+      }
+      n *= d;
+    }
+    return n;
+  }
+
+  /** The backend that allocated this tensor. */
+  public Backend backend() {
+    return owner;
+  }
+
+  public DType dtype() {
+    return dtype;
+  }
+
+  /** A copy of the shape. */
+  public long[] shape() {
+    return shape.clone();
+  }
+
+  /** Size of dimension {@code i}; negative indices count from the end. */
+  public long dim(int i) {
+    return shape[i < 0 ? shape.length + i : i];
+  }
+
+  public int rank() {
+    return shape.length;
+  }
+
+  /** Number of elements. */
+  public long size() {
+    return size;
+  }
+
+  /** The native storage (host pointer on the CPU backend, device pointer on a GPU backend). */
+  public Pointer pointer() {
+    ensureOpen();
+    return data;
+  }
+
+  /**
+   * Host view of float32 data, for backends whose memory is host memory. Absolute indexing only;
+   * the buffer's position is not meaningful.
+   */
+  public FloatBuffer floats() {
+    ensureOpen();
+    if (floats == null) {
+      throw new IllegalStateException("tensor is " + dtype + " or not host memory; no float view");
+    }
+    return floats;
+  }
+
+  /** Host view of 16-bit (bf16/f16) data. */
+  public ShortBuffer shorts() {
+    ensureOpen();
+    if (shorts == null) {
+      throw new IllegalStateException("tensor is " + dtype + " or not host memory; no 16-bit view");
+    }
+    return shorts;
+  }
+
+  /** Rows of a matrix view: product of all but the last dimension. */
+  public long rows() {
+    return shape.length == 0 ? 1 : size / Math.max(1, shape[shape.length - 1]);
+  }
+
+  /** Columns of a matrix view: the last dimension. */
+  public int cols() {
+    return shape.length == 0 ? 1 : Math.toIntExact(shape[shape.length - 1]);
+  }
+
+  /**
+   * Same storage under another shape with the same number of elements. Closing a view does not
+   * release the storage; close the original.
+   */
+  public Tensor view(long... newShape) {
+    if (sizeOf(newShape) != size) {
+      throw new IllegalArgumentException(
+          "cannot view " + Arrays.toString(shape) + " as " + Arrays.toString(newShape));
+    }
+    return new Tensor(owner, dtype, newShape, data, false);
+  }
+
+  @Override
+  public void close() {
+    if (!closed) {
+      closed = true;
+      if (owning && !data.isNull()) {
+        data.deallocate();
+      }
+    }
+  }
+
+  boolean isClosed() {
+    return closed;
+  }
+
+  private void ensureOpen() {
+    if (closed) {
+      throw new IllegalStateException("tensor " + Arrays.toString(shape) + " was closed");
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "Tensor" + Arrays.toString(shape) + " " + dtype;
+  }
+}
