@@ -1,0 +1,412 @@
+package dev.reelflow.storage;
+
+import java.io.InputStream;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * The object store every artifact goes through: S3 API via the MinIO Java SDK, so MinIO, the
+ * embedded S3Proxy endpoint and AWS S3 all work.
+ *
+ * <ul>
+ *   <li>Every write computes the SHA-256 of the bytes and stores it as user metadata {@value
+ *       ObjectAttributes#META_SHA256}; reads verify it where asked.
+ *   <li>Objects above the multipart threshold go up in parts, several in parallel; a failed upload
+ *       is aborted, so nothing is ever visible at the key until the whole object is.
+ *   <li>Every request is retried with exponential backoff and jitter on 5xx, 409, 429, timeouts and
+ *       connection errors for up to {@link RetryPolicy#maxElapsed()} (120 s by default); other 4xx
+ *       fail at once with a typed {@link StorageException}.
+ *   <li>{@link #publish} is write-once (for {@code …/final/} keys).
+ * </ul>
+ *
+ * Thread-safe; one instance per process is enough. Keys come from {@link ArtifactKeys}.
+ */
+public interface ArtifactStore extends AutoCloseable {
+
+  /** A builder with the defaults documented on its setters. */
+  static Builder builder() {
+    return new Builder();
+  }
+
+  /** The bucket this store writes to. */
+  String bucket();
+
+  /** The endpoint URL (for logs and lineage namespaces). */
+  String endpoint();
+
+  /**
+   * Creates the bucket if it is missing and, when {@link Builder#attemptArtifactExpiry} is set,
+   * installs a lifecycle rule that expires attempt-level artifacts (tagged {@code
+   * reelflow-retention=attempt} at upload) and aborts incomplete multipart uploads. An endpoint
+   * that does not support lifecycle rules (S3Proxy) is reported in the result, not thrown.
+   */
+  BucketStatus ensureBucket();
+
+  /** Uploads a file (multipart above the threshold). Overwrites an existing object. */
+  StoredObject put(String key, Path file, ObjectAttributes attributes);
+
+  /**
+   * Uploads a stream. {@code size} is the exact length, or -1 when unknown (then the stream is
+   * spooled to a temporary file when it is larger than the multipart threshold).
+   */
+  StoredObject put(String key, InputStream in, long size, ObjectAttributes attributes);
+
+  /** Uploads bytes. */
+  StoredObject put(String key, byte[] bytes, ObjectAttributes attributes);
+
+  /**
+   * Write-once upload: succeeds when nothing is at the key yet, or when the object there has the
+   * same SHA-256 (a replay, or this call's own retried request); refuses different bytes with
+   * {@link AlreadyPublishedException}. Uses a conditional write ({@code If-None-Match: *}) where
+   * the endpoint supports it; otherwise (see {@link Builder#conditionalWrites}) compares checksums
+   * before writing, which leaves a small race window between two writers.
+   */
+  PublishResult publish(String key, Path file, ObjectAttributes attributes);
+
+  /** Write-once upload of bytes; see {@link #publish(String, Path, ObjectAttributes)}. */
+  PublishResult publish(String key, byte[] bytes, ObjectAttributes attributes);
+
+  /**
+   * Opens the object for reading. With {@code verifyChecksum}, reading to the end throws {@link
+   * ChecksumMismatchException} when the bytes do not match the recorded SHA-256. The stream is not
+   * retried once opened; use {@link #download} for retried, verified reads.
+   */
+  InputStream open(String key, boolean verifyChecksum);
+
+  /** Reads the whole object into memory (retried; verified where asked). */
+  byte[] getBytes(String key, boolean verifyChecksum);
+
+  /** Downloads to a file (retried; verified where asked) and returns the object's stat. */
+  StoredObject download(String key, Path target, boolean verifyChecksum);
+
+  /** Size, checksum, content type and metadata; {@link ObjectNotFoundException} if missing. */
+  StoredObject stat(String key);
+
+  /** As {@link #stat} but empty when the object is missing. */
+  Optional<StoredObject> find(String key);
+
+  /**
+   * Objects under the prefix, recursively, in key order. Listing does not return metadata: {@link
+   * StoredObject#sha256()} is empty; {@link #stat} an entry for it.
+   */
+  List<StoredObject> list(String prefix);
+
+  /** Deletes the object; deleting a missing object is not an error. */
+  void delete(String key);
+
+  /** Server-side copy (no bytes through this process); metadata and checksum are kept. */
+  StoredObject copy(String sourceKey, String targetKey);
+
+  /** A presigned GET URL valid for {@code expiry} (1 s to 7 days). */
+  URI presignGet(String key, Duration expiry);
+
+  /**
+   * A presigned GET URL for a tenant's own object; refuses keys outside {@code {tenant}/} with
+   * {@link KeyOutsideTenantException}, so one tenant's URL never reaches another's artifact.
+   */
+  URI presignGetForTenant(String tenant, String key, Duration expiry);
+
+  /** A presigned PUT URL (unsigned payload) valid for {@code expiry}. */
+  URI presignPut(String key, Duration expiry);
+
+  /** Releases the HTTP client and the upload threads. */
+  @Override
+  void close();
+
+  /**
+   * Options of an {@link ArtifactStore}, Kafka-client style: every option has a documented
+   * configuration key (see {@link #configure(Map)}) and a default.
+   */
+  final class Builder {
+    /** S3 endpoint URL, e.g. {@code http://localhost:9000}. Required. */
+    public static final String ENDPOINT = "storage.endpoint";
+
+    /** Access key. Required. */
+    public static final String ACCESS_KEY = "storage.access-key";
+
+    /** Secret key. Required. */
+    public static final String SECRET_KEY = "storage.secret-key";
+
+    /** Region; default {@code us-east-1}. */
+    public static final String REGION = "storage.region";
+
+    /** Bucket; default {@code reelflow}. */
+    public static final String BUCKET = "storage.bucket";
+
+    /** Objects larger than this go up as multipart uploads; default 16 MiB (min 5 MiB). */
+    public static final String MULTIPART_THRESHOLD = "storage.multipart.threshold-bytes";
+
+    /** Part size of multipart uploads; default 16 MiB (5 MiB to 5 GiB). */
+    public static final String PART_SIZE = "storage.multipart.part-size-bytes";
+
+    /** Parts uploaded in parallel per upload; default 4. */
+    public static final String PARALLEL_PARTS = "storage.multipart.parallel-parts";
+
+    /** Connect timeout; default 10 s. */
+    public static final String CONNECT_TIMEOUT_MS = "storage.connect-timeout-ms";
+
+    /** Read/write timeout per request; default 60 s. */
+    public static final String REQUEST_TIMEOUT_MS = "storage.request-timeout-ms";
+
+    /** Total time a request may spend retrying; default 120 s. */
+    public static final String RETRY_MAX_ELAPSED_MS = "storage.retry.max-elapsed-ms";
+
+    /** First backoff; default 200 ms. */
+    public static final String RETRY_INITIAL_BACKOFF_MS = "storage.retry.initial-backoff-ms";
+
+    /** Backoff cap; default 5 s. */
+    public static final String RETRY_MAX_BACKOFF_MS = "storage.retry.max-backoff-ms";
+
+    /**
+     * {@code auto} (default: conditional write, falling back to compare-by-checksum when the
+     * endpoint answers 501), {@code true} or {@code false} (compare-by-checksum only).
+     */
+    public static final String CONDITIONAL_WRITES = "storage.conditional-writes";
+
+    /** Days after which attempt-level artifacts expire (lifecycle rule); unset: never. */
+    public static final String ATTEMPT_EXPIRY_DAYS = "storage.attempt-expiry-days";
+
+    static final long MIN_PART_SIZE = 5L * 1024 * 1024;
+    static final long MAX_PART_SIZE = 5L * 1024 * 1024 * 1024;
+
+    /** How write-once publish asks the endpoint to refuse an overwrite. */
+    public enum ConditionalWrites {
+      /** Conditional write; on 501 from the endpoint, compare-by-checksum from then on. */
+      AUTO,
+      /** Always conditional ({@code If-None-Match: *}). */
+      ALWAYS,
+      /** Compare-by-checksum only, for endpoints that silently ignore If-None-Match. */
+      NEVER
+    }
+
+    String endpoint;
+    String accessKey;
+    String secretKey;
+    String region = "us-east-1";
+    String bucket = "reelflow";
+    long multipartThreshold = 16L * 1024 * 1024;
+    long partSize = 16L * 1024 * 1024;
+    int parallelParts = 4;
+    Duration connectTimeout = Duration.ofSeconds(10);
+    Duration requestTimeout = Duration.ofSeconds(60);
+    RetryPolicy retryPolicy = RetryPolicy.defaults();
+    ConditionalWrites conditionalWrites = ConditionalWrites.AUTO;
+    Integer attemptExpiryDays;
+
+    Builder() {}
+
+    /** S3 endpoint URL, e.g. {@code http://localhost:9000}. Required. */
+    public Builder endpoint(String endpoint) {
+      this.endpoint = Objects.requireNonNull(endpoint, "endpoint");
+      return this;
+    }
+
+    /** Access and secret key. Required. */
+    public Builder credentials(String accessKey, String secretKey) {
+      this.accessKey = Objects.requireNonNull(accessKey, "accessKey");
+      this.secretKey = Objects.requireNonNull(secretKey, "secretKey");
+      return this;
+    }
+
+    /** Region; default {@code us-east-1}. */
+    public Builder region(String region) {
+      this.region = Objects.requireNonNull(region, "region");
+      return this;
+    }
+
+    /** Bucket; default {@code reelflow}. */
+    public Builder bucket(String bucket) {
+      this.bucket = Objects.requireNonNull(bucket, "bucket");
+      return this;
+    }
+
+    /** Objects larger than this go multipart; default 16 MiB, at least 5 MiB. */
+    public Builder multipartThreshold(long bytes) {
+      this.multipartThreshold = bytes;
+      return this;
+    }
+
+    /** Part size; default 16 MiB, 5 MiB to 5 GiB. */
+    public Builder partSize(long bytes) {
+      this.partSize = bytes;
+      return this;
+    }
+
+    /** Parts in flight per upload; default 4. Memory: parallelParts x partSize per upload. */
+    public Builder parallelParts(int parts) {
+      this.parallelParts = parts;
+      return this;
+    }
+
+    /** Connect timeout; default 10 s. */
+    public Builder connectTimeout(Duration timeout) {
+      this.connectTimeout = Objects.requireNonNull(timeout, "connectTimeout");
+      return this;
+    }
+
+    /** Read/write timeout of one request; default 60 s. */
+    public Builder requestTimeout(Duration timeout) {
+      this.requestTimeout = Objects.requireNonNull(timeout, "requestTimeout");
+      return this;
+    }
+
+    /** Retry policy; default {@link RetryPolicy#defaults()} (120 s max elapsed). */
+    public Builder retryPolicy(RetryPolicy policy) {
+      this.retryPolicy = Objects.requireNonNull(policy, "retryPolicy");
+      return this;
+    }
+
+    /** How publish refuses overwrites; default {@link ConditionalWrites#AUTO}. */
+    public Builder conditionalWrites(ConditionalWrites mode) {
+      this.conditionalWrites = Objects.requireNonNull(mode, "conditionalWrites");
+      return this;
+    }
+
+    /** Expire attempt-level artifacts after this many days (lifecycle rule); default never. */
+    public Builder attemptArtifactExpiry(int days) {
+      if (days < 1) {
+        throw new IllegalArgumentException("attemptArtifactExpiry must be >= 1 day: " + days);
+      }
+      this.attemptExpiryDays = days;
+      return this;
+    }
+
+    /**
+     * Applies the {@code storage.*} keys present in the map (file values with env overrides already
+     * merged by the caller); absent keys keep their current value.
+     */
+    public Builder configure(Map<String, String> config) {
+      Map<String, String> c = new LinkedHashMap<>(config);
+      if (c.containsKey(ENDPOINT)) {
+        endpoint(c.get(ENDPOINT));
+      }
+      if (c.containsKey(ACCESS_KEY) || c.containsKey(SECRET_KEY)) {
+        credentials(c.getOrDefault(ACCESS_KEY, accessKey), c.getOrDefault(SECRET_KEY, secretKey));
+      }
+      if (c.containsKey(REGION)) {
+        region(c.get(REGION));
+      }
+      if (c.containsKey(BUCKET)) {
+        bucket(c.get(BUCKET));
+      }
+      if (c.containsKey(MULTIPART_THRESHOLD)) {
+        multipartThreshold(Long.parseLong(c.get(MULTIPART_THRESHOLD).trim()));
+      }
+      if (c.containsKey(PART_SIZE)) {
+        partSize(Long.parseLong(c.get(PART_SIZE).trim()));
+      }
+      if (c.containsKey(PARALLEL_PARTS)) {
+        parallelParts(Integer.parseInt(c.get(PARALLEL_PARTS).trim()));
+      }
+      if (c.containsKey(CONNECT_TIMEOUT_MS)) {
+        connectTimeout(Duration.ofMillis(Long.parseLong(c.get(CONNECT_TIMEOUT_MS).trim())));
+      }
+      if (c.containsKey(REQUEST_TIMEOUT_MS)) {
+        requestTimeout(Duration.ofMillis(Long.parseLong(c.get(REQUEST_TIMEOUT_MS).trim())));
+      }
+      if (c.containsKey(RETRY_MAX_ELAPSED_MS)
+          || c.containsKey(RETRY_INITIAL_BACKOFF_MS)
+          || c.containsKey(RETRY_MAX_BACKOFF_MS)) {
+        RetryPolicy.Builder r =
+            RetryPolicy.builder()
+                .initialBackoff(retryPolicy.initialBackoff())
+                .maxBackoff(retryPolicy.maxBackoff())
+                .multiplier(retryPolicy.multiplier())
+                .maxElapsed(retryPolicy.maxElapsed());
+        if (c.containsKey(RETRY_MAX_ELAPSED_MS)) {
+          r.maxElapsed(Duration.ofMillis(Long.parseLong(c.get(RETRY_MAX_ELAPSED_MS).trim())));
+        }
+        if (c.containsKey(RETRY_INITIAL_BACKOFF_MS)) {
+          r.initialBackoff(
+              Duration.ofMillis(Long.parseLong(c.get(RETRY_INITIAL_BACKOFF_MS).trim())));
+        }
+        if (c.containsKey(RETRY_MAX_BACKOFF_MS)) {
+          r.maxBackoff(Duration.ofMillis(Long.parseLong(c.get(RETRY_MAX_BACKOFF_MS).trim())));
+        }
+        retryPolicy(r.build());
+      }
+      if (c.containsKey(CONDITIONAL_WRITES)) {
+        String v = c.get(CONDITIONAL_WRITES).trim().toLowerCase(java.util.Locale.ROOT);
+        conditionalWrites(
+            switch (v) {
+              case "auto" -> ConditionalWrites.AUTO;
+              case "true", "always" -> ConditionalWrites.ALWAYS;
+              case "false", "never" -> ConditionalWrites.NEVER;
+              default ->
+                  throw new IllegalArgumentException(
+                      CONDITIONAL_WRITES + " must be auto, true or false: " + v);
+            });
+      }
+      if (c.containsKey(ATTEMPT_EXPIRY_DAYS) && !c.get(ATTEMPT_EXPIRY_DAYS).isBlank()) {
+        attemptArtifactExpiry(Integer.parseInt(c.get(ATTEMPT_EXPIRY_DAYS).trim()));
+      }
+      return this;
+    }
+
+    /** The effective options, secret masked, for the start-up log. */
+    public Map<String, String> describe() {
+      Map<String, String> m = new LinkedHashMap<>();
+      m.put(ENDPOINT, String.valueOf(endpoint));
+      m.put(ACCESS_KEY, String.valueOf(accessKey));
+      m.put(SECRET_KEY, secretKey == null ? "null" : "****");
+      m.put(REGION, region);
+      m.put(BUCKET, bucket);
+      m.put(MULTIPART_THRESHOLD, Long.toString(multipartThreshold));
+      m.put(PART_SIZE, Long.toString(partSize));
+      m.put(PARALLEL_PARTS, Integer.toString(parallelParts));
+      m.put(CONNECT_TIMEOUT_MS, Long.toString(connectTimeout.toMillis()));
+      m.put(REQUEST_TIMEOUT_MS, Long.toString(requestTimeout.toMillis()));
+      m.put(RETRY_MAX_ELAPSED_MS, Long.toString(retryPolicy.maxElapsed().toMillis()));
+      m.put(RETRY_INITIAL_BACKOFF_MS, Long.toString(retryPolicy.initialBackoff().toMillis()));
+      m.put(RETRY_MAX_BACKOFF_MS, Long.toString(retryPolicy.maxBackoff().toMillis()));
+      m.put(CONDITIONAL_WRITES, conditionalWrites.name().toLowerCase(java.util.Locale.ROOT));
+      m.put(ATTEMPT_EXPIRY_DAYS, attemptExpiryDays == null ? "" : attemptExpiryDays.toString());
+      return m;
+    }
+
+    /** Validates the options and builds the store (no network call). */
+    public ArtifactStore build() {
+      if (endpoint == null || endpoint.isBlank()) {
+        throw new IllegalArgumentException(ENDPOINT + " is required");
+      }
+      URI uri = URI.create(endpoint);
+      if (uri.getScheme() == null
+          || !(uri.getScheme().equals("http") || uri.getScheme().equals("https"))
+          || uri.getHost() == null) {
+        throw new IllegalArgumentException(
+            ENDPOINT + " must be an http(s) URL such as http://localhost:9000: " + endpoint);
+      }
+      if (accessKey == null || accessKey.isBlank() || secretKey == null || secretKey.isBlank()) {
+        throw new IllegalArgumentException(ACCESS_KEY + " and " + SECRET_KEY + " are required");
+      }
+      if (!bucket.matches("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")) {
+        throw new IllegalArgumentException(
+            BUCKET + " '" + bucket + "' is not a valid S3 bucket name (3-63 of a-z 0-9 . -)");
+      }
+      if (partSize < MIN_PART_SIZE || partSize > MAX_PART_SIZE) {
+        throw new IllegalArgumentException(
+            PART_SIZE + " must be between 5 MiB and 5 GiB (S3 limits): " + partSize);
+      }
+      if (multipartThreshold < MIN_PART_SIZE || multipartThreshold > MAX_PART_SIZE) {
+        throw new IllegalArgumentException(
+            MULTIPART_THRESHOLD + " must be between 5 MiB and 5 GiB: " + multipartThreshold);
+      }
+      if (parallelParts < 1 || parallelParts > 64) {
+        throw new IllegalArgumentException(PARALLEL_PARTS + " must be 1..64: " + parallelParts);
+      }
+      if (connectTimeout.isNegative() || connectTimeout.isZero()) {
+        throw new IllegalArgumentException(CONNECT_TIMEOUT_MS + " must be > 0");
+      }
+      if (requestTimeout.isNegative() || requestTimeout.isZero()) {
+        throw new IllegalArgumentException(REQUEST_TIMEOUT_MS + " must be > 0");
+      }
+      return new MinioArtifactStore(this);
+    }
+  }
+}
