@@ -1,0 +1,474 @@
+package dev.reelflow.upscale;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.bytedeco.javacpp.FloatPointer;
+
+/**
+ * A single-image super-resolution network compiled from a {@link TfjsLayersModel}: the Keras layers
+ * the UpscalerJS ESRGAN family uses (Conv2D, Activation relu/linear, Concatenate, Add, UpSampling2D
+ * nearest, the custom MultiplyBeta and PixelShuffle{n}x depth-to-space), checked against the weight
+ * shapes, then run on one image tile at a time with a {@link Workspace}.
+ *
+ * <p>Convolutions are k² shifted GEMMs on zero-margined NHWC maps ({@link FeatureMap}); a relu that
+ * only follows one linear conv is fused into that conv's bias epilogue.
+ */
+final class SrNetwork {
+
+  enum Kind {
+    INPUT,
+    CONV,
+    RELU,
+    CONCAT,
+    ADD,
+    MULTIPLY,
+    UPSAMPLE_NEAREST,
+    DEPTH_TO_SPACE
+  }
+
+  static final class Node {
+    final String name;
+    final Kind kind;
+    final int[] inputs;
+    final int channels;
+    final int scale;
+    int kh;
+    int kw;
+    boolean relu;
+    FloatPointer kernel;
+    float[] bias;
+    float factor;
+    int block;
+
+    /** Index of the node whose map this node's value lives in (itself unless an alias). */
+    int owner;
+
+    /** For an owner: the last node index that reads its map. */
+    int lastUse;
+
+    /** Distance, in input pixels, over which this node's value depends on the input. */
+    double radius;
+
+    Node(String name, Kind kind, int[] inputs, int channels, int scale) {
+      this.name = name;
+      this.kind = kind;
+      this.inputs = inputs;
+      this.channels = channels;
+      this.scale = scale;
+    }
+  }
+
+  final String name;
+  final List<Node> nodes;
+  final int scale;
+  final int pad;
+  final float inputRange;
+  final long parameters;
+  final double flopsPerInputPixel;
+
+  private SrNetwork(String name, List<Node> nodes, float inputRange, long parameters) {
+    this.name = name;
+    this.nodes = nodes;
+    this.inputRange = inputRange;
+    this.parameters = parameters;
+    Node out = nodes.get(nodes.size() - 1);
+    this.scale = out.scale;
+    int p = 1;
+    double flops = 0;
+    for (Node n : nodes) {
+      if (n.kind == Kind.CONV) {
+        p = Math.max(p, Math.max((n.kh - 1) / 2, (n.kw - 1) / 2));
+        int cin = nodes.get(n.inputs[0]).channels;
+        flops += 2.0 * n.kh * n.kw * cin * n.channels * n.scale * n.scale;
+      }
+    }
+    this.pad = p;
+    this.flopsPerInputPixel = flops;
+  }
+
+  /** Receptive-field radius of the output, in input pixels (rounded up). */
+  int receptiveRadius() {
+    return (int) Math.ceil(nodes.get(nodes.size() - 1).radius);
+  }
+
+  /**
+   * Compiles the topology. {@code inputRange} is the value range the model was trained on (255 for
+   * esrgan-slim/medium, 1 for esrgan-thick); images are always [0, 255] outside.
+   */
+  static SrNetwork compile(TfjsLayersModel model, float inputRange) {
+    String where = model.source();
+    Map<String, Integer> index = new HashMap<>();
+    List<Node> nodes = new ArrayList<>();
+    Set<String> usedWeights = new HashSet<>();
+    for (TfjsLayersModel.Layer layer : model.layers()) {
+      int[] in = new int[layer.inbound().size()];
+      for (int i = 0; i < in.length; i++) {
+        in[i] = index.get(layer.inbound().get(i));
+      }
+      JsonNode cfg = layer.config();
+      String cls = layer.className();
+      Node node;
+      if (cls.equals("InputLayer")) {
+        JsonNode shape = cfg.path("batch_input_shape");
+        int c = shape.size() == 4 ? shape.get(3).asInt(3) : 3;
+        if (c != 3) {
+          throw new ModelFormatException(
+              where + ": input '" + layer.name() + "' has " + c + " channels, expected RGB (3)");
+        }
+        node = new Node(layer.name(), Kind.INPUT, in, 3, 1);
+      } else {
+        requireInputs(where, layer, in.length, cls.equals("Concatenate") || cls.equals("Add"));
+        Node first = nodes.get(in[0]);
+        switch (cls) {
+          case "Conv2D" -> node = conv(model, layer, first, in, usedWeights);
+          case "Activation" -> {
+            String act = cfg.path("activation").asText();
+            if (act.equals("linear")) {
+              node = new Node(layer.name(), Kind.MULTIPLY, in, first.channels, first.scale);
+              node.factor = 1f;
+            } else if (act.equals("relu")) {
+              node = new Node(layer.name(), Kind.RELU, in, first.channels, first.scale);
+            } else {
+              throw unsupported(where, layer, "activation '" + act + "'");
+            }
+          }
+          case "Concatenate" -> {
+            int axis = cfg.path("axis").asInt(-1);
+            if (axis != -1 && axis != 3) {
+              throw unsupported(where, layer, "concatenation on axis " + axis);
+            }
+            int c = 0;
+            for (int i : in) {
+              c += nodes.get(i).channels;
+              sameScale(where, layer, first, nodes.get(i));
+            }
+            node = new Node(layer.name(), Kind.CONCAT, in, c, first.scale);
+          }
+          case "Add" -> {
+            for (int i : in) {
+              sameScale(where, layer, first, nodes.get(i));
+              if (nodes.get(i).channels != first.channels) {
+                throw new ModelFormatException(
+                    where
+                        + ": Add '"
+                        + layer.name()
+                        + "' mixes "
+                        + first.channels
+                        + " and "
+                        + nodes.get(i).channels
+                        + " channels");
+              }
+            }
+            node = new Node(layer.name(), Kind.ADD, in, first.channels, first.scale);
+          }
+          case "MultiplyBeta" -> {
+            // esrgan-thick's residual scaling layer: x * 0.2 (UpscalerJS registers it in JS).
+            node = new Node(layer.name(), Kind.MULTIPLY, in, first.channels, first.scale);
+            node.factor = 0.2f;
+          }
+          case "UpSampling2D" -> {
+            JsonNode size = cfg.path("size");
+            int s = size.get(0).asInt();
+            String interp = cfg.path("interpolation").asText("nearest");
+            if (size.get(1).asInt() != s || !interp.equals("nearest")) {
+              throw unsupported(where, layer, "up-sampling " + size + " " + interp);
+            }
+            node =
+                new Node(layer.name(), Kind.UPSAMPLE_NEAREST, in, first.channels, first.scale * s);
+            node.block = s;
+          }
+          default -> {
+            if (cls.matches("PixelShuffle[0-9]+x")) {
+              int s = Integer.parseInt(cls.substring("PixelShuffle".length(), cls.length() - 1));
+              if (first.channels % (s * s) != 0) {
+                throw new ModelFormatException(
+                    where
+                        + ": "
+                        + cls
+                        + " '"
+                        + layer.name()
+                        + "' gets "
+                        + first.channels
+                        + " channels, not a multiple of "
+                        + s * s);
+              }
+              node =
+                  new Node(
+                      layer.name(),
+                      Kind.DEPTH_TO_SPACE,
+                      in,
+                      first.channels / (s * s),
+                      first.scale * s);
+              node.block = s;
+            } else {
+              throw unsupported(where, layer, "layer class " + cls);
+            }
+          }
+        }
+        node.radius = 0;
+        for (int i : in) {
+          node.radius = Math.max(node.radius, nodes.get(i).radius);
+        }
+        if (node.kind == Kind.CONV) {
+          node.radius += (double) ((Math.max(node.kh, node.kw) - 1) / 2) / node.scale;
+        }
+      }
+      index.put(layer.name(), nodes.size());
+      nodes.add(node);
+    }
+    if (!model.layers().get(0).name().equals(model.inputLayer())) {
+      throw new ModelFormatException(where + ": the input layer must come first");
+    }
+    int outIndex = index.get(model.outputLayer());
+    if (outIndex != nodes.size() - 1) {
+      throw new ModelFormatException(
+          where + ": the output layer '" + model.outputLayer() + "' must be the last layer");
+    }
+    Node out = nodes.get(outIndex);
+    if (out.channels != 3) {
+      throw new ModelFormatException(
+          where + ": output has " + out.channels + " channels, expected RGB (3)");
+    }
+    Set<String> unused = new HashSet<>(model.weights().keySet());
+    unused.removeAll(usedWeights);
+    if (!unused.isEmpty()) {
+      throw new ModelFormatException(
+          where
+              + ": weights "
+              + unused
+              + " are not used by any layer of the topology; model.json and shards do not match");
+    }
+    fuseRelus(nodes);
+    for (int i = 0; i < nodes.size(); i++) {
+      Node n = nodes.get(i);
+      n.owner = isAlias(n) ? nodes.get(n.inputs[0]).owner : i;
+      for (int in : n.inputs) {
+        Node o = nodes.get(nodes.get(in).owner);
+        o.lastUse = Math.max(o.lastUse, i);
+      }
+    }
+    nodes.get(nodes.get(nodes.size() - 1).owner).lastUse = Integer.MAX_VALUE;
+    return new SrNetwork(where, List.copyOf(nodes), inputRange, model.parameterCount());
+  }
+
+  private static Node conv(
+      TfjsLayersModel model,
+      TfjsLayersModel.Layer layer,
+      Node input,
+      int[] in,
+      Set<String> usedWeights) {
+    String where = model.source();
+    JsonNode cfg = layer.config();
+    int filters = cfg.path("filters").asInt();
+    int kh = cfg.path("kernel_size").get(0).asInt();
+    int kw = cfg.path("kernel_size").get(1).asInt();
+    String padding = cfg.path("padding").asText();
+    for (String key : new String[] {"strides", "dilation_rate"}) {
+      JsonNode v = cfg.path(key);
+      if (!v.isMissingNode() && (v.get(0).asInt() != 1 || v.get(1).asInt() != 1)) {
+        throw unsupported(where, layer, key + " " + v);
+      }
+    }
+    if (!cfg.path("data_format").asText("channels_last").equals("channels_last")) {
+      throw unsupported(where, layer, "data_format " + cfg.path("data_format").asText());
+    }
+    if (kh % 2 == 0 || kw % 2 == 0) {
+      throw unsupported(where, layer, "even kernel " + kh + "x" + kw);
+    }
+    if (!padding.equals("same") && !(padding.equals("valid") && kh == 1 && kw == 1)) {
+      throw unsupported(
+          where, layer, "padding '" + padding + "' with a " + kh + "x" + kw + " kernel");
+    }
+    String act = cfg.path("activation").asText("linear");
+    if (!act.equals("linear") && !act.equals("relu")) {
+      throw unsupported(where, layer, "activation '" + act + "'");
+    }
+    TfjsLayersModel.Weight kernel = weight(model, layer.name() + "/kernel");
+    int[] expect = {kh, kw, input.channels, filters};
+    if (!Arrays.equals(kernel.shape(), expect)) {
+      throw new ModelFormatException(
+          where
+              + ": Conv2D '"
+              + layer.name()
+              + "' kernel has shape "
+              + Arrays.toString(kernel.shape())
+              + ", the topology needs "
+              + Arrays.toString(expect));
+    }
+    usedWeights.add(kernel.name());
+    float[] bias = new float[filters];
+    if (cfg.path("use_bias").asBoolean(true)) {
+      TfjsLayersModel.Weight b = weight(model, layer.name() + "/bias");
+      if (!Arrays.equals(b.shape(), new int[] {filters})) {
+        throw new ModelFormatException(
+            where
+                + ": Conv2D '"
+                + layer.name()
+                + "' bias has shape "
+                + Arrays.toString(b.shape())
+                + ", expected ["
+                + filters
+                + "]");
+      }
+      usedWeights.add(b.name());
+      bias = b.values();
+    }
+    Node node = new Node(layer.name(), Kind.CONV, in, filters, input.scale);
+    node.kh = kh;
+    node.kw = kw;
+    node.relu = act.equals("relu");
+    node.kernel = new FloatPointer(kernel.values());
+    node.bias = bias;
+    return node;
+  }
+
+  private static TfjsLayersModel.Weight weight(TfjsLayersModel model, String name) {
+    TfjsLayersModel.Weight w = model.weights().get(name);
+    if (w == null) {
+      throw new ModelFormatException(
+          model.source()
+              + ": weights manifest lacks tensor '"
+              + name
+              + "' needed by layer '"
+              + name.substring(0, name.lastIndexOf('/'))
+              + "'");
+    }
+    return w;
+  }
+
+  /** A relu whose only input is a linear conv used nowhere else becomes that conv's epilogue. */
+  private static void fuseRelus(List<Node> nodes) {
+    int[] uses = new int[nodes.size()];
+    for (Node n : nodes) {
+      for (int i : n.inputs) {
+        uses[i]++;
+      }
+    }
+    for (int i = 0; i < nodes.size(); i++) {
+      Node n = nodes.get(i);
+      if (n.kind == Kind.RELU) {
+        Node src = nodes.get(n.inputs[0]);
+        if (src.kind == Kind.CONV && !src.relu && uses[n.inputs[0]] == 1) {
+          src.relu = true;
+          // the relu node now just forwards the conv's map
+          Node alias = new Node(n.name, Kind.MULTIPLY, n.inputs, n.channels, n.scale);
+          alias.factor = Float.NaN;
+          alias.radius = n.radius;
+          nodes.set(i, alias);
+        }
+      }
+    }
+  }
+
+  private static boolean isAlias(Node n) {
+    return n.kind == Kind.MULTIPLY && (Float.isNaN(n.factor) || n.factor == 1f);
+  }
+
+  private static void requireInputs(
+      String where, TfjsLayersModel.Layer layer, int n, boolean many) {
+    if (n == 0 || (!many && n != 1) || (many && n < 2)) {
+      throw new ModelFormatException(
+          where
+              + ": layer '"
+              + layer.name()
+              + "' ("
+              + layer.className()
+              + ") has "
+              + n
+              + " inputs");
+    }
+  }
+
+  private static void sameScale(String where, TfjsLayersModel.Layer layer, Node a, Node b) {
+    if (a.scale != b.scale) {
+      throw new ModelFormatException(
+          where + ": layer '" + layer.name() + "' joins maps of different resolution");
+    }
+  }
+
+  private static ModelFormatException unsupported(
+      String where, TfjsLayersModel.Layer layer, String what) {
+    return new ModelFormatException(
+        where
+            + ": layer '"
+            + layer.name()
+            + "' uses "
+            + what
+            + ", which this engine does not implement");
+  }
+
+  /**
+   * Runs the network on one tile. {@code rgb} is HWC, values [0, 255]; the result is HWC of size
+   * (h·scale)×(w·scale), clamped to [0, 255].
+   */
+  float[] run(float[] rgb, int h, int w, Workspace ws) {
+    FeatureMap[] maps = new FeatureMap[nodes.size()];
+    try {
+      for (int i = 0; i < nodes.size(); i++) {
+        Node n = nodes.get(i);
+        if (n.owner != i) {
+          maps[i] = maps[n.owner];
+        } else {
+          maps[i] =
+              switch (n.kind) {
+                case INPUT -> input(rgb, h, w, ws);
+                case CONV -> ws.conv(n, maps[n.inputs[0]], pad);
+                case RELU -> ws.map(maps[n.inputs[0]], n.channels, 1, pad, Workspace.Op.RELU, 0f);
+                case MULTIPLY ->
+                    ws.map(maps[n.inputs[0]], n.channels, 1, pad, Workspace.Op.SCALE, n.factor);
+                case CONCAT -> ws.concat(maps, n.inputs, n.channels, pad);
+                case ADD -> ws.add(maps, n.inputs, pad);
+                case UPSAMPLE_NEAREST ->
+                    ws.map(maps[n.inputs[0]], n.channels, n.block, pad, Workspace.Op.UPSAMPLE, 0f);
+                case DEPTH_TO_SPACE -> ws.depthToSpace(maps[n.inputs[0]], n.block, pad);
+              };
+        }
+        for (int in : n.inputs) {
+          int o = nodes.get(in).owner;
+          if (nodes.get(o).lastUse == i && maps[o] != null) {
+            ws.release(maps[o]);
+            maps[o] = null;
+          }
+        }
+      }
+      return output(maps[nodes.size() - 1]);
+    } finally {
+      ws.releaseAll();
+    }
+  }
+
+  private FeatureMap input(float[] rgb, int h, int w, Workspace ws) {
+    FeatureMap m = ws.acquire(h, w, 3, pad);
+    float k = inputRange / 255f;
+    float[] row = new float[w * 3];
+    for (int y = 0; y < h; y++) {
+      for (int j = 0; j < row.length; j++) {
+        row[j] = rgb[y * w * 3 + j] * k;
+      }
+      m.putRow(y, 0, row, row.length);
+    }
+    return m;
+  }
+
+  private float[] output(FeatureMap m) {
+    float k = 255f / inputRange;
+    int rowLen = m.width * 3;
+    float[] out = new float[m.height * rowLen];
+    float[] row = new float[rowLen];
+    for (int y = 0; y < m.height; y++) {
+      m.getRow(y, 0, row, rowLen);
+      int base = y * rowLen;
+      for (int j = 0; j < rowLen; j++) {
+        float v = row[j] * k;
+        out[base + j] = v < 0f ? 0f : (v > 255f ? 255f : v);
+      }
+    }
+    return out;
+  }
+}
