@@ -5,6 +5,7 @@ import dev.reelflow.schemas.registry.SchemaRegistryConfig;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.flink.api.common.serialization.DeserializationSchema;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.java.typeutils.GenericTypeInfo;
 
 /**
  * Flink {@link DeserializationSchema} reading Confluent wire-format values into a SpecificRecord
@@ -27,7 +28,16 @@ public final class AvroRecordDeserializationSchema<T extends SpecificRecord>
   private AvroRecordDeserializationSchema(Builder<T> b) {
     this.type = b.type;
     this.registry = b.registry;
-    this.producedType = b.producedType != null ? b.producedType : TypeInformation.of(b.type);
+    this.producedType = b.producedType != null ? b.producedType : defaultType(b.type);
+  }
+
+  /** Flink's AvroTypeInfo when flink-avro is on the class path, else a generic (Kryo) type. */
+  private static <T> TypeInformation<T> defaultType(Class<T> type) {
+    try {
+      return TypeInformation.of(type);
+    } catch (RuntimeException e) {
+      return new GenericTypeInfo<>(type);
+    }
   }
 
   public static <T extends SpecificRecord> Builder<T> builder(Class<T> type) {
@@ -89,7 +99,10 @@ public final class AvroRecordDeserializationSchema<T extends SpecificRecord>
       return this;
     }
 
-    /** Type information of the produced records (default {@code TypeInformation.of(type)}). */
+    /**
+     * Type information of the produced records; default {@code TypeInformation.of(type)}, which is
+     * Flink's AvroTypeInfo when flink-avro is on the class path and a generic type otherwise.
+     */
     public Builder<T> producedType(TypeInformation<T> producedType) {
       this.producedType = producedType;
       return this;
