@@ -1,0 +1,54 @@
+package dev.reelflow.worker;
+
+import dev.reelflow.worker.spi.BaseVideoEngine;
+import dev.reelflow.worker.spi.EngineFactory;
+import dev.reelflow.worker.spi.EngineRegistry;
+import dev.reelflow.worker.spi.EngineSettings;
+import java.util.List;
+
+/** The engines this module brings: {@code command} and {@code emulated} (plus {@code native}). */
+final class BuiltinEngines {
+
+  private BuiltinEngines() {}
+
+  static List<EngineFactory> all() {
+    return List.of(
+        new Simple(CommandEngine.NAME) {
+          @Override
+          public BaseVideoEngine createBase(EngineSettings s) {
+            return new CommandEngine(s);
+          }
+        },
+        new Simple(EmulatedEngine.NAME) {
+          @Override
+          public BaseVideoEngine createBase(EngineSettings s) {
+            return new EmulatedEngine(s);
+          }
+        });
+  }
+
+  /** Built-in engines, then those found by ServiceLoader on this class's loader. */
+  static EngineRegistry registry() {
+    EngineRegistry.Builder b = EngineRegistry.builder();
+    all().forEach(b::register);
+    return b.discover(BuiltinEngines.class.getClassLoader()).build();
+  }
+
+  private abstract static class Simple implements EngineFactory {
+    private final String name;
+
+    Simple(String name) {
+      this.name = name;
+    }
+
+    @Override
+    public String name() {
+      return name;
+    }
+
+    @Override
+    public boolean providesBase() {
+      return true;
+    }
+  }
+}
