@@ -1,0 +1,118 @@
+package dev.reelflow.orchestrator;
+
+import dev.reelflow.schemas.avro.DeadLetter;
+import dev.reelflow.schemas.avro.RenderStatus;
+import java.nio.charset.StandardCharsets;
+import org.apache.flink.api.common.serialization.SerializationSchema;
+import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+
+/** The record serializers of the job's sinks: UTF-8 keys, Avro values through the codec. */
+final class OutboundSerializers {
+  private OutboundSerializers() {}
+
+  private static byte[] utf8(String s) {
+    return s == null ? null : s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** render.tasks.*: the explicit partition chosen by the scheduler, keyed by request id. */
+  static final class Tasks implements KafkaRecordSerializationSchema<TaskDispatch> {
+    private static final long serialVersionUID = 1L;
+    private final RecordCodec codec;
+
+    Tasks(RecordCodec codec) {
+      this.codec = codec;
+    }
+
+    @Override
+    public void open(SerializationSchema.InitializationContext context, KafkaSinkContext sink)
+        throws Exception {
+      codec.open();
+    }
+
+    @Override
+    public ProducerRecord<byte[], byte[]> serialize(
+        TaskDispatch d, KafkaSinkContext context, Long timestamp) {
+      try {
+        return new ProducerRecord<>(
+            d.topic, d.partition, utf8(d.task.getRequestId()), codec.encode(d.topic, d.task));
+      } catch (Exception e) {
+        throw new IllegalStateException("cannot encode task " + d.task.getTaskId(), e);
+      }
+    }
+  }
+
+  /** render.status, keyed by request id. */
+  static final class Status implements KafkaRecordSerializationSchema<RenderStatus> {
+    private static final long serialVersionUID = 1L;
+    private final RecordCodec codec;
+
+    Status(RecordCodec codec) {
+      this.codec = codec;
+    }
+
+    @Override
+    public void open(SerializationSchema.InitializationContext context, KafkaSinkContext sink)
+        throws Exception {
+      codec.open();
+    }
+
+    @Override
+    public ProducerRecord<byte[], byte[]> serialize(
+        RenderStatus s, KafkaSinkContext context, Long timestamp) {
+      try {
+        return new ProducerRecord<>(
+            TopicNames.STATUS, utf8(s.getRequestId()), codec.encode(TopicNames.STATUS, s));
+      } catch (Exception e) {
+        throw new IllegalStateException("cannot encode status of " + s.getRequestId(), e);
+      }
+    }
+  }
+
+  /** render.dlq: the DeadLetter value, its reason also in headers. */
+  static final class DeadLetters implements KafkaRecordSerializationSchema<DeadLetter> {
+    private static final long serialVersionUID = 1L;
+    private final RecordCodec codec;
+
+    DeadLetters(RecordCodec codec) {
+      this.codec = codec;
+    }
+
+    @Override
+    public void open(SerializationSchema.InitializationContext context, KafkaSinkContext sink)
+        throws Exception {
+      codec.open();
+    }
+
+    @Override
+    public ProducerRecord<byte[], byte[]> serialize(
+        DeadLetter d, KafkaSinkContext context, Long timestamp) {
+      RecordHeaders headers = new RecordHeaders();
+      headers.add("reason", utf8(d.getReason()));
+      headers.add("error.class", utf8(d.getErrorClass()));
+      headers.add("source.topic", utf8(d.getSourceTopic()));
+      headers.add("source.partition", utf8(Integer.toString(d.getPartition())));
+      headers.add("source.offset", utf8(Long.toString(d.getOffset())));
+      headers.add("component", utf8(d.getComponent()));
+      String key = d.getRequestId() != null ? d.getRequestId() : d.getKey();
+      try {
+        return new ProducerRecord<>(
+            TopicNames.DLQ, null, utf8(key), codec.encode(TopicNames.DLQ, d), headers);
+      } catch (Exception e) {
+        throw new IllegalStateException("cannot encode dead letter from " + d.getSourceTopic(), e);
+      }
+    }
+  }
+
+  /** render.lineage: OpenLineage JSON, keyed by request id. */
+  static final class Lineage implements KafkaRecordSerializationSchema<LineageRecord> {
+    private static final long serialVersionUID = 1L;
+
+    @Override
+    public ProducerRecord<byte[], byte[]> serialize(
+        LineageRecord l, KafkaSinkContext context, Long timestamp) {
+      return new ProducerRecord<>(TopicNames.LINEAGE, utf8(l.requestId), utf8(l.json));
+    }
+  }
+}

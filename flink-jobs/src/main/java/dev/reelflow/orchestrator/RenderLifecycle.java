@@ -1,0 +1,589 @@
+package dev.reelflow.orchestrator;
+
+import dev.reelflow.schemas.avro.CommandType;
+import dev.reelflow.schemas.avro.DeadLetter;
+import dev.reelflow.schemas.avro.ErrorCode;
+import dev.reelflow.schemas.avro.ErrorInfo;
+import dev.reelflow.schemas.avro.OutputArtifact;
+import dev.reelflow.schemas.avro.RenderCommand;
+import dev.reelflow.schemas.avro.RenderRequest;
+import dev.reelflow.schemas.avro.RenderState;
+import dev.reelflow.schemas.avro.RenderStatus;
+import dev.reelflow.schemas.avro.RenderTask;
+import dev.reelflow.schemas.avro.Stage;
+import dev.reelflow.schemas.avro.StageEvent;
+import dev.reelflow.schemas.avro.UpscaleTarget;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The state machine of one render, keyed by request id: ACCEPTED → QUEUED(BASE) → RENDERING →
+ * QUEUED(UPSCALE) → UPSCALING → SUCCEEDED, with FAILED, CANCELLED and EXPIRED. It decides what is
+ * queued (a {@link PoolCommand} to the pool's {@link DispatchScheduler}); the scheduler decides
+ * when and where. A worker's STARTED (or first heartbeat) of the current attempt confirms the
+ * dispatch. Every transition emits a {@link RenderStatus} with a growing version ({@code seq <<
+ * 20}; the scheduler's queue-position updates fill the gaps between two of them).
+ *
+ * <p>Leases: a running attempt without heartbeat for the lease is fenced (its late events are
+ * ignored) and attempt n+1 is queued. Retryable failures retry after an exponential backoff;
+ * permanent failures and exhausted retries end FAILED with a dead letter.
+ */
+final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, RenderStatus> {
+  private static final long serialVersionUID = 1L;
+  private static final Logger LOG = LoggerFactory.getLogger(RenderLifecycle.class);
+
+  static final OutputTag<PoolCommand> POOL = new OutputTag<>("pool-commands") {};
+  static final OutputTag<LineageRecord> LINEAGE = new OutputTag<>("lineage") {};
+  static final OutputTag<DeadLetter> DLQ = new OutputTag<>("lifecycle-dead-letters") {};
+
+  /** Bits left free below each lifecycle version for the scheduler's position updates. */
+  static final int VERSION_SHIFT = 20;
+
+  private final long leaseMillis;
+  private final OrchestratorConfig.RetryPolicy retry;
+  private final long retentionMillis;
+  private final String bucket;
+
+  private transient ValueState<RenderRecord> state;
+  private transient LineageJson lineage;
+  private transient Counter duplicates;
+  private transient Counter fenced;
+  private transient Counter retries;
+  private transient Counter leasesExpired;
+  private transient Map<RenderState, Counter> finals;
+
+  RenderLifecycle(OrchestratorConfig config) {
+    this(
+        config.lease().toMillis(),
+        config.retry(),
+        config.stateRetention().toMillis(),
+        config.bucket());
+  }
+
+  RenderLifecycle(
+      long leaseMillis, OrchestratorConfig.RetryPolicy retry, long retentionMillis, String bucket) {
+    this.leaseMillis = leaseMillis;
+    this.retry = retry;
+    this.retentionMillis = retentionMillis;
+    this.bucket = bucket;
+  }
+
+  @Override
+  public void open(OpenContext openContext) {
+    state = getRuntimeContext().getState(new ValueStateDescriptor<>("render", RenderRecord.class));
+    lineage = new LineageJson(bucket);
+    MetricGroup g = getRuntimeContext().getMetricGroup().addGroup("lifecycle");
+    duplicates = g.counter("duplicateRequests");
+    fenced = g.counter("fencedEvents");
+    retries = g.counter("retries");
+    leasesExpired = g.counter("leasesExpired");
+    finals = new EnumMap<>(RenderState.class);
+    for (RenderState s :
+        new RenderState[] {
+          RenderState.SUCCEEDED, RenderState.FAILED, RenderState.CANCELLED, RenderState.EXPIRED
+        }) {
+      finals.put(s, g.addGroup("final_state", s.name()).counter("renders"));
+    }
+  }
+
+  @Override
+  public void processElement(Inbound in, Context ctx, Collector<RenderStatus> out)
+      throws Exception {
+    long now = ctx.timerService().currentProcessingTime();
+    if (in.request != null) {
+      onRequest(in.request, now, ctx, out);
+    } else if (in.command != null) {
+      onCommand(in.command, now, ctx, out);
+    } else if (in.stageEvent != null) {
+      onStageEvent(in.stageEvent, now, ctx, out);
+    }
+  }
+
+  // ---- requests -------------------------------------------------------------------------
+
+  private void onRequest(RenderRequest r, long now, Context ctx, Collector<RenderStatus> out)
+      throws Exception {
+    if (state.value() != null) {
+      duplicates.inc();
+      LOG.debug("duplicate request {} ignored", r.getRequestId());
+      return;
+    }
+    RenderRecord rec = new RenderRecord();
+    rec.request = r;
+    rec.priority = r.getPriority();
+    rec.deadline = r.getDeadline() == null ? null : r.getDeadline().toEpochMilli();
+    rec.createdAt = r.getSubmittedAt() == null ? now : r.getSubmittedAt().toEpochMilli();
+    rec.lineageRunId = LineageJson.runId(r.getRequestId());
+    rec.state = RenderState.ACCEPTED;
+    rec.stage = Stage.BASE;
+    emit(rec, now, null, null, out);
+    ctx.output(LINEAGE, lineage.start(r, now));
+    if (rec.deadline != null && rec.deadline <= now) {
+      finish(rec, RenderState.EXPIRED, now, deadlineError(), null, ctx, out);
+      return;
+    }
+    if (rec.deadline != null) {
+      ctx.timerService().registerProcessingTimeTimer(rec.deadline);
+    }
+    enqueue(rec, Stage.BASE, 1, now, ctx, out);
+  }
+
+  // ---- commands -------------------------------------------------------------------------
+
+  private void onCommand(RenderCommand c, long now, Context ctx, Collector<RenderStatus> out)
+      throws Exception {
+    RenderRecord rec = state.value();
+    if (rec == null) {
+      ctx.output(
+          DLQ,
+          deadLetter(
+              c.getRequestId(),
+              "UnknownRender",
+              c.getType() + " command " + c.getCommandId() + " for an unknown render",
+              now));
+      return;
+    }
+    if (!rec.request.getTenant().equals(c.getTenant())) {
+      ctx.output(
+          DLQ,
+          deadLetter(
+              c.getRequestId(),
+              "TenantMismatch",
+              "tenant " + c.getTenant() + " does not own render " + c.getRequestId(),
+              now));
+      return;
+    }
+    if (rec.terminal()) {
+      return;
+    }
+    if (c.getType() == CommandType.CANCEL) {
+      if (rec.state == RenderState.QUEUED) {
+        ctx.output(POOL, PoolCommand.remove(rec.stage.name(), rec.request.getRequestId()));
+      }
+      // A running attempt is stopped by its worker, which reads render.commands itself; its late
+      // events are ignored because the render is final.
+      String reason = c.getReason() == null ? "cancelled" : c.getReason();
+      ErrorInfo err =
+          ErrorInfo.newBuilder()
+              .setCode(ErrorCode.CANCELLED)
+              .setMessage(reason)
+              .setRetryable(false)
+              .build();
+      finish(rec, RenderState.CANCELLED, now, err, null, ctx, out);
+      return;
+    }
+    // REPRIORITIZE
+    if (c.getPriority() != null) {
+      rec.priority = Math.max(0, Math.min(9, c.getPriority()));
+    }
+    if (c.getDeadline() != null) {
+      rec.deadline = c.getDeadline().toEpochMilli();
+      ctx.timerService().registerProcessingTimeTimer(rec.deadline);
+    }
+    if (rec.state == RenderState.QUEUED && rec.retryAt == 0) {
+      ctx.output(
+          POOL,
+          PoolCommand.reprioritize(
+              rec.stage.name(), rec.request.getRequestId(), rec.priority, rec.deadline));
+    }
+    emit(rec, now, null, null, out);
+    state.update(rec);
+  }
+
+  // ---- worker events --------------------------------------------------------------------
+
+  private void onStageEvent(StageEvent e, long now, Context ctx, Collector<RenderStatus> out)
+      throws Exception {
+    RenderRecord rec = state.value();
+    if (rec == null || rec.terminal()) {
+      return;
+    }
+    if (e.getStage() != rec.stage || e.getAttempt() != rec.attempt || rec.retryAt != 0) {
+      fenced.inc();
+      LOG.debug(
+          "fenced event {} of {} (current {}:{})",
+          e.getType(),
+          e.getTaskId(),
+          rec.stage,
+          rec.attempt);
+      return;
+    }
+    switch (e.getType()) {
+      case STARTED, HEARTBEAT, PROGRESS -> {
+        boolean changed = false;
+        if (rec.state == RenderState.QUEUED) {
+          rec.state = rec.stage == Stage.BASE ? RenderState.RENDERING : RenderState.UPSCALING;
+          rec.workerId = e.getWorkerId();
+          ctx.output(
+              LINEAGE, lineage.running(rec.request, rec.stage, rec.attempt, rec.workerId, now));
+          changed = true;
+        }
+        if (e.getStep() != null) {
+          rec.step = e.getStep();
+          rec.totalSteps = e.getTotalSteps();
+          rec.etaMillis = e.getEtaMillis();
+          changed = true;
+        }
+        rec.leaseUntil = now + leaseMillis;
+        if (rec.leaseTimer == 0) {
+          rec.leaseTimer = rec.leaseUntil;
+          ctx.timerService().registerProcessingTimeTimer(rec.leaseTimer);
+        }
+        if (changed) {
+          emit(rec, now, null, null, out);
+        }
+        state.update(rec);
+      }
+      case COMPLETED -> onCompleted(rec, e, now, ctx, out);
+      case FAILED -> {
+        ErrorInfo err =
+            e.getError() != null
+                ? e.getError()
+                : ErrorInfo.newBuilder()
+                    .setCode(ErrorCode.INTERNAL)
+                    .setMessage("worker reported a failure without error")
+                    .setRetryable(false)
+                    .build();
+        failAttempt(rec, err, now, ctx, out, true);
+      }
+      default -> {}
+    }
+  }
+
+  private void onCompleted(
+      RenderRecord rec, StageEvent e, long now, Context ctx, Collector<RenderStatus> out)
+      throws Exception {
+    clearLease(rec, ctx);
+    boolean last =
+        rec.stage == Stage.UPSCALE || rec.request.getParams().getUpscale() == UpscaleTarget.NONE;
+    if (last) {
+      List<OutputArtifact> finals = new ArrayList<>();
+      for (OutputArtifact a : e.getOutputs()) {
+        String n = a.getName();
+        if (n.equals("video") || n.equals("poster") || n.equals("manifest")) {
+          finals.add(a);
+        }
+      }
+      ctx.output(LINEAGE, lineage.complete(rec.request, finals, e.getFacts(), now));
+      finish(rec, RenderState.SUCCEEDED, now, null, finals, ctx, out);
+      return;
+    }
+    Map<String, String> inputs = new HashMap<>();
+    for (OutputArtifact a : e.getOutputs()) {
+      if (a.getName().equals("latents")
+          || a.getName().equals("preview")
+          || a.getName().equals("manifest")) {
+        inputs.put(a.getName(), a.getKey());
+      }
+    }
+    if (inputs.size() < 3) {
+      ErrorInfo err =
+          ErrorInfo.newBuilder()
+              .setCode(ErrorCode.ENGINE_ERROR)
+              .setMessage(
+                  "base stage "
+                      + e.getTaskId()
+                      + " completed without latents, preview and manifest outputs (got "
+                      + inputs.keySet()
+                      + ")")
+              .setRetryable(false)
+              .build();
+      failAttempt(rec, err, now, ctx, out, false);
+      return;
+    }
+    rec.upscaleInputs = inputs;
+    enqueue(rec, Stage.UPSCALE, 1, now, ctx, out);
+  }
+
+  /** A failed or lost attempt: retry with backoff, or end FAILED with a dead letter. */
+  private void failAttempt(
+      RenderRecord rec,
+      ErrorInfo err,
+      long now,
+      Context ctx,
+      Collector<RenderStatus> out,
+      boolean withBackoff)
+      throws Exception {
+    clearLease(rec, ctx);
+    int next = rec.attempt + 1;
+    if (err.getRetryable() && next <= retry.maxAttempts()) {
+      retries.inc();
+      long backoff = withBackoff ? retry.backoffMillis(next) : 0;
+      if (backoff <= 0) {
+        enqueue(rec, rec.stage, next, now, ctx, out);
+        return;
+      }
+      rec.state = RenderState.QUEUED;
+      rec.attempt = next;
+      rec.workerId = null;
+      rec.step = null;
+      rec.totalSteps = null;
+      rec.etaMillis = null;
+      rec.retryAt = now + backoff;
+      rec.queuedAt = now;
+      ctx.timerService().registerProcessingTimeTimer(rec.retryAt);
+      emit(rec, now, err, null, out);
+      state.update(rec);
+      return;
+    }
+    ErrorInfo finalErr = err;
+    if (err.getRetryable()) {
+      finalErr =
+          ErrorInfo.newBuilder()
+              .setCode(ErrorCode.RETRIES_EXHAUSTED)
+              .setMessage(
+                  rec.stage
+                      + " failed "
+                      + rec.attempt
+                      + " times, last: "
+                      + err.getCode()
+                      + " "
+                      + err.getMessage())
+              .setRetryable(false)
+              .build();
+    }
+    ctx.output(
+        DLQ,
+        deadLetter(
+            rec.request.getRequestId(),
+            finalErr.getCode().name(),
+            "render failed in stage "
+                + rec.stage
+                + " attempt "
+                + rec.attempt
+                + ": "
+                + finalErr.getMessage(),
+            now));
+    finish(rec, RenderState.FAILED, now, finalErr, null, ctx, out);
+  }
+
+  // ---- timers ---------------------------------------------------------------------------
+
+  @Override
+  public void onTimer(long ts, OnTimerContext ctx, Collector<RenderStatus> out) throws Exception {
+    RenderRecord rec = state.value();
+    if (rec == null) {
+      return;
+    }
+    long now = ctx.timerService().currentProcessingTime();
+    if (rec.terminal()) {
+      if (rec.cleanupAt > 0 && ts >= rec.cleanupAt) {
+        state.clear();
+      }
+      return;
+    }
+    if (rec.deadline != null && ts >= rec.deadline && now >= rec.deadline) {
+      if (rec.state == RenderState.QUEUED) {
+        ctx.output(POOL, PoolCommand.remove(rec.stage.name(), rec.request.getRequestId()));
+      }
+      finish(rec, RenderState.EXPIRED, now, deadlineError(), null, ctx, out);
+      return;
+    }
+    if (rec.retryAt != 0 && ts >= rec.retryAt) {
+      rec.retryAt = 0;
+      ctx.output(POOL, PoolCommand.enqueue(task(rec, now), status(rec, now, null, null)));
+      state.update(rec);
+      return;
+    }
+    if (rec.leaseTimer != 0 && ts == rec.leaseTimer) {
+      rec.leaseTimer = 0;
+      if (!rec.running() && rec.state != RenderState.QUEUED) {
+        state.update(rec);
+        return;
+      }
+      if (now < rec.leaseUntil) {
+        rec.leaseTimer = rec.leaseUntil;
+        ctx.timerService().registerProcessingTimeTimer(rec.leaseTimer);
+        state.update(rec);
+        return;
+      }
+      leasesExpired.inc();
+      LOG.info(
+          "lease of {}:{}:{} (worker {}) expired; fencing it",
+          rec.request.getRequestId(),
+          rec.stage,
+          rec.attempt,
+          rec.workerId);
+      ErrorInfo err =
+          ErrorInfo.newBuilder()
+              .setCode(ErrorCode.LEASE_EXPIRED)
+              .setMessage(
+                  "no heartbeat from worker " + rec.workerId + " within " + leaseMillis + " ms")
+              .setRetryable(true)
+              .build();
+      failAttempt(rec, err, now, ctx, out, false);
+    }
+  }
+
+  // ---- helpers --------------------------------------------------------------------------
+
+  private void enqueue(
+      RenderRecord rec,
+      Stage stage,
+      int attempt,
+      long now,
+      Context ctx,
+      Collector<RenderStatus> out)
+      throws Exception {
+    rec.state = RenderState.QUEUED;
+    rec.stage = stage;
+    rec.attempt = attempt;
+    rec.attempts++;
+    rec.workerId = null;
+    rec.step = null;
+    rec.totalSteps = null;
+    rec.etaMillis = null;
+    rec.retryAt = 0;
+    rec.queuedAt = now;
+    RenderStatus s = emit(rec, now, null, null, out);
+    ctx.output(POOL, PoolCommand.enqueue(task(rec, now), s));
+    state.update(rec);
+  }
+
+  private void finish(
+      RenderRecord rec,
+      RenderState end,
+      long now,
+      ErrorInfo err,
+      List<OutputArtifact> outputs,
+      Context ctx,
+      Collector<RenderStatus> out)
+      throws Exception {
+    clearLease(rec, ctx);
+    rec.state = end;
+    rec.retryAt = 0;
+    emit(rec, now, err, outputs, out);
+    if (end == RenderState.FAILED || end == RenderState.EXPIRED) {
+      ctx.output(
+          LINEAGE, lineage.fail(rec.request, err == null ? end.name() : err.getMessage(), now));
+    } else if (end == RenderState.CANCELLED) {
+      ctx.output(LINEAGE, lineage.abort(rec.request, err == null ? null : err.getMessage(), now));
+    }
+    finals.get(end).inc();
+    rec.cleanupAt = now + retentionMillis;
+    ctx.timerService().registerProcessingTimeTimer(rec.cleanupAt);
+    state.update(rec);
+  }
+
+  private void clearLease(RenderRecord rec, Context ctx) {
+    if (rec.leaseTimer != 0) {
+      ctx.timerService().deleteProcessingTimeTimer(rec.leaseTimer);
+      rec.leaseTimer = 0;
+    }
+    rec.leaseUntil = 0;
+  }
+
+  private RenderStatus emit(
+      RenderRecord rec,
+      long now,
+      ErrorInfo err,
+      List<OutputArtifact> outputs,
+      Collector<RenderStatus> out) {
+    rec.seq++;
+    RenderStatus s = status(rec, now, err, outputs);
+    out.collect(s);
+    return s;
+  }
+
+  static RenderStatus status(
+      RenderRecord rec, long now, ErrorInfo err, List<OutputArtifact> outputs) {
+    RenderRequest r = rec.request;
+    return RenderStatus.newBuilder()
+        .setRequestId(r.getRequestId())
+        .setTenant(r.getTenant())
+        .setState(rec.state)
+        .setStage(rec.stage)
+        .setAttempt(rec.state == RenderState.ACCEPTED ? 0 : rec.attempt)
+        .setAttempts(rec.attempts)
+        .setStep(rec.step)
+        .setTotalSteps(rec.totalSteps)
+        .setEtaMillis(rec.etaMillis)
+        .setQueuePosition(null)
+        .setQueuePositionEstimated(false)
+        .setWorkerId(rec.workerId)
+        .setOutputs(outputs == null ? new ArrayList<>() : new ArrayList<>(outputs))
+        .setError(err)
+        .setPriority(rec.priority)
+        .setDeadline(rec.deadline == null ? null : Instant.ofEpochMilli(rec.deadline))
+        .setBatchId(r.getBatchId())
+        .setScheduleId(r.getScheduleId())
+        .setLabels(new HashMap<>(r.getLabels()))
+        .setCallbackUrl(r.getCallbackUrl())
+        .setPrompt(r.getParams().getPrompt())
+        .setLineageRunId(rec.lineageRunId)
+        .setVersion(rec.seq << VERSION_SHIFT)
+        .setCreatedAt(Instant.ofEpochMilli(rec.createdAt))
+        .setUpdatedAt(Instant.ofEpochMilli(now))
+        .build();
+  }
+
+  private RenderTask task(RenderRecord rec, long now) {
+    RenderRequest r = rec.request;
+    Instant created = Instant.ofEpochMilli(rec.createdAt);
+    boolean publishFinal =
+        rec.stage == Stage.UPSCALE || r.getParams().getUpscale() == UpscaleTarget.NONE;
+    return RenderTask.newBuilder()
+        .setTaskId(taskId(r.getRequestId(), rec.stage, rec.attempt))
+        .setRequestId(r.getRequestId())
+        .setTenant(r.getTenant())
+        .setStage(rec.stage)
+        .setAttempt(rec.attempt)
+        .setParams(r.getParams())
+        .setPriority(rec.priority)
+        .setDeadline(rec.deadline == null ? null : Instant.ofEpochMilli(rec.deadline))
+        .setInputs(rec.stage == Stage.UPSCALE ? new HashMap<>(rec.upscaleInputs) : new HashMap<>())
+        .setOutputPrefix(
+            ArtifactPrefixes.stagePrefix(
+                r.getTenant(), created, r.getRequestId(), rec.stage, rec.attempt))
+        .setFinalPrefix(ArtifactPrefixes.finalPrefix(r.getTenant(), created, r.getRequestId()))
+        .setPublishFinal(publishFinal)
+        .setLeaseMillis(leaseMillis)
+        .setLineageRunId(rec.lineageRunId)
+        .setCreatedAt(created)
+        .setDispatchedAt(Instant.ofEpochMilli(now))
+        .build();
+  }
+
+  /** {@code {requestId}:{STAGE}:{attempt}}, e.g. {@code r-42:BASE:1}. */
+  static String taskId(String requestId, Stage stage, int attempt) {
+    return requestId + ":" + stage.name() + ":" + attempt;
+  }
+
+  private static ErrorInfo deadlineError() {
+    return ErrorInfo.newBuilder()
+        .setCode(ErrorCode.DEADLINE_EXCEEDED)
+        .setMessage("the render could not finish before its deadline")
+        .setRetryable(false)
+        .build();
+  }
+
+  private static DeadLetter deadLetter(
+      String requestId, String errorClass, String reason, long now) {
+    return DeadLetter.newBuilder()
+        .setSourceTopic(TopicNames.REQUESTS)
+        .setPartition(-1)
+        .setOffset(-1)
+        .setKey(requestId)
+        .setValue(null)
+        .setErrorClass(errorClass)
+        .setReason(reason)
+        .setComponent("orchestrator")
+        .setRequestId(requestId)
+        .setAt(Instant.ofEpochMilli(now))
+        .build();
+  }
+}

@@ -1,0 +1,358 @@
+package dev.reelflow.orchestrator;
+
+import static dev.reelflow.orchestrator.Fixtures.T0;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.reelflow.schemas.avro.DeadLetter;
+import dev.reelflow.schemas.avro.ErrorCode;
+import dev.reelflow.schemas.avro.RenderRequest;
+import dev.reelflow.schemas.avro.RenderState;
+import dev.reelflow.schemas.avro.RenderStatus;
+import dev.reelflow.schemas.avro.Stage;
+import dev.reelflow.schemas.avro.StageEventType;
+import dev.reelflow.schemas.avro.UpscaleTarget;
+import java.time.Instant;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.apache.flink.util.OutputTag;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class RenderLifecycleTest {
+  static final long LEASE = 30_000;
+  static final OrchestratorConfig.RetryPolicy RETRY =
+      new OrchestratorConfig.RetryPolicy(3, 2_000, 60_000, 2.0);
+  static final long START = T0.toEpochMilli();
+
+  private KeyedOneInputStreamOperatorTestHarness<String, Inbound, RenderStatus> h;
+
+  @BeforeEach
+  void open() throws Exception {
+    h = harness();
+    h.open();
+  }
+
+  @AfterEach
+  void close() throws Exception {
+    h.close();
+  }
+
+  static KeyedOneInputStreamOperatorTestHarness<String, Inbound, RenderStatus> harness()
+      throws Exception {
+    KeyedOneInputStreamOperatorTestHarness<String, Inbound, RenderStatus> h =
+        new KeyedOneInputStreamOperatorTestHarness<>(
+            new KeyedProcessOperator<>(new RenderLifecycle(LEASE, RETRY, 86_400_000L, "reelflow")),
+            Inbound::requestId,
+            Types.STRING);
+    h.setProcessingTime(START);
+    return h;
+  }
+
+  private void in(Object o) throws Exception {
+    Inbound i =
+        o instanceof RenderRequest r
+            ? Inbound.of(r)
+            : o instanceof dev.reelflow.schemas.avro.RenderCommand c
+                ? Inbound.of(c)
+                : Inbound.of((dev.reelflow.schemas.avro.StageEvent) o);
+    h.processElement(new StreamRecord<>(i));
+  }
+
+  private List<RenderStatus> statuses() {
+    return h.extractOutputValues();
+  }
+
+  private RenderStatus last() {
+    List<RenderStatus> s = statuses();
+    return s.get(s.size() - 1);
+  }
+
+  private <T> List<T> side(OutputTag<T> tag) {
+    var q = h.getSideOutput(tag);
+    return q == null
+        ? List.of()
+        : q.stream().map(StreamRecord::getValue).collect(Collectors.toList());
+  }
+
+  private List<String> states() {
+    return statuses().stream()
+        .map(s -> s.getState() + (s.getStage() == null ? "" : "/" + s.getStage()))
+        .collect(Collectors.toList());
+  }
+
+  @Test
+  void walksEveryStateOfARenderWithUpscale() throws Exception {
+    in(Fixtures.request("r-1"));
+    assertThat(states()).containsExactly("ACCEPTED/BASE", "QUEUED/BASE");
+    PoolCommand base = side(RenderLifecycle.POOL).get(0);
+    assertThat(base.kind).isEqualTo(PoolCommand.Kind.ENQUEUE);
+    assertThat(base.task.getTaskId()).isEqualTo("r-1:BASE:1");
+    assertThat(base.task.getPublishFinal()).isFalse();
+    assertThat(base.task.getOutputPrefix()).isEqualTo("demo/2026/11/25/r-1/base/attempt-1/");
+    assertThat(base.task.getFinalPrefix()).isEqualTo("demo/2026/11/25/r-1/final/");
+    assertThat(base.task.getLeaseMillis()).isEqualTo(LEASE);
+
+    in(Fixtures.event("r-1", Stage.BASE, 1, StageEventType.STARTED, "w1"));
+    assertThat(last().getState()).isEqualTo(RenderState.RENDERING);
+    assertThat(last().getWorkerId()).isEqualTo("w1");
+
+    in(Fixtures.completed("r-1", Stage.BASE, 1, "w1"));
+    assertThat(last().getState()).isEqualTo(RenderState.QUEUED);
+    assertThat(last().getStage()).isEqualTo(Stage.UPSCALE);
+    PoolCommand up = side(RenderLifecycle.POOL).get(1);
+    assertThat(up.task.getTaskId()).isEqualTo("r-1:UPSCALE:1");
+    assertThat(up.task.getPublishFinal()).isTrue();
+    assertThat(up.task.getInputs())
+        .containsEntry("latents", "demo/2026/11/25/r-1/base/attempt-1/latents.safetensors")
+        .containsEntry("preview", "demo/2026/11/25/r-1/base/attempt-1/preview.mp4")
+        .containsEntry("manifest", "demo/2026/11/25/r-1/base/attempt-1/manifest.json");
+
+    in(Fixtures.event("r-1", Stage.UPSCALE, 1, StageEventType.STARTED, "u1"));
+    assertThat(last().getState()).isEqualTo(RenderState.UPSCALING);
+    in(Fixtures.completed("r-1", Stage.UPSCALE, 1, "u1"));
+    assertThat(last().getState()).isEqualTo(RenderState.SUCCEEDED);
+    assertThat(last().getOutputs())
+        .extracting(o -> o.getName())
+        .containsExactlyInAnyOrder("video", "poster", "manifest");
+
+    assertThat(states())
+        .containsExactly(
+            "ACCEPTED/BASE",
+            "QUEUED/BASE",
+            "RENDERING/BASE",
+            "QUEUED/UPSCALE",
+            "UPSCALING/UPSCALE",
+            "SUCCEEDED/UPSCALE");
+    List<Long> versions = statuses().stream().map(RenderStatus::getVersion).toList();
+    for (int i = 1; i < versions.size(); i++) {
+      assertThat(versions.get(i)).isGreaterThan(versions.get(i - 1));
+    }
+    assertThat(side(RenderLifecycle.LINEAGE))
+        .extracting(l -> l.eventType)
+        .containsExactly("START", "RUNNING", "RUNNING", "COMPLETE");
+    assertThat(side(RenderLifecycle.LINEAGE).get(3).json)
+        .contains(
+            "\"eventType\":\"COMPLETE\"", "demo/2026/11/25/r-1/final/video.mp4", "s3://reelflow");
+  }
+
+  @Test
+  void upscaleNoneEndsAfterTheBaseStage() throws Exception {
+    in(Fixtures.request("r-2", "demo", 5, UpscaleTarget.NONE));
+    PoolCommand base = side(RenderLifecycle.POOL).get(0);
+    assertThat(base.task.getPublishFinal()).isTrue();
+    in(Fixtures.event("r-2", Stage.BASE, 1, StageEventType.STARTED, "w1"));
+    in(Fixtures.completed("r-2", Stage.BASE, 1, "w1"));
+    assertThat(last().getState()).isEqualTo(RenderState.SUCCEEDED);
+    assertThat(side(RenderLifecycle.POOL)).hasSize(1);
+  }
+
+  @Test
+  void duplicateRequestsAreIgnored() throws Exception {
+    in(Fixtures.request("r-3"));
+    int n = statuses().size();
+    in(Fixtures.request("r-3"));
+    assertThat(statuses()).hasSize(n);
+    assertThat(side(RenderLifecycle.POOL)).hasSize(1);
+  }
+
+  @Test
+  void expiredLeaseQueuesTheNextAttemptAndFencesTheOldOne() throws Exception {
+    in(Fixtures.request("r-4"));
+    in(Fixtures.event("r-4", Stage.BASE, 1, StageEventType.STARTED, "w1"));
+    h.setProcessingTime(START + 20_000);
+    in(Fixtures.event("r-4", Stage.BASE, 1, StageEventType.HEARTBEAT, "w1"));
+    h.setProcessingTime(START + LEASE + 1_000);
+    assertThat(last().getState()).isEqualTo(RenderState.RENDERING); // heartbeat renewed it
+    h.setProcessingTime(START + 20_000 + LEASE + 1);
+    assertThat(last().getState()).isEqualTo(RenderState.QUEUED);
+    assertThat(last().getAttempt()).isEqualTo(2);
+    assertThat(side(RenderLifecycle.POOL))
+        .extracting(c -> c.task.getTaskId())
+        .containsExactly("r-4:BASE:1", "r-4:BASE:2");
+
+    int n = statuses().size();
+    in(Fixtures.completed("r-4", Stage.BASE, 1, "w1")); // late event of the fenced attempt
+    in(Fixtures.event("r-4", Stage.BASE, 1, StageEventType.HEARTBEAT, "w1"));
+    assertThat(statuses()).hasSize(n);
+    assertThat(side(RenderLifecycle.POOL)).hasSize(2);
+
+    in(Fixtures.event("r-4", Stage.BASE, 2, StageEventType.STARTED, "w2"));
+    assertThat(last().getState()).isEqualTo(RenderState.RENDERING);
+    assertThat(last().getWorkerId()).isEqualTo("w2");
+  }
+
+  @Test
+  void retryableFailuresBackOffExponentiallyThenFail() throws Exception {
+    in(Fixtures.request("r-5"));
+    in(Fixtures.event("r-5", Stage.BASE, 1, StageEventType.STARTED, "w1"));
+    in(Fixtures.failed("r-5", Stage.BASE, 1, ErrorCode.OUT_OF_MEMORY, true));
+    assertThat(last().getState()).isEqualTo(RenderState.QUEUED);
+    assertThat(last().getAttempt()).isEqualTo(2);
+    assertThat(last().getError().getCode()).isEqualTo(ErrorCode.OUT_OF_MEMORY);
+    assertThat(side(RenderLifecycle.POOL)).hasSize(1);
+    h.setProcessingTime(START + 1_999);
+    assertThat(side(RenderLifecycle.POOL)).hasSize(1);
+    h.setProcessingTime(START + 2_000);
+    assertThat(side(RenderLifecycle.POOL))
+        .extracting(c -> c.task.getTaskId())
+        .containsExactly("r-5:BASE:1", "r-5:BASE:2");
+
+    in(Fixtures.event("r-5", Stage.BASE, 2, StageEventType.STARTED, "w1"));
+    in(Fixtures.failed("r-5", Stage.BASE, 2, ErrorCode.STORAGE_ERROR, true));
+    h.setProcessingTime(START + 2_000 + 3_999);
+    assertThat(side(RenderLifecycle.POOL)).hasSize(2); // second backoff is 4 s
+    h.setProcessingTime(START + 2_000 + 4_000);
+    assertThat(side(RenderLifecycle.POOL)).hasSize(3);
+
+    in(Fixtures.event("r-5", Stage.BASE, 3, StageEventType.STARTED, "w1"));
+    in(Fixtures.failed("r-5", Stage.BASE, 3, ErrorCode.STORAGE_ERROR, true));
+    assertThat(last().getState()).isEqualTo(RenderState.FAILED);
+    assertThat(last().getError().getCode()).isEqualTo(ErrorCode.RETRIES_EXHAUSTED);
+    List<DeadLetter> dlq = side(RenderLifecycle.DLQ);
+    assertThat(dlq).hasSize(1);
+    assertThat(dlq.get(0).getRequestId()).isEqualTo("r-5");
+    assertThat(side(RenderLifecycle.LINEAGE)).extracting(l -> l.eventType).endsWith("FAIL");
+  }
+
+  @Test
+  void permanentFailureEndsFailedWithADeadLetter() throws Exception {
+    in(Fixtures.request("r-6"));
+    in(Fixtures.event("r-6", Stage.BASE, 1, StageEventType.STARTED, "w1"));
+    in(Fixtures.failed("r-6", Stage.BASE, 1, ErrorCode.BAD_PARAMETERS, false));
+    assertThat(last().getState()).isEqualTo(RenderState.FAILED);
+    assertThat(last().getError().getCode()).isEqualTo(ErrorCode.BAD_PARAMETERS);
+    assertThat(side(RenderLifecycle.DLQ)).hasSize(1);
+    assertThat(side(RenderLifecycle.POOL)).hasSize(1);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"QUEUED_BASE", "RENDERING", "QUEUED_UPSCALE", "UPSCALING", "BACKOFF"})
+  void cancellationWorksInEveryState(String where) throws Exception {
+    in(Fixtures.request("r-7"));
+    boolean queued = true;
+    switch (where) {
+      case "RENDERING" -> {
+        in(Fixtures.event("r-7", Stage.BASE, 1, StageEventType.STARTED, "w1"));
+        queued = false;
+      }
+      case "QUEUED_UPSCALE" -> {
+        in(Fixtures.event("r-7", Stage.BASE, 1, StageEventType.STARTED, "w1"));
+        in(Fixtures.completed("r-7", Stage.BASE, 1, "w1"));
+      }
+      case "UPSCALING" -> {
+        in(Fixtures.event("r-7", Stage.BASE, 1, StageEventType.STARTED, "w1"));
+        in(Fixtures.completed("r-7", Stage.BASE, 1, "w1"));
+        in(Fixtures.event("r-7", Stage.UPSCALE, 1, StageEventType.STARTED, "u1"));
+        queued = false;
+      }
+      case "BACKOFF" -> {
+        in(Fixtures.event("r-7", Stage.BASE, 1, StageEventType.STARTED, "w1"));
+        in(Fixtures.failed("r-7", Stage.BASE, 1, ErrorCode.OUT_OF_MEMORY, true));
+      }
+      default -> {}
+    }
+    int commands = side(RenderLifecycle.POOL).size();
+    in(Fixtures.cancel("r-7"));
+    assertThat(last().getState()).isEqualTo(RenderState.CANCELLED);
+    assertThat(last().getError().getCode()).isEqualTo(ErrorCode.CANCELLED);
+    List<PoolCommand> pool = side(RenderLifecycle.POOL);
+    if (queued) {
+      assertThat(pool).hasSize(commands + 1);
+      assertThat(pool.get(commands).kind).isEqualTo(PoolCommand.Kind.REMOVE);
+    } else {
+      assertThat(pool).hasSize(commands); // the worker stops it from render.commands
+    }
+    // Nothing moves a cancelled render any more: no retry, no late completion.
+    int n = statuses().size();
+    h.setProcessingTime(START + 600_000);
+    in(Fixtures.completed("r-7", Stage.BASE, 1, "w1"));
+    in(Fixtures.cancel("r-7"));
+    assertThat(statuses()).hasSize(n);
+    assertThat(side(RenderLifecycle.POOL)).hasSize(pool.size());
+    assertThat(side(RenderLifecycle.LINEAGE)).extracting(l -> l.eventType).endsWith("ABORT");
+  }
+
+  @Test
+  void deadlineExpiresQueuedAndRunningRenders() throws Exception {
+    RenderRequest queued = Fixtures.request("r-8");
+    queued.setDeadline(Instant.ofEpochMilli(START + 60_000));
+    in(queued);
+    RenderRequest running = Fixtures.request("r-9");
+    running.setDeadline(Instant.ofEpochMilli(START + 60_000));
+    in(running);
+    in(Fixtures.event("r-9", Stage.BASE, 1, StageEventType.STARTED, "w1"));
+    for (int t = 10_000; t <= 50_000; t += 10_000) {
+      h.setProcessingTime(START + t);
+      in(Fixtures.event("r-9", Stage.BASE, 1, StageEventType.HEARTBEAT, "w1"));
+    }
+    h.setProcessingTime(START + 60_000);
+    List<RenderStatus> finals =
+        statuses().stream().filter(s -> s.getState() == RenderState.EXPIRED).toList();
+    assertThat(finals)
+        .extracting(RenderStatus::getRequestId)
+        .containsExactlyInAnyOrder("r-8", "r-9");
+    assertThat(finals.get(0).getError().getCode()).isEqualTo(ErrorCode.DEADLINE_EXCEEDED);
+    assertThat(side(RenderLifecycle.POOL))
+        .filteredOn(c -> c.kind == PoolCommand.Kind.REMOVE)
+        .extracting(c -> c.requestId)
+        .containsExactly("r-8");
+  }
+
+  @Test
+  void requestArrivingPastItsDeadlineExpiresAtOnce() throws Exception {
+    RenderRequest late = Fixtures.request("r-10");
+    late.setDeadline(Instant.ofEpochMilli(START - 1));
+    in(late);
+    assertThat(states()).containsExactly("ACCEPTED/BASE", "EXPIRED/BASE");
+    assertThat(side(RenderLifecycle.POOL)).isEmpty();
+  }
+
+  @Test
+  void reprioritizeMovesTheQueuedTask() throws Exception {
+    in(Fixtures.request("r-11"));
+    in(Fixtures.reprioritize("r-11", 9));
+    assertThat(last().getPriority()).isEqualTo(9);
+    PoolCommand c = side(RenderLifecycle.POOL).get(1);
+    assertThat(c.kind).isEqualTo(PoolCommand.Kind.REPRIORITIZE);
+    assertThat(c.priority).isEqualTo(9);
+  }
+
+  @Test
+  void commandsForUnknownRendersAreDeadLettered() throws Exception {
+    in(Fixtures.cancel("nope"));
+    assertThat(statuses()).isEmpty();
+    assertThat(side(RenderLifecycle.DLQ))
+        .extracting(DeadLetter::getErrorClass)
+        .containsExactly("UnknownRender");
+  }
+
+  @Test
+  void stateSurvivesASnapshotAndRestore() throws Exception {
+    in(Fixtures.request("r-12"));
+    in(Fixtures.event("r-12", Stage.BASE, 1, StageEventType.STARTED, "w1"));
+    OperatorSubtaskState snap = h.snapshot(1, START);
+    h.close();
+    h = harness();
+    h.setup();
+    h.initializeState(snap);
+    h.open();
+    in(Fixtures.completed("r-12", Stage.BASE, 1, "w1"));
+    assertThat(last().getState()).isEqualTo(RenderState.QUEUED);
+    assertThat(last().getStage()).isEqualTo(Stage.UPSCALE);
+    assertThat(last().getVersion()).isEqualTo(4L << RenderLifecycle.VERSION_SHIFT);
+    // The lease timer of the running attempt survived too: after the upscale stage starts and
+    // stops heartbeating, its lease expires.
+    in(Fixtures.event("r-12", Stage.UPSCALE, 1, StageEventType.STARTED, "u1"));
+    h.setProcessingTime(START + LEASE + 1);
+    assertThat(last().getAttempt()).isEqualTo(2);
+    assertThat(last().getStage()).isEqualTo(Stage.UPSCALE);
+  }
+}
