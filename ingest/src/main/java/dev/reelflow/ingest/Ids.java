@@ -1,0 +1,82 @@
+package dev.reelflow.ingest;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.Locale;
+
+/** Render, batch and schedule ids: random, or derived from a tenant and an Idempotency-Key. */
+final class Ids {
+  private static final SecureRandom RANDOM = new SecureRandom();
+  private static final char[] BASE32 = "abcdefghijklmnopqrstuvwxyz234567".toCharArray();
+
+  private Ids() {}
+
+  static String randomToken(int bytes) {
+    byte[] b = new byte[bytes];
+    RANDOM.nextBytes(b);
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+  }
+
+  /** {@code prefix-} + 20 lower-case base32 characters (100 random bits). */
+  static String random(String prefix) {
+    byte[] b = new byte[13];
+    RANDOM.nextBytes(b);
+    return prefix + "-" + base32(b, 20);
+  }
+
+  /** The same tenant and key always give the same id, on every ingest instance. */
+  static String derived(String prefix, String tenant, String idempotencyKey) {
+    return prefix + "-" + base32(sha256(tenant + "\n" + idempotencyKey), 26);
+  }
+
+  /** Row ids sort in row order within a batch: {@code b-xxx-000017}. */
+  static String batchRow(String batchId, int row) {
+    return String.format(Locale.ROOT, "%s-%06d", batchId, row);
+  }
+
+  static long randomSeed() {
+    return RANDOM.nextLong() & Long.MAX_VALUE;
+  }
+
+  /** A non-negative seed derived from a string, for renders whose id is deterministic. */
+  static long derivedSeed(String from) {
+    return ByteBuffer.wrap(sha256("seed\n" + from)).getLong() & Long.MAX_VALUE;
+  }
+
+  static byte[] sha256(String s) {
+    return sha256(s.getBytes(StandardCharsets.UTF_8));
+  }
+
+  static byte[] sha256(byte[] b) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(b);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+    }
+  }
+
+  static String sha256Hex(byte[] b) {
+    return HexFormat.of().formatHex(sha256(b));
+  }
+
+  private static String base32(byte[] bytes, int chars) {
+    StringBuilder sb = new StringBuilder(chars);
+    int buffer = 0;
+    int bits = 0;
+    int i = 0;
+    while (sb.length() < chars) {
+      if (bits < 5) {
+        buffer = (buffer << 8) | (bytes[i++ % bytes.length] & 0xff);
+        bits += 8;
+      }
+      sb.append(BASE32[(buffer >> (bits - 5)) & 31]);
+      bits -= 5;
+    }
+    return sb.toString();
+  }
+}

@@ -1,0 +1,51 @@
+package dev.reelflow.ingest;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.time.Clock;
+
+/** What the route handlers share; built once by {@link IngestServer}. */
+record IngestServices(
+    IngestConfig config,
+    ObjectMapper json,
+    EventPublisher publisher,
+    StatusView statuses,
+    ScheduleView schedules,
+    IdempotencyLedger ledger,
+    Catchup catchup,
+    TenantLimits limits,
+    IngestMetrics metrics,
+    RenderJson renderJson,
+    Clock clock) {
+
+  /** Read-your-writes across instances: wait until a view has applied the topic's end. */
+  interface Catchup {
+    boolean statuses(java.time.Duration timeout);
+
+    boolean schedules(java.time.Duration timeout);
+
+    boolean ledger(java.time.Duration timeout);
+
+    /** Views fed directly (tests without Kafka) are always caught up. */
+    Catchup NONE =
+        new Catchup() {
+          @Override
+          public boolean statuses(java.time.Duration t) {
+            return true;
+          }
+
+          @Override
+          public boolean schedules(java.time.Duration t) {
+            return true;
+          }
+
+          @Override
+          public boolean ledger(java.time.Duration t) {
+            return true;
+          }
+        };
+  }
+
+  String topic(String key) {
+    return config.get(key);
+  }
+}

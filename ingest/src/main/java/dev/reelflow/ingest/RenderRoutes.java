@@ -1,0 +1,645 @@
+package dev.reelflow.ingest;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.reelflow.schemas.Vocabulary;
+import dev.reelflow.schemas.avro.CommandType;
+import dev.reelflow.schemas.avro.RenderCommand;
+import dev.reelflow.schemas.avro.RenderRequest;
+import dev.reelflow.schemas.avro.RenderState;
+import dev.reelflow.schemas.avro.RenderStatus;
+import io.javalin.http.Context;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Renders, batches, their status, cancel, reprioritize and the SSE streams. */
+final class RenderRoutes {
+  private static final Logger LOG = LoggerFactory.getLogger(RenderRoutes.class);
+  static final String IDEMPOTENCY_KEY = "Idempotency-Key";
+  private static final Duration CATCHUP = Duration.ofSeconds(3);
+  private static final Duration SSE_KEEPALIVE = Duration.ofSeconds(15);
+
+  private final IngestServices s;
+
+  RenderRoutes(IngestServices services) {
+    this.s = services;
+  }
+
+  List<Route> routes() {
+    return List.of(
+        new Route("POST", "/v1/renders", this::submit, true),
+        new Route("GET", "/v1/renders", this::list, true),
+        new Route("GET", "/v1/renders/{id}", this::get, true),
+        new Route("DELETE", "/v1/renders/{id}", this::cancel, true),
+        new Route("PATCH", "/v1/renders/{id}", this::change, true),
+        new Route("GET", "/v1/renders/{id}/events", this::renderEvents, true),
+        new Route("POST", "/v1/batches", this::batch, true),
+        new Route("GET", "/v1/batches/{id}", this::batchCounts, true),
+        new Route("GET", "/v1/events", this::batchEvents, true));
+  }
+
+  /** Writes a JSON answer with the ingest's own mapper. */
+  void reply(Context ctx, int status, JsonNode body) {
+    try {
+      ctx.status(status).contentType("application/json").result(s.json().writeValueAsBytes(body));
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  // ---------------------------------------------------------------- submit
+
+  void submit(Context ctx, Tenant tenant) throws Exception {
+    RequestBodies.requireType(ctx, "application/json");
+    byte[] body = RequestBodies.read(ctx, s.config().longValue(IngestConfig.BODY_MAX_BYTES));
+    JsonNode node = RequestBodies.json(s.json(), body);
+    Instant now = s.clock().instant();
+    RenderValidation.Result v = RenderValidation.validate(node, now);
+    if (!v.ok()) {
+      throw ApiException.invalid(v.errors());
+    }
+    RenderSubmission sub = v.submission();
+    String key = idempotencyKey(ctx);
+    String id;
+    long seed;
+    if (key != null) {
+      String fingerprint = sub.fingerprint();
+      Optional<IdempotencyLedger.Entry> used = usedKey(tenant, key);
+      if (used.isPresent()) {
+        IdempotencyLedger.Entry e = used.get();
+        if (!e.kind().equals("render") || !e.fingerprint().equals(fingerprint)) {
+          throw ApiException.conflict(
+              "Idempotency-Key '"
+                  + RenderValidation.clip(key)
+                  + "' was already used with a different body (render "
+                  + e.id()
+                  + "); use a new key for a new render");
+        }
+        reply(ctx, 200, accepted(tenant, e.id(), null));
+        return;
+      }
+      id = Ids.derived("r", tenant.id(), key);
+      seed = sub.seed() != null ? sub.seed() : Ids.derivedSeed(id);
+    } else {
+      id = Ids.random("r");
+      seed = sub.seed() != null ? sub.seed() : Ids.randomSeed();
+    }
+    TenantLimits.checkQuota(tenant, s.statuses().inFlight(tenant.id()), 1);
+    RenderRequest request = sub.toRequest(id, tenant.id(), seed, null, null, key, now);
+    EventPublisher.Outgoing out =
+        new EventPublisher.Outgoing(s.topic(IngestConfig.TOPIC_REQUESTS), id, request);
+    long t0 = System.nanoTime();
+    try {
+      if (key != null) {
+        IdempotencyLedger.Entry entry =
+            new IdempotencyLedger.Entry(
+                tenant.id(), id, sub.fingerprint(), "render", 1, now.toEpochMilli());
+        String recordKey = IdempotencyLedger.recordKey(tenant.id(), key);
+        s.publisher()
+            .sendAll(
+                List.of(
+                    out,
+                    new EventPublisher.Outgoing(
+                        s.topic(IngestConfig.TOPIC_IDEMPOTENCY),
+                        recordKey,
+                        s.ledger().encode(entry))));
+        s.ledger().remember(recordKey, entry);
+      } else {
+        s.publisher().send(out);
+      }
+    } catch (EventPublisher.PublishException e) {
+      throw unavailable(e);
+    }
+    s.metrics().published("single", System.nanoTime() - t0);
+    s.metrics().single();
+    s.statuses().accepted(request, seed);
+    ctx.header("Location", "/v1/renders/" + id);
+    reply(ctx, 202, accepted(tenant, id, seed));
+  }
+
+  private ObjectNode accepted(Tenant tenant, String id, Long seed) {
+    ObjectNode n = s.json().createObjectNode();
+    n.put("id", id);
+    Optional<RenderStatus> st = s.statuses().get(tenant.id(), id);
+    n.put("status", st.map(x -> Vocabulary.state(x.getState())).orElse("ACCEPTED"));
+    Long shownSeed = seed != null ? seed : s.statuses().seed(id);
+    if (shownSeed != null) {
+      n.put("seed", shownSeed);
+    }
+    n.put("statusUrl", "/v1/renders/" + id);
+    n.put("eventsUrl", "/v1/renders/" + id + "/events");
+    return n;
+  }
+
+  private Optional<IdempotencyLedger.Entry> usedKey(Tenant tenant, String key) {
+    Optional<IdempotencyLedger.Entry> local = s.ledger().find(tenant.id(), key);
+    if (local.isPresent()) {
+      return local;
+    }
+    if (!s.catchup().ledger(CATCHUP)) {
+      throw ApiException.unavailable(
+          "Cannot check the Idempotency-Key: the idempotency topic is not reachable", 5);
+    }
+    return s.ledger().find(tenant.id(), key);
+  }
+
+  private static String idempotencyKey(Context ctx) {
+    String key = ctx.header(IDEMPOTENCY_KEY);
+    if (key == null) {
+      return null;
+    }
+    if (key.isEmpty() || key.length() > 255 || !key.chars().allMatch(c -> c >= 0x21 && c < 0x7f)) {
+      throw ApiException.invalid(
+          List.of(
+              new FieldError("header.Idempotency-Key", "must be 1..255 visible ASCII characters")));
+    }
+    return key;
+  }
+
+  static ApiException unavailable(EventPublisher.PublishException e) {
+    LOG.warn("Publishing failed: {}", e.getMessage());
+    return ApiException.unavailable(
+        "Kafka did not acknowledge the request in time; nothing was accepted. Retry later.", 5);
+  }
+
+  // ---------------------------------------------------------------- batch
+
+  void batch(Context ctx, Tenant tenant) throws Exception {
+    String type = RequestBodies.requireType(ctx, "application/x-ndjson", "text/csv");
+    int maxRows = s.config().intValue(IngestConfig.BATCH_MAX_ROWS);
+    byte[] body = RequestBodies.read(ctx, s.config().longValue(IngestConfig.BATCH_MAX_BYTES));
+    List<FieldError> errors = new ArrayList<>();
+    ObjectNode defaults = BatchParser.defaults(ctx.queryParamMap(), errors);
+    if (!errors.isEmpty()) {
+      throw ApiException.invalid(errors);
+    }
+    BatchParser.Rows rows =
+        type.equals("text/csv")
+            ? BatchParser.csv(body, maxRows)
+            : BatchParser.ndjson(body, s.json(), maxRows);
+    errors.addAll(rows.errors());
+    if (rows.rows().isEmpty() && errors.isEmpty()) {
+      throw ApiException.invalid(List.of(new FieldError("rows", "the batch has no rows")));
+    }
+    Instant now = s.clock().instant();
+    List<RenderSubmission> subs = new ArrayList<>(rows.rows().size());
+    int badRows = 0;
+    Set<Integer> unparsable = new java.util.HashSet<>();
+    for (FieldError e : rows.errors()) {
+      if (e.field().startsWith("rows[")) {
+        unparsable.add(Integer.parseInt(e.field().substring(5, e.field().indexOf(']'))));
+      }
+    }
+    for (int i = 0; i < rows.rows().size(); i++) {
+      if (unparsable.contains(i)) {
+        badRows++;
+        continue;
+      }
+      RenderValidation.Result v =
+          RenderValidation.validate(RenderValidation.merge(defaults, rows.rows().get(i)), now);
+      if (v.ok()) {
+        subs.add(v.submission());
+      } else {
+        badRows++;
+        for (FieldError fe : v.errors()) {
+          BatchParser.addError(errors, fe.withPrefix("rows[" + i + "]").field(), fe.message());
+        }
+      }
+    }
+    if (!errors.isEmpty()) {
+      ApiException base = ApiException.invalid(errors);
+      throw new ApiException(
+          422,
+          "Validation failed",
+          (badRows > 0
+                  ? badRows + " of " + rows.rows().size() + " rows are invalid"
+                  : base.getMessage())
+              + "; nothing was published",
+          errors,
+          Map.of());
+    }
+    String key = idempotencyKey(ctx);
+    String batchId;
+    String fingerprint = null;
+    if (key != null) {
+      fingerprint =
+          Ids.sha256Hex((type + "\n" + ctx.queryString() + "\n").getBytes(StandardCharsets.UTF_8))
+              + Ids.sha256Hex(body);
+      Optional<IdempotencyLedger.Entry> used = usedKey(tenant, key);
+      if (used.isPresent()) {
+        IdempotencyLedger.Entry e = used.get();
+        if (!e.kind().equals("batch") || !e.fingerprint().equals(fingerprint)) {
+          throw ApiException.conflict(
+              "Idempotency-Key '"
+                  + RenderValidation.clip(key)
+                  + "' was already used with a different body ("
+                  + e.id()
+                  + ")");
+        }
+        reply(ctx, 200, batchAccepted(e.id(), e.count()));
+        return;
+      }
+      batchId = Ids.derived("b", tenant.id(), key);
+    } else {
+      batchId = Ids.random("b");
+    }
+    TenantLimits.checkQuota(tenant, s.statuses().inFlight(tenant.id()), subs.size());
+    List<EventPublisher.Outgoing> out = new ArrayList<>(subs.size() + 1);
+    List<RenderRequest> requests = new ArrayList<>(subs.size());
+    String topic = s.topic(IngestConfig.TOPIC_REQUESTS);
+    for (int i = 0; i < subs.size(); i++) {
+      String id = Ids.batchRow(batchId, i);
+      RenderRequest r =
+          subs.get(i).toRequest(id, tenant.id(), Ids.derivedSeed(id), batchId, i, null, now);
+      requests.add(r);
+      out.add(new EventPublisher.Outgoing(topic, id, r));
+    }
+    IdempotencyLedger.Entry entry = null;
+    String recordKey = null;
+    if (key != null) {
+      entry =
+          new IdempotencyLedger.Entry(
+              tenant.id(), batchId, fingerprint, "batch", subs.size(), now.toEpochMilli());
+      recordKey = IdempotencyLedger.recordKey(tenant.id(), key);
+      out.add(
+          new EventPublisher.Outgoing(
+              s.topic(IngestConfig.TOPIC_IDEMPOTENCY), recordKey, s.ledger().encode(entry)));
+    }
+    long t0 = System.nanoTime();
+    try {
+      s.publisher().sendAll(out);
+    } catch (EventPublisher.PublishException e) {
+      throw unavailable(e);
+    }
+    s.metrics().published("batch", System.nanoTime() - t0);
+    s.metrics().batch(subs.size());
+    if (entry != null) {
+      s.ledger().remember(recordKey, entry);
+    }
+    s.statuses().batchSize(batchId, subs.size());
+    for (RenderRequest r : requests) {
+      s.statuses().accepted(r, r.getParams().getSeed());
+    }
+    ctx.header("Location", "/v1/batches/" + batchId);
+    reply(ctx, 202, batchAccepted(batchId, subs.size()));
+  }
+
+  private ObjectNode batchAccepted(String batchId, int count) {
+    ObjectNode n = s.json().createObjectNode();
+    n.put("batchId", batchId);
+    n.put("count", count);
+    n.put("statusUrl", "/v1/batches/" + batchId);
+    n.put("rendersUrl", "/v1/renders?batchId=" + batchId);
+    n.put("eventsUrl", "/v1/events?batchId=" + batchId);
+    return n;
+  }
+
+  // ---------------------------------------------------------------- read
+
+  private RenderStatus find(Tenant tenant, String id) {
+    Optional<RenderStatus> st = s.statuses().get(tenant.id(), id);
+    if (st.isEmpty() && s.catchup().statuses(Duration.ofSeconds(1))) {
+      st = s.statuses().get(tenant.id(), id);
+    }
+    return st.orElseThrow(
+        () -> ApiException.notFound("No render '" + RenderValidation.clip(id) + "'"));
+  }
+
+  void get(Context ctx, Tenant tenant) {
+    RenderStatus st = find(tenant, ctx.pathParam("id"));
+    reply(ctx, 200, s.renderJson().status(st, s.statuses().seed(st.getRequestId())));
+  }
+
+  void list(Context ctx, Tenant tenant) {
+    List<FieldError> errors = new ArrayList<>();
+    Set<String> known = Set.of("batchId", "status", "label", "cursor", "limit");
+    for (String k : ctx.queryParamMap().keySet()) {
+      if (!known.contains(k)) {
+        errors.add(new FieldError("query." + RenderValidation.clip(k), "unknown parameter"));
+      }
+    }
+    String batchId = ctx.queryParam("batchId");
+    RenderState state = null;
+    String status = ctx.queryParam("status");
+    if (status != null) {
+      try {
+        state = Vocabulary.state(status);
+      } catch (IllegalArgumentException e) {
+        errors.add(new FieldError("query.status", e.getMessage()));
+      }
+    }
+    Map<String, String> labels = new HashMap<>();
+    for (String l : ctx.queryParams("label")) {
+      int c = l.indexOf(':');
+      if (c <= 0) {
+        errors.add(new FieldError("query.label", "must read key:value"));
+      } else {
+        labels.put(l.substring(0, c), l.substring(c + 1));
+      }
+    }
+    int limit = 100;
+    String lim = ctx.queryParam("limit");
+    if (lim != null) {
+      try {
+        limit = Integer.parseInt(lim);
+        if (limit < 1 || limit > 1000) {
+          errors.add(new FieldError("query.limit", "must be in 1..1000"));
+        }
+      } catch (NumberFormatException e) {
+        errors.add(new FieldError("query.limit", "must be an integer in 1..1000"));
+      }
+    }
+    String cursor = null;
+    String c = ctx.queryParam("cursor");
+    if (c != null) {
+      try {
+        cursor = new String(Base64.getUrlDecoder().decode(c), StandardCharsets.UTF_8);
+      } catch (IllegalArgumentException e) {
+        errors.add(new FieldError("query.cursor", "is not a cursor this API returned"));
+      }
+    }
+    if (!errors.isEmpty()) {
+      throw ApiException.invalid(errors);
+    }
+    RenderState wanted = state;
+    Predicate<RenderStatus> filter =
+        st ->
+            (batchId == null || batchId.equals(st.getBatchId()))
+                && (wanted == null || st.getState() == wanted)
+                && labels.entrySet().stream()
+                    .allMatch(e -> e.getValue().equals(st.getLabels().get(e.getKey())));
+    List<RenderStatus> page = s.statuses().list(tenant.id(), cursor, limit + 1, filter);
+    ObjectNode n = s.json().createObjectNode();
+    ArrayNode items = n.putArray("items");
+    for (int i = 0; i < Math.min(limit, page.size()); i++) {
+      RenderStatus st = page.get(i);
+      items.add(s.renderJson().status(st, s.statuses().seed(st.getRequestId())));
+    }
+    if (page.size() > limit) {
+      String last = page.get(limit - 1).getRequestId();
+      n.put(
+          "nextCursor",
+          Base64.getUrlEncoder()
+              .withoutPadding()
+              .encodeToString(last.getBytes(StandardCharsets.UTF_8)));
+    } else {
+      n.putNull("nextCursor");
+    }
+    reply(ctx, 200, n);
+  }
+
+  void batchCounts(Context ctx, Tenant tenant) {
+    String batchId = ctx.pathParam("id");
+    Map<RenderState, Integer> counts = new EnumMap<>(RenderState.class);
+    for (RenderState st : RenderState.values()) {
+      counts.put(st, 0);
+    }
+    int seen = 0;
+    for (String id : s.statuses().batchIds(batchId)) {
+      Optional<RenderStatus> st = s.statuses().get(tenant.id(), id);
+      if (st.isPresent()) {
+        counts.merge(st.get().getState(), 1, Integer::sum);
+        seen++;
+      }
+    }
+    if (seen == 0) {
+      throw ApiException.notFound("No batch '" + RenderValidation.clip(batchId) + "'");
+    }
+    ObjectNode n = s.json().createObjectNode();
+    n.put("batchId", batchId);
+    n.put("count", Math.max(seen, s.statuses().expectedBatchSize(batchId)));
+    ObjectNode c = n.putObject("counts");
+    int done = 0;
+    for (Map.Entry<RenderState, Integer> e : counts.entrySet()) {
+      c.put(Vocabulary.state(e.getKey()), e.getValue());
+      if (Vocabulary.isTerminal(e.getKey())) {
+        done += e.getValue();
+      }
+    }
+    n.put("finished", done);
+    n.put("rendersUrl", "/v1/renders?batchId=" + batchId);
+    reply(ctx, 200, n);
+  }
+
+  // ---------------------------------------------------------------- commands
+
+  void cancel(Context ctx, Tenant tenant) throws Exception {
+    RenderStatus st = find(tenant, ctx.pathParam("id"));
+    if (st.getState() == RenderState.CANCELLED) {
+      reply(ctx, 202, s.renderJson().status(st, s.statuses().seed(st.getRequestId())));
+      return;
+    }
+    if (Vocabulary.isTerminal(st.getState())) {
+      throw ApiException.conflict(
+          "Render "
+              + st.getRequestId()
+              + " already ended "
+              + st.getState()
+              + "; nothing to cancel");
+    }
+    publishCommand(
+        RenderCommand.newBuilder()
+            .setCommandId(st.getRequestId() + ":cancel")
+            .setRequestId(st.getRequestId())
+            .setTenant(tenant.id())
+            .setType(CommandType.CANCEL)
+            .setReason("cancelled through the API")
+            .setIssuedAt(s.clock().instant())
+            .build());
+    reply(ctx, 202, s.renderJson().status(st, s.statuses().seed(st.getRequestId())));
+  }
+
+  void change(Context ctx, Tenant tenant) throws Exception {
+    RequestBodies.requireType(ctx, "application/json", "application/merge-patch+json");
+    byte[] body = RequestBodies.read(ctx, s.config().longValue(IngestConfig.BODY_MAX_BYTES));
+    JsonNode node = RequestBodies.json(s.json(), body);
+    RenderValidation.Change change = RenderValidation.validateChange(node, s.clock().instant());
+    RenderStatus st = find(tenant, ctx.pathParam("id"));
+    if (st.getState() != RenderState.ACCEPTED && st.getState() != RenderState.QUEUED) {
+      throw ApiException.conflict(
+          "Render "
+              + st.getRequestId()
+              + " is "
+              + st.getState()
+              + "; only ACCEPTED or QUEUED renders can be reprioritized");
+    }
+    publishCommand(
+        RenderCommand.newBuilder()
+            .setCommandId(Ids.random("c"))
+            .setRequestId(st.getRequestId())
+            .setTenant(tenant.id())
+            .setType(CommandType.REPRIORITIZE)
+            .setPriority(change.priority())
+            .setDeadline(change.deadline() == null ? null : Instant.ofEpochMilli(change.deadline()))
+            .setReason("changed through the API")
+            .setIssuedAt(s.clock().instant())
+            .build());
+    ObjectNode n = s.renderJson().status(st, s.statuses().seed(st.getRequestId()));
+    ObjectNode requested = n.putObject("requested");
+    if (change.priority() != null) {
+      requested.put("priority", change.priority());
+    }
+    if (change.deadline() != null) {
+      requested.put("deadline", Instant.ofEpochMilli(change.deadline()).toString());
+    }
+    reply(ctx, 202, n);
+  }
+
+  private void publishCommand(RenderCommand c) {
+    long t0 = System.nanoTime();
+    try {
+      s.publisher()
+          .send(
+              new EventPublisher.Outgoing(
+                  s.topic(IngestConfig.TOPIC_COMMANDS), c.getRequestId(), c));
+    } catch (EventPublisher.PublishException e) {
+      throw unavailable(e);
+    }
+    s.metrics().published("command", System.nanoTime() - t0);
+  }
+
+  // ---------------------------------------------------------------- SSE
+
+  void renderEvents(Context ctx, Tenant tenant) throws Exception {
+    RenderStatus first = find(tenant, ctx.pathParam("id"));
+    String id = first.getRequestId();
+    stream(
+        ctx,
+        tenant,
+        st -> st.getRequestId().equals(id),
+        List.of(first),
+        () -> {
+          RenderStatus now = s.statuses().get(tenant.id(), id).orElse(first);
+          return Vocabulary.isTerminal(now.getState());
+        });
+  }
+
+  void batchEvents(Context ctx, Tenant tenant) throws Exception {
+    String batchId = ctx.queryParam("batchId");
+    if (batchId == null || batchId.isBlank()) {
+      throw ApiException.invalid(List.of(new FieldError("query.batchId", "is required")));
+    }
+    List<RenderStatus> initial = new ArrayList<>();
+    for (String id : s.statuses().batchIds(batchId)) {
+      s.statuses().get(tenant.id(), id).ifPresent(initial::add);
+    }
+    if (initial.isEmpty()) {
+      throw ApiException.notFound("No batch '" + RenderValidation.clip(batchId) + "'");
+    }
+    initial.sort(java.util.Comparator.comparing(RenderStatus::getRequestId));
+    int expected = s.statuses().expectedBatchSize(batchId);
+    stream(
+        ctx,
+        tenant,
+        st -> batchId.equals(st.getBatchId()) && st.getTenant().equals(tenant.id()),
+        initial,
+        () -> {
+          int finished = 0;
+          int total = 0;
+          for (String id : s.statuses().batchIds(batchId)) {
+            Optional<RenderStatus> st = s.statuses().get(tenant.id(), id);
+            if (st.isPresent()) {
+              total++;
+              if (Vocabulary.isTerminal(st.get().getState())) {
+                finished++;
+              }
+            }
+          }
+          return total >= expected && finished == total;
+        });
+  }
+
+  /**
+   * Streams matching status changes as SSE events ({@code event: status}, {@code id:} the status
+   * version) until {@code done} holds after an event, the client goes away or the server stops.
+   */
+  private void stream(
+      Context ctx,
+      Tenant tenant,
+      Predicate<RenderStatus> matches,
+      List<RenderStatus> initial,
+      java.util.function.BooleanSupplier done)
+      throws IOException {
+    BlockingQueue<RenderStatus> queue = new LinkedBlockingQueue<>(100_000);
+    StatusView.Listener listener =
+        (prev, cur, live) -> {
+          if (matches.test(cur)) {
+            queue.offer(cur);
+          }
+        };
+    s.statuses().addListener(listener);
+    try {
+      ctx.status(200);
+      ctx.res().setContentType("text/event-stream");
+      ctx.res().setCharacterEncoding("UTF-8");
+      ctx.res().setHeader("Cache-Control", "no-cache");
+      ctx.res().setHeader("X-Accel-Buffering", "no");
+      OutputStream out = ctx.res().getOutputStream();
+      out.write(": reelflow status stream\n\n".getBytes(StandardCharsets.UTF_8));
+      out.flush();
+      for (RenderStatus st : initial) {
+        send(out, st);
+      }
+      if (done.getAsBoolean()) {
+        return;
+      }
+      long lastWrite = System.nanoTime();
+      while (true) {
+        RenderStatus st = queue.poll(1, TimeUnit.SECONDS);
+        if (st != null) {
+          send(out, st);
+          lastWrite = System.nanoTime();
+          if (done.getAsBoolean()) {
+            return;
+          }
+        } else if (System.nanoTime() - lastWrite > SSE_KEEPALIVE.toNanos()) {
+          out.write(": keep-alive\n\n".getBytes(StandardCharsets.UTF_8));
+          out.flush();
+          lastWrite = System.nanoTime();
+        } else if (done.getAsBoolean()) {
+          return;
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (IOException e) {
+      LOG.debug("SSE client went away: {}", e.toString());
+    } finally {
+      s.statuses().removeListener(listener);
+    }
+  }
+
+  private void send(OutputStream out, RenderStatus st) throws IOException {
+    String data =
+        s.json()
+            .writeValueAsString(s.renderJson().status(st, s.statuses().seed(st.getRequestId())));
+    String event =
+        "event: status\nid: "
+            + st.getRequestId()
+            + ":"
+            + st.getVersion()
+            + "\ndata: "
+            + data
+            + "\n\n";
+    out.write(event.getBytes(StandardCharsets.UTF_8));
+    out.flush();
+  }
+}

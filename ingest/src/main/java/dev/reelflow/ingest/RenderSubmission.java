@@ -1,0 +1,97 @@
+package dev.reelflow.ingest;
+
+import dev.reelflow.schemas.Vocabulary;
+import dev.reelflow.schemas.avro.AspectRatio;
+import dev.reelflow.schemas.avro.Mode;
+import dev.reelflow.schemas.avro.RenderParams;
+import dev.reelflow.schemas.avro.RenderRequest;
+import dev.reelflow.schemas.avro.Resolution;
+import dev.reelflow.schemas.avro.UpscaleTarget;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * One validated render body with the API defaults applied. {@code seed} is null when the client
+ * gave none; the id and seed are fixed when the request is built.
+ */
+record RenderSubmission(
+    String prompt,
+    String negativePrompt,
+    Mode mode,
+    String imageUrl,
+    Resolution resolution,
+    AspectRatio aspectRatio,
+    int frames,
+    int fps,
+    Integer steps,
+    Float guidanceScale,
+    Long seed,
+    UpscaleTarget upscale,
+    int priority,
+    Long deadline,
+    Map<String, String> labels,
+    String callbackUrl) {
+
+  RenderParams params(long seedToUse) {
+    return RenderParams.newBuilder()
+        .setPrompt(prompt)
+        .setNegativePrompt(negativePrompt)
+        .setMode(mode)
+        .setImageUrl(imageUrl)
+        .setResolution(resolution)
+        .setAspectRatio(aspectRatio)
+        .setFrames(frames)
+        .setFps(fps)
+        .setSteps(steps)
+        .setGuidanceScale(guidanceScale)
+        .setSeed(seedToUse)
+        .setUpscale(upscale)
+        .build();
+  }
+
+  /** The Avro request; the seed is the client's or {@code fallbackSeed}. */
+  RenderRequest toRequest(
+      String requestId,
+      String tenant,
+      long fallbackSeed,
+      String batchId,
+      Integer batchRow,
+      String idempotencyKey,
+      Instant now) {
+    return RenderRequest.newBuilder()
+        .setRequestId(requestId)
+        .setTenant(tenant)
+        .setParams(params(seed != null ? seed : fallbackSeed))
+        .setPriority(priority)
+        .setDeadline(deadline == null ? null : Instant.ofEpochMilli(deadline))
+        .setLabels(new TreeMap<>(labels))
+        .setCallbackUrl(callbackUrl)
+        .setBatchId(batchId)
+        .setBatchRow(batchRow)
+        .setScheduleId(null)
+        .setScheduleFireTime(null)
+        .setIdempotencyKey(idempotencyKey)
+        .setSubmittedAt(now)
+        .build();
+  }
+
+  /**
+   * A stable hash of what the client asked for (defaults applied, seed as given), so two bodies
+   * that mean the same render match under one Idempotency-Key and different ones do not.
+   */
+  String fingerprint() {
+    StringBuilder sb = new StringBuilder();
+    sb.append(prompt).append('\u0001').append(negativePrompt).append('\u0001');
+    sb.append(Vocabulary.mode(mode)).append('\u0001').append(imageUrl).append('\u0001');
+    sb.append(Vocabulary.resolution(resolution)).append('\u0001');
+    sb.append(Vocabulary.aspectRatio(aspectRatio)).append('\u0001');
+    sb.append(frames).append('\u0001').append(fps).append('\u0001').append(steps);
+    sb.append('\u0001').append(guidanceScale).append('\u0001').append(seed).append('\u0001');
+    sb.append(Vocabulary.upscale(upscale)).append('\u0001').append(priority).append('\u0001');
+    sb.append(deadline).append('\u0001').append(new TreeMap<>(labels)).append('\u0001');
+    sb.append(callbackUrl);
+    return Ids.sha256Hex(sb.toString().getBytes(StandardCharsets.UTF_8));
+  }
+}

@@ -1,0 +1,81 @@
+package dev.reelflow.ingest;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.javalin.http.Context;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Locale;
+
+/** Reading request bodies with a size limit, checking content types, parsing JSON. */
+final class RequestBodies {
+  private RequestBodies() {}
+
+  /** The media type without parameters, lower-case; empty when absent. */
+  static String mediaType(Context ctx) {
+    String ct = ctx.header("Content-Type");
+    if (ct == null) {
+      return "";
+    }
+    int semi = ct.indexOf(';');
+    return (semi >= 0 ? ct.substring(0, semi) : ct).trim().toLowerCase(Locale.ROOT);
+  }
+
+  static String requireType(Context ctx, String... allowed) {
+    String mt = mediaType(ctx);
+    for (String a : allowed) {
+      if (a.equals(mt)) {
+        return mt;
+      }
+    }
+    throw ApiException.unsupportedMediaType(
+        "Content-Type must be "
+            + String.join(" or ", allowed)
+            + (mt.isEmpty() ? ", none was given" : ", got " + RenderValidation.clip(mt)));
+  }
+
+  static byte[] read(Context ctx, long max) {
+    long declared = ctx.req().getContentLengthLong();
+    if (declared > max) {
+      throw ApiException.tooLarge("The body has " + declared + " bytes; the limit is " + max);
+    }
+    try (InputStream in = ctx.req().getInputStream()) {
+      ByteArrayOutputStream out =
+          new ByteArrayOutputStream((int) Math.min(Math.max(declared, 1024), max));
+      byte[] buf = new byte[16 * 1024];
+      long total = 0;
+      int n;
+      while ((n = in.read(buf)) > 0) {
+        total += n;
+        if (total > max) {
+          throw ApiException.tooLarge("The body is larger than the limit of " + max + " bytes");
+        }
+        out.write(buf, 0, n);
+      }
+      return out.toByteArray();
+    } catch (IOException e) {
+      throw ApiException.badRequest("The body could not be read: " + e.getMessage());
+    }
+  }
+
+  static JsonNode json(ObjectMapper json, byte[] body) {
+    if (body.length == 0) {
+      throw ApiException.badRequest("The body is empty; a JSON object is expected");
+    }
+    BatchParser.utf8(body);
+    try {
+      JsonNode n = json.readTree(body);
+      if (n == null || n.isMissingNode()) {
+        throw ApiException.badRequest("The body is empty; a JSON object is expected");
+      }
+      return n;
+    } catch (JsonProcessingException e) {
+      throw ApiException.badRequest(
+          "The body is not valid JSON: " + RenderValidation.clip(e.getOriginalMessage()));
+    } catch (IOException e) {
+      throw ApiException.badRequest("The body could not be read: " + e.getMessage());
+    }
+  }
+}

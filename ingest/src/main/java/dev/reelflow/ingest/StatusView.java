@@ -1,0 +1,213 @@
+package dev.reelflow.ingest;
+
+import dev.reelflow.schemas.Vocabulary;
+import dev.reelflow.schemas.avro.RenderRequest;
+import dev.reelflow.schemas.avro.RenderState;
+import dev.reelflow.schemas.avro.RenderStatus;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableSet;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListSet;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Predicate;
+
+/**
+ * The materialized view of render.status: the newest status of every render, indexed by tenant and
+ * batch. Renders this instance accepted but the orchestrator has not reported yet are held as
+ * provisional ACCEPTED statuses ({@code version = -1}), so a client can read its render at once;
+ * any status from the topic replaces them.
+ */
+final class StatusView {
+  static final long PROVISIONAL = -1;
+
+  /** Called for every change; {@code previous} is null for a render seen the first time. */
+  interface Listener {
+    void changed(RenderStatus previous, RenderStatus current, boolean live);
+  }
+
+  private final Map<String, RenderStatus> byId = new ConcurrentHashMap<>();
+  private final Map<String, NavigableSet<String>> byTenant = new ConcurrentHashMap<>();
+  private final Map<String, Set<String>> byBatch = new ConcurrentHashMap<>();
+  private final Map<String, AtomicLong> openByTenant = new ConcurrentHashMap<>();
+  private final Map<String, Integer> batchSizes = new ConcurrentHashMap<>();
+  private final Map<String, Long> seeds = Collections.synchronizedMap(new SeedCache());
+  private final List<Listener> listeners = new CopyOnWriteArrayList<>();
+  private volatile boolean live;
+
+  /** Bounded memory of the seeds this instance picked, shown until the render is forgotten. */
+  private static final class SeedCache extends java.util.LinkedHashMap<String, Long> {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
+      return size() > 500_000;
+    }
+  }
+
+  void addListener(Listener l) {
+    listeners.add(l);
+  }
+
+  void removeListener(Listener l) {
+    listeners.remove(l);
+  }
+
+  /** Marks the end of the initial replay: changes from now on are news, not history. */
+  void goLive() {
+    live = true;
+  }
+
+  /** Applies a status from the topic; older versions than the one held are dropped. */
+  void apply(RenderStatus s) {
+    RenderStatus[] prev = new RenderStatus[1];
+    boolean[] changed = new boolean[1];
+    byId.compute(
+        s.getRequestId(),
+        (id, old) -> {
+          prev[0] = old;
+          if (old != null && old.getVersion() > s.getVersion()) {
+            return old;
+          }
+          changed[0] = true;
+          return s;
+        });
+    if (changed[0]) {
+      index(prev[0], s);
+    }
+  }
+
+  /** Removes a render (a tombstone on the topic). */
+  void remove(String requestId) {
+    RenderStatus old = byId.remove(requestId);
+    if (old != null) {
+      NavigableSet<String> ids = byTenant.get(old.getTenant());
+      if (ids != null) {
+        ids.remove(requestId);
+      }
+      if (old.getBatchId() != null) {
+        Set<String> b = byBatch.get(old.getBatchId());
+        if (b != null) {
+          b.remove(requestId);
+        }
+      }
+      if (!Vocabulary.isTerminal(old.getState())) {
+        open(old.getTenant()).decrementAndGet();
+      }
+    }
+  }
+
+  /** Records a render this instance just published, until the topic reports it. */
+  void accepted(RenderRequest r, long seed) {
+    seeds.put(r.getRequestId(), seed);
+    RenderStatus s =
+        RenderStatus.newBuilder()
+            .setRequestId(r.getRequestId())
+            .setTenant(r.getTenant())
+            .setState(RenderState.ACCEPTED)
+            .setPriority(r.getPriority())
+            .setDeadline(r.getDeadline())
+            .setBatchId(r.getBatchId())
+            .setLabels(r.getLabels())
+            .setCallbackUrl(r.getCallbackUrl())
+            .setPrompt(r.getParams().getPrompt())
+            .setVersion(PROVISIONAL)
+            .setCreatedAt(r.getSubmittedAt())
+            .setUpdatedAt(r.getSubmittedAt())
+            .build();
+    RenderStatus[] prev = new RenderStatus[1];
+    boolean[] changed = new boolean[1];
+    byId.compute(
+        s.getRequestId(),
+        (id, old) -> {
+          prev[0] = old;
+          if (old != null) {
+            return old; // the topic already knows it (an idempotent replay)
+          }
+          changed[0] = true;
+          return s;
+        });
+    if (changed[0]) {
+      index(prev[0], s);
+    }
+  }
+
+  void batchSize(String batchId, int rows) {
+    batchSizes.put(batchId, rows);
+  }
+
+  /** Rows of the batch when this instance accepted it, else the renders seen so far. */
+  int expectedBatchSize(String batchId) {
+    return Math.max(batchSizes.getOrDefault(batchId, 0), batchIds(batchId).size());
+  }
+
+  private void index(RenderStatus old, RenderStatus s) {
+    byTenant
+        .computeIfAbsent(s.getTenant(), t -> new ConcurrentSkipListSet<>())
+        .add(s.getRequestId());
+    if (s.getBatchId() != null) {
+      byBatch
+          .computeIfAbsent(s.getBatchId(), b -> ConcurrentHashMap.newKeySet())
+          .add(s.getRequestId());
+    }
+    boolean wasOpen = old != null && !Vocabulary.isTerminal(old.getState());
+    boolean isOpen = !Vocabulary.isTerminal(s.getState());
+    if (wasOpen != isOpen) {
+      open(s.getTenant()).addAndGet(isOpen ? 1 : -1);
+    }
+    for (Listener l : listeners) {
+      l.changed(old, s, live);
+    }
+  }
+
+  private AtomicLong open(String tenant) {
+    return openByTenant.computeIfAbsent(tenant, t -> new AtomicLong());
+  }
+
+  /** The render if it exists and belongs to the tenant; another tenant's render is absent. */
+  Optional<RenderStatus> get(String tenant, String requestId) {
+    RenderStatus s = byId.get(requestId);
+    return s != null && s.getTenant().equals(tenant) ? Optional.of(s) : Optional.empty();
+  }
+
+  Long seed(String requestId) {
+    return seeds.get(requestId);
+  }
+
+  /** Renders of the tenant not in a final state. */
+  long inFlight(String tenant) {
+    AtomicLong n = openByTenant.get(tenant);
+    return n == null ? 0 : n.get();
+  }
+
+  Set<String> batchIds(String batchId) {
+    Set<String> s = byBatch.get(batchId);
+    return s == null ? Set.of() : s;
+  }
+
+  /** Up to {@code limit} of the tenant's renders after {@code cursor} (exclusive), by id. */
+  List<RenderStatus> list(String tenant, String cursor, int limit, Predicate<RenderStatus> filter) {
+    NavigableSet<String> ids = byTenant.get(tenant);
+    List<RenderStatus> out = new ArrayList<>();
+    if (ids == null) {
+      return out;
+    }
+    for (String id : cursor == null ? ids : ids.tailSet(cursor, false)) {
+      RenderStatus s = byId.get(id);
+      if (s != null && filter.test(s)) {
+        out.add(s);
+        if (out.size() >= limit) {
+          break;
+        }
+      }
+    }
+    return out;
+  }
+
+  int size() {
+    return byId.size();
+  }
+}
