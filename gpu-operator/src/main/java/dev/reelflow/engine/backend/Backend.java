@@ -52,6 +52,22 @@ public interface Backend extends AutoCloseable {
    */
   void gatherRows(Tensor src, int[] index, Tensor dst);
 
+  /**
+   * General axis permutation: x is viewed with {@code viewShape} (same number of elements) and
+   * {@code out[i_perm[0], ..., i_perm[r-1]] = x[i_0, ..., i_{r-1}]}, i.e. out has shape {@code
+   * viewShape[perm[j]]} like {@code torch.permute}. Covers einops-style rearranges (pixel shuffle,
+   * tile permutation) as reshape + permute + reshape. out must not alias x.
+   */
+  void permute(Tensor x, int[] viewShape, int[] perm, Tensor out);
+
+  /**
+   * Replicate padding of x [C, T, H, W] into out [C, T + padT0 + padT1, H + 2 padH, W + 2 padW].
+   */
+  void padReplicate3d(Tensor x, int padT0, int padT1, int padH, int padW, Tensor out);
+
+  /** Group mean of rows: x [rows * group, cols] to out [rows, cols], row j = mean of its group. */
+  void groupMeanRows(Tensor x, int group, Tensor out);
+
   // ---- GEMM ----
 
   /**
@@ -169,6 +185,13 @@ public interface Backend extends AutoCloseable {
    * Only the first {@code tokens} rows of x are rotated when x has more rows.
    */
   void rope(Tensor x, int heads, int headDim, Tensor cos, Tensor sin, int tokens, Tensor out);
+
+  /**
+   * Channel-first RMS normalisation (the VAE's {@code F.normalize(x, dim=1) * sqrt(C) * gamma}): x
+   * [C, P]; every column p is divided by {@code max(||x[:, p]||, eps) / sqrt(C)} and channel c
+   * multiplied by gamma[c] (gamma null means 1).
+   */
+  void channelRmsNorm(Tensor x, Tensor gamma, float eps, Tensor out);
 
   /** Softmax over the last dimension. */
   void softmax(Tensor x, Tensor out);

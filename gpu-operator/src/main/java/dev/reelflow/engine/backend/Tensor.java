@@ -142,6 +142,27 @@ public final class Tensor implements AutoCloseable {
     return new Tensor(owner, dtype, newShape, data, false);
   }
 
+  /**
+   * A view of {@code Tensor.sizeOf(newShape)} consecutive elements starting at element {@code
+   * offset} (for example a range of rows). Shares storage; closing it releases nothing.
+   */
+  public Tensor slice(long offset, long... newShape) {
+    long n = sizeOf(newShape);
+    if (offset < 0 || offset + n > size) {
+      throw new IndexOutOfBoundsException(
+          "slice [" + offset + ", " + (offset + n) + ") of " + Arrays.toString(shape));
+    }
+    Pointer p;
+    if (data instanceof FloatPointer fp) {
+      p = new FloatPointer(fp.getPointer(offset)).capacity(Math.max(1, n));
+    } else if (data instanceof ShortPointer sp) {
+      p = new ShortPointer(sp.getPointer(offset)).capacity(Math.max(1, n));
+    } else {
+      throw new UnsupportedOperationException("slice of " + data.getClass());
+    }
+    return new Tensor(owner, dtype, newShape, p, false);
+  }
+
   @Override
   public void close() {
     if (!closed) {

@@ -1,0 +1,107 @@
+package dev.reelflow.engine.attention;
+
+/**
+ * How the DiT's joint attention runs. {@link Mode#DENSE} uses the exact flash-style kernel over all
+ * tokens; {@link Mode#SSTA} uses selective and sliding tile attention as in HunyuanVideo-1.5
+ * (defaults: tiles 6x8x8, window 3x3x3 tiles, top-k 64 halved at <= 31 latent frames, lambda 0.7).
+ *
+ * @param mode dense or SSTA
+ * @param tile tile size in latent tokens (t, h, w); its product is the attention block size
+ * @param window sliding window in tiles (t, h, w); a window covering the grid keeps every block
+ * @param topk importance-selected key tiles per query tile and head (before halving)
+ * @param lambda weight of similarity against redundancy in the importance score
+ * @param halveTopkAtFrames halve topk when the latent grid has at most this many frames
+ */
+public record AttentionConfig(
+    Mode mode, int[] tile, int[] window, int topk, double lambda, int halveTopkAtFrames) {
+  /** Attention implementation. */
+  public enum Mode {
+    DENSE,
+    SSTA
+  }
+
+  public AttentionConfig {
+    if (tile.length != 3 || window.length != 3) {
+      throw new IllegalArgumentException("tile and window need 3 axes (t, h, w)");
+    }
+    for (int i = 0; i < 3; i++) {
+      if (tile[i] < 1 || window[i] < 1) {
+        throw new IllegalArgumentException("tile and window sizes must be >= 1");
+      }
+    }
+    if (topk < 0 || lambda < 0 || lambda > 1) {
+      throw new IllegalArgumentException("topk must be >= 0 and lambda in [0, 1]");
+    }
+    tile = tile.clone();
+    window = window.clone();
+  }
+
+  /** Exact dense attention. */
+  public static AttentionConfig dense() {
+    return new AttentionConfig(Mode.DENSE, new int[] {6, 8, 8}, new int[] {3, 3, 3}, 64, 0.7, 31);
+  }
+
+  /** SSTA with the reference defaults. */
+  public static AttentionConfig ssta() {
+    return new AttentionConfig(Mode.SSTA, new int[] {6, 8, 8}, new int[] {3, 3, 3}, 64, 0.7, 31);
+  }
+
+  public AttentionConfig withTile(int t, int h, int w) {
+    return new AttentionConfig(mode, new int[] {t, h, w}, window, topk, lambda, halveTopkAtFrames);
+  }
+
+  public AttentionConfig withWindow(int t, int h, int w) {
+    return new AttentionConfig(mode, tile, new int[] {t, h, w}, topk, lambda, halveTopkAtFrames);
+  }
+
+  public AttentionConfig withTopk(int k) {
+    return new AttentionConfig(mode, tile, window, k, lambda, halveTopkAtFrames);
+  }
+
+  public AttentionConfig withLambda(double l) {
+    return new AttentionConfig(mode, tile, window, topk, l, halveTopkAtFrames);
+  }
+
+  @Override
+  public int[] tile() {
+    return tile.clone();
+  }
+
+  @Override
+  public int[] window() {
+    return window.clone();
+  }
+
+  /** Tokens per tile, the block size of the sparse kernel. */
+  public int blockSize() {
+    return tile[0] * tile[1] * tile[2];
+  }
+
+  /** Top-k in effect for a grid with {@code latentFrames} frames. */
+  public int effectiveTopk(int latentFrames) {
+    return latentFrames <= halveTopkAtFrames ? topk / 2 : topk;
+  }
+
+  @Override
+  public String toString() {
+    return mode == Mode.DENSE
+        ? "dense"
+        : "ssta(tile="
+            + tile[0]
+            + "x"
+            + tile[1]
+            + "x"
+            + tile[2]
+            + ", window="
+            + window[0]
+            + "x"
+            + window[1]
+            + "x"
+            + window[2]
+            + ", topk="
+            + topk
+            + ", lambda="
+            + lambda
+            + ")";
+  }
+}

@@ -1,0 +1,294 @@
+package dev.reelflow.engine.attention;
+
+import dev.reelflow.engine.backend.Backend;
+import dev.reelflow.engine.backend.BlockMask;
+import dev.reelflow.engine.backend.Tensor;
+import java.util.Arrays;
+
+/**
+ * Selective and sliding tile attention (SSTA) over a joint [video | text] sequence, following the
+ * HunyuanVideo-1.5 reference:
+ *
+ * <ol>
+ *   <li>the video grid is zero-padded to whole tiles and permuted tile by tile; text is padded by
+ *       repeating its last token to whole blocks;
+ *   <li>every query tile keeps the key tiles of a sliding window clamped at the borders (text rows
+ *       and columns always kept);
+ *   <li>plus, per head, its top-k video key tiles by {@code lambda*sim - (1-lambda)*redundancy}
+ *       over L2-normalised tile means of q and k;
+ *   <li>exact softmax inside each kept block (padding tokens take part, as upstream).
+ * </ol>
+ *
+ * The mask is built on the host (it is tiny: tiles x tiles); the kernel is the backend's {@link
+ * Backend#blockSparseAttention}.
+ */
+public final class SstaAttention {
+  private final AttentionConfig config;
+
+  public SstaAttention(AttentionConfig config) {
+    this.config = config;
+  }
+
+  public AttentionConfig config() {
+    return config;
+  }
+
+  /** Tile layout of a latent grid. */
+  public record Layout(int[] grid, int[] tile, int[] tiles, int videoTiles, int textTiles) {
+    public int blockSize() {
+      return tile[0] * tile[1] * tile[2];
+    }
+
+    public int totalTiles() {
+      return videoTiles + textTiles;
+    }
+
+    /** Padded sequence length. */
+    public int paddedTokens() {
+      return totalTiles() * blockSize();
+    }
+  }
+
+  /** The tile layout for a grid (t, h, w) and {@code textTokens} text tokens. */
+  public Layout layout(int[] grid, int textTokens) {
+    int[] tile = config.tile();
+    int[] tiles = new int[3];
+    for (int i = 0; i < 3; i++) {
+      tiles[i] = (grid[i] + tile[i] - 1) / tile[i];
+    }
+    int block = tile[0] * tile[1] * tile[2];
+    int textTiles = (textTokens + block - 1) / block;
+    return new Layout(grid.clone(), tile, tiles, tiles[0] * tiles[1] * tiles[2], textTiles);
+  }
+
+  /**
+   * Row index map from the padded, tile-permuted sequence to the original [video | text] rows: -1
+   * for zero padding, the last text row for text padding.
+   */
+  public static int[] permutation(Layout l, int textTokens) {
+    int block = l.blockSize();
+    int[] idx = new int[l.paddedTokens()];
+    int[] g = l.grid();
+    int[] t = l.tile();
+    int pos = 0;
+    for (int it = 0; it < l.tiles()[0]; it++) {
+      for (int ih = 0; ih < l.tiles()[1]; ih++) {
+        for (int iw = 0; iw < l.tiles()[2]; iw++) {
+          for (int a = 0; a < t[0]; a++) {
+            for (int b = 0; b < t[1]; b++) {
+              for (int c = 0; c < t[2]; c++) {
+                int tt = it * t[0] + a;
+                int hh = ih * t[1] + b;
+                int ww = iw * t[2] + c;
+                idx[pos++] =
+                    tt < g[0] && hh < g[1] && ww < g[2] ? (tt * g[1] + hh) * g[2] + ww : -1;
+              }
+            }
+          }
+        }
+      }
+    }
+    int videoTokens = g[0] * g[1] * g[2];
+    for (int i = 0; i < l.textTiles() * block; i++) {
+      idx[pos++] = videoTokens + Math.min(i, textTokens - 1);
+    }
+    return idx;
+  }
+
+  /** Sliding-window keep test between two video tiles, with the reference's border clamping. */
+  public static boolean inWindow(int[] qTile, int[] kTile, int[] tiles, int[] window) {
+    for (int a = 0; a < 3; a++) {
+      int half = window[a] / 2;
+      // np.clip(q, half, n-1-half): with half > n-1-half the upper bound wins (whole axis kept)
+      int centre = Math.min(Math.max(qTile[a], half), tiles[a] - 1 - half);
+      if (Math.abs(centre - kTile[a]) > half) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  static int[] coords(int tileId, int[] tiles) {
+    return new int[] {
+      tileId / (tiles[1] * tiles[2]), (tileId / tiles[2]) % tiles[1], tileId % tiles[2]
+    };
+  }
+
+  /**
+   * Importance scores per head: {@code scores[h][i][j] = lambda * (qm_i . km_j + 1)/2 - (1 -
+   * lambda) * mean_{i' != j}((km_i' . km_j + 1)/2)} over video tiles. {@code qMeans} and {@code
+   * kMeans} are the per-tile means [videoTiles, heads*headDim] of the permuted, zero-padded q and k
+   * (the divisor counts the padding, as upstream; the L2 normalisation here removes it).
+   */
+  public static float[][][] importanceScores(
+      float[] qMeans, float[] kMeans, int videoTiles, int heads, int headDim, double lambda) {
+    int nv = videoTiles;
+    int ld = heads * headDim;
+    float[][][] scores = new float[heads][nv][nv];
+    for (int h = 0; h < heads; h++) {
+      float[][] qm = normalised(qMeans, nv, ld, h, headDim);
+      float[][] km = normalised(kMeans, nv, ld, h, headDim);
+      double[] red = new double[nv];
+      for (int j = 0; j < nv; j++) {
+        double acc = 0;
+        for (int i = 0; i < nv; i++) {
+          if (i != j) {
+            acc += (dot(km[i], km[j]) + 1.0) / 2.0;
+          }
+        }
+        red[j] = nv > 1 ? acc / (nv - 1) : 0;
+      }
+      for (int i = 0; i < nv; i++) {
+        for (int j = 0; j < nv; j++) {
+          double sim = (dot(qm[i], km[j]) + 1.0) / 2.0;
+          scores[h][i][j] = (float) (lambda * sim - (1 - lambda) * red[j]);
+        }
+      }
+    }
+    return scores;
+  }
+
+  private static float[][] normalised(float[] means, int tiles, int ld, int h, int d) {
+    float[][] m = new float[tiles][d];
+    for (int t = 0; t < tiles; t++) {
+      double norm = 0;
+      int off = t * ld + h * d;
+      for (int c = 0; c < d; c++) {
+        norm += (double) means[off + c] * means[off + c];
+      }
+      norm = Math.sqrt(norm);
+      for (int c = 0; c < d; c++) {
+        // an all-zero tile has no direction; upstream would produce NaN here
+        m[t][c] = (float) (norm > 0 ? means[off + c] / norm : 0);
+      }
+    }
+    return m;
+  }
+
+  private static double dot(float[] a, float[] b) {
+    double s = 0;
+    for (int i = 0; i < a.length; i++) {
+      s += (double) a[i] * b[i];
+    }
+    return s;
+  }
+
+  /** Indices of the k largest values (ties to the lower index), unsorted semantics. */
+  static int[] topk(float[] v, int k) {
+    Integer[] order = new Integer[v.length];
+    for (int i = 0; i < v.length; i++) {
+      order[i] = i;
+    }
+    Arrays.sort(order, (a, b) -> v[a] != v[b] ? Float.compare(v[b], v[a]) : Integer.compare(a, b));
+    int[] out = new int[Math.min(k, v.length)];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = order[i];
+    }
+    return out;
+  }
+
+  /**
+   * The block mask: window OR per-head top-k over video tiles; text rows and columns kept.
+   *
+   * @param scores per-head importance scores from {@link #importanceScores}
+   */
+  public BlockMask mask(Layout l, float[][][] scores, int heads) {
+    int n = l.totalTiles();
+    int nv = l.videoTiles();
+    int[] tiles = l.tiles();
+    int[] window = config.window();
+    int k = Math.min(config.effectiveTopk(l.grid()[0]), nv);
+    BlockMask m = new BlockMask(heads, n, n);
+    boolean[][] win = new boolean[nv][nv];
+    for (int i = 0; i < nv; i++) {
+      int[] qc = coords(i, tiles);
+      for (int j = 0; j < nv; j++) {
+        win[i][j] = inWindow(qc, coords(j, tiles), tiles, window);
+      }
+    }
+    for (int h = 0; h < heads; h++) {
+      for (int i = 0; i < n; i++) {
+        for (int j = 0; j < n; j++) {
+          boolean keep = i >= nv || j >= nv || win[i][j];
+          m.set(h, i, j, keep);
+        }
+      }
+      if (k > 0) {
+        for (int i = 0; i < nv; i++) {
+          for (int j : topk(scores[h][i], k)) {
+            m.set(h, i, j, true);
+          }
+        }
+      }
+    }
+    return m.freeze();
+  }
+
+  /** Result of one SSTA call: output written, plus the mask for inspection. */
+  public record Stats(BlockMask mask, Layout layout) {
+    /** Kept fraction over the whole mask (text included), the upstream {@code sparse_ratio}. */
+    public double keptFraction() {
+      return mask.keptFraction();
+    }
+
+    /** Kept fraction of the video x video part. */
+    public double keptVideoFraction() {
+      return mask.keptFraction(layout.videoTiles(), layout.videoTiles());
+    }
+  }
+
+  /**
+   * Joint attention of one sample: q, k, v, out are [videoTokens + textTokens, heads*headDim] in
+   * [video (t,h,w row-major) | text] order.
+   */
+  public Stats attend(
+      Backend be,
+      Tensor q,
+      Tensor k,
+      Tensor v,
+      Tensor out,
+      int[] grid,
+      int textTokens,
+      int heads,
+      int headDim,
+      float scale) {
+    Layout l = layout(grid, textTokens);
+    int[] perm = permutation(l, textTokens);
+    int ld = heads * headDim;
+    int padded = l.paddedTokens();
+    try (Tensor pq = be.allocate(padded, ld);
+        Tensor pk = be.allocate(padded, ld);
+        Tensor pv = be.allocate(padded, ld);
+        Tensor po = be.allocate(padded, ld)) {
+      be.gatherRows(q, perm, pq);
+      be.gatherRows(k, perm, pk);
+      be.gatherRows(v, perm, pv);
+      int nv = l.videoTiles();
+      float[][][] scores;
+      if (config.effectiveTopk(grid[0]) > 0) {
+        try (Tensor qm = be.allocate(nv, ld);
+            Tensor km = be.allocate(nv, ld)) {
+          be.groupMeanRows(pq.slice(0, (long) nv * l.blockSize(), ld), l.blockSize(), qm);
+          be.groupMeanRows(pk.slice(0, (long) nv * l.blockSize(), ld), l.blockSize(), km);
+          scores =
+              importanceScores(be.toArray(qm), be.toArray(km), nv, heads, headDim, config.lambda());
+        }
+      } else {
+        scores = new float[heads][nv][nv];
+      }
+      BlockMask mask = mask(l, scores, heads);
+      be.blockSparseAttention(pq, pk, pv, po, heads, headDim, l.blockSize(), mask, scale);
+      // un-permute: the first occurrence of every original row carries its output
+      int rows = grid[0] * grid[1] * grid[2] + textTokens;
+      int[] back = new int[rows];
+      Arrays.fill(back, -1);
+      for (int i = 0; i < perm.length; i++) {
+        if (perm[i] >= 0 && back[perm[i]] < 0) {
+          back[perm[i]] = i;
+        }
+      }
+      be.gatherRows(po, back, out);
+      return new Stats(mask, l);
+    }
+  }
+}

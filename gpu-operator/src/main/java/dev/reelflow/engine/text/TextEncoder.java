@@ -1,0 +1,20 @@
+package dev.reelflow.engine.text;
+
+/**
+ * Turns a prompt into the DiT's text conditioning. The built-in {@link ByteTextEncoder} is a
+ * deterministic stand-in; real encoders (Qwen2.5-VL hidden states, ByT5 glyph features) plug in
+ * behind the same interface.
+ */
+public interface TextEncoder {
+  /** Identifier reported in manifests, e.g. {@code byte-level-v1}. */
+  String id();
+
+  /** Features of the main text stream ({@code dim} per token). */
+  int dim();
+
+  /** Features of the glyph stream per token. */
+  int glyphDim();
+
+  /** Encodes a prompt (any language; the empty prompt is valid). */
+  TextFeatures encode(String prompt);
+}

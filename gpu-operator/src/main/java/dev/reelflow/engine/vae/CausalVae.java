@@ -1,0 +1,543 @@
+package dev.reelflow.engine.vae;
+
+import dev.reelflow.engine.backend.Backend;
+import dev.reelflow.engine.backend.Tensor;
+import dev.reelflow.engine.weights.ParamSpec;
+import dev.reelflow.engine.weights.ParamSpec.Init;
+import dev.reelflow.engine.weights.WeightSet;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The causal 3D convolutional VAE: encoder (pixels to 32-channel latents, for image-to-video
+ * conditioning) and decoder (latents to RGB), with the reference's building blocks: causal
+ * convolutions (time padded by k-1 replicated frames in front, h/w replicate-padded), channel RMS
+ * norms, swish, resnet blocks, a frame-causal mid attention, and pixel-shuffle style up/down
+ * sampling with channel repeat/average shortcuts where the first frame is not resampled in time.
+ * Parameter names follow the official checkpoint (decoder.up.0.block.0.conv1.conv.weight, ...).
+ *
+ * <p>Activations are one sample, channel-first: [C, T, H, W].
+ */
+public final class CausalVae {
+  private final VaeConfig cfg;
+  private final WeightSet w;
+  private final Backend be;
+
+  public CausalVae(VaeConfig cfg, WeightSet weights, Backend backend) {
+    this.cfg = cfg;
+    this.w = weights;
+    this.be = backend;
+  }
+
+  public VaeConfig config() {
+    return cfg;
+  }
+
+  // ------------------------------------------------------------------ parameters
+
+  private static void conv(List<ParamSpec> p, String name, int out, int in, int k) {
+    p.add(new ParamSpec(name + ".weight", new long[] {out, in, k, k, k}, Init.FAN_IN));
+    p.add(new ParamSpec(name + ".bias", new long[] {out}, Init.ZEROS));
+  }
+
+  private static void norm(List<ParamSpec> p, String name, int c) {
+    p.add(new ParamSpec(name + ".gamma", new long[] {c, 1, 1, 1}, Init.ONES));
+  }
+
+  private static void resnet(List<ParamSpec> p, String b, int in, int out) {
+    norm(p, b + ".norm1", in);
+    conv(p, b + ".conv1.conv", out, in, 3);
+    norm(p, b + ".norm2", out);
+    conv(p, b + ".conv2.conv", out, out, 3);
+    if (in != out) {
+      conv(p, b + ".nin_shortcut", out, in, 1);
+    }
+  }
+
+  private static void mid(List<ParamSpec> p, String b, int c) {
+    resnet(p, b + ".block_1", c, c);
+    norm(p, b + ".attn_1.norm", c);
+    for (String s : new String[] {"q", "k", "v", "proj_out"}) {
+      conv(p, b + ".attn_1." + s, c, c, 1);
+    }
+    resnet(p, b + ".block_2", c, c);
+  }
+
+  private static int log2(int v) {
+    return 31 - Integer.numberOfLeadingZeros(v);
+  }
+
+  /** Decoder parameters ("decoder." prefix). */
+  public static List<ParamSpec> decoderParams(VaeConfig c) {
+    List<ParamSpec> p = new ArrayList<>();
+    int[] bo = reversed(c.blockOut());
+    int in = bo[0];
+    conv(p, "decoder.conv_in.conv", in, c.latentChannels(), 3);
+    mid(p, "decoder.mid", in);
+    for (int i = 0; i < bo.length; i++) {
+      int out = bo[i];
+      for (int j = 0; j < c.layersPerBlock() + 1; j++) {
+        resnet(p, "decoder.up." + i + ".block." + j, in, out);
+        in = out;
+      }
+      boolean spatial = i < log2(c.spatialFactor());
+      boolean temporal = i < log2(c.temporalFactor());
+      if (spatial || temporal) {
+        int next = bo[i + 1];
+        conv(p, "decoder.up." + i + ".upsample.conv.conv", next * (temporal ? 8 : 4), in, 3);
+        in = next;
+      }
+    }
+    norm(p, "decoder.norm_out", in);
+    conv(p, "decoder.conv_out.conv", 3, in, 3);
+    return p;
+  }
+
+  /** Encoder parameters ("encoder." prefix). */
+  public static List<ParamSpec> encoderParams(VaeConfig c) {
+    List<ParamSpec> p = new ArrayList<>();
+    int[] bo = c.blockOut();
+    int in = bo[0];
+    conv(p, "encoder.conv_in.conv", in, 3, 3);
+    for (int i = 0; i < bo.length; i++) {
+      int out = bo[i];
+      for (int j = 0; j < c.layersPerBlock(); j++) {
+        resnet(p, "encoder.down." + i + ".block." + j, in, out);
+        in = out;
+      }
+      boolean spatial = i < log2(c.spatialFactor());
+      boolean temporal = spatial && i >= log2(c.spatialFactor() / c.temporalFactor());
+      if (spatial) {
+        int next = bo[i + 1];
+        conv(p, "encoder.down." + i + ".downsample.conv.conv", next / (temporal ? 8 : 4), in, 3);
+        in = next;
+      }
+    }
+    mid(p, "encoder.mid", in);
+    norm(p, "encoder.norm_out", in);
+    conv(p, "encoder.conv_out.conv", 2 * c.latentChannels(), in, 3);
+    return p;
+  }
+
+  /** Encoder and decoder parameters. */
+  public static List<ParamSpec> params(VaeConfig c) {
+    List<ParamSpec> p = new ArrayList<>(encoderParams(c));
+    p.addAll(decoderParams(c));
+    return p;
+  }
+
+  private static int[] reversed(int[] a) {
+    int[] r = new int[a.length];
+    for (int i = 0; i < a.length; i++) {
+      r[i] = a[a.length - 1 - i];
+    }
+    return r;
+  }
+
+  // ------------------------------------------------------------------ layers
+
+  private static long[] shape(Tensor x) {
+    return x.shape();
+  }
+
+  /** CausalConv3d: replicate pad (time k-1 in front, h/w k/2), then a valid convolution. */
+  public Tensor causalConv(Tensor x, String name) {
+    Tensor weight = w.get(name + ".weight");
+    Tensor bias = w.get(name + ".bias");
+    int k = (int) weight.dim(2);
+    int c = (int) x.dim(0);
+    int t = (int) x.dim(1);
+    int h = (int) x.dim(2);
+    int wd = (int) x.dim(3);
+    int oc = (int) weight.dim(0);
+    if (k == 1) {
+      Tensor out = be.allocate(oc, t, h, wd);
+      be.conv3d(x, weight, bias, new int[] {1, 1, 1}, new int[] {0, 0, 0}, out);
+      return out;
+    }
+    try (Tensor padded = be.allocate(c, t + k - 1, h + 2 * (k / 2), wd + 2 * (k / 2))) {
+      be.padReplicate3d(x, k - 1, 0, k / 2, k / 2, padded);
+      Tensor out = be.allocate(oc, t, h, wd);
+      be.conv3d(padded, weight, bias, new int[] {1, 1, 1}, new int[] {0, 0, 0}, out);
+      return out;
+    }
+  }
+
+  private Tensor normSwish(Tensor x, String name) {
+    Tensor out = be.allocate(shape(x));
+    be.channelRmsNorm(x, w.get(name + ".gamma"), 1e-12f, out);
+    be.silu(out, out);
+    return out;
+  }
+
+  Tensor resnet(Tensor x, String b) {
+    Tensor h1;
+    try (Tensor n1 = normSwish(x, b + ".norm1")) {
+      h1 = causalConv(n1, b + ".conv1.conv");
+    }
+    Tensor h2;
+    try (Tensor n2 = normSwish(h1, b + ".norm2")) {
+      h1.close();
+      h2 = causalConv(n2, b + ".conv2.conv");
+    }
+    if (w.contains(b + ".nin_shortcut.weight")) {
+      try (Tensor s = causalConv(x, b + ".nin_shortcut")) {
+        be.add(h2, s, h2);
+      }
+    } else {
+      be.add(h2, x, h2);
+    }
+    return h2;
+  }
+
+  /** Mid attention: single head over all tokens, each frame attending to frames up to its own. */
+  Tensor attention(Tensor x, String b) {
+    int c = (int) x.dim(0);
+    int f = (int) x.dim(1);
+    int hw = (int) (x.dim(2) * x.dim(3));
+    int n = f * hw;
+    try (Tensor norm = be.allocate(shape(x));
+        Tensor tokens = be.allocate(n, c);
+        Tensor q = be.allocate(n, c);
+        Tensor k = be.allocate(n, c);
+        Tensor v = be.allocate(n, c);
+        Tensor o = be.allocate(n, c);
+        Tensor p = be.allocate(n, c)) {
+      be.channelRmsNorm(x, w.get(b + ".norm.gamma"), 1e-12f, norm);
+      be.permute(norm, new int[] {c, n}, new int[] {1, 0}, tokens);
+      be.linear(tokens, w.get(b + ".q.weight").view(c, c), w.get(b + ".q.bias"), q);
+      be.linear(tokens, w.get(b + ".k.weight").view(c, c), w.get(b + ".k.bias"), k);
+      be.linear(tokens, w.get(b + ".v.weight").view(c, c), w.get(b + ".v.bias"), v);
+      float scale = (float) (1.0 / Math.sqrt(c));
+      for (int fr = 0; fr < f; fr++) {
+        int keys = (fr + 1) * hw;
+        be.attention(
+            q.slice((long) fr * hw * c, hw, c),
+            k.slice(0, keys, c),
+            v.slice(0, keys, c),
+            o.slice((long) fr * hw * c, hw, c),
+            1,
+            c,
+            scale);
+      }
+      be.linear(o, w.get(b + ".proj_out.weight").view(c, c), w.get(b + ".proj_out.bias"), p);
+      Tensor out = be.allocate(shape(x));
+      be.permute(p, new int[] {n, c}, new int[] {1, 0}, out);
+      be.add(out, x, out);
+      return out;
+    }
+  }
+
+  /** Copies frames [t0, t0 + count) of x [C, T, H, W] into dst [C, T', H, W] at frame dstT0. */
+  private void copyFrames(Tensor x, int t0, int count, Tensor dst, int dstT0) {
+    int c = (int) x.dim(0);
+    long plane = x.dim(2) * x.dim(3);
+    long t = x.dim(1);
+    long dt = dst.dim(1);
+    for (int ch = 0; ch < c; ch++) {
+      be.copy(x, (ch * t + t0) * plane, dst, (ch * dt + dstT0) * plane, count * plane);
+    }
+  }
+
+  private Tensor frames(Tensor x, int t0, int count) {
+    Tensor out = be.allocate(x.dim(0), count, x.dim(2), x.dim(3));
+    copyFrames(x, t0, count, out, 0);
+    return out;
+  }
+
+  /** repeat_interleave along channels. */
+  private Tensor repeatChannels(Tensor x, int r) {
+    int c = (int) x.dim(0);
+    int[] idx = new int[c * r];
+    for (int i = 0; i < idx.length; i++) {
+      idx[i] = i / r;
+    }
+    Tensor out = be.allocate(c * r, x.dim(1), x.dim(2), x.dim(3));
+    be.gatherRows(x.view(c, x.size() / c), idx, out.view(c * r, x.size() / c));
+    return out;
+  }
+
+  /** "(r1 r2 r3 c) f h w -> c (f r1) (h r2) (w r3)". */
+  private Tensor depthToSpace(Tensor x, int r1) {
+    int ch = (int) x.dim(0) / (r1 * 4);
+    int f = (int) x.dim(1);
+    int h = (int) x.dim(2);
+    int wd = (int) x.dim(3);
+    Tensor out = be.allocate(ch, (long) f * r1, 2L * h, 2L * wd);
+    be.permute(x, new int[] {r1, 2, 2, ch, f, h, wd}, new int[] {3, 4, 0, 5, 1, 6, 2}, out);
+    return out;
+  }
+
+  /** "c (f r1) (h r2) (w r3) -> (r1 r2 r3 c) f h w". */
+  private Tensor spaceToDepth(Tensor x, int r1) {
+    int ch = (int) x.dim(0);
+    int f = (int) x.dim(1) / r1;
+    int h = (int) x.dim(2) / 2;
+    int wd = (int) x.dim(3) / 2;
+    Tensor out = be.allocate((long) ch * r1 * 4, f, h, wd);
+    be.permute(x, new int[] {ch, f, r1, h, 2, wd, 2}, new int[] {2, 4, 6, 0, 1, 3, 5}, out);
+    return out;
+  }
+
+  /** Upsample: conv to out*factor channels, pixel shuffle, plus the channel-repeat shortcut. */
+  public Tensor upsample(Tensor x, String name, boolean temporal) {
+    int in = (int) x.dim(0);
+    int t = (int) x.dim(1);
+    try (Tensor h = causalConv(x, name + ".conv.conv")) {
+      int factor = temporal ? 8 : 4;
+      int out = (int) h.dim(0) / factor;
+      int repeats = factor * out / in;
+      if (!temporal) {
+        try (Tensor hs = depthToSpace(h, 1);
+            Tensor rep = repeatChannels(x, repeats);
+            Tensor sc = depthToSpace(rep, 1)) {
+          be.add(hs, sc, hs);
+          Tensor res = be.allocate(shape(hs));
+          be.copy(hs, 0, res, 0, hs.size());
+          return res;
+        }
+      }
+      int frames = 1 + 2 * (t - 1);
+      Tensor result = be.allocate(out, frames, 2 * x.dim(2), 2 * x.dim(3));
+      // first frame: spatial shuffle only, keep the first half of the channels
+      try (Tensor hf = frames(h, 0, 1);
+          Tensor hfs = depthToSpace(hf, 1);
+          Tensor xf = frames(x, 0, 1);
+          Tensor xfs = depthToSpace(xf, 1);
+          Tensor xfr = repeatChannels(xfs, repeats / 2)) {
+        // hfs has 2*out channels; channels [0, out) are kept
+        Tensor keep = hfs.slice(0, out, 1, hfs.dim(2), hfs.dim(3));
+        be.add(keep, xfr, keep);
+        copyFrames(keep, 0, 1, result, 0);
+      }
+      if (t > 1) {
+        try (Tensor hn = frames(h, 1, t - 1);
+            Tensor hns = depthToSpace(hn, 2);
+            Tensor xn = frames(x, 1, t - 1);
+            Tensor xnr = repeatChannels(xn, repeats);
+            Tensor xns = depthToSpace(xnr, 2)) {
+          be.add(hns, xns, hns);
+          copyFrames(hns, 0, 2 * (t - 1), result, 1);
+        }
+      }
+      return result;
+    }
+  }
+
+  /** Downsample: conv to out/factor channels, space-to-depth, plus the channel-mean shortcut. */
+  Tensor downsample(Tensor x, String name, boolean temporal) {
+    int in = (int) x.dim(0);
+    int t = (int) x.dim(1);
+    try (Tensor h = causalConv(x, name + ".conv.conv")) {
+      int factor = temporal ? 8 : 4;
+      int out = (int) h.dim(0) * factor;
+      int group = factor * in / out;
+      if (!temporal) {
+        try (Tensor hs = spaceToDepth(h, 1);
+            Tensor xs = spaceToDepth(x, 1)) {
+          Tensor res = be.allocate(shape(hs));
+          be.groupMeanRows(
+              xs.view(xs.dim(0), xs.size() / xs.dim(0)), group, res.view(out, res.size() / out));
+          be.add(res, hs, res);
+          return res;
+        }
+      }
+      int frames = 1 + (t - 1) / 2;
+      long ho = x.dim(2) / 2;
+      long wo = x.dim(3) / 2;
+      Tensor result = be.allocate(out, frames, ho, wo);
+      try (Tensor hf = frames(h, 0, 1);
+          Tensor hfs = spaceToDepth(hf, 1);
+          Tensor xf = frames(x, 0, 1);
+          Tensor xfs = spaceToDepth(xf, 1);
+          Tensor first = be.allocate(out, 1, ho, wo)) {
+        // h_first duplicated along channels, shortcut averaged in groups of group/2
+        long half = hfs.size();
+        be.copy(hfs, 0, first, 0, half);
+        be.copy(hfs, 0, first, half, half);
+        try (Tensor sc = be.allocate(out, 1, ho, wo)) {
+          be.groupMeanRows(xfs.view(xfs.dim(0), ho * wo), group / 2, sc.view(out, ho * wo));
+          be.add(first, sc, first);
+        }
+        copyFrames(first, 0, 1, result, 0);
+      }
+      if (t > 1) {
+        try (Tensor hn = frames(h, 1, t - 1);
+            Tensor hns = spaceToDepth(hn, 2);
+            Tensor xn = frames(x, 1, t - 1);
+            Tensor xns = spaceToDepth(xn, 2);
+            Tensor sc = be.allocate(shape(hns))) {
+          long plane = (long) (frames - 1) * ho * wo;
+          be.groupMeanRows(xns.view(xns.dim(0), plane), group, sc.view(out, plane));
+          be.add(hns, sc, hns);
+          copyFrames(hns, 0, frames - 1, result, 1);
+        }
+      }
+      return result;
+    }
+  }
+
+  // ------------------------------------------------------------------ decoder / encoder
+
+  /**
+   * Decodes latents [32, T, h, w] (already divided by the scaling factor) to pixels [3, (T-1)*4+1,
+   * 16h, 16w] in [-1, 1] (not clamped).
+   */
+  public Tensor decode(Tensor z) {
+    int[] bo = reversed(cfg.blockOut());
+    int zc = cfg.latentChannels();
+    Tensor h = causalConv(z, "decoder.conv_in.conv");
+    try (Tensor rep = repeatChannels(z, bo[0] / zc)) {
+      be.add(h, rep, h);
+    }
+    h = replace(h, resnet(h, "decoder.mid.block_1"));
+    h = replace(h, attention(h, "decoder.mid.attn_1"));
+    h = replace(h, resnet(h, "decoder.mid.block_2"));
+    for (int i = 0; i < bo.length; i++) {
+      for (int j = 0; j < cfg.layersPerBlock() + 1; j++) {
+        h = replace(h, resnet(h, "decoder.up." + i + ".block." + j));
+      }
+      boolean spatial = i < log2(cfg.spatialFactor());
+      boolean temporal = i < log2(cfg.temporalFactor());
+      if (spatial || temporal) {
+        h = replace(h, upsample(h, "decoder.up." + i + ".upsample", temporal));
+      }
+    }
+    try (Tensor n = normSwish(h, "decoder.norm_out")) {
+      h.close();
+      return causalConv(n, "decoder.conv_out.conv");
+    }
+  }
+
+  /**
+   * Encodes pixels [3, F, H, W] in [-1, 1] (F = 4k+1, H and W multiples of 16) to the latent
+   * distribution's mean [32, (F-1)/4+1, H/16, W/16] (not yet multiplied by the scaling factor).
+   */
+  public Tensor encode(Tensor x) {
+    int[] bo = cfg.blockOut();
+    Tensor h = causalConv(x, "encoder.conv_in.conv");
+    for (int i = 0; i < bo.length; i++) {
+      for (int j = 0; j < cfg.layersPerBlock(); j++) {
+        h = replace(h, resnet(h, "encoder.down." + i + ".block." + j));
+      }
+      boolean spatial = i < log2(cfg.spatialFactor());
+      boolean temporal = spatial && i >= log2(cfg.spatialFactor() / cfg.temporalFactor());
+      if (spatial) {
+        h = replace(h, downsample(h, "encoder.down." + i + ".downsample", temporal));
+      }
+    }
+    h = replace(h, resnet(h, "encoder.mid.block_1"));
+    h = replace(h, attention(h, "encoder.mid.attn_1"));
+    h = replace(h, resnet(h, "encoder.mid.block_2"));
+    int zc = cfg.latentChannels();
+    int c = (int) h.dim(0);
+    long plane = h.size() / c;
+    try (Tensor shortcut = be.allocate(2L * zc, h.dim(1), h.dim(2), h.dim(3));
+        Tensor n = normSwish(h, "encoder.norm_out")) {
+      be.groupMeanRows(h.view(c, plane), c / (2 * zc), shortcut.view(2L * zc, plane));
+      h.close();
+      try (Tensor moments = causalConv(n, "encoder.conv_out.conv")) {
+        be.add(moments, shortcut, moments);
+        Tensor mean = be.allocate(zc, moments.dim(1), moments.dim(2), moments.dim(3));
+        be.copy(moments, 0, mean, 0, mean.size());
+        return mean;
+      }
+    }
+  }
+
+  private static Tensor replace(Tensor old, Tensor next) {
+    old.close();
+    return next;
+  }
+
+  // ------------------------------------------------------------------ tiling
+
+  /**
+   * Decodes with spatial tiles of {@code tileLatent} latent pixels overlapping by {@code
+   * overlapLatent}, blending overlaps linearly, so memory is bounded by one tile. A tile that
+   * covers the whole latent gives exactly {@link #decode}.
+   */
+  public Tensor decodeTiled(Tensor z, int tileLatent, int overlapLatent) {
+    int lh = (int) z.dim(2);
+    int lw = (int) z.dim(3);
+    if (tileLatent >= lh && tileLatent >= lw) {
+      return decode(z);
+    }
+    int s = cfg.spatialFactor();
+    int c = (int) z.dim(0);
+    int t = (int) z.dim(1);
+    int frames = cfg.pixelFrames(t);
+    int ph = lh * s;
+    int pw = lw * s;
+    int stride = Math.max(1, tileLatent - overlapLatent);
+    float[] acc = new float[3 * frames * ph * pw];
+    float[] weight = new float[ph * pw];
+    for (int y0 = 0; y0 < lh; y0 += stride) {
+      for (int x0 = 0; x0 < lw; x0 += stride) {
+        int th = Math.min(tileLatent, lh - y0);
+        int tw = Math.min(tileLatent, lw - x0);
+        float[] pix;
+        try (Tensor tile = be.allocate(c, t, th, tw)) {
+          float[] zt = be.toArray(z);
+          float[] tt = new float[c * t * th * tw];
+          for (int ch = 0; ch < c; ch++) {
+            for (int f = 0; f < t; f++) {
+              for (int y = 0; y < th; y++) {
+                System.arraycopy(
+                    zt,
+                    ((ch * t + f) * lh + y0 + y) * lw + x0,
+                    tt,
+                    ((ch * t + f) * th + y) * tw,
+                    tw);
+              }
+            }
+          }
+          be.write(tile, 0, tt, 0, tt.length);
+          try (Tensor out = decode(tile)) {
+            pix = be.toArray(out);
+          }
+        }
+        int oh = th * s;
+        int ow = tw * s;
+        int ov = overlapLatent * s;
+        for (int y = 0; y < oh; y++) {
+          float wy = ramp(y, oh, ov, y0 > 0, y0 + th < lh);
+          for (int x = 0; x < ow; x++) {
+            float wgt = wy * ramp(x, ow, ov, x0 > 0, x0 + tw < lw);
+            int py = y0 * s + y;
+            int px = x0 * s + x;
+            weight[py * pw + px] += wgt;
+            for (int ch = 0; ch < 3; ch++) {
+              for (int f = 0; f < frames; f++) {
+                acc[((ch * frames + f) * ph + py) * pw + px] +=
+                    wgt * pix[((ch * frames + f) * oh + y) * ow + x];
+              }
+            }
+          }
+        }
+        if (x0 + tw >= lw) {
+          break;
+        }
+      }
+      if (y0 + Math.min(tileLatent, lh - y0) >= lh) {
+        break;
+      }
+    }
+    for (int i = 0; i < acc.length; i++) {
+      acc[i] /= weight[i % (ph * pw)];
+    }
+    return be.fromArray(acc, 3, frames, ph, pw);
+  }
+
+  /** Linear blend weight at position i of n with ramps of length ov at the overlapping edges. */
+  private static float ramp(int i, int n, int ov, boolean rampStart, boolean rampEnd) {
+    float v = 1f;
+    if (rampStart && ov > 0 && i < ov) {
+      v = Math.min(v, (i + 0.5f) / ov);
+    }
+    if (rampEnd && ov > 0 && i >= n - ov) {
+      v = Math.min(v, (n - i - 0.5f) / ov);
+    }
+    return v;
+  }
+}

@@ -1,0 +1,173 @@
+package dev.reelflow.engine.weights;
+
+import dev.reelflow.engine.backend.Backend;
+import dev.reelflow.engine.backend.DType;
+import dev.reelflow.engine.backend.Tensor;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reader for the safetensors format: an 8-byte little-endian header length, a JSON header mapping
+ * tensor names to dtype, shape and byte offsets, then the raw data. Tensor data is memory-mapped
+ * one tensor at a time (so files larger than 2 GiB work) and copied into backend tensors. Supports
+ * F32, F16 and BF16.
+ */
+public final class SafetensorsFile implements AutoCloseable {
+  /** Header entry of one tensor. */
+  public record Entry(String name, String dtype, long[] shape, long begin, long end) {}
+
+  private final Path path;
+  private final FileChannel channel;
+  private final long dataStart;
+  private final Map<String, Entry> entries;
+  private final Map<String, String> metadata;
+
+  private SafetensorsFile(
+      Path path,
+      FileChannel channel,
+      long dataStart,
+      Map<String, Entry> entries,
+      Map<String, String> metadata) {
+    this.path = path;
+    this.channel = channel;
+    this.dataStart = dataStart;
+    this.entries = entries;
+    this.metadata = metadata;
+  }
+
+  /** Opens and parses the header; the data stays on disk until a tensor is read. */
+  @SuppressWarnings("unchecked")
+  public static SafetensorsFile open(Path path) throws IOException {
+    FileChannel ch = FileChannel.open(path, StandardOpenOption.READ);
+    try {
+      ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+      readFully(ch, len, 0);
+      long n = len.flip().getLong();
+      if (n <= 0 || n > 100_000_000 || n + 8 > ch.size()) {
+        throw new IOException(path + " is not a safetensors file (header length " + n + ")");
+      }
+      ByteBuffer hb = ByteBuffer.allocate((int) n);
+      readFully(ch, hb, 8);
+      Map<String, Object> header =
+          (Map<String, Object>) Json.parse(new String(hb.array(), StandardCharsets.UTF_8));
+      Map<String, Entry> entries = new LinkedHashMap<>();
+      Map<String, String> meta = new LinkedHashMap<>();
+      for (var e : header.entrySet()) {
+        if (e.getKey().equals("__metadata__")) {
+          ((Map<String, Object>) e.getValue()).forEach((k, v) -> meta.put(k, String.valueOf(v)));
+          continue;
+        }
+        Map<String, Object> t = (Map<String, Object>) e.getValue();
+        List<Object> shape = (List<Object>) t.get("shape");
+        List<Object> off = (List<Object>) t.get("data_offsets");
+        long[] s = new long[shape.size()];
+        for (int i = 0; i < s.length; i++) {
+          s[i] = ((Number) shape.get(i)).longValue();
+        }
+        entries.put(
+            e.getKey(),
+            new Entry(
+                e.getKey(),
+                (String) t.get("dtype"),
+                s,
+                ((Number) off.get(0)).longValue(),
+                ((Number) off.get(1)).longValue()));
+      }
+      return new SafetensorsFile(
+          path, ch, 8 + n, Collections.unmodifiableMap(entries), Collections.unmodifiableMap(meta));
+    } catch (RuntimeException | IOException e) {
+      ch.close();
+      if (e instanceof IOException io) {
+        throw io;
+      }
+      throw new IOException(path + ": unreadable safetensors header: " + e.getMessage(), e);
+    }
+  }
+
+  private static void readFully(FileChannel ch, ByteBuffer b, long pos) throws IOException {
+    while (b.hasRemaining()) {
+      int r = ch.read(b, pos + b.position());
+      if (r < 0) {
+        throw new IOException("unexpected end of file");
+      }
+    }
+  }
+
+  public Path path() {
+    return path;
+  }
+
+  /** Tensor entries in header order. */
+  public Map<String, Entry> entries() {
+    return entries;
+  }
+
+  /** The {@code __metadata__} string map (empty when absent). */
+  public Map<String, String> metadata() {
+    return metadata;
+  }
+
+  /**
+   * Reads one tensor into the backend. F32 stays F32; F16/BF16 stay 16-bit when {@code keepHalf},
+   * otherwise they are widened to F32.
+   */
+  public Tensor read(String name, Backend backend, boolean keepHalf) throws IOException {
+    Entry e = entries.get(name);
+    if (e == null) {
+      throw new IOException(path + " has no tensor " + name);
+    }
+    long n = 1;
+    for (long d : e.shape) {
+      n *= d;
+    }
+    int width =
+        switch (e.dtype) {
+          case "F32" -> 4;
+          case "F16", "BF16" -> 2;
+          default -> throw new IOException(name + ": unsupported dtype " + e.dtype);
+        };
+    if (e.end - e.begin != n * width) {
+      throw new IOException(name + ": byte range does not match shape and dtype");
+    }
+    ByteBuffer map =
+        channel
+            .map(FileChannel.MapMode.READ_ONLY, dataStart + e.begin, e.end - e.begin)
+            .order(ByteOrder.LITTLE_ENDIAN);
+    if (width == 4) {
+      Tensor t = backend.allocate(e.shape);
+      float[] chunk = new float[(int) Math.min(n, 1 << 20)];
+      var fb = map.asFloatBuffer();
+      for (long off = 0; off < n; off += chunk.length) {
+        int len = (int) Math.min(chunk.length, n - off);
+        fb.get(chunk, 0, len);
+        backend.write(t, off, chunk, 0, len);
+      }
+      return t;
+    }
+    short[] bits = new short[Math.toIntExact(n)];
+    map.asShortBuffer().get(bits);
+    DType dt = e.dtype.equals("BF16") ? DType.BF16 : DType.F16;
+    if (keepHalf) {
+      return backend.fromBits(dt, bits, e.shape);
+    }
+    float[] f = new float[bits.length];
+    for (int i = 0; i < f.length; i++) {
+      f[i] = dt == DType.BF16 ? DType.bf16ToFloat(bits[i]) : DType.f16ToFloat(bits[i]);
+    }
+    return backend.fromArray(f, e.shape);
+  }
+
+  @Override
+  public void close() throws IOException {
+    channel.close();
+  }
+}
