@@ -1,5 +1,6 @@
 package dev.reelflow.upscale;
 
+import dev.reelflow.engine.backend.CpuBackend;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,6 +37,7 @@ public final class EsrganUpscaler implements FrameUpscaler {
   private final int maxMargin;
   private final int threads;
   private final Gemm gemm;
+  private final CpuBackend backend;
   private final Map<Integer, SrNetwork> networks = new ConcurrentHashMap<>();
   private final BlockingQueue<Workspace> workspaces;
   private final List<Workspace> allWorkspaces = new ArrayList<>();
@@ -48,7 +50,8 @@ public final class EsrganUpscaler implements FrameUpscaler {
     this.tileSize = b.tileSize;
     this.maxMargin = b.maxMargin;
     this.threads = b.threads;
-    this.gemm = new OpenBlasGemm();
+    this.backend = new CpuBackend(1);
+    this.gemm = b.directBlas ? new OpenBlasGemm() : new BackendGemm(backend);
     this.workspaces = new ArrayBlockingQueue<>(threads);
     for (int i = 0; i < threads; i++) {
       Workspace ws = new Workspace(gemm);
@@ -242,6 +245,7 @@ public final class EsrganUpscaler implements FrameUpscaler {
     for (Workspace ws : allWorkspaces) {
       ws.close();
     }
+    backend.close();
   }
 
   /** Validated options; defaults: bundled slim weights, auto scale, 256-px tiles, 1 thread. */
@@ -252,6 +256,7 @@ public final class EsrganUpscaler implements FrameUpscaler {
     private int tileSize = 256;
     private int maxMargin = 24;
     private int threads = 1;
+    private boolean directBlas;
 
     /** Which weight set (default {@link EsrganWeights#SLIM}). */
     public Builder weights(EsrganWeights weights) {
@@ -301,6 +306,15 @@ public final class EsrganUpscaler implements FrameUpscaler {
         throw new IllegalArgumentException("threads must be in 1..256: " + threads);
       }
       this.threads = threads;
+      return this;
+    }
+
+    /**
+     * Calls OpenBLAS directly instead of through the engine's CPU backend (default false); for
+     * comparing the two in the benchmark.
+     */
+    public Builder directBlas(boolean directBlas) {
+      this.directBlas = directBlas;
       return this;
     }
 
