@@ -16,7 +16,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 class LocalStackExtensionIT {
   @RegisterExtension
-  static final LocalStackExtension STACK = LocalStackExtension.builder().kafka().s3().build();
+  static final LocalStackExtension STACK =
+      LocalStackExtension.builder().kafka().registry().s3().build();
 
   @Test
   void givesTheRunningStackToTests(LocalStack injected) throws Exception {
@@ -26,7 +27,18 @@ class LocalStackExtensionIT {
         Admin.create(
             Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers()))) {
       assertThat(admin.describeCluster().nodes().get()).hasSize(1);
+      // The registry stores its schemas in the broker.
+      assertThat(admin.listTopics().names().get()).contains("_schemas");
     }
+    java.net.http.HttpResponse<String> subjects =
+        java.net.http.HttpClient.newHttpClient()
+            .send(
+                java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create(stack.schemaRegistryUrl() + "/subjects"))
+                    .build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertThat(subjects.statusCode()).isEqualTo(200);
+    assertThat(subjects.body()).isEqualTo("[]");
     int s3Port =
         Integer.parseInt(stack.s3Endpoint().substring(stack.s3Endpoint().lastIndexOf(':') + 1));
     new Socket("127.0.0.1", s3Port).close();
@@ -34,7 +46,7 @@ class LocalStackExtensionIT {
     assertThat(stack.s3Region()).isEqualTo("us-east-1");
     assertThat(stack.s3AccessKey()).isNotBlank();
     assertThat(stack.s3SecretKey()).isNotBlank().isNotEqualTo(stack.s3AccessKey());
-    assertThat(stack.hasRegistry()).isFalse();
+    assertThat(stack.hasRegistry()).isTrue();
   }
 
   @Test
@@ -46,6 +58,8 @@ class LocalStackExtensionIT {
     assertThat(json.path("kafka").path("bootstrapServers").asText())
         .isEqualTo(stack.bootstrapServers());
     assertThat(json.path("s3").path("endpoint").asText()).isEqualTo(stack.s3Endpoint());
+    assertThat(json.path("schemaRegistry").path("url").asText())
+        .isEqualTo(stack.schemaRegistryUrl());
     assertThat(json.path("s3").path("secretKey").asText()).isEqualTo(stack.s3SecretKey());
     assertThat(json.path("ingest").path("apiKey").asText()).isEqualTo("k-123");
     assertThat(stack.info().toString()).doesNotContain(stack.s3SecretKey());
