@@ -1,0 +1,136 @@
+package dev.reelflow.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.reelflow.engine.attention.AttentionConfig;
+import dev.reelflow.engine.backend.CpuBackend;
+import dev.reelflow.engine.weights.SafetensorsFile;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class NativeVideoEngineTest {
+  private static CpuBackend backend;
+  private static NativeVideoEngine engine;
+
+  @BeforeAll
+  static void start() {
+    backend = new CpuBackend(2);
+    engine = NativeVideoEngine.builder().model("tiny").backend(backend).vaeTileLatent(4).build();
+  }
+
+  @AfterAll
+  static void stop() {
+    engine.close();
+    backend.close();
+  }
+
+  private static GenerationSpec.Builder small() {
+    return GenerationSpec.builder().prompt("a red fox").size(64, 48).frames(5).steps(2);
+  }
+
+  @Test
+  void sameSeedIsBitIdenticalAndSeedsDiffer() {
+    GenerationResult a = engine.generate(small().seed(7).build(), null);
+    GenerationResult b = engine.generate(small().seed(7).build(), null);
+    GenerationResult c = engine.generate(small().seed(8).build(), null);
+    assertThat(Arrays.equals(a.latents(), b.latents())).isTrue();
+    assertThat(Arrays.equals(a.latents(), c.latents())).isFalse();
+    assertThat(a.latentShape()).containsExactly(32, 2, 3, 4);
+    assertThat(a.frames()).hasSize(5);
+    assertThat(a.frames().get(0)).hasSize(64 * 48);
+    assertThat(a.weightsId()).isEqualTo("random-init");
+    assertThat(a.modelId()).isEqualTo("hunyuanvideo-1.5-tiny");
+    assertThat(a.backend()).isEqualTo("cpu");
+    for (float v : a.latents()) {
+      assertThat(Float.isFinite(v)).isTrue();
+    }
+  }
+
+  @Test
+  void chineseAndEnglishPromptsConditionDifferently() {
+    GenerationResult en = engine.generate(small().prompt("a cat on a roof").build(), null);
+    GenerationResult zh = engine.generate(small().prompt("屋顶上的猫").build(), null);
+    GenerationResult quoted =
+        engine.generate(small().prompt("a sign that says \"OPEN\"").build(), null);
+    assertThat(Arrays.equals(en.latents(), zh.latents())).isFalse();
+    assertThat(Arrays.equals(en.latents(), quoted.latents())).isFalse();
+  }
+
+  @Test
+  void listenerSeesEveryStepAndCanCancel() {
+    AtomicInteger seen = new AtomicInteger();
+    engine.generate(
+        small().steps(3).build(),
+        (step, total, sigma) -> {
+          assertThat(total).isEqualTo(3);
+          seen.incrementAndGet();
+          return true;
+        });
+    assertThat(seen.get()).isEqualTo(3);
+    assertThatThrownBy(() -> engine.generate(small().steps(3).build(), (s, n, sigma) -> s < 2))
+        .isInstanceOf(GenerationCancelledException.class)
+        .hasMessageContaining("after 2 step");
+    assertThatThrownBy(
+            () ->
+                engine.generate(
+                    small().build(),
+                    (s, n, sigma) -> {
+                      throw new IllegalStateException("cancelled by command");
+                    }))
+        .isInstanceOf(GenerationCancelledException.class)
+        .hasRootCauseMessage("cancelled by command");
+  }
+
+  @Test
+  void imageToVideoUsesTheFirstFrame() {
+    int[] px = new int[64 * 48];
+    Arrays.fill(px, 0xff3366cc);
+    GenerationResult i2v =
+        engine.generate(small().firstFrame(new GenerationSpec.Image(64, 48, px)).build(), null);
+    GenerationResult t2v = engine.generate(small().build(), null);
+    assertThat(Arrays.equals(i2v.latents(), t2v.latents())).isFalse();
+  }
+
+  @Test
+  void rejectsBadSpecs() {
+    assertThatThrownBy(() -> small().size(60, 48).build()).hasMessageContaining("multiples of 16");
+    assertThatThrownBy(() -> small().frames(6).build()).hasMessageContaining("4k+1");
+  }
+
+  @Test
+  void latentsRoundTripThroughSafetensors(@TempDir Path dir) throws Exception {
+    GenerationResult r = engine.generate(small().build(), null);
+    Path f = dir.resolve("latents.safetensors");
+    try (OutputStream out = Files.newOutputStream(f)) {
+      r.writeLatents(out);
+    }
+    try (SafetensorsFile sf = SafetensorsFile.open(f)) {
+      assertThat(sf.metadata()).containsEntry("weights", "random-init");
+      assertThat(backend.toArray(sf.read("latents", backend, false))).containsExactly(r.latents());
+    }
+  }
+
+  @Test
+  void sstaModeRunsEndToEnd() {
+    try (NativeVideoEngine ssta =
+        NativeVideoEngine.builder()
+            .backend(backend)
+            .attention(AttentionConfig.ssta().withTile(1, 2, 2).withTopk(2))
+            .vaeTileLatent(4)
+            .build()) {
+      GenerationResult r = ssta.generate(small().build(), null);
+      assertThat(r.attention()).startsWith("ssta");
+      for (float v : r.latents()) {
+        assertThat(Float.isFinite(v)).isTrue();
+      }
+    }
+  }
+}
