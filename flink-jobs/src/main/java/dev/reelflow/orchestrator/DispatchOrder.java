@@ -227,7 +227,9 @@ final class DispatchOrder {
           }
         }
       }
-      d = def.getOrDefault(tenant, 0) + quantum;
+      // Unit costs: a turn is exactly one quantum; a turn cut short (the tenant's head fell to a
+      // lower class) is not carried over, which keeps the bound at one quantum.
+      d = quantum;
     }
     return new Pick(heads.get(tenant), tenant, d - 1);
   }

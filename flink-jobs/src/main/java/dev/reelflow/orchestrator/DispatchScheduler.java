@@ -365,7 +365,9 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
       QueuedTask q = released.get(requestIdOf(taskId));
       WorkerSlot w = q == null || q.workerId == null ? null : workers.get(q.workerId);
       if (w != null) {
+        // A worker that did not confirm within the lease gets no credit until its next READY.
         w.pending.remove(taskId);
+        w.freeSlots = 0;
         workers.put(w.workerId, w);
       }
       requeueUnconfirmed(taskId, order);

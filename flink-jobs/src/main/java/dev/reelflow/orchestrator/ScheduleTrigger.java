@@ -32,11 +32,11 @@ import org.slf4j.LoggerFactory;
 /**
  * Fires schedules (keyed by schedule id): a processing-time timer at each cron fire time expands
  * the schedule into render requests with deterministic ids {@code
- * {scheduleId}-{yyyyMMdd'T'HHmmss'Z'}-{row}}, so a replay or restart never renders twice (the
- * lifecycle drops duplicate ids). Paused ({@code enabled=false}) and deleted schedules (or
- * tombstones) stop firing. Missed fires while the job was down: the timer restored from the
- * checkpoint fires once on recovery, then the schedule continues from the next time after now. "Run
- * now" ({@code runRequestedAt}) fires once per distinct value.
+ * {scheduleId}-{yyyyMMdd'T'HHmmss'Z'}-{row}} (milliseconds added when the fire time has them), so a
+ * replay or restart never renders twice (the lifecycle drops duplicate ids). Paused ({@code
+ * enabled=false}) and deleted schedules (or tombstones) stop firing. Missed fires while the job was
+ * down: the timer restored from the checkpoint fires once on recovery, then the schedule continues
+ * from the next time after now. "Run now" ({@code runRequestedAt}) fires once per distinct value.
  */
 final class ScheduleTrigger extends KeyedProcessFunction<String, Inbound, RenderRequest> {
   private static final long serialVersionUID = 1L;
@@ -166,7 +166,13 @@ final class ScheduleTrigger extends KeyedProcessFunction<String, Inbound, Render
   }
 
   static String requestId(String scheduleId, long fireTime, int row) {
-    return scheduleId + "-" + STAMP.format(Instant.ofEpochMilli(fireTime)) + "-" + row;
+    // Cron fires fall on whole seconds; a "run now" may not, so its milliseconds are kept.
+    String stamp = STAMP.format(Instant.ofEpochMilli(fireTime));
+    long millis = Math.floorMod(fireTime, 1000L);
+    if (millis != 0) {
+      stamp = stamp.substring(0, stamp.length() - 1) + String.format(Locale.ROOT, ".%03dZ", millis);
+    }
+    return scheduleId + "-" + stamp + "-" + row;
   }
 
   static RenderRequest request(Schedule s, long fireTime, int row, RenderParams params) {
