@@ -1,0 +1,149 @@
+package dev.reelflow.upscale;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.reelflow.schemas.avro.ErrorCode;
+import dev.reelflow.worker.spi.EngineContext;
+import dev.reelflow.worker.spi.EngineRegistry;
+import dev.reelflow.worker.spi.EngineSettings;
+import dev.reelflow.worker.spi.StepListener;
+import dev.reelflow.worker.spi.TaskCancelledException;
+import dev.reelflow.worker.spi.UpscaleEngine;
+import dev.reelflow.worker.spi.UpscaleJob;
+import dev.reelflow.worker.spi.UpscaleResult;
+import dev.reelflow.worker.spi.VideoFrames;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The engines through the worker runtime's SPI, found by ServiceLoader. */
+class UpscaleEnginesTest {
+  @TempDir Path work;
+
+  @Test
+  void registryFindsBothEngines() {
+    EngineRegistry r = EngineRegistry.builder().discover(getClass().getClassLoader()).build();
+    assertThat(r.names()).contains("esrgan", "bicubic");
+    assertThat(r.factory("esrgan").providesUpscale()).isTrue();
+    assertThat(r.factory("esrgan").providesBase()).isFalse();
+  }
+
+  @Test
+  void esrganUpscalesEveryFrameToTheTargetAndReportsProgress() throws Exception {
+    EngineRegistry r = EngineRegistry.builder().discover(getClass().getClassLoader()).build();
+    try (UpscaleEngine e = r.createUpscale(settings("esrgan", Map.of("threads", "2")))) {
+      assertThat(e.describe().emulated()).isFalse();
+      assertThat(e.describe().weightsId()).contains("@upscalerjs/esrgan-slim@1.0.0");
+      Ctx ctx = new Ctx(work, -1);
+      UpscaleResult res = e.upscale(job(3, 64, 36, 192, 108), ctx);
+      assertThat(res.frames().count()).isEqualTo(3);
+      assertThat(res.frames().width()).isEqualTo(192);
+      assertThat(res.frames().height()).isEqualTo(108);
+      assertThat(res.frames().rgb(2)).hasSize(192 * 108 * 3);
+      assertThat(res.facts()).containsEntry("networkScale", "x3");
+      assertThat(ctx.steps).containsExactly("upscale 1/3", "upscale 2/3", "upscale 3/3");
+    }
+  }
+
+  @Test
+  void cancellationStopsTheTaskWithCodeCancelled() throws Exception {
+    EngineRegistry r = EngineRegistry.builder().discover(getClass().getClassLoader()).build();
+    try (UpscaleEngine e =
+        r.createUpscale(settings("esrgan", Map.of("threads", "1", "tileSize", "16")))) {
+      Ctx ctx = new Ctx(work, 1); // cancel right after the first frame's progress report
+      assertThatThrownBy(() -> e.upscale(job(4, 64, 36, 192, 108), ctx))
+          .isInstanceOf(TaskCancelledException.class)
+          .satisfies(
+              t -> assertThat(((TaskCancelledException) t).code()).isEqualTo(ErrorCode.CANCELLED));
+      assertThat(ctx.steps).containsExactly("upscale 1/4");
+    }
+  }
+
+  @Test
+  void bicubicEngineIsTheBaseline() throws Exception {
+    EngineRegistry r = EngineRegistry.builder().discover(getClass().getClassLoader()).build();
+    try (UpscaleEngine e = r.createUpscale(settings("bicubic", Map.of()))) {
+      assertThat(e.describe().modelId()).isEqualTo("bicubic");
+      UpscaleResult res = e.upscale(job(2, 64, 36, 192, 108), new Ctx(work, -1));
+      assertThat(res.frames().count()).isEqualTo(2);
+      assertThat(res.frames().width()).isEqualTo(192);
+    }
+  }
+
+  private static EngineSettings settings(String name, Map<String, String> options) {
+    return new EngineSettings(name, options, "cpu", 0L, false);
+  }
+
+  private static UpscaleJob job(int frames, int w, int h, int tw, int th) {
+    List<byte[]> list = new ArrayList<>();
+    for (int f = 0; f < frames; f++) {
+      byte[] rgb = new byte[w * h * 3];
+      for (int i = 0; i < rgb.length; i++) {
+        rgb[i] = (byte) ((i * 7 + f * 13 + (i / (w * 3)) * 5) & 0xff);
+      }
+      list.add(rgb);
+    }
+    return new UpscaleJob(
+        "r-1:UPSCALE:1", "r-1", 42L, VideoFrames.of(w, h, list), null, tw, th, 24, Map.of());
+  }
+
+  /** A runtime stand-in: records steps, cancels after {@code cancelAfter} steps (-1: never). */
+  private static final class Ctx implements EngineContext {
+    final List<String> steps = new ArrayList<>();
+    final AtomicBoolean cancelled = new AtomicBoolean();
+    final Path dir;
+    final int cancelAfter;
+
+    Ctx(Path dir, int cancelAfter) {
+      this.dir = dir;
+      this.cancelAfter = cancelAfter;
+    }
+
+    @Override
+    public String taskId() {
+      return "r-1:UPSCALE:1";
+    }
+
+    @Override
+    public Path workDir() {
+      return dir;
+    }
+
+    @Override
+    public long deviceMemoryBudgetBytes() {
+      return 0;
+    }
+
+    @Override
+    public boolean offloadWeights() {
+      return false;
+    }
+
+    @Override
+    public boolean cancelRequested() {
+      return cancelled.get();
+    }
+
+    @Override
+    public void checkCancelled() throws TaskCancelledException {
+      if (cancelled.get()) {
+        throw new TaskCancelledException(ErrorCode.CANCELLED, "cancelled by test");
+      }
+    }
+
+    @Override
+    public StepListener listener() {
+      return (phase, done, total) -> {
+        steps.add(phase + " " + done + "/" + total);
+        if (cancelAfter >= 0 && steps.size() >= cancelAfter) {
+          cancelled.set(true);
+        }
+      };
+    }
+  }
+}
