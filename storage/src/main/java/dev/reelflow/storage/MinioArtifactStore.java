@@ -77,6 +77,10 @@ final class MinioArtifactStore implements ArtifactStore {
   private final ExecutorService partPool;
   private final RetryPolicy retry;
   private volatile boolean conditionalSupported;
+  private volatile boolean taggingSupported = true;
+
+  /** Test hook: called with the part number after each part is stored. */
+  volatile java.util.function.IntConsumer afterPartUploaded = part -> {};
 
   MinioArtifactStore(ArtifactStore.Builder b) {
     this.config = b;
@@ -182,6 +186,7 @@ final class MinioArtifactStore implements ArtifactStore {
                 + "); attempt artifacts will not expire: delete them with a scheduled job or"
                 + " use an endpoint with lifecycle support (MinIO, AWS S3)";
         LOG.warn(detail);
+        taggingSupported = false; // tags without a rule only cost a header the endpoint may refuse
         return new BucketStatus(
             bucket, created, BucketStatus.Lifecycle.UNSUPPORTED_BY_ENDPOINT, detail);
       }
@@ -229,12 +234,20 @@ final class MinioArtifactStore implements ArtifactStore {
     // Larger or unknown: buffer up to the threshold in memory, spool beyond it to a file, so
     // the checksum is known before the upload starts (S3 takes metadata only at the start).
     ByteArrayOutputStream head = new ByteArrayOutputStream();
+    byte[] buf = new byte[1 << 16];
     try {
-      in.transferTo(new LimitedOutputStream(head, config.multipartThreshold + 1));
-    } catch (LimitedOutputStream.Overflow overflow) {
-      return spoolAndPut(key, overflow.buffered(), in, size, attributes);
+      while (head.size() <= config.multipartThreshold) {
+        int n = in.read(buf);
+        if (n < 0) {
+          break;
+        }
+        head.write(buf, 0, n);
+      }
     } catch (IOException e) {
       throw new StorageException("cannot read the data for '" + key + "': " + e, e);
+    }
+    if (head.size() > config.multipartThreshold) {
+      return spoolAndPut(key, head.toByteArray(), in, size, attributes);
     }
     byte[] bytes = head.toByteArray();
     checkSize(key, size, bytes.length);
@@ -345,8 +358,11 @@ final class MinioArtifactStore implements ArtifactStore {
                       "conditional write of '"
                           + key
                           + "' was refused but no object is there; retry the publish"));
-    } catch (ConditionalNotSupported e) {
-      return write(key, file, attrs, writeOnce);
+    } catch (NotImplementedByEndpoint e) {
+      if (degrade(e, tagging(key).isPresent(), conditional)) {
+        return write(key, file, attrs, writeOnce);
+      }
+      throw e;
     }
   }
 
@@ -401,8 +417,11 @@ final class MinioArtifactStore implements ArtifactStore {
                       "conditional write of '"
                           + key
                           + "' was refused but no object is there; retry the publish"));
-    } catch (ConditionalNotSupported e) {
-      return writeBytes(key, bytes, sha, attrs, writeOnce);
+    } catch (NotImplementedByEndpoint e) {
+      if (degrade(e, tagging(key).isPresent(), conditional)) {
+        return writeBytes(key, bytes, sha, attrs, writeOnce);
+      }
+      throw e;
     }
   }
 
@@ -565,6 +584,7 @@ final class MinioArtifactStore implements ArtifactStore {
                                 .get()
                                 .etag());
                 parts[partNumber - 1] = new Part(partNumber, etag);
+                afterPartUploaded.accept(partNumber);
               } catch (RuntimeException e) {
                 failure.compareAndSet(null, e);
               } finally {
@@ -605,6 +625,33 @@ final class MinioArtifactStore implements ArtifactStore {
           key,
           S3Failure.describe(e));
     }
+  }
+
+  /** Keys with incomplete multipart uploads under the prefix (operations and tests). */
+  List<String> incompleteUploads(String prefix) {
+    return call(
+        "list multipart uploads",
+        prefix,
+        () -> {
+          List<String> keys = new ArrayList<>();
+          var result =
+              client
+                  .listMultipartUploadsAsync(
+                      config.bucket,
+                      config.region,
+                      null,
+                      null,
+                      prefix,
+                      1000,
+                      null,
+                      null,
+                      null,
+                      null)
+                  .get()
+                  .result();
+          result.uploads().forEach(u -> keys.add(u.objectName()));
+          return keys;
+        });
   }
 
   // ---------------------------------------------------------------- read
@@ -863,7 +910,7 @@ final class MinioArtifactStore implements ArtifactStore {
   // ---------------------------------------------------------------- helpers
 
   private Optional<String> tagging(String key) {
-    if (config.attemptExpiryDays != null && ArtifactKeys.isAttemptKey(key)) {
+    if (config.attemptExpiryDays != null && taggingSupported && ArtifactKeys.isAttemptKey(key)) {
       return Optional.of(RETENTION_TAG_KEY + "=" + RETENTION_TAG_VALUE);
     }
     return Optional.empty();
@@ -970,18 +1017,7 @@ final class MinioArtifactStore implements ArtifactStore {
       case NO_SUCH_UPLOAD:
         return new UploadVanished(describe(operation, key), cause);
       case NOT_IMPLEMENTED:
-        if (conditionalSupported
-            && config.conditionalWrites == ArtifactStore.Builder.ConditionalWrites.AUTO
-            && (operation.equals("put") || operation.startsWith("complete"))) {
-          LOG.warn(
-              "endpoint {} does not implement conditional writes ({}); write-once publish falls"
-                  + " back to compare-by-checksum",
-              config.endpoint,
-              S3Failure.describe(cause));
-          conditionalSupported = false;
-          return new ConditionalNotSupported(describe(operation, key), cause);
-        }
-        return new StorageException(
+        return new NotImplementedByEndpoint(
             describe(operation, key)
                 + " is not implemented by the endpoint: "
                 + S3Failure.describe(cause),
@@ -1009,48 +1045,38 @@ final class MinioArtifactStore implements ArtifactStore {
     }
   }
 
-  /** 501 on a conditional write. */
-  static final class ConditionalNotSupported extends StorageException {
-    ConditionalNotSupported(String what, Throwable cause) {
-      super(what + ": conditional writes are not implemented by the endpoint", cause);
+  /** 501: the endpoint does not implement something the request asked for. */
+  static final class NotImplementedByEndpoint extends StorageException {
+    NotImplementedByEndpoint(String message, Throwable cause) {
+      super(message, cause);
     }
   }
 
-  /** Collects at most {@code limit} bytes, then throws {@link Overflow} with what it has. */
-  static final class LimitedOutputStream extends OutputStream {
-    private final ByteArrayOutputStream sink;
-    private final long limit;
-
-    LimitedOutputStream(ByteArrayOutputStream sink, long limit) {
-      this.sink = sink;
-      this.limit = limit;
+  /**
+   * On a 501, stops using the optional feature the request carried (object tags first, then the
+   * conditional write in AUTO mode) and says whether a retry without it makes sense.
+   */
+  private boolean degrade(NotImplementedByEndpoint e, boolean tagged, boolean conditional) {
+    if (tagged && taggingSupported) {
+      taggingSupported = false;
+      LOG.warn(
+          "endpoint {} refused object tags ({}); attempt artifacts are written untagged, so no"
+              + " lifecycle rule will expire them",
+          config.endpoint,
+          S3Failure.describe(e.getCause()));
+      return true;
     }
-
-    @Override
-    public void write(int b) throws IOException {
-      write(new byte[] {(byte) b}, 0, 1);
+    if (conditional
+        && conditionalSupported
+        && config.conditionalWrites == ArtifactStore.Builder.ConditionalWrites.AUTO) {
+      conditionalSupported = false;
+      LOG.warn(
+          "endpoint {} does not implement conditional writes ({}); write-once publish falls"
+              + " back to compare-by-checksum",
+          config.endpoint,
+          S3Failure.describe(e.getCause()));
+      return true;
     }
-
-    @Override
-    public void write(byte[] b, int off, int len) throws IOException {
-      sink.write(b, off, len);
-      if (sink.size() >= limit) {
-        throw new Overflow(sink.toByteArray());
-      }
-    }
-
-    /** Thrown once the limit is reached; carries the bytes buffered so far. */
-    static final class Overflow extends IOException {
-      private final transient byte[] buffered;
-
-      Overflow(byte[] buffered) {
-        super("over the multipart threshold");
-        this.buffered = buffered;
-      }
-
-      byte[] buffered() {
-        return buffered;
-      }
-    }
+    return false;
   }
 }
