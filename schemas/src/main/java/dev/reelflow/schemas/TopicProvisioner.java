@@ -28,9 +28,11 @@ import org.slf4j.LoggerFactory;
  * Creates the topics of a {@link Topics} catalogue that are missing and checks the ones that exist.
  * Idempotent: running it again (or from several processes at once) creates nothing twice.
  *
- * <p>Existing topics are never altered; a partition count or cleanup policy that differs from the
- * catalogue is reported as a warning (logged and returned), because changing partitions of a keyed
- * topic moves keys and is an operator's decision.
+ * <p>Topics are created with the replication factor given, else min(3, brokers), and with {@code
+ * min.insync.replicas=2} when that factor is 3 or more. Existing topics are never altered; a
+ * partition count or cleanup policy that differs from the catalogue is reported as a warning
+ * (logged and returned), because changing partitions of a keyed topic moves keys and is an
+ * operator's decision.
  */
 public final class TopicProvisioner {
   private static final Logger LOG = LoggerFactory.getLogger(TopicProvisioner.class);
@@ -96,9 +98,12 @@ public final class TopicProvisioner {
       if (present.contains(spec.name())) {
         existing.add(spec.name());
       } else {
-        missing.add(
-            new NewTopic(spec.name(), spec.partitions(), rf)
-                .configs(new HashMap<>(spec.configs())));
+        Map<String, String> configs = new HashMap<>(spec.configs());
+        if (rf >= 3) {
+          // With three copies, an acknowledged write survives the loss of one broker.
+          configs.putIfAbsent("min.insync.replicas", "2");
+        }
+        missing.add(new NewTopic(spec.name(), spec.partitions(), rf).configs(configs));
       }
     }
     List<String> created = new ArrayList<>();
