@@ -10,6 +10,8 @@ import picocli.CommandLine.Command;
     version = "reelflow 0.1.0",
     description = "ReelFlow: batch video rendering on Kafka, Flink and GPU worker pools.",
     subcommands = {
+      UpCommand.class,
+      DemoCommand.class,
       ClientCommands.Submit.class,
       ClientCommands.Status.class,
       ClientCommands.Watch.class,
@@ -32,7 +34,14 @@ public final class ReelflowCli implements Runnable {
             cmd.getErr().println("reelflow: " + failure.getMessage());
             return failure.exitCode();
           }
-          throw e;
+          // Anything else is unexpected: say what, where the details are, and fail.
+          StringBuilder message = new StringBuilder("reelflow: ").append(e);
+          for (Throwable cause = e.getCause(); cause != null; cause = cause.getCause()) {
+            message.append(System.lineSeparator()).append("  caused by: ").append(cause);
+          }
+          cmd.getErr().println(message);
+          cmd.getErr().println("  (details in .reelflow/logs/reelflow.log)");
+          return ExitCode.API_ERROR;
         });
     cli.setExitCodeExceptionMapper(e -> ExitCode.USAGE);
     return cli;

@@ -1,0 +1,244 @@
+package dev.reelflow.cli;
+
+import dev.reelflow.ingest.IngestConfig;
+import dev.reelflow.ingest.IngestServer;
+import dev.reelflow.ingest.LocalTenant;
+import dev.reelflow.orchestrator.OrchestratorConfig;
+import dev.reelflow.orchestrator.OrchestratorJob;
+import dev.reelflow.schemas.SchemaProvisioner;
+import dev.reelflow.schemas.TopicProvisioner;
+import dev.reelflow.schemas.Topics;
+import dev.reelflow.schemas.registry.SchemaRegistryClient;
+import dev.reelflow.stack.LocalStack;
+import dev.reelflow.stack.LocalStackInfo;
+import dev.reelflow.worker.WorkerConfig;
+import dev.reelflow.worker.WorkerProcess;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.RestOptions;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+/**
+ * The whole local pipeline in one JVM: the embedded stack (Kafka KRaft broker, schema registry, S3
+ * endpoint), topics and schemas, the orchestrator in a Flink MiniCluster, the base and upscale
+ * worker pools and the ingest API. Everything lives under {@code <dir>/.reelflow/}; a restart on
+ * the same directory keeps the data.
+ */
+final class LocalPipeline implements AutoCloseable {
+
+  /** What to start. */
+  record Options(
+      Path dir,
+      int baseWorkers,
+      int upscaleWorkers,
+      String baseEngine,
+      String upscaleEngine,
+      int apiPort,
+      int flinkUiPort) {
+
+    Path stateDir() {
+      return dir.resolve(".reelflow");
+    }
+  }
+
+  private final Options options;
+  private final PrintStream log;
+  private LocalStack stack;
+  private JobClient orchestrator;
+  private final List<WorkerProcess> workers = new ArrayList<>();
+  private IngestServer ingest;
+  private LocalTenant tenant;
+  private LocalStackInfo info;
+
+  private LocalPipeline(Options options, PrintStream log) {
+    this.options = options;
+    this.log = log;
+  }
+
+  /** Starts every part, in dependency order; on failure, stops what was started. */
+  static LocalPipeline start(Options options, PrintStream log) {
+    LocalPipeline pipeline = new LocalPipeline(options, log);
+    try {
+      pipeline.startAll();
+      return pipeline;
+    } catch (RuntimeException | Error e) {
+      pipeline.close();
+      throw e;
+    } catch (Exception e) {
+      pipeline.close();
+      throw new CliException(ExitCode.API_ERROR, "the local pipeline did not start: " + e, e);
+    }
+  }
+
+  private void startAll() throws Exception {
+    Path state = options.stateDir();
+    Files.createDirectories(state);
+    long t0 = System.nanoTime();
+    step("stack (Kafka KRaft broker, schema registry, S3 endpoint)");
+    stack = LocalStack.builder().workDir(state.resolve("stack")).all().build().start();
+
+    step("topics and schemas");
+    TopicProvisioner.builder()
+        .bootstrapServers(stack.bootstrapServers())
+        .replicationFactor(1)
+        .build()
+        .provision();
+    SchemaProvisioner.registerAll(
+        SchemaRegistryClient.create(stack.schemaRegistryUrl()), Topics.defaults());
+
+    step("orchestrator (Flink MiniCluster)");
+    OrchestratorConfig orchestratorConfig =
+        OrchestratorConfig.builder()
+            .set(OrchestratorConfig.BOOTSTRAP_SERVERS, stack.bootstrapServers())
+            .set(OrchestratorConfig.REGISTRY_URL, stack.schemaRegistryUrl())
+            .set(OrchestratorConfig.BUCKET, stack.bucket())
+            .set(
+                OrchestratorConfig.CHECKPOINT_DIR,
+                state.resolve("flink/checkpoints").toUri().toString())
+            .build();
+    Configuration flink = new Configuration();
+    flink.set(RestOptions.PORT, options.flinkUiPort());
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1, flink);
+    orchestrator = OrchestratorJob.builder().config(orchestratorConfig).build().start(env);
+
+    step(options.baseWorkers() + " base worker(s), engine " + options.baseEngine());
+    workers.add(startWorkers("base", options.baseWorkers(), options.baseEngine()));
+    if (options.upscaleWorkers() > 0) {
+      step(options.upscaleWorkers() + " upscale worker(s), engine " + options.upscaleEngine());
+      workers.add(startWorkers("upscale", options.upscaleWorkers(), options.upscaleEngine()));
+    }
+    for (WorkerProcess worker : workers) {
+      if (!worker.awaitReady(Duration.ofSeconds(60))) {
+        throw new CliException(ExitCode.API_ERROR, "workers " + worker.workerIds() + " not ready");
+      }
+    }
+
+    step("ingest API and web console");
+    tenant = LocalTenant.ensure(state);
+    Path ingestProperties = state.resolve("ingest.properties");
+    Properties p = new Properties();
+    p.setProperty(IngestConfig.PORT, Integer.toString(options.apiPort()));
+    p.setProperty(IngestConfig.HOST, "127.0.0.1");
+    p.setProperty(IngestConfig.BOOTSTRAP_SERVERS, stack.bootstrapServers());
+    p.setProperty(IngestConfig.SCHEMA_REGISTRY_URL, stack.schemaRegistryUrl());
+    p.setProperty(IngestConfig.S3_ENDPOINT, stack.s3Endpoint());
+    p.setProperty(IngestConfig.S3_ACCESS_KEY, stack.s3AccessKey());
+    p.setProperty(IngestConfig.S3_SECRET_KEY, stack.s3SecretKey());
+    p.setProperty(IngestConfig.S3_BUCKET, stack.bucket());
+    p.setProperty(IngestConfig.API_KEYS_FILE, tenant.apiKeysFile().toString());
+    try (OutputStream out = Files.newOutputStream(ingestProperties)) {
+      p.store(out, "written by reelflow up");
+    }
+    ingest = IngestServer.builder(IngestConfig.load(ingestProperties, Map.of())).build().start();
+    if (!ingest.awaitReady(Duration.ofSeconds(60))) {
+      throw new CliException(ExitCode.API_ERROR, "the ingest API did not become ready");
+    }
+
+    info =
+        stack
+            .info()
+            .with("api.url", ingest.baseUrl())
+            .with("api.key", tenant.apiKey())
+            .with("api.tenant", tenant.tenant())
+            .with("console.url", ingest.baseUrl() + "/console/")
+            .with("flink.jobId", orchestrator.getJobID().toString())
+            .with("flink.webUi", "http://localhost:" + options.flinkUiPort());
+    for (WorkerProcess worker : workers) {
+      if (worker.metricsPort() > 0) {
+        info =
+            info.with(
+                "workers." + worker.workerIds().get(0) + ".metrics",
+                "http://localhost:" + worker.metricsPort() + "/metrics");
+      }
+    }
+    info.writeTo(state.resolve("local.json"));
+    log.printf("reelflow: pipeline up in %.1f s%n", (System.nanoTime() - t0) / 1e9);
+  }
+
+  private WorkerProcess startWorkers(String pool, int count, String engine) throws Exception {
+    Map<String, String> values = new LinkedHashMap<>();
+    values.put(WorkerConfig.POOL, pool);
+    values.put(WorkerConfig.SLOTS, Integer.toString(count));
+    values.put(WorkerConfig.ENGINE, engine);
+    values.put(WorkerConfig.WORKER_ID, "local-" + pool);
+    values.put(WorkerConfig.BOOTSTRAP_SERVERS, stack.bootstrapServers());
+    values.put(WorkerConfig.SCHEMA_REGISTRY_URL, stack.schemaRegistryUrl());
+    values.put(WorkerConfig.S3_ENDPOINT, stack.s3Endpoint());
+    values.put(WorkerConfig.S3_ACCESS_KEY, stack.s3AccessKey());
+    values.put(WorkerConfig.S3_SECRET_KEY, stack.s3SecretKey());
+    values.put(WorkerConfig.S3_BUCKET, stack.bucket());
+    values.put(WorkerConfig.S3_REGION, stack.s3Region());
+    values.put(WorkerConfig.METRICS_PORT, "0");
+    values.put(WorkerConfig.WORK_DIR, options.stateDir().resolve("workers/" + pool).toString());
+    return WorkerProcess.start(WorkerConfig.of(values));
+  }
+
+  private void step(String what) {
+    log.println("reelflow: starting " + what + " ...");
+  }
+
+  LocalStackInfo info() {
+    return info;
+  }
+
+  String apiUrl() {
+    return ingest.baseUrl();
+  }
+
+  String apiKey() {
+    return tenant.apiKey();
+  }
+
+  /** Stops in reverse order: API first (no new work), then workers (drain), job, stack. */
+  @Override
+  public synchronized void close() {
+    if (ingest != null) {
+      quietly(ingest::close);
+      ingest = null;
+    }
+    for (WorkerProcess worker : workers) {
+      quietly(worker::close);
+    }
+    workers.clear();
+    if (orchestrator != null) {
+      JobClient job = orchestrator;
+      quietly(() -> job.cancel().get());
+      orchestrator = null;
+    }
+    if (stack != null) {
+      quietly(stack::close);
+      stack = null;
+    }
+  }
+
+  private interface Step {
+    void run() throws Exception;
+  }
+
+  private void quietly(Step step) {
+    try {
+      step.run();
+    } catch (Exception e) {
+      log.println("reelflow: while stopping: " + e);
+    }
+  }
+
+  static void ensureDirectory(Path dir) {
+    try {
+      Files.createDirectories(dir);
+    } catch (IOException e) {
+      throw new CliException(ExitCode.USAGE, "cannot create " + dir + ": " + e.getMessage(), e);
+    }
+  }
+}
