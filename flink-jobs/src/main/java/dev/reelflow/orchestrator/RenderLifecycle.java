@@ -271,10 +271,17 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
     boolean last =
         rec.stage == Stage.UPSCALE || rec.request.getParams().getUpscale() == UpscaleTarget.NONE;
     if (last) {
+      // The published result lives under .../final/; a stage manifest next to it is not part of it.
+      String finalPrefix =
+          ArtifactPrefixes.finalPrefix(
+              rec.request.getTenant(),
+              Instant.ofEpochMilli(rec.createdAt),
+              rec.request.getRequestId());
       List<OutputArtifact> finals = new ArrayList<>();
       for (OutputArtifact a : e.getOutputs()) {
         String n = a.getName();
-        if (n.equals("video") || n.equals("poster") || n.equals("manifest")) {
+        if ((n.equals("video") || n.equals("poster") || n.equals("manifest"))
+            && a.getKey().startsWith(finalPrefix)) {
           finals.add(a);
         }
       }
