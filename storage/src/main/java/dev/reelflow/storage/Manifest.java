@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.reelflow.schemas.avro.OutputArtifact;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -74,6 +75,27 @@ public final class Manifest {
     public static Output of(String name, StoredObject stored) {
       return new Output(
           name, stored.key(), stored.sizeBytes(), stored.sha256(), stored.contentType());
+    }
+
+    /** From the Avro record of a StageEvent's outputs. */
+    public static Output fromAvro(OutputArtifact a) {
+      return new Output(
+          a.getName().toString(),
+          a.getKey().toString(),
+          a.getSizeBytes(),
+          a.getSha256().toString(),
+          a.getContentType().toString());
+    }
+
+    /** To the Avro record a StageEvent carries in its outputs. */
+    public OutputArtifact toAvro() {
+      return OutputArtifact.newBuilder()
+          .setName(name)
+          .setKey(key)
+          .setSizeBytes(sizeBytes)
+          .setSha256(sha256)
+          .setContentType(contentType)
+          .build();
     }
   }
 

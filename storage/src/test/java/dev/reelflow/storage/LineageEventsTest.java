@@ -113,6 +113,38 @@ class LineageEventsTest {
     assertThat(err.get("_schemaURL").asText()).contains("ErrorMessageRunFacet");
   }
 
+  /** The custom facets carry what the module's lineage-facets.json schema requires. */
+  @Test
+  void customFacetsMatchTheirPublishedSchema() throws Exception {
+    JsonNode defs =
+        JSON.readTree(java.nio.file.Path.of("lineage-facets.json").toFile()).get("$defs");
+    JsonNode e =
+        JSON.readTree(
+            events.complete(
+                render(),
+                List.of(),
+                List.of(new Manifest.Output("video", "demo/k.mp4", 1, SHA, "video/mp4")),
+                AT));
+    JsonNode running = JSON.readTree(events.running(render(), "base", 1, "w-1", List.of(), AT));
+    assertRequired(defs.get("RenderRunFacet"), e.get("run").get("facets").get("reelflow_render"));
+    assertRequired(
+        defs.get("StageRunFacet"), running.get("run").get("facets").get("reelflow_stage"));
+    assertRequired(
+        defs.get("ArtifactDatasetFacet"),
+        e.get("outputs").get(0).get("facets").get("reelflow_artifact"));
+  }
+
+  private static void assertRequired(JsonNode schema, JsonNode facet) {
+    for (JsonNode field : schema.get("required")) {
+      assertThat(facet.has(field.asText())).as(field.asText()).isTrue();
+    }
+    facet
+        .fieldNames()
+        .forEachRemaining(f -> assertThat(schema.get("properties").has(f)).as(f).isTrue());
+    assertThat(facet.get("_schemaURL").asText())
+        .startsWith("https://github.com/reelflow/reelflow/tree/main/storage/lineage-facets.json");
+  }
+
   @Test
   void runIdIsDeterministicPerRequestAndDistinctAcrossRequests() {
     assertThat(LineageEvents.runId("r-42")).isEqualTo(LineageEvents.runId("r-42"));

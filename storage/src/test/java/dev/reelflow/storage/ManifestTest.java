@@ -141,6 +141,16 @@ class ManifestTest {
   }
 
   @Test
+  void outputsConvertToAndFromTheAvroRecord() {
+    Manifest.Output o =
+        new Manifest.Output("video", "demo/2026/11/25/r-1/final/video.mp4", 42, SHA_B, "video/mp4");
+    dev.reelflow.schemas.avro.OutputArtifact avro = o.toAvro();
+    assertThat(avro.getSha256()).isEqualTo(SHA_B);
+    assertThat(avro.getSizeBytes()).isEqualTo(42);
+    assertThat(Manifest.Output.fromAvro(avro)).isEqualTo(o);
+  }
+
+  @Test
   void builderValidates() {
     assertThatThrownBy(() -> sample().toBuilder().frames(0).build())
         .isInstanceOf(IllegalArgumentException.class)
