@@ -201,8 +201,10 @@ final class BaseStage implements StageRunner {
       sm.addOutput(o);
     }
     // Written last: its presence marks the attempt as completed (dedupe).
-    out.putStage(
-        "manifest", ArtifactKeys.MANIFEST_FILE, sm.build().toJsonBytes(), Manifest.CONTENT_TYPE);
+    // "manifest" names the final manifest when this stage publishes it, else the stage manifest
+    // (what the orchestrator hands the upscale task as inputs.manifest).
+    String name = task.getPublishFinal() ? "stage-manifest" : "manifest";
+    out.putStage(name, ArtifactKeys.MANIFEST_FILE, sm.build().toJsonBytes(), Manifest.CONTENT_TYPE);
     facts.put("uploadMillis", Long.toString((System.nanoTime() - t2) / 1_000_000));
     return new Result(out.outputs(), facts);
   }

@@ -23,6 +23,7 @@ final class TaskRun implements EngineContext {
   private final WorkerMetrics metrics;
   private final String pool;
 
+  private volatile boolean started;
   private volatile ErrorCode cancelReason;
   private volatile String cancelMessage;
   private volatile String phase = "starting";
@@ -93,6 +94,15 @@ final class TaskRun implements EngineContext {
       cancelMessage = message;
       cancelReason = reason;
     }
+  }
+
+  /** Marks that STARTED was sent; heartbeats follow it, never precede it. */
+  void markStarted() {
+    started = true;
+  }
+
+  boolean started() {
+    return started;
   }
 
   ErrorCode cancelReason() {

@@ -168,7 +168,7 @@ final class Worker implements Runnable {
   /** Heartbeat tick: HEARTBEAT for the running task, and the task timeout. */
   void heartbeat() {
     TaskRun r = running;
-    if (r == null) {
+    if (r == null || !r.started()) {
       return;
     }
     events.heartbeat(r.task, r.step(), r.total(), r.phase());
@@ -261,6 +261,11 @@ final class Worker implements Runnable {
       return;
     }
     TaskLedger.Verdict v = shared.ledger().admit(task);
+    if (v == TaskLedger.Verdict.RUN && leaseExpired(task)) {
+      // Never started within its lease: the orchestrator has re-queued it as attempt+1 by now
+      // (e.g. a record left behind by a worker that died), so this attempt is fenced.
+      v = TaskLedger.Verdict.FENCED;
+    }
     if (v == TaskLedger.Verdict.DUPLICATE || v == TaskLedger.Verdict.FENCED) {
       LOG.info(
           "skipping {} task {} (offset {})",
@@ -336,6 +341,7 @@ final class Worker implements Runnable {
             null);
       }
       events.started(task, "engine " + runner.describe().name() + " on " + id);
+      run.markStarted();
       LOG.info("started {}", task.getTaskId());
       StageRunner.Result result = runner.run(task, run);
       events.completed(task, result.outputs(), result.facts());
@@ -420,6 +426,10 @@ final class Worker implements Runnable {
       Thread.currentThread().interrupt();
       return false;
     }
+  }
+
+  static boolean leaseExpired(RenderTask task) {
+    return task.getDispatchedAt().plusMillis(task.getLeaseMillis()).isBefore(Instant.now());
   }
 
   private boolean stageManifestExists(RenderTask task) {
