@@ -124,7 +124,10 @@ final class CompactedTopicReader implements AutoCloseable {
       if (e instanceof InterruptedException) {
         Thread.currentThread().interrupt();
       }
-      LOG.debug("catch-up of {} could not read end offsets: {}", topic, e.toString());
+      if (e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException) {
+        return true; // nothing was ever written to it
+      }
+      LOG.warn("Catch-up of {} could not read end offsets: {}", topic, e.toString());
       return false;
     }
     synchronized (progress) {
@@ -222,7 +225,6 @@ final class CompactedTopicReader implements AutoCloseable {
     if (c != null) {
       c.wakeup();
     }
-    thread.interrupt();
     try {
       thread.join(5000);
     } catch (InterruptedException e) {

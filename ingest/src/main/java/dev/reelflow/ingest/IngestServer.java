@@ -169,7 +169,10 @@ public final class IngestServer implements AutoCloseable {
 
     IngestServices.Catchup catchup = IngestServices.Catchup.NONE;
     if (builder.kafkaViews) {
-      ensureIdempotencyTopic();
+      // In the background: an unreachable cluster must not hold up start (see /readyz).
+      Thread creator = new Thread(this::ensureIdempotencyTopic, "reelflow-idempotency-topic");
+      creator.setDaemon(true);
+      creator.start();
       AvroRecordDeserializer<RenderStatus> statusReaderDe =
           AvroRecordDeserializer.builder(RenderStatus.class).client(registry).build();
       AvroRecordDeserializer<Schedule> scheduleDe =
@@ -312,6 +315,7 @@ public final class IngestServer implements AutoCloseable {
   private void ensureIdempotencyTopic() {
     Properties p = new Properties();
     p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+    p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
     p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 10_000);
     try (Admin admin = Admin.create(p)) {
       String name = config.get(IngestConfig.TOPIC_IDEMPOTENCY);
