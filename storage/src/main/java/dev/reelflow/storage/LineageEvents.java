@@ -157,11 +157,26 @@ public final class LineageEvents {
    */
   public String running(
       Render render, String stage, int attempt, String workerId, List<String> inputs, Instant at) {
+    return running(render, stage, attempt, workerId, inputs, List.of(), at);
+  }
+
+  /**
+   * RUNNING with the objects a finished stage wrote (e.g. the base latents and preview that the
+   * upscale stage will read), so lineage links the two stages through those datasets.
+   */
+  public String running(
+      Render render,
+      String stage,
+      int attempt,
+      String workerId,
+      List<String> inputs,
+      List<Manifest.Output> outputs,
+      Instant at) {
     Map<String, Object> stageFacet = new LinkedHashMap<>();
     stageFacet.put("stage", stage.toLowerCase(Locale.ROOT));
     stageFacet.put("attempt", attempt);
     stageFacet.put("workerId", workerId);
-    return json(event(EventType.RUNNING, render, at, stageFacet, null, inputs, List.of()));
+    return json(event(EventType.RUNNING, render, at, stageFacet, null, inputs, outputs));
   }
 
   /** COMPLETE: the render succeeded; {@code outputs} are the published objects. */

@@ -73,6 +73,27 @@ class LineageEventsTest {
     assertThat(stage.get("workerId").asText()).isEqualTo("worker-vsr-1");
     assertThat(e.get("inputs").get(0).get("namespace").asText()).isEqualTo("s3://reelflow");
     assertThat(e.get("inputs").get(0).get("name").asText()).isEqualTo(key);
+
+    JsonNode baseDone =
+        JSON.readTree(
+            events.running(
+                render(),
+                "base",
+                1,
+                "worker-base-1",
+                List.of(),
+                List.of(new Manifest.Output("latents", key, 77, SHA, "application/octet-stream")),
+                AT));
+    assertThat(baseDone.get("outputs").get(0).get("name").asText()).isEqualTo(key);
+    assertThat(
+            baseDone
+                .get("outputs")
+                .get(0)
+                .get("facets")
+                .get("reelflow_artifact")
+                .get("name")
+                .asText())
+        .isEqualTo("latents");
   }
 
   @Test
