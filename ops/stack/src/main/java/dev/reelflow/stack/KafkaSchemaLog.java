@@ -24,6 +24,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -148,21 +149,8 @@ final class KafkaSchemaLog implements SchemaLog, AutoCloseable {
   /** Waits until everything in the topic right now has been applied (read-your-peers'-writes). */
   @Override
   public void awaitCaughtUp() throws RegistryException {
-    long end;
-    try {
-      end =
-          admin
-              .listOffsets(Map.of(partition, OffsetSpec.latest()))
-              .partitionResult(partition)
-              .get(timeout.toMillis(), TimeUnit.MILLISECONDS)
-              .offset();
-    } catch (ExecutionException | TimeoutException e) {
-      throw RegistryException.storeError("could not read the end of " + topic + ": " + e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw RegistryException.storeError("interrupted");
-    }
     long deadline = System.nanoTime() + timeout.toNanos();
+    long end = endOffset(deadline);
     synchronized (progress) {
       while (appliedUpTo < end) {
         if (readerFailure != null) {
@@ -183,6 +171,35 @@ final class KafkaSchemaLog implements SchemaLog, AutoCloseable {
     }
   }
 
+  /** The log end offset; retries while a just-created topic's metadata is still propagating. */
+  private long endOffset(long deadline) throws RegistryException {
+    while (true) {
+      try {
+        return admin
+            .listOffsets(Map.of(partition, OffsetSpec.latest()))
+            .partitionResult(partition)
+            .get(timeout.toMillis(), TimeUnit.MILLISECONDS)
+            .offset();
+      } catch (ExecutionException e) {
+        if (!(e.getCause() instanceof RetriableException) || System.nanoTime() > deadline) {
+          throw RegistryException.storeError(
+              "could not read the end of " + topic + ": " + e.getCause());
+        }
+      } catch (TimeoutException e) {
+        throw RegistryException.timeout("reading the end offset of " + topic);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw RegistryException.storeError("interrupted");
+      }
+      try {
+        Thread.sleep(50);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw RegistryException.storeError("interrupted");
+      }
+    }
+  }
+
   private void readLoop() {
     try {
       while (running) {
@@ -195,7 +212,9 @@ final class KafkaSchemaLog implements SchemaLog, AutoCloseable {
             appliedUpTo = position;
             progress.notifyAll();
           }
-        } catch (org.apache.kafka.common.errors.TimeoutException e) {
+        } catch (WakeupException e) {
+          throw e;
+        } catch (RetriableException e) {
           // The broker is down or restarting: keep the state we have and try again.
           LOG.debug("Registry reader of {} waiting for the broker: {}", topic, e.toString());
         }

@@ -1,6 +1,7 @@
 package dev.reelflow.stack;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -19,6 +20,11 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import org.apache.flink.avro.registry.confluent.shaded.io.confluent.kafka.schemaregistry.ParsedSchema;
+import org.apache.flink.avro.registry.confluent.shaded.io.confluent.kafka.schemaregistry.avro.AvroSchema;
+import org.apache.flink.avro.registry.confluent.shaded.io.confluent.kafka.schemaregistry.client.CachedSchemaRegistryClient;
+import org.apache.flink.avro.registry.confluent.shaded.io.confluent.kafka.schemaregistry.client.SchemaMetadata;
+import org.apache.flink.avro.registry.confluent.shaded.io.confluent.kafka.schemaregistry.client.rest.exceptions.RestClientException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -224,5 +230,67 @@ class SchemaRegistryServerIT {
               + Base64.getEncoder().encodeToString("ci:s3cret".getBytes(StandardCharsets.UTF_8));
       assertThat(call(secured.url(), "GET", "/subjects", null, auth).status()).isEqualTo(200);
     }
+  }
+
+  static final String ORDER_V1 =
+      "{\"type\":\"record\",\"name\":\"Order\",\"namespace\":\"it.confluent\",\"fields\":"
+          + "[{\"name\":\"id\",\"type\":\"string\"}]}";
+  static final String ORDER_V2 =
+      "{\"type\":\"record\",\"name\":\"Order\",\"namespace\":\"it.confluent\",\"fields\":"
+          + "[{\"name\":\"id\",\"type\":\"string\"},"
+          + "{\"name\":\"qty\",\"type\":\"int\",\"default\":1}]}";
+  static final String ORDER_BREAKING =
+      "{\"type\":\"record\",\"name\":\"Order\",\"namespace\":\"it.confluent\",\"fields\":"
+          + "[{\"name\":\"id\",\"type\":\"long\"}]}";
+
+  /** Confluent's own client (relocated in flink-sql-avro-confluent-registry). */
+  static CachedSchemaRegistryClient client() {
+    return new CachedSchemaRegistryClient(registry.url(), 100, Map.of());
+  }
+
+  @Test
+  void confluentClientRegistersReadsBackAndLooksUp() throws Exception {
+    CachedSchemaRegistryClient client = client();
+    int id1 = client.register("cc-orders-value", new AvroSchema(ORDER_V1));
+    int id2 = client.register("cc-orders-value", new AvroSchema(ORDER_V2));
+    assertThat(id2).isNotEqualTo(id1);
+
+    // A fresh client has no cache: everything below is answered by the server.
+    CachedSchemaRegistryClient fresh = client();
+    ParsedSchema byId = fresh.getSchemaById(id1);
+    assertThat(byId.canonicalString()).isEqualTo(new AvroSchema(ORDER_V1).canonicalString());
+    assertThat(fresh.getId("cc-orders-value", new AvroSchema(ORDER_V2))).isEqualTo(id2);
+    assertThat(fresh.getVersion("cc-orders-value", new AvroSchema(ORDER_V1))).isEqualTo(1);
+    SchemaMetadata latest = fresh.getLatestSchemaMetadata("cc-orders-value");
+    assertThat(latest.getId()).isEqualTo(id2);
+    assertThat(latest.getVersion()).isEqualTo(2);
+    assertThat(fresh.getSchemaMetadata("cc-orders-value", 1).getId()).isEqualTo(id1);
+    assertThat(fresh.getAllVersions("cc-orders-value")).isEqualTo(List.of(1, 2));
+    assertThat(fresh.getAllSubjects()).contains("cc-orders-value");
+    assertThat(fresh.register("cc-orders-value", new AvroSchema(ORDER_V1))).isEqualTo(id1);
+  }
+
+  @Test
+  void confluentClientSeesCompatibilityConfigAndErrors() throws Exception {
+    CachedSchemaRegistryClient client = client();
+    client.register("cc-compat-value", new AvroSchema(ORDER_V1));
+    assertThat(client.testCompatibility("cc-compat-value", new AvroSchema(ORDER_V2))).isTrue();
+    assertThat(client.testCompatibility("cc-compat-value", new AvroSchema(ORDER_BREAKING)))
+        .isFalse();
+    assertThatThrownBy(() -> client.register("cc-compat-value", new AvroSchema(ORDER_BREAKING)))
+        .isInstanceOfSatisfying(
+            RestClientException.class, e -> assertThat(e.getStatus()).isEqualTo(409));
+    assertThatThrownBy(() -> client().getSchemaById(424242))
+        .isInstanceOfSatisfying(
+            RestClientException.class, e -> assertThat(e.getErrorCode()).isEqualTo(40403));
+    assertThatThrownBy(() -> client().getLatestSchemaMetadata("cc-nobody-value"))
+        .isInstanceOfSatisfying(
+            RestClientException.class, e -> assertThat(e.getErrorCode()).isEqualTo(40401));
+
+    assertThat(client.updateCompatibility("cc-compat-value", "NONE")).isEqualTo("NONE");
+    assertThat(client.getCompatibility("cc-compat-value")).isEqualTo("NONE");
+    assertThat(client.register("cc-compat-value", new AvroSchema(ORDER_BREAKING))).isPositive();
+    assertThat(client.deleteSubject("cc-compat-value")).containsExactly(1, 2);
+    assertThat(client().getAllSubjects()).doesNotContain("cc-compat-value");
   }
 }
