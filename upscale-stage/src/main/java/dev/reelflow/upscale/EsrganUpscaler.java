@@ -37,7 +37,9 @@ public final class EsrganUpscaler implements FrameUpscaler {
   private final int maxMargin;
   private final int threads;
   private final Gemm gemm;
+  private final Gemm wideGemm;
   private final CpuBackend backend;
+  private final CpuBackend wideBackend;
   private final Map<Integer, SrNetwork> networks = new ConcurrentHashMap<>();
   private final BlockingQueue<Workspace> workspaces;
   private final List<Workspace> allWorkspaces = new ArrayList<>();
@@ -52,6 +54,9 @@ public final class EsrganUpscaler implements FrameUpscaler {
     this.threads = b.threads;
     this.backend = new CpuBackend(1);
     this.gemm = b.directBlas ? new OpenBlasGemm() : new BackendGemm(backend);
+    // a frame that is a single tile parallelises inside each GEMM instead of across tiles
+    this.wideBackend = threads > 1 ? new CpuBackend(threads) : backend;
+    this.wideGemm = threads > 1 && !b.directBlas ? new BackendGemm(wideBackend) : gemm;
     this.workspaces = new ArrayBlockingQueue<>(threads);
     for (int i = 0; i < threads; i++) {
       Workspace ws = new Workspace(gemm);
@@ -147,6 +152,7 @@ public final class EsrganUpscaler implements FrameUpscaler {
     int tilesX = (w + tileSize - 1) / tileSize;
     int tilesY = (h + tileSize - 1) / tileSize;
     float[] out = new float[w * scale * h * scale * 3];
+    Gemm g = tilesX * tilesY == 1 ? wideGemm : gemm;
     List<Future<?>> futures = new ArrayList<>();
     for (int ty = 0; ty < tilesY; ty++) {
       for (int tx = 0; tx < tilesX; tx++) {
@@ -154,7 +160,8 @@ public final class EsrganUpscaler implements FrameUpscaler {
         int x1 = w * (tx + 1) / tilesX;
         int y0 = h * ty / tilesY;
         int y1 = h * (ty + 1) / tilesY;
-        futures.add(pool.submit(() -> runTile(net, frame, out, x0, x1, y0, y1, margin, cancelled)));
+        futures.add(
+            pool.submit(() -> runTile(net, frame, out, x0, x1, y0, y1, margin, g, cancelled)));
       }
     }
     try {
@@ -199,6 +206,7 @@ public final class EsrganUpscaler implements FrameUpscaler {
       int y0,
       int y1,
       int margin,
+      Gemm g,
       BooleanSupplier cancelled) {
     if (cancelled.getAsBoolean()) {
       throw new UpscaleCancelledException("cancelled between tiles");
@@ -224,6 +232,7 @@ public final class EsrganUpscaler implements FrameUpscaler {
     }
     float[] res;
     try {
+      ws.useGemm(g);
       res = net.run(tile, th, tw, ws);
     } finally {
       workspaces.add(ws);
@@ -244,6 +253,9 @@ public final class EsrganUpscaler implements FrameUpscaler {
     pool.shutdownNow();
     for (Workspace ws : allWorkspaces) {
       ws.close();
+    }
+    if (wideBackend != backend) {
+      wideBackend.close();
     }
     backend.close();
   }

@@ -28,7 +28,7 @@ final class Workspace implements AutoCloseable {
     }
   }
 
-  private final Gemm gemm;
+  private Gemm gemm;
   private final List<Slot> slots = new ArrayList<>();
   private FloatPointer scratch;
   private long scratchCapacity;
@@ -36,6 +36,11 @@ final class Workspace implements AutoCloseable {
   private float[] rowB = new float[0];
 
   Workspace(Gemm gemm) {
+    this.gemm = gemm;
+  }
+
+  /** The GEMM for the next tiles (a multi-threaded one when a frame is a single tile). */
+  void useGemm(Gemm gemm) {
     this.gemm = gemm;
   }
 

@@ -112,7 +112,6 @@ class UpscalePoolIT {
                 .region(stack.s3Region())
                 .build();
         Events events = new Events(stack, registry)) {
-      store.ensureBucket();
       store.put(previewKey, preview, ObjectAttributes.ofType("video/mp4"));
 
       Map<String, String> cfg = new HashMap<>();
