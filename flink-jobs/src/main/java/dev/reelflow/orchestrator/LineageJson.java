@@ -7,11 +7,15 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.reelflow.schemas.avro.OutputArtifact;
 import dev.reelflow.schemas.avro.RenderRequest;
 import dev.reelflow.schemas.avro.Stage;
-import java.nio.charset.StandardCharsets;
+import dev.reelflow.schemas.avro.UpscaleTarget;
+import dev.reelflow.storage.LineageEvents;
+import dev.reelflow.storage.Manifest;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * OpenLineage RunEvents of a render as JSON (the OpenLineage Kafka transport convention): START
@@ -30,24 +34,124 @@ final class LineageJson {
       "https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet";
   private static final ObjectMapper MAPPER = new ObjectMapper();
 
+  private static final Logger LOG = LoggerFactory.getLogger(LineageJson.class);
+
   private final String bucket;
+  private final LineageEvents events;
 
   LineageJson(String bucket) {
     this.bucket = bucket;
+    this.events = LineageEvents.forBucket(bucket);
+  }
+
+  // Events are built by storage's LineageEvents (the project's one OpenLineage builder). A render
+  // it refuses (an id that cannot be a key segment, an output without a valid checksum) still gets
+  // its event, built here with the same shape, so lineage never stops the job.
+
+  LineageRecord start(RenderRequest r, long now) {
+    try {
+      return new LineageRecord(
+          r.getRequestId(), "START", events.start(render(r, null), Instant.ofEpochMilli(now)));
+    } catch (RuntimeException e) {
+      return fallback(r, e, () -> startFallback(r, now));
+    }
+  }
+
+  LineageRecord running(
+      RenderRequest r, Stage stage, int attempt, String workerId, List<String> inputs, long now) {
+    try {
+      return new LineageRecord(
+          r.getRequestId(),
+          "RUNNING",
+          events.running(
+              render(r, null), stage.name(), attempt, workerId, inputs, Instant.ofEpochMilli(now)));
+    } catch (RuntimeException e) {
+      return fallback(r, e, () -> runningFallback(r, stage, attempt, workerId, now));
+    }
+  }
+
+  LineageRecord complete(
+      RenderRequest r, List<OutputArtifact> outputs, Map<String, String> facts, long now) {
+    try {
+      List<Manifest.Output> outs = new ArrayList<>();
+      for (OutputArtifact a : outputs) {
+        outs.add(
+            new Manifest.Output(
+                a.getName(), a.getKey(), a.getSizeBytes(), a.getSha256(), a.getContentType()));
+      }
+      return new LineageRecord(
+          r.getRequestId(),
+          "COMPLETE",
+          events.complete(render(r, facts), List.of(), outs, Instant.ofEpochMilli(now)));
+    } catch (RuntimeException e) {
+      return fallback(r, e, () -> completeFallback(r, outputs, facts, now));
+    }
+  }
+
+  LineageRecord fail(RenderRequest r, String message, long now) {
+    try {
+      return new LineageRecord(
+          r.getRequestId(),
+          "FAIL",
+          events.fail(render(r, null), message, null, Instant.ofEpochMilli(now)));
+    } catch (RuntimeException e) {
+      return fallback(r, e, () -> failFallback(r, message, now));
+    }
+  }
+
+  /** Cancelled: a FAIL event whose message says so (storage's convention). */
+  LineageRecord cancelled(RenderRequest r, String reason, long now) {
+    return fail(r, "cancelled: " + (reason == null ? "by request" : reason), now);
+  }
+
+  private LineageRecord fallback(
+      RenderRequest r, RuntimeException e, java.util.function.Supplier<LineageRecord> own) {
+    LOG.warn("lineage of {} built without LineageEvents: {}", r.getRequestId(), e.getMessage());
+    return own.get();
+  }
+
+  private static LineageEvents.Render render(RenderRequest r, Map<String, String> facts) {
+    LineageEvents.Render render = LineageEvents.Render.of(r.getRequestId(), r.getTenant());
+    if (r.getScheduleId() != null && r.getScheduleFireTime() != null) {
+      render =
+          render.withParent(
+              LineageEvents.Parent.schedule(r.getScheduleId(), r.getScheduleFireTime()));
+    } else if (r.getBatchId() != null) {
+      render = render.withParent(LineageEvents.Parent.batch(r.getBatchId()));
+    }
+    String tier =
+        r.getParams().getUpscale() == UpscaleTarget.NONE
+            ? r.getParams().getResolution().name()
+            : r.getParams().getUpscale().name();
+    int w = 0;
+    int h = 0;
+    if (facts != null) {
+      try {
+        w = Integer.parseInt(facts.getOrDefault("width", "0"));
+        h = Integer.parseInt(facts.getOrDefault("height", "0"));
+      } catch (NumberFormatException ignored) {
+        w = 0;
+        h = 0;
+      }
+      render =
+          render.withModel(
+              facts.get("modelId"), facts.get("weightsId"), "emulated".equals(facts.get("engine")));
+    }
+    return render.withResolution(tier, w, h);
   }
 
   /** Deterministic OpenLineage run id (a name-based UUID) of a render. */
   static String runId(String requestId) {
-    return UUID.nameUUIDFromBytes(("render:" + requestId).getBytes(StandardCharsets.UTF_8))
-        .toString();
+    return LineageEvents.runId(requestId).toString();
   }
 
-  LineageRecord start(RenderRequest r, long now) {
+  private LineageRecord startFallback(RenderRequest r, long now) {
     ObjectNode e = event("START", r, now);
     return record(r, "START", e);
   }
 
-  LineageRecord running(RenderRequest r, Stage stage, int attempt, String workerId, long now) {
+  private LineageRecord runningFallback(
+      RenderRequest r, Stage stage, int attempt, String workerId, long now) {
     ObjectNode e = event("RUNNING", r, now);
     ObjectNode facet = runFacets(e).putObject("reelflow_stage");
     common(facet);
@@ -59,7 +163,7 @@ final class LineageJson {
     return record(r, "RUNNING", e);
   }
 
-  LineageRecord complete(
+  private LineageRecord completeFallback(
       RenderRequest r, List<OutputArtifact> outputs, Map<String, String> facts, long now) {
     ObjectNode e = event("COMPLETE", r, now);
     ArrayNode out = e.putArray("outputs");
@@ -95,7 +199,7 @@ final class LineageJson {
     return record(r, "COMPLETE", e);
   }
 
-  LineageRecord fail(RenderRequest r, String message, long now) {
+  private LineageRecord failFallback(RenderRequest r, String message, long now) {
     ObjectNode e = event("FAIL", r, now);
     ObjectNode err = runFacets(e).putObject("errorMessage");
     err.put("_producer", PRODUCER);
@@ -105,7 +209,7 @@ final class LineageJson {
     return record(r, "FAIL", e);
   }
 
-  LineageRecord abort(RenderRequest r, String reason, long now) {
+  private LineageRecord abortFallback(RenderRequest r, String reason, long now) {
     ObjectNode e = event("ABORT", r, now);
     if (reason != null) {
       ObjectNode f = runFacets(e).putObject("reelflow_cancellation");
@@ -125,34 +229,28 @@ final class LineageJson {
     run.put("runId", runId(r.getRequestId()));
     ObjectNode facets = run.putObject("facets");
     String parentJob = null;
-    String parentKey = null;
-    if (r.getScheduleId() != null) {
-      parentJob = "schedule." + r.getScheduleId();
-      parentKey =
-          "schedule:"
-              + r.getScheduleId()
-              + ":"
-              + (r.getScheduleFireTime() == null ? "" : r.getScheduleFireTime().toEpochMilli());
+    String parentRun = null;
+    if (r.getScheduleId() != null && r.getScheduleFireTime() != null) {
+      parentJob = "schedule";
+      parentRun =
+          LineageEvents.parentRunId("schedule", r.getScheduleId() + "@" + r.getScheduleFireTime())
+              .toString();
     } else if (r.getBatchId() != null) {
       parentJob = "batch";
-      parentKey = "batch:" + r.getBatchId();
+      parentRun = LineageEvents.parentRunId("batch", r.getBatchId()).toString();
     }
     if (parentJob != null) {
       ObjectNode parent = facets.putObject("parent");
       parent.put("_producer", PRODUCER);
       parent.put("_schemaURL", PARENT_FACET_URL);
-      parent
-          .putObject("run")
-          .put(
-              "runId",
-              UUID.nameUUIDFromBytes(parentKey.getBytes(StandardCharsets.UTF_8)).toString());
+      parent.putObject("run").put("runId", parentRun);
       ObjectNode job = parent.putObject("job");
       job.put("namespace", NAMESPACE);
       job.put("name", parentJob);
     }
     ObjectNode job = e.putObject("job");
     job.put("namespace", NAMESPACE);
-    job.put("name", "render." + r.getTenant());
+    job.put("name", LineageEvents.RENDER_JOB);
     e.putArray("inputs");
     e.putArray("outputs");
     return e;

@@ -13,6 +13,7 @@ import dev.reelflow.schemas.avro.RenderTask;
 import dev.reelflow.schemas.avro.Stage;
 import dev.reelflow.schemas.avro.StageEvent;
 import dev.reelflow.schemas.avro.UpscaleTarget;
+import dev.reelflow.storage.ArtifactKeys;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -132,6 +133,21 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
     rec.stage = Stage.BASE;
     emit(rec, now, null, null, out);
     ctx.output(LINEAGE, lineage.start(r, now));
+    try {
+      ArtifactKeys.validateId("tenant", r.getTenant());
+      ArtifactKeys.validateId("requestId", r.getRequestId());
+    } catch (IllegalArgumentException e) {
+      // Its artifacts could not have keys: refuse it instead of failing the job.
+      ErrorInfo err =
+          ErrorInfo.newBuilder()
+              .setCode(ErrorCode.BAD_PARAMETERS)
+              .setMessage(e.getMessage())
+              .setRetryable(false)
+              .build();
+      ctx.output(DLQ, deadLetter(r.getRequestId(), "BAD_PARAMETERS", e.getMessage(), now));
+      finish(rec, RenderState.FAILED, now, err, null, ctx, out);
+      return;
+    }
     if (rec.deadline != null && rec.deadline <= now) {
       finish(rec, RenderState.EXPIRED, now, deadlineError(), null, ctx, out);
       return;
@@ -229,7 +245,16 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
           rec.state = rec.stage == Stage.BASE ? RenderState.RENDERING : RenderState.UPSCALING;
           rec.workerId = e.getWorkerId();
           ctx.output(
-              LINEAGE, lineage.running(rec.request, rec.stage, rec.attempt, rec.workerId, now));
+              LINEAGE,
+              lineage.running(
+                  rec.request,
+                  rec.stage,
+                  rec.attempt,
+                  rec.workerId,
+                  rec.stage == Stage.UPSCALE
+                      ? new ArrayList<>(rec.upscaleInputs.values())
+                      : new ArrayList<>(),
+                  now));
           changed = true;
         }
         if (e.getStep() != null) {
@@ -273,7 +298,7 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
     if (last) {
       // The published result lives under .../final/; a stage manifest next to it is not part of it.
       String finalPrefix =
-          ArtifactPrefixes.finalPrefix(
+          ArtifactKeys.finalPrefix(
               rec.request.getTenant(),
               Instant.ofEpochMilli(rec.createdAt),
               rec.request.getRequestId());
@@ -478,7 +503,8 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
       ctx.output(
           LINEAGE, lineage.fail(rec.request, err == null ? end.name() : err.getMessage(), now));
     } else if (end == RenderState.CANCELLED) {
-      ctx.output(LINEAGE, lineage.abort(rec.request, err == null ? null : err.getMessage(), now));
+      ctx.output(
+          LINEAGE, lineage.cancelled(rec.request, err == null ? null : err.getMessage(), now));
     }
     finals.get(end).inc();
     rec.cleanupAt = now + retentionMillis;
@@ -554,9 +580,9 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
         .setDeadline(rec.deadline == null ? null : Instant.ofEpochMilli(rec.deadline))
         .setInputs(rec.stage == Stage.UPSCALE ? new HashMap<>(rec.upscaleInputs) : new HashMap<>())
         .setOutputPrefix(
-            ArtifactPrefixes.stagePrefix(
+            ArtifactKeys.stagePrefix(
                 r.getTenant(), created, r.getRequestId(), rec.stage, rec.attempt))
-        .setFinalPrefix(ArtifactPrefixes.finalPrefix(r.getTenant(), created, r.getRequestId()))
+        .setFinalPrefix(ArtifactKeys.finalPrefix(r.getTenant(), created, r.getRequestId()))
         .setPublishFinal(publishFinal)
         .setLeaseMillis(leaseMillis)
         .setLineageRunId(rec.lineageRunId)

@@ -138,6 +138,8 @@ class RenderLifecycleTest {
     assertThat(side(RenderLifecycle.LINEAGE))
         .extracting(l -> l.eventType)
         .containsExactly("START", "RUNNING", "RUNNING", "COMPLETE");
+    assertThat(side(RenderLifecycle.LINEAGE).get(0).json)
+        .contains("\"runId\":\"" + LineageJson.runId("r-1"));
     assertThat(side(RenderLifecycle.LINEAGE).get(3).json)
         .contains(
             "\"eventType\":\"COMPLETE\"", "demo/2026/11/25/r-1/final/video.mp4", "s3://reelflow");
@@ -277,7 +279,9 @@ class RenderLifecycleTest {
     in(Fixtures.cancel("r-7"));
     assertThat(statuses()).hasSize(n);
     assertThat(side(RenderLifecycle.POOL)).hasSize(pool.size());
-    assertThat(side(RenderLifecycle.LINEAGE)).extracting(l -> l.eventType).endsWith("ABORT");
+    assertThat(side(RenderLifecycle.LINEAGE)).extracting(l -> l.eventType).endsWith("FAIL");
+    assertThat(side(RenderLifecycle.LINEAGE).get(side(RenderLifecycle.LINEAGE).size() - 1).json)
+        .contains("cancelled");
   }
 
   @Test
@@ -323,6 +327,15 @@ class RenderLifecycleTest {
     PoolCommand c = side(RenderLifecycle.POOL).get(1);
     assertThat(c.kind).isEqualTo(PoolCommand.Kind.REPRIORITIZE);
     assertThat(c.priority).isEqualTo(9);
+  }
+
+  @Test
+  void requestWhoseIdCannotBeAKeySegmentFails() throws Exception {
+    in(Fixtures.request("../escape"));
+    assertThat(states()).containsExactly("ACCEPTED/BASE", "FAILED/BASE");
+    assertThat(last().getError().getCode()).isEqualTo(ErrorCode.BAD_PARAMETERS);
+    assertThat(side(RenderLifecycle.DLQ)).hasSize(1);
+    assertThat(side(RenderLifecycle.POOL)).isEmpty();
   }
 
   @Test
