@@ -12,6 +12,7 @@ import dev.reelflow.schemas.registry.SchemaRegistryException;
 import dev.reelflow.schemas.serde.AvroRecordDeserializer;
 import dev.reelflow.schemas.serde.AvroRecordSerializer;
 import dev.reelflow.schemas.serde.UnreadableRecordException;
+import dev.reelflow.schemas.serde.WireFormat;
 import dev.reelflow.stack.LocalStackExtension;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -19,6 +20,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaBuilder;
 import org.apache.kafka.clients.admin.Admin;
@@ -223,6 +225,37 @@ class SchemasIT {
           .isInstanceOfSatisfying(
               SchemaRegistryException.class,
               e -> assertThat(e.errorCode()).isEqualTo(SchemaRegistryException.VERSION_NOT_FOUND));
+    }
+
+    @Test
+    void recordsWrittenWithAnOlderRegisteredVersionAreRead() throws Exception {
+      String topic = "evolution.requests";
+      String subject = topic + "-value";
+      Schema older =
+          Samples.without(
+              RenderRequest.getClassSchema(), Set.of("labels", "callbackUrl", "idempotencyKey"));
+      int oldId = client.register(subject, older);
+      int newId = client.register(subject, RenderRequest.getClassSchema());
+      assertThat(client.latest(subject).version()).as("BACKWARD accepted v2").isEqualTo(2);
+
+      RenderRequest current = Samples.request("r-evolve");
+      byte[] oldBytes =
+          WireFormat.frame(oldId, Samples.write(older, Samples.project(current, older)));
+      AvroRecordDeserializer<RenderRequest> reader =
+          AvroRecordDeserializer.builder(RenderRequest.class)
+              .client(SchemaRegistryClient.create(STACK.stack().schemaRegistryUrl()))
+              .build();
+      RenderRequest read = reader.deserialize(topic, oldBytes);
+      assertThat(read.getRequestId()).isEqualTo("r-evolve");
+      assertThat(read.getParams()).isEqualTo(current.getParams());
+      assertThat(read.getLabels()).isEmpty();
+      assertThat(
+              WireFormat.schemaId(
+                  AvroRecordSerializer.<RenderRequest>builder()
+                      .client(client)
+                      .build()
+                      .serialize(topic, current)))
+          .isEqualTo(newId);
     }
 
     @Test

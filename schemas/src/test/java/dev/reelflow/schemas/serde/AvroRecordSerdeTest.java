@@ -3,9 +3,6 @@ package dev.reelflow.schemas.serde;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.reelflow.schemas.EmulatedRegistry;
 import dev.reelflow.schemas.Samples;
 import dev.reelflow.schemas.avro.RenderRequest;
@@ -24,12 +21,7 @@ import java.util.Set;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaBuilder;
 import org.apache.avro.generic.GenericData;
-import org.apache.avro.generic.GenericDatumReader;
-import org.apache.avro.generic.GenericDatumWriter;
 import org.apache.avro.generic.GenericRecord;
-import org.apache.avro.io.BinaryEncoder;
-import org.apache.avro.io.DecoderFactory;
-import org.apache.avro.io.EncoderFactory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -164,14 +156,14 @@ class AvroRecordSerdeTest {
     GenericRecord g = new GenericData.Record(other);
     g.put("somethingElse", "x");
     UnreadableRecordException e =
-        assertUnreadable(WireFormat.frame(id, write(other, g)), Reason.INCOMPATIBLE_SCHEMA);
+        assertUnreadable(WireFormat.frame(id, Samples.write(other, g)), Reason.INCOMPATIBLE_SCHEMA);
     assertThat(e.getMessage()).contains("requestId");
   }
 
   @Test
   void recordsWrittenWithAnOlderSchemaAreRead() throws Exception {
     Set<String> added = Set.of("labels", "callbackUrl", "idempotencyKey", "scheduleFireTime");
-    Schema older = without(RenderRequest.getClassSchema(), added);
+    Schema older = Samples.without(RenderRequest.getClassSchema(), added);
     int oldId = registry.registerDirect(SUBJECT, older);
     // The current schema is a BACKWARD compatible next version of the older one.
     assertThat(client.testCompatibility(SUBJECT, RenderRequest.getClassSchema())).isTrue();
@@ -179,7 +171,8 @@ class AvroRecordSerdeTest {
 
     RenderRequest current = Samples.request("r-8");
     current.setCallbackUrl("https://example.invalid/hook");
-    byte[] oldBytes = WireFormat.frame(oldId, write(older, project(current, older)));
+    byte[] oldBytes =
+        WireFormat.frame(oldId, Samples.write(older, Samples.project(current, older)));
     RenderRequest read = deserializer.deserialize(TOPIC, oldBytes);
 
     assertThat(read.getRequestId()).isEqualTo("r-8");
@@ -193,7 +186,7 @@ class AvroRecordSerdeTest {
 
   @Test
   void useLatestWritesWithTheSubjectsLatestSchema() {
-    Schema older = without(RenderRequest.getClassSchema(), Set.of("labels", "batchRow"));
+    Schema older = Samples.without(RenderRequest.getClassSchema(), Set.of("labels", "batchRow"));
     int oldId = registry.registerDirect(SUBJECT, older);
     AvroRecordSerializer<RenderRequest> latest =
         AvroRecordSerializer.<RenderRequest>builder().client(client).useLatest(true).build();
@@ -252,49 +245,6 @@ class AvroRecordSerdeTest {
       return e;
     }
     throw new AssertionError("expected " + reason + " for " + Arrays.toString(bytes));
-  }
-
-  /** The schema without some top-level fields: an older version of it. */
-  static Schema without(Schema schema, Set<String> fields) {
-    try {
-      ObjectMapper json = new ObjectMapper();
-      ObjectNode node = (ObjectNode) json.readTree(schema.toString());
-      ArrayNode kept = json.createArrayNode();
-      node.get("fields")
-          .forEach(
-              f -> {
-                if (!fields.contains(f.get("name").asText())) {
-                  kept.add(f);
-                }
-              });
-      node.set("fields", kept);
-      return new Schema.Parser().parse(node.toString());
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
-  /** A specific record resolved to another schema, as a GenericRecord. */
-  static GenericRecord project(RenderRequest record, Schema to) throws Exception {
-    byte[] body = write(record.getSchema(), record);
-    return new GenericDatumReader<GenericRecord>(record.getSchema(), to)
-        .read(null, DecoderFactory.get().binaryDecoder(body, null));
-  }
-
-  static byte[] write(Schema schema, Object datum) {
-    try {
-      ByteArrayOutputStream out = new ByteArrayOutputStream();
-      BinaryEncoder enc = EncoderFactory.get().binaryEncoder(out, null);
-      GenericData model =
-          datum instanceof RenderRequest
-              ? org.apache.avro.specific.SpecificData.getForClass(RenderRequest.class)
-              : GenericData.get();
-      new GenericDatumWriter<>(schema, model).write(datum, enc);
-      enc.flush();
-      return out.toByteArray();
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
-    }
   }
 
   @SuppressWarnings("unchecked")
