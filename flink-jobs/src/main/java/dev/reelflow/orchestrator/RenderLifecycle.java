@@ -167,6 +167,7 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
       ctx.output(
           DLQ,
           deadLetter(
+              TopicNames.COMMANDS,
               c.getRequestId(),
               "UnknownRender",
               c.getType() + " command " + c.getCommandId() + " for an unknown render",
@@ -177,6 +178,7 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
       ctx.output(
           DLQ,
           deadLetter(
+              TopicNames.COMMANDS,
               c.getRequestId(),
               "TenantMismatch",
               "tenant " + c.getTenant() + " does not own render " + c.getRequestId(),
