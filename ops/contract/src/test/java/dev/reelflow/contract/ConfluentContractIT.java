@@ -1,6 +1,7 @@
 package dev.reelflow.contract;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -37,6 +38,7 @@ import org.apache.avro.specific.SpecificRecord;
 import org.apache.flink.avro.registry.confluent.shaded.io.confluent.kafka.schemaregistry.avro.AvroSchema;
 import org.apache.flink.avro.registry.confluent.shaded.io.confluent.kafka.schemaregistry.client.CachedSchemaRegistryClient;
 import org.apache.flink.avro.registry.confluent.shaded.io.confluent.kafka.schemaregistry.client.SchemaMetadata;
+import org.apache.flink.avro.registry.confluent.shaded.io.confluent.kafka.schemaregistry.client.rest.exceptions.RestClientException;
 import org.apache.flink.avro.shaded.org.apache.avro.Schema;
 import org.apache.flink.avro.shaded.org.apache.avro.generic.GenericDatumReader;
 import org.apache.flink.avro.shaded.org.apache.avro.generic.GenericDatumWriter;
@@ -216,6 +218,29 @@ class ConfluentContractIT {
                 .parse(confluent.getSchemaById(confluentId).canonicalString()))
         .isEqualTo(ours.getById(confluentId));
     assertThat(confluent.testCompatibility(subject, new AvroSchema(schemaText))).isTrue();
+  }
+
+  @Test
+  void confluentParsesTheRegistrysErrors() {
+    assertThatThrownBy(() -> confluent.getSchemaById(987_654))
+        .isInstanceOfSatisfying(
+            RestClientException.class,
+            e -> {
+              assertThat(e.getStatus()).isEqualTo(404);
+              assertThat(e.getErrorCode()).isEqualTo(40403);
+            });
+    assertThatThrownBy(() -> confluent.getLatestSchemaMetadata("contract.none-value"))
+        .isInstanceOfSatisfying(
+            RestClientException.class, e -> assertThat(e.getErrorCode()).isEqualTo(40401));
+    String subject = "contract.incompatible-value";
+    String v1 =
+        "{\"type\":\"record\",\"name\":\"P\",\"fields\":[{\"name\":\"a\",\"type\":\"string\"}]}";
+    String v2 =
+        "{\"type\":\"record\",\"name\":\"P\",\"fields\":[{\"name\":\"b\",\"type\":\"long\"}]}";
+    assertThat(ours.register(subject, new org.apache.avro.Schema.Parser().parse(v1))).isPositive();
+    assertThatThrownBy(() -> confluent.register(subject, new AvroSchema(v2)))
+        .isInstanceOfSatisfying(
+            RestClientException.class, e -> assertThat(e.getStatus()).isEqualTo(409));
   }
 
   /** Avro JSON of one of our records. */
