@@ -263,6 +263,40 @@ class IngestIT {
   }
 
   @Test
+  @org.junit.jupiter.api.condition.EnabledIfSystemProperty(
+      named = "reelflow.slow",
+      matches = "true")
+  void fiftyThousandRowBatchIsAcceptedInOneTransaction() {
+    StringBuilder nd = new StringBuilder();
+    for (int i = 0; i < 50_000; i++) {
+      nd.append("{\"prompt\":\"catalogue item ")
+          .append(i)
+          .append("\",\"labels\":{\"sku\":\"")
+          .append(i)
+          .append("\"}}\n");
+    }
+    long t0 = System.nanoTime();
+    ApiClient.Answer r =
+        a1.post(
+            "/v1/batches?label=run:fifty-k&resolution=preview&upscale=none",
+            "application/x-ndjson",
+            nd.toString());
+    long ms = (System.nanoTime() - t0) / 1_000_000;
+    assertThat(r.status()).as(r.body()).isEqualTo(202);
+    assertThat(r.json().get("count").asInt()).isEqualTo(50_000);
+    System.out.println("50,000-row batch accepted in " + ms + " ms");
+    List<RenderRequest> rows =
+        kafka.readAll(
+            "render.requests",
+            RenderRequest.class,
+            x -> "fifty-k".equals(x.getLabels().get("run")),
+            50_000,
+            Duration.ofSeconds(120));
+    assertThat(rows).hasSize(50_000);
+    assertThat(rows.stream().map(RenderRequest::getRequestId).distinct().count()).isEqualTo(50_000);
+  }
+
+  @Test
   void idempotencyHoldsAcrossTwoInstances() {
     ApiClient.Answer first =
         a1.call("POST", "/v1/renders", "application/json", body("idem"), "order-4711");
