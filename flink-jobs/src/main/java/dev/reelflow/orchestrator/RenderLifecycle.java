@@ -608,8 +608,13 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
 
   private static DeadLetter deadLetter(
       String requestId, String errorClass, String reason, long now) {
+    return deadLetter(TopicNames.REQUESTS, requestId, errorClass, reason, now);
+  }
+
+  private static DeadLetter deadLetter(
+      String topic, String requestId, String errorClass, String reason, long now) {
     return DeadLetter.newBuilder()
-        .setSourceTopic(TopicNames.REQUESTS)
+        .setSourceTopic(topic)
         .setPartition(-1)
         .setOffset(-1)
         .setKey(requestId)

@@ -343,6 +343,9 @@ class RenderLifecycleTest {
     in(Fixtures.cancel("nope"));
     assertThat(statuses()).isEmpty();
     assertThat(side(RenderLifecycle.DLQ))
+        .extracting(DeadLetter::getSourceTopic)
+        .containsExactly("render.commands");
+    assertThat(side(RenderLifecycle.DLQ))
         .extracting(DeadLetter::getErrorClass)
         .containsExactly("UnknownRender");
   }
