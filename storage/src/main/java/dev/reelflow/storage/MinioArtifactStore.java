@@ -348,7 +348,9 @@ final class MinioArtifactStore implements ArtifactStore {
     }
     boolean conditional = writeOnce && useConditional();
     try {
+      long start = System.nanoTime();
       StoredObject stored = multipart(key, file, size, sha, attrs, conditional);
+      StorageMetrics.upload("multipart", size, start);
       return new PublishResult(stored, false);
     } catch (PreconditionFailed e) {
       return compareExisting(key, sha)
@@ -383,6 +385,7 @@ final class MinioArtifactStore implements ArtifactStore {
     tagging(key).ifPresent(t -> headers.put("x-amz-tagging", t));
     Map<String, String> meta = userMetadata(attrs, sha);
     try {
+      long start = System.nanoTime();
       var response =
           call(
               "put",
@@ -399,6 +402,7 @@ final class MinioArtifactStore implements ArtifactStore {
                               .headers(headers)
                               .build())
                       .get());
+      StorageMetrics.upload("single", bytes.length, start);
       return new PublishResult(
           new StoredObject(
               key,
@@ -963,20 +967,25 @@ final class MinioArtifactStore implements ArtifactStore {
     while (true) {
       attempt++;
       try {
-        return body.run();
+        T result = body.run();
+        StorageMetrics.request(operation, "ok");
+        return result;
       } catch (StorageException e) {
         throw e; // already typed (from a nested call)
       } catch (Exception e) {
         S3Failure failure = S3Failure.classify(e);
         if (failure != S3Failure.RETRYABLE) {
+          StorageMetrics.request(operation, "failed");
           throw translate(operation, key, e);
         }
         long elapsed = (System.nanoTime() - start) / 1_000_000;
         long sleep = retry.backoffMillis(attempt);
         if (elapsed + sleep > budgetMillis) {
+          StorageMetrics.request(operation, "failed");
           throw new StorageUnavailableException(
               describe(operation, key), attempt, elapsed, S3Failure.unwrap(e));
         }
+        StorageMetrics.request(operation, "retry");
         LOG.warn(
             "{} failed (try {}, {} ms so far): {}; retrying in {} ms",
             describe(operation, key),

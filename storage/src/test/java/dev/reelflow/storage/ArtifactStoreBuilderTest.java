@@ -88,9 +88,10 @@ class ArtifactStoreBuilderTest {
                         .build())
                 .build()) {
       AtomicInteger tries = new AtomicInteger();
+      double retriesBefore = StorageMetrics.REQUESTS.labelValues("test_op", "retry").get();
       String result =
           store.call(
-              "test",
+              "test op 3",
               "k",
               () -> {
                 if (tries.incrementAndGet() < 4) {
@@ -100,6 +101,9 @@ class ArtifactStoreBuilderTest {
               });
       assertThat(result).isEqualTo("ok");
       assertThat(tries).hasValue(4);
+      assertThat(StorageMetrics.REQUESTS.labelValues("test_op", "retry").get() - retriesBefore)
+          .isEqualTo(3.0);
+      assertThat(StorageMetrics.REQUESTS.labelValues("test_op", "ok").get()).isGreaterThan(0);
     }
   }
 

@@ -1,6 +1,8 @@
 package dev.reelflow.storage;
 
 import dev.reelflow.stack.S3Endpoint;
+import io.minio.MinioClient;
+import io.minio.UploadObjectArgs;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.URI;
@@ -62,6 +64,23 @@ public final class StorageBenchmark {
             break; // below the multipart threshold parallelism does not apply
           }
         }
+        MinioClient sdk =
+            MinioClient.builder()
+                .endpoint(s3.endpoint())
+                .credentials(s3.accessKey(), s3.secretKey())
+                .region(s3.region())
+                .build();
+        report(
+            size,
+            "MinIO SDK uploadObject (16 MiB parts, serial)",
+            runs,
+            () ->
+                sdk.uploadObject(
+                    UploadObjectArgs.builder()
+                        .bucket(s3.bucket())
+                        .object("bench/sdk-" + size + ".bin")
+                        .filename(file.toString(), 16 * MIB)
+                        .build()));
         try (ArtifactStore store = store(s3, 4)) {
           HttpClient http = HttpClient.newHttpClient();
           report(
