@@ -173,16 +173,32 @@ public final class SstaAttention {
     return s;
   }
 
-  /** Indices of the k largest values (ties to the lower index), unsorted semantics. */
+  /** Indices of the k largest values, ties broken towards the lower index (ascending order). */
   static int[] topk(float[] v, int k) {
-    Integer[] order = new Integer[v.length];
-    for (int i = 0; i < v.length; i++) {
-      order[i] = i;
+    int n = v.length;
+    k = Math.min(k, n);
+    if (k <= 0) {
+      return new int[0];
     }
-    Arrays.sort(order, (a, b) -> v[a] != v[b] ? Float.compare(v[b], v[a]) : Integer.compare(a, b));
-    int[] out = new int[Math.min(k, v.length)];
-    for (int i = 0; i < out.length; i++) {
-      out[i] = order[i];
+    float[] sorted = v.clone();
+    Arrays.sort(sorted);
+    float kth = sorted[n - k];
+    int above = 0;
+    for (float x : v) {
+      if (x > kth) {
+        above++;
+      }
+    }
+    int ties = k - above;
+    int[] out = new int[k];
+    int o = 0;
+    for (int i = 0; i < n && o < k; i++) {
+      if (v[i] > kth) {
+        out[o++] = i;
+      } else if (v[i] == kth && ties > 0) {
+        out[o++] = i;
+        ties--;
+      }
     }
     return out;
   }

@@ -1137,6 +1137,21 @@ public final class CpuBackend implements Backend {
                         continue;
                       }
                       long src = xOff + (((long) ch * in[0] + ti) * in[1] + hi) * in[2];
+                      if (stride[2] == 1) {
+                        // contiguous source run: bulk copy the valid span, zero the borders
+                        int lo = Math.max(0, pad[2] - kw);
+                        int hiX = Math.min(o[2], in[2] + pad[2] - kw);
+                        for (int xx = 0; xx < lo; xx++) {
+                          cb.put(dst + xx, 0f);
+                        }
+                        if (hiX > lo) {
+                          cb.put(dst + lo, xb, (int) (src + lo - pad[2] + kw), hiX - lo);
+                        }
+                        for (int xx = Math.max(lo, hiX); xx < o[2]; xx++) {
+                          cb.put(dst + xx, 0f);
+                        }
+                        continue;
+                      }
                       for (int xx = 0; xx < o[2]; xx++) {
                         int wi = xx * stride[2] - pad[2] + kw;
                         cb.put(dst + xx, wi >= 0 && wi < in[2] ? xb.get((int) (src + wi)) : 0f);

@@ -29,7 +29,7 @@ public record VaeConfig(
 
   /** Reduced-width VAE with the same structure and compression, for tests and CPU demos. */
   public static VaeConfig tiny() {
-    return new VaeConfig("tiny", 32, new int[] {16, 32, 64, 64, 64}, 1, 16, 4, 1.03682f);
+    return new VaeConfig("tiny", 32, new int[] {8, 16, 32, 64, 64}, 1, 16, 4, 1.03682f);
   }
 
   @Override
