@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.RecordDeserializationException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeader;
 
@@ -55,6 +56,34 @@ public final class DeadLetters {
         .component(component)
         .at(at)
         .build();
+  }
+
+  /**
+   * A dead letter for a record the Kafka consumer could not deserialize. The consumer stops at that
+   * record: after dead-lettering it, {@code seek(e.topicPartition(), e.offset() + 1)}. The cause
+   * (typically an {@code UnreadableRecordException}) gives the reason.
+   */
+  public static DeadLetter of(RecordDeserializationException e, String component, Instant at) {
+    return builder()
+        .sourceTopic(e.topicPartition().topic())
+        .partition(e.topicPartition().partition())
+        .offset(e.offset())
+        .key(e.keyBuffer() == null ? null : utf8(e.keyBuffer()))
+        .value(e.valueBuffer() == null ? null : bytes(e.valueBuffer()))
+        .error(e.getCause() != null ? e.getCause() : e)
+        .component(component)
+        .at(at)
+        .build();
+  }
+
+  private static String utf8(ByteBuffer buffer) {
+    return StandardCharsets.UTF_8.decode(buffer.duplicate()).toString();
+  }
+
+  private static byte[] bytes(ByteBuffer buffer) {
+    byte[] b = new byte[buffer.remaining()];
+    buffer.duplicate().get(b);
+    return b;
   }
 
   /** {@code <CODE>: <message>} for an error (see the class comment). */

@@ -6,12 +6,17 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.reelflow.schemas.avro.DeadLetter;
 import dev.reelflow.schemas.serde.UnreadableRecordException;
 import dev.reelflow.schemas.serde.UnreadableRecordException.Reason;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RecordDeserializationException;
 import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.record.TimestampType;
 import org.junit.jupiter.api.Test;
 
 class DeadLettersTest {
@@ -38,6 +43,32 @@ class DeadLettersTest {
     assertThat(letter.getAt()).isEqualTo(AT);
     raw[0] = 9;
     assertThat(letter.getValue().array()[0]).as("value is copied").isEqualTo((byte) 7);
+  }
+
+  @Test
+  void fromAKafkaDeserializationFailure() {
+    UnreadableRecordException cause =
+        new UnreadableRecordException(Reason.UNKNOWN_SCHEMA_ID, 77, "schema id 77 is not known");
+    RecordDeserializationException e =
+        new RecordDeserializationException(
+            RecordDeserializationException.DeserializationExceptionOrigin.VALUE,
+            new TopicPartition("render.stage-events", 2),
+            55L,
+            0L,
+            TimestampType.CREATE_TIME,
+            ByteBuffer.wrap("r-9".getBytes(StandardCharsets.UTF_8)),
+            ByteBuffer.wrap(new byte[] {0, 0, 0, 0, 77, 1}),
+            new RecordHeaders(),
+            "Error deserializing VALUE",
+            cause);
+    DeadLetter letter = DeadLetters.of(e, "orchestrator", AT);
+    assertThat(letter.getSourceTopic()).isEqualTo("render.stage-events");
+    assertThat(letter.getPartition()).isEqualTo(2);
+    assertThat(letter.getOffset()).isEqualTo(55L);
+    assertThat(letter.getKey()).isEqualTo("r-9");
+    assertThat(letter.getValue().array()).containsExactly(0, 0, 0, 0, 77, 1);
+    assertThat(letter.getReason()).isEqualTo("UNKNOWN_SCHEMA_ID: schema id 77 is not known");
+    assertThat(letter.getErrorClass()).isEqualTo(UnreadableRecordException.class.getName());
   }
 
   @Test

@@ -14,7 +14,6 @@ import dev.reelflow.schemas.serde.AvroRecordSerializer;
 import dev.reelflow.schemas.serde.UnreadableRecordException;
 import dev.reelflow.schemas.serde.WireFormat;
 import dev.reelflow.stack.LocalStackExtension;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -332,19 +331,7 @@ class SchemasIT {
             }
           } catch (RecordDeserializationException e) {
             assertThat(e.getCause()).isInstanceOf(UnreadableRecordException.class);
-            byte[] value = new byte[e.valueBuffer().remaining()];
-            e.valueBuffer().duplicate().get(value);
-            dead.add(
-                DeadLetters.builder()
-                    .sourceTopic(e.topicPartition().topic())
-                    .partition(e.topicPartition().partition())
-                    .offset(e.offset())
-                    .key(StandardCharsets.UTF_8.decode(e.keyBuffer().duplicate()).toString())
-                    .value(value)
-                    .error(e.getCause())
-                    .component("it")
-                    .at(Instant.now())
-                    .build());
+            dead.add(DeadLetters.of(e, "it", Instant.now()));
             consumer.seek(e.topicPartition(), e.offset() + 1);
           }
         }
