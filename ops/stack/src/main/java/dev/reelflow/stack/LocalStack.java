@@ -68,6 +68,7 @@ public final class LocalStack implements AutoCloseable {
     if (closed) {
       throw new IllegalStateException("This LocalStack was closed; build a new one");
     }
+    QuietLogging.applyIfUnconfigured();
     long begin = System.nanoTime();
     try {
       Map<String, Long> millis = new LinkedHashMap<>();

@@ -22,6 +22,7 @@ public final class LocalStackMain {
         System.exit(2);
       }
     }
+    QuietLogging.applyIfUnconfigured();
     long begin = System.nanoTime();
     LocalStack stack = LocalStack.builder().workDir(base.resolve("stack")).all().build();
     stack.registerShutdownHook();

@@ -65,4 +65,18 @@ class LocalStackExtensionIT {
     assertThat(stack.info().toString()).doesNotContain(stack.s3SecretKey());
     assertThat(stack.describe()).contains(stack.bootstrapServers(), stack.s3Endpoint());
   }
+
+  @Test
+  void registryKeepsServingAcrossABrokerRestart() throws Exception {
+    LocalStack stack = STACK.stack();
+    String schema =
+        "{\"type\":\"record\",\"name\":\"Fault\",\"fields\":[{\"name\":\"a\",\"type\":\"string\"}]}";
+    int before = LocalStackIT.register(stack, "fault-value", schema);
+    stack.kafka().stop();
+    stack.kafka().start();
+    // Same schema: same id; the registry's reader and producer reconnected by themselves.
+    assertThat(LocalStackIT.register(stack, "fault-value", schema)).isEqualTo(before);
+    String other = schema.replace("Fault", "Fault2");
+    assertThat(LocalStackIT.register(stack, "fault2-value", other)).isNotEqualTo(before);
+  }
 }

@@ -135,15 +135,19 @@ class LocalStackIT {
   }
 
   static int register(LocalStack stack) throws Exception {
+    return register(stack, "kept-value", SCHEMA);
+  }
+
+  static int register(LocalStack stack, String subject, String schema) throws Exception {
     HttpResponse<String> r =
         HTTP.send(
             HttpRequest.newBuilder(
-                    URI.create(stack.schemaRegistryUrl() + "/subjects/kept-value/versions"))
+                    URI.create(stack.schemaRegistryUrl() + "/subjects/" + subject + "/versions"))
                 .header("Content-Type", "application/vnd.schemaregistry.v1+json")
                 .POST(
                     HttpRequest.BodyPublishers.ofString(
                         new com.fasterxml.jackson.databind.ObjectMapper()
-                            .writeValueAsString(Map.of("schema", SCHEMA))))
+                            .writeValueAsString(Map.of("schema", schema))))
                 .build(),
             HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).as(r.body()).isEqualTo(200);

@@ -84,6 +84,60 @@ class S3EndpointIT {
     assertThat(get("durable/object.bin")).isEqualTo("kept");
   }
 
+  @Test
+  void stopCutsAnInFlightUploadPromptlyAndARetryAfterStartSucceeds() throws Exception {
+    int size = 4 * 1024 * 1024;
+    // A body that trickles: the upload is still running when the endpoint goes down.
+    InputStream slow =
+        new InputStream() {
+          int sent;
+
+          @Override
+          public int read() {
+            return sent++ < size ? 'x' : -1;
+          }
+
+          @Override
+          public int read(byte[] b, int off, int len) throws java.io.IOException {
+            if (sent >= size) {
+              return -1;
+            }
+            try {
+              Thread.sleep(20);
+            } catch (InterruptedException e) {
+              throw new java.io.InterruptedIOException();
+            }
+            int n = Math.min(Math.min(len, 16 * 1024), size - sent);
+            java.util.Arrays.fill(b, off, off + n, (byte) 'x');
+            sent += n;
+            return n;
+          }
+        };
+    var upload =
+        java.util.concurrent.CompletableFuture.runAsync(
+            () -> {
+              try {
+                client.putObject(
+                    PutObjectArgs.builder().bucket("reelflow").object("cut/big.bin").stream(
+                            slow, size, -1)
+                        .build());
+              } catch (Exception e) {
+                throw new java.util.concurrent.CompletionException(e);
+              }
+            });
+    Thread.sleep(1_000);
+    assertThat(upload).isNotDone();
+    long begin = System.nanoTime();
+    s3.stop();
+    assertThat((System.nanoTime() - begin) / 1_000_000).isLessThan(5_000);
+    assertThat(upload)
+        .failsWithin(java.time.Duration.ofSeconds(30))
+        .withThrowableOfType(java.util.concurrent.ExecutionException.class);
+    s3.start();
+    put("cut/big.bin", "retried", Map.of());
+    assertThat(get("cut/big.bin")).isEqualTo("retried");
+  }
+
   static void put(String key, String content, Map<String, String> headers) throws Exception {
     byte[] bytes = content.getBytes(StandardCharsets.UTF_8);
     client.putObject(
