@@ -48,7 +48,11 @@ public interface ArtifactStore extends AutoCloseable {
    */
   BucketStatus ensureBucket();
 
-  /** Uploads a file (multipart above the threshold). Overwrites an existing object. */
+  /**
+   * Uploads a file (multipart above the threshold). Overwrites an existing object, so a retried
+   * attempt replaces its own earlier upload. Final keys ({@code …/final/…}) are refused with {@link
+   * IllegalArgumentException}: they are written once, through {@link #publish}.
+   */
   StoredObject put(String key, Path file, ObjectAttributes attributes);
 
   /**
@@ -100,7 +104,11 @@ public interface ArtifactStore extends AutoCloseable {
   /** Deletes the object; deleting a missing object is not an error. */
   void delete(String key);
 
-  /** Server-side copy (no bytes through this process); metadata and checksum are kept. */
+  /**
+   * Server-side copy (no bytes through this process); metadata and checksum are kept. A final
+   * target key is write-once: an identical object there is kept, a different one raises {@link
+   * AlreadyPublishedException} (checked before the copy: S3 has no conditional copy).
+   */
   StoredObject copy(String sourceKey, String targetKey);
 
   /** A presigned GET URL valid for {@code expiry} (1 s to 7 days). */

@@ -216,17 +216,20 @@ final class MinioArtifactStore implements ArtifactStore {
 
   @Override
   public StoredObject put(String key, Path file, ObjectAttributes attributes) {
+    refuseFinal(key);
     return write(key, file, attributes, false).object();
   }
 
   @Override
   public StoredObject put(String key, byte[] bytes, ObjectAttributes attributes) {
+    refuseFinal(key);
     return writeBytes(key, bytes, Sha256.of(bytes), attributes, false).object();
   }
 
   @Override
   public StoredObject put(String key, InputStream in, long size, ObjectAttributes attributes) {
     checkKey(key);
+    refuseFinal(key);
     if (size >= 0 && size <= config.multipartThreshold) {
       byte[] bytes = readExactly(in, size, key);
       return writeBytes(key, bytes, Sha256.of(bytes), attributes, false).object();
@@ -821,6 +824,13 @@ final class MinioArtifactStore implements ArtifactStore {
     checkKey(sourceKey);
     checkKey(targetKey);
     StoredObject source = stat(sourceKey);
+    if (ArtifactKeys.isFinalKey(targetKey) && !source.sha256().isEmpty()) {
+      // S3 has no conditional CopyObject: compare-by-checksum keeps a published result.
+      Optional<PublishResult> existing = compareExisting(targetKey, source.sha256());
+      if (existing.isPresent()) {
+        return existing.get().object();
+      }
+    }
     if (source.sizeBytes() <= ArtifactStore.Builder.MAX_PART_SIZE) {
       call(
           "copy",
@@ -937,6 +947,17 @@ final class MinioArtifactStore implements ArtifactStore {
     return etag.startsWith("\"") && etag.endsWith("\"") && etag.length() >= 2
         ? etag.substring(1, etag.length() - 1)
         : etag;
+  }
+
+  /** Plain puts would overwrite a published result: final keys go through publish(). */
+  private static void refuseFinal(String key) {
+    if (key != null && ArtifactKeys.isFinalKey(key)) {
+      throw new IllegalArgumentException(
+          "'"
+              + key
+              + "' is a final (write-once) key: write it with publish(), which never replaces a"
+              + " published result");
+    }
   }
 
   private static void checkKey(String key) {

@@ -170,7 +170,7 @@ abstract class ArtifactStoreContract {
   void presignedGetWorksWithAPlainHttpClientAndExpires() throws Exception {
     byte[] data = randomBytes(4096, 4);
     String key = ArtifactKeys.finalPoster("demo", CREATED, requestId);
-    store.put(key, data, ObjectAttributes.ofType("image/jpeg"));
+    store.publish(key, data, ObjectAttributes.ofType("image/jpeg"));
     HttpClient http = HttpClient.newHttpClient();
 
     HttpResponse<byte[]> ok =
@@ -243,6 +243,43 @@ abstract class ArtifactStoreContract {
         .isInstanceOf(AlreadyPublishedException.class)
         .hasMessageContaining(Sha256.of(first));
     assertThat(store.getBytes(key, true)).isEqualTo(first);
+  }
+
+  @Test
+  void compareByChecksumFallbackIsWriteOnceToo() {
+    String key = ArtifactKeys.finalPoster("demo", CREATED, requestId);
+    try (ArtifactStore fallback =
+        storeBuilder().conditionalWrites(ArtifactStore.Builder.ConditionalWrites.NEVER).build()) {
+      byte[] first = randomBytes(3000, 14);
+      assertThat(
+              fallback.publish(key, first, ObjectAttributes.ofType("image/jpeg")).alreadyPresent())
+          .isFalse();
+      assertThat(
+              fallback.publish(key, first, ObjectAttributes.ofType("image/jpeg")).alreadyPresent())
+          .isTrue();
+      assertThatThrownBy(
+              () ->
+                  fallback.publish(
+                      key, randomBytes(3000, 15), ObjectAttributes.ofType("image/jpeg")))
+          .isInstanceOf(AlreadyPublishedException.class);
+      assertThat(store.getBytes(key, true)).isEqualTo(first);
+    }
+  }
+
+  @Test
+  void plainPutRefusesFinalKeysAndCopyIntoFinalIsWriteOnce() {
+    String finalKey = ArtifactKeys.finalVideo("demo", CREATED, requestId);
+    assertThatThrownBy(() -> store.put(finalKey, new byte[] {1}, ObjectAttributes.defaults()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("publish()");
+    String a = stageKey("preview.mp4");
+    String b = ArtifactKeys.stageArtifact("demo", CREATED, requestId, Stage.BASE, 2, "preview.mp4");
+    store.put(a, randomBytes(2000, 16), attrs(requestId));
+    store.put(b, randomBytes(2000, 17), attrs(requestId));
+    assertThat(store.copy(a, finalKey).sha256()).isEqualTo(store.stat(a).sha256());
+    assertThat(store.copy(a, finalKey).sha256()).isEqualTo(store.stat(a).sha256()); // replay
+    assertThatThrownBy(() -> store.copy(b, finalKey)).isInstanceOf(AlreadyPublishedException.class);
+    assertThat(store.stat(finalKey).sha256()).isEqualTo(store.stat(a).sha256());
   }
 
   @Test
