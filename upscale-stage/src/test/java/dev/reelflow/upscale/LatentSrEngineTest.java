@@ -36,12 +36,12 @@ class LatentSrEngineTest {
       long t0 = System.nanoTime();
       UpscaleResult a = e.upscale(job(7L), ctx(steps));
       System.out.printf("latent-sr tiny: %.1f s for 5 frames%n", (System.nanoTime() - t0) / 1e9);
-      // 2 latent frames -> 5 pixel frames; target 192x128 -> latent grid 8x12 -> 128x192 px
+      // 2 latent frames -> 5 pixel frames; target 128x96 -> latent grid 6x8 -> 128x96 px
       assertThat(a.frames().count()).isEqualTo(5);
-      assertThat(a.frames().width()).isEqualTo(192);
-      assertThat(a.frames().height()).isEqualTo(128);
+      assertThat(a.frames().width()).isEqualTo(128);
+      assertThat(a.frames().height()).isEqualTo(96);
       assertThat(steps).containsExactly("sr-denoise 1/3", "sr-denoise 2/3", "sr-denoise 3/3");
-      assertThat(a.facts()).containsEntry("srLatentGrid", "2x8x12");
+      assertThat(a.facts()).containsEntry("srLatentGrid", "2x6x8");
       UpscaleResult b = e.upscale(job(7L), ctx(new ArrayList<>()));
       assertThat(b.frames().rgb(4)).as("deterministic for a seed").isEqualTo(a.frames().rgb(4));
     }
@@ -63,8 +63,8 @@ class LatentSrEngineTest {
         seed,
         VideoFrames.of(96, 64, frames),
         new Latents(new int[] {32, 2, 4, 6}, lat, Map.of()),
-        192,
         128,
+        96,
         24,
         Map.of());
   }

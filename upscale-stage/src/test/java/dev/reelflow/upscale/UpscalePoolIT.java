@@ -65,7 +65,7 @@ class UpscalePoolIT {
       LocalStackExtension.builder().kafka().registry().s3().build();
 
   private static final Duration WAIT = Duration.ofSeconds(150);
-  private static final int FRAMES = 5;
+  private static final int FRAMES = 3;
 
   @TempDir Path dir;
 
