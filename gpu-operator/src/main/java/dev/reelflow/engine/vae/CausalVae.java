@@ -472,13 +472,13 @@ public final class CausalVae {
     int stride = Math.max(1, tileLatent - overlapLatent);
     float[] acc = new float[3 * frames * ph * pw];
     float[] weight = new float[ph * pw];
+    float[] zt = be.toArray(z);
     for (int y0 = 0; y0 < lh; y0 += stride) {
       for (int x0 = 0; x0 < lw; x0 += stride) {
         int th = Math.min(tileLatent, lh - y0);
         int tw = Math.min(tileLatent, lw - x0);
         float[] pix;
         try (Tensor tile = be.allocate(c, t, th, tw)) {
-          float[] zt = be.toArray(z);
           float[] tt = new float[c * t * th * tw];
           for (int ch = 0; ch < c; ch++) {
             for (int f = 0; f < t; f++) {
