@@ -12,4 +12,4 @@ COPY ops/cli/target/reelflow-cli-0.1.0-SNAPSHOT.jar /app/reelflow-cli.jar
 USER reelflow
 EXPOSE 9400
 ENTRYPOINT ["java", "-XX:MaxRAMPercentage=50", "-cp", "/app/reelflow-cli.jar:/app/lib/*", "dev.reelflow.cli.ReelflowCli"]
-CMD ["worker", "--pool", "base", "--backend", "cuda"]
+CMD ["worker", "--pool", "base"]

@@ -125,7 +125,7 @@ final class LocalPipeline implements AutoCloseable {
     }
 
     step("ingest API and web console");
-    tenant = LocalTenant.ensure(state);
+    tenant = LocalTenant.ensure(state.resolve("tenant"));
     Path ingestProperties = state.resolve("ingest.properties");
     Properties p = new Properties();
     p.setProperty(IngestConfig.PORT, Integer.toString(options.apiPort()));

@@ -18,6 +18,9 @@ import picocli.CommandLine.Command;
       ClientCommands.Cancel.class,
       ClientCommands.Outputs.class,
       ClientCommands.Schedules.class,
+      ProcessCommands.Ingest.class,
+      ProcessCommands.Worker.class,
+      ProcessCommands.Orchestrator.class,
       CommandLine.HelpCommand.class
     })
 public final class ReelflowCli implements Runnable {

@@ -1,0 +1,88 @@
+package dev.reelflow.cli;
+
+import dev.reelflow.ingest.IngestConfig;
+import dev.reelflow.ingest.IngestServer;
+import dev.reelflow.orchestrator.OrchestratorJob;
+import dev.reelflow.worker.WorkerMain;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Unmatched;
+
+/**
+ * Single processes of a distributed deployment (containers, separate JVMs): each reads its own
+ * typed configuration (a properties file plus REELFLOW_* environment variables) and prints it at
+ * start.
+ */
+final class ProcessCommands {
+  private ProcessCommands() {}
+
+  @Command(
+      name = "ingest",
+      mixinStandardHelpOptions = true,
+      description = "Run the ingest API (configuration: --config file, REELFLOW_* environment).")
+  static final class Ingest implements Callable<Integer> {
+    @Option(names = "--config", description = "Properties file with ingest.* keys.")
+    Path config;
+
+    @Override
+    public Integer call() throws Exception {
+      IngestServer server =
+          IngestServer.builder(IngestConfig.load(config, System.getenv())).build().start();
+      CountDownLatch stopped = new CountDownLatch(1);
+      Runtime.getRuntime()
+          .addShutdownHook(
+              new Thread(
+                  () -> {
+                    server.close();
+                    stopped.countDown();
+                  },
+                  "ingest-stop"));
+      System.out.println("ingest API at " + server.baseUrl());
+      stopped.await();
+      return ExitCode.OK;
+    }
+  }
+
+  @Command(
+      name = "worker",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Run a worker process of a pool; SIGTERM drains it.",
+        "Arguments as WorkerMain: [--config FILE] [--set key=value]... [--pool base|upscale]"
+            + " [--engine NAME] [--slots N]; environment REELFLOW_WORKER_*."
+      })
+  static final class Worker implements Callable<Integer> {
+    @Unmatched List<String> args = new ArrayList<>();
+
+    @Override
+    public Integer call() throws Exception {
+      WorkerMain.main(args.toArray(String[]::new));
+      return ExitCode.OK;
+    }
+  }
+
+  @Command(
+      name = "orchestrator",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Run the orchestrator job in a local Flink MiniCluster (on a Flink cluster, submit",
+        "flink-jobs/target/reelflow-orchestrator.jar instead). Configuration: --config file,",
+        "REELFLOW_* environment."
+      })
+  static final class Orchestrator implements Callable<Integer> {
+    @Option(names = "--config", description = "Properties file with the orchestrator keys.")
+    Path config;
+
+    @Override
+    public Integer call() throws Exception {
+      OrchestratorJob.main(
+          config == null ? new String[0] : new String[] {"--config", config.toString()});
+      return ExitCode.OK;
+    }
+  }
+}
