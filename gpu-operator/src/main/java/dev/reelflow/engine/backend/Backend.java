@@ -145,6 +145,9 @@ public interface Backend extends AutoCloseable {
   /** GELU with the tanh approximation. */
   void geluTanh(Tensor x, Tensor out);
 
+  /** Exact GELU {@code x * Phi(x)} (PyTorch's default {@code nn.GELU()}). */
+  void gelu(Tensor x, Tensor out);
+
   /**
    * AdaLN modulation {@code out[r, c] = x[r, c] * (1 + scale[c]) + shift[c]}; shift and scale are
    * length-cols vectors, read at the given element offsets of their tensors.

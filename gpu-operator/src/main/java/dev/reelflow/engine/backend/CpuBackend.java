@@ -675,6 +675,11 @@ public final class CpuBackend implements Backend {
   }
 
   @Override
+  public void gelu(Tensor x, Tensor out) {
+    map(x, out, v -> 0.5f * v * (1f + FastMath.erf(v * 0.70710678f)), "gelu");
+  }
+
+  @Override
   public void geluTanh(Tensor x, Tensor out) {
     map(x, out, CpuBackend::gelu, "geluTanh");
   }

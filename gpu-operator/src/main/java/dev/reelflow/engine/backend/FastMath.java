@@ -51,6 +51,41 @@ public final class FastMath {
     return (e - 1f) / (e + 1f);
   }
 
+  /**
+   * Error function, Abramowitz-Stegun 7.1.26 refined with one extra term (absolute error below
+   * 2e-7), deterministic plain float/double arithmetic.
+   */
+  public static float erf(float x) {
+    double ax = Math.abs(x);
+    double t = 1.0 / (1.0 + 0.5 * ax);
+    // Numerical Recipes erfc Chebyshev fit: fractional error < 1.2e-7 everywhere
+    double y =
+        t
+            * Math.exp(
+                -ax * ax
+                    - 1.26551223
+                    + t
+                        * (1.00002368
+                            + t
+                                * (0.37409196
+                                    + t
+                                        * (0.09678418
+                                            + t
+                                                * (-0.18628806
+                                                    + t
+                                                        * (0.27886807
+                                                            + t
+                                                                * (-1.13520398
+                                                                    + t
+                                                                        * (1.48851587
+                                                                            + t
+                                                                                * (-0.82215223
+                                                                                    + t
+                                                                                        * 0.17087277)))))))));
+    double r = 1.0 - y;
+    return (float) (x >= 0 ? r : -r);
+  }
+
   /** Logistic sigmoid. */
   public static float sigmoid(float x) {
     return 1f / (1f + exp(-x));

@@ -89,6 +89,27 @@ class CpuBackendTest {
   }
 
   @Test
+  void geluFormsMatchTheirDefinitions() {
+    float[] x = {-3f, -1f, -0.1f, 0f, 0.5f, 2f, 4f};
+    // exact GELU reference values x * Phi(x)
+    double[] exact = {-0.00404969, -0.15865525, -0.04601721, 0, 0.34573123, 1.95449974, 3.99987332};
+    try (Tensor t = CPU.fromArray(x, x.length);
+        Tensor o = CPU.allocate(x.length)) {
+      CPU.gelu(t, o);
+      float[] y = CPU.toArray(o);
+      for (int i = 0; i < x.length; i++) {
+        assertThat((double) y[i]).isCloseTo(exact[i], within(1e-6));
+      }
+      CPU.geluTanh(t, o);
+      y = CPU.toArray(o);
+      for (int i = 0; i < x.length; i++) {
+        double u = Math.sqrt(2 / Math.PI) * (x[i] + 0.044715 * x[i] * x[i] * x[i]);
+        assertThat((double) y[i]).isCloseTo(0.5 * x[i] * (1 + Math.tanh(u)), within(1e-6));
+      }
+    }
+  }
+
+  @Test
   void conv2dMatchesNaive() {
     Random r = new Random(2);
     int n = 2, c = 3, h = 9, w = 11, o = 5, k = 3, stride = 2, pad = 1;
