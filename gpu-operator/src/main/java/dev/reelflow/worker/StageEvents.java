@@ -114,13 +114,18 @@ final class StageEvents {
             .setEngine(me.engine())
             .setAt(Instant.now())
             .build();
-    producer.send(
-        new ProducerRecord<>(Topics.WORKER_EVENTS, me.workerId(), e),
-        (md, ex) -> {
-          if (ex != null) {
-            LOG.warn("worker event {} not delivered: {}", type, ex.toString());
-          }
-        });
+    try {
+      producer.send(
+          new ProducerRecord<>(Topics.WORKER_EVENTS, me.workerId(), e),
+          (md, ex) -> {
+            if (ex != null) {
+              LOG.warn("worker event {} not delivered: {}", type, ex.toString());
+            }
+          });
+    } catch (RuntimeException ex) {
+      // Serialization (registry) or producer failure: announcements repeat, never kill the worker.
+      LOG.warn("worker event {} not sent: {}", type, ex.toString());
+    }
   }
 
   /** Blocks until every event sent so far is acknowledged (used before STOPPED/exit). */
@@ -129,13 +134,20 @@ final class StageEvents {
   }
 
   private void send(StageEvent e) {
-    producer.send(
-        new ProducerRecord<>(Topics.STAGE_EVENTS, e.getRequestId(), e),
-        (md, ex) -> {
-          if (ex != null) {
-            LOG.warn("{} event of {} not delivered: {}", e.getType(), e.getTaskId(), ex.toString());
-          }
-        });
+    try {
+      producer.send(
+          new ProducerRecord<>(Topics.STAGE_EVENTS, e.getRequestId(), e),
+          (md, ex) -> {
+            if (ex != null) {
+              LOG.warn(
+                  "{} event of {} not delivered: {}", e.getType(), e.getTaskId(), ex.toString());
+            }
+          });
+    } catch (RuntimeException ex) {
+      // Progress and heartbeats are best effort: a registry or broker hiccup must not fail the
+      // task.
+      LOG.warn("{} event of {} not sent: {}", e.getType(), e.getTaskId(), ex.toString());
+    }
   }
 
   private void sendAcked(StageEvent e) throws EventDeliveryException, InterruptedException {

@@ -396,6 +396,11 @@ final class Worker implements Runnable {
       deleteQuietly(run.workDir());
       busy.stop();
       done.add(new Done(tp, offset + 1, commit));
+      // Interrupt the poll so the slot is announced now, not after the poll timeout.
+      KafkaConsumer<String, byte[]> c = consumer;
+      if (c != null) {
+        c.wakeup();
+      }
       MDC.remove("requestId");
       MDC.remove("taskId");
     }
@@ -448,24 +453,36 @@ final class Worker implements Runnable {
   /** On the poll thread: commits finished tasks, resumes and announces the free slot. */
   private void commitFinished() {
     Done d;
-    boolean freed = false;
+    List<Done> finished = new ArrayList<>();
     while ((d = done.poll()) != null) {
-      if (d.commit() && !runningOffsetCommitted && consumer.assignment().contains(d.partition())) {
-        commit(d.partition(), d.nextOffset());
-      }
+      finished.add(d);
       running = null;
       runningPartition = null;
-      freed = true;
     }
-    if (freed && !draining) {
+    if (finished.isEmpty()) {
+      return;
+    }
+    if (!draining) {
+      // Announce first: the commit is a round trip the next dispatch need not wait for (a
+      // redelivery after a crash in between is skipped as completed or lease-expired).
       consumer.resume(consumer.assignment());
       events.worker(WorkerEventType.READY, 1, 1, owned, List.of());
+    }
+    for (Done f : finished) {
+      if (f.commit() && !runningOffsetCommitted && consumer.assignment().contains(f.partition())) {
+        commit(f.partition(), f.nextOffset());
+      }
     }
   }
 
   private void commit(TopicPartition tp, long nextOffset) {
     try {
-      consumer.commitSync(Map.of(tp, new OffsetAndMetadata(nextOffset)));
+      try {
+        consumer.commitSync(Map.of(tp, new OffsetAndMetadata(nextOffset)));
+      } catch (WakeupException e) {
+        // A task finished during the commit and woke the consumer: commit again.
+        consumer.commitSync(Map.of(tp, new OffsetAndMetadata(nextOffset)));
+      }
     } catch (KafkaException e) {
       LOG.warn("could not commit offset {} of {}: {}", nextOffset, tp, e.toString());
     }

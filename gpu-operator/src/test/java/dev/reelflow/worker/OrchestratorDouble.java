@@ -61,14 +61,26 @@ final class OrchestratorDouble implements AutoCloseable {
   private final Thread reader;
   private volatile boolean closed;
 
+  private final java.util.function.Consumer<SpecificRecord> listener;
+
   OrchestratorDouble(LocalStack stack) {
+    this(stack, TASK_PARTITIONS, null);
+  }
+
+  /**
+   * With {@code listener} non-null, events go to it instead of the lists (benchmarks: no
+   * copy-on-write growth).
+   */
+  OrchestratorDouble(
+      LocalStack stack, int taskPartitions, java.util.function.Consumer<SpecificRecord> listener) {
     this.stack = stack;
+    this.listener = listener;
     TopicProvisioner.builder()
         .bootstrapServers(stack.bootstrapServers())
         .topics(
             Topics.builder()
-                .partitions(Topic.TASKS_BASE, TASK_PARTITIONS)
-                .partitions(Topic.TASKS_UPSCALE, TASK_PARTITIONS)
+                .partitions(Topic.TASKS_BASE, taskPartitions)
+                .partitions(Topic.TASKS_UPSCALE, taskPartitions)
                 .build())
         .build()
         .provision();
@@ -113,10 +125,16 @@ final class OrchestratorDouble implements AutoCloseable {
     try {
       while (!closed) {
         for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(100))) {
-          if (r.topic().equals(Topics.STAGE_EVENTS)) {
-            stageEvents.add(stageReader.deserialize(r.topic(), r.value()));
+          SpecificRecord e =
+              r.topic().equals(Topics.STAGE_EVENTS)
+                  ? stageReader.deserialize(r.topic(), r.value())
+                  : workerReader.deserialize(r.topic(), r.value());
+          if (listener != null) {
+            listener.accept(e);
+          } else if (e instanceof StageEvent se) {
+            stageEvents.add(se);
           } else {
-            workerEvents.add(workerReader.deserialize(r.topic(), r.value()));
+            workerEvents.add((WorkerEvent) e);
           }
         }
       }
@@ -185,8 +203,12 @@ final class OrchestratorDouble implements AutoCloseable {
 
   /** Writes a task to an explicit partition (as the dispatch scheduler does). */
   void dispatch(RenderTask task, int partition) throws Exception {
+    dispatchAsync(task, partition).get();
+  }
+
+  java.util.concurrent.Future<?> dispatchAsync(RenderTask task, int partition) {
     RenderTask t = RenderTask.newBuilder(task).setDispatchedAt(Instant.now()).build();
-    producer.send(new ProducerRecord<>(Topics.TASKS_BASE, partition, t.getRequestId(), t)).get();
+    return producer.send(new ProducerRecord<>(Topics.TASKS_BASE, partition, t.getRequestId(), t));
   }
 
   void cancel(String requestId) throws Exception {
