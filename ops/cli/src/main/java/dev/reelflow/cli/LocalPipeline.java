@@ -35,19 +35,43 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  * worker pools and the ingest API. Everything lives under {@code <dir>/.reelflow/}; a restart on
  * the same directory keeps the data.
  */
-final class LocalPipeline implements AutoCloseable {
+public final class LocalPipeline implements AutoCloseable {
 
-  /** What to start. */
-  record Options(
+  /**
+   * What to start.
+   *
+   * @param dir directory whose {@code .reelflow/} holds data, logs and {@code local.json}
+   * @param baseWorkers in-process base workers (0: none, e.g. when tests run worker JVMs)
+   * @param upscaleWorkers in-process upscale workers
+   * @param baseEngine engine of the base workers (native, command, emulated)
+   * @param upscaleEngine engine of the upscale workers (esrgan, bicubic, latent-sr)
+   * @param apiPort ingest port, 0 for a free one
+   * @param flinkUiPort MiniCluster REST/web port
+   * @param orchestratorSettings orchestrator config keys to override (e.g. {@code task.lease})
+   * @param workerSettings worker config keys to override (e.g. {@code engine.emulated.*})
+   */
+  public record Options(
       Path dir,
       int baseWorkers,
       int upscaleWorkers,
       String baseEngine,
       String upscaleEngine,
       int apiPort,
-      int flinkUiPort) {
+      int flinkUiPort,
+      Map<String, String> orchestratorSettings,
+      Map<String, String> workerSettings) {
 
-    Path stateDir() {
+    public Options {
+      orchestratorSettings = Map.copyOf(orchestratorSettings);
+      workerSettings = Map.copyOf(workerSettings);
+    }
+
+    /** Defaults of {@code reelflow up} in {@code dir}. */
+    public static Options defaults(Path dir) {
+      return new Options(dir, 1, 1, "native", "esrgan", 0, FreePort.find(), Map.of(), Map.of());
+    }
+
+    public Path stateDir() {
       return dir.resolve(".reelflow");
     }
   }
@@ -67,7 +91,7 @@ final class LocalPipeline implements AutoCloseable {
   }
 
   /** Starts every part, in dependency order; on failure, stops what was started. */
-  static LocalPipeline start(Options options, PrintStream log) {
+  public static LocalPipeline start(Options options, PrintStream log) {
     LocalPipeline pipeline = new LocalPipeline(options, log);
     try {
       pipeline.startAll();
@@ -98,22 +122,25 @@ final class LocalPipeline implements AutoCloseable {
         SchemaRegistryClient.create(stack.schemaRegistryUrl()), Topics.defaults());
 
     step("orchestrator (Flink MiniCluster)");
-    OrchestratorConfig orchestratorConfig =
+    OrchestratorConfig.Builder orchestratorBuilder =
         OrchestratorConfig.builder()
             .set(OrchestratorConfig.BOOTSTRAP_SERVERS, stack.bootstrapServers())
             .set(OrchestratorConfig.REGISTRY_URL, stack.schemaRegistryUrl())
             .set(OrchestratorConfig.BUCKET, stack.bucket())
             .set(
                 OrchestratorConfig.CHECKPOINT_DIR,
-                state.resolve("flink/checkpoints").toUri().toString())
-            .build();
+                state.resolve("flink/checkpoints").toUri().toString());
+    options.orchestratorSettings().forEach(orchestratorBuilder::set);
+    OrchestratorConfig orchestratorConfig = orchestratorBuilder.build();
     Configuration flink = new Configuration();
     flink.set(RestOptions.PORT, options.flinkUiPort());
     StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1, flink);
     orchestrator = OrchestratorJob.builder().config(orchestratorConfig).build().start(env);
 
-    step(options.baseWorkers() + " base worker(s), engine " + options.baseEngine());
-    workers.add(startWorkers("base", options.baseWorkers(), options.baseEngine()));
+    if (options.baseWorkers() > 0) {
+      step(options.baseWorkers() + " base worker(s), engine " + options.baseEngine());
+      workers.add(startWorkers("base", options.baseWorkers(), options.baseEngine()));
+    }
     if (options.upscaleWorkers() > 0) {
       step(options.upscaleWorkers() + " upscale worker(s), engine " + options.upscaleEngine());
       workers.add(startWorkers("upscale", options.upscaleWorkers(), options.upscaleEngine()));
@@ -166,12 +193,12 @@ final class LocalPipeline implements AutoCloseable {
     log.printf("reelflow: pipeline up in %.1f s%n", (System.nanoTime() - t0) / 1e9);
   }
 
-  private WorkerProcess startWorkers(String pool, int count, String engine) throws Exception {
+  /**
+   * Worker settings that connect a worker to this pipeline's stack: for tests and tools that run
+   * workers in their own JVMs ({@code reelflow worker --set key=value ...}).
+   */
+  public Map<String, String> workerConnection() {
     Map<String, String> values = new LinkedHashMap<>();
-    values.put(WorkerConfig.POOL, pool);
-    values.put(WorkerConfig.SLOTS, Integer.toString(count));
-    values.put(WorkerConfig.ENGINE, engine);
-    values.put(WorkerConfig.WORKER_ID, "local-" + pool);
     values.put(WorkerConfig.BOOTSTRAP_SERVERS, stack.bootstrapServers());
     values.put(WorkerConfig.SCHEMA_REGISTRY_URL, stack.schemaRegistryUrl());
     values.put(WorkerConfig.S3_ENDPOINT, stack.s3Endpoint());
@@ -179,8 +206,19 @@ final class LocalPipeline implements AutoCloseable {
     values.put(WorkerConfig.S3_SECRET_KEY, stack.s3SecretKey());
     values.put(WorkerConfig.S3_BUCKET, stack.bucket());
     values.put(WorkerConfig.S3_REGION, stack.s3Region());
+    return values;
+  }
+
+  private WorkerProcess startWorkers(String pool, int count, String engine) throws Exception {
+    Map<String, String> values = new LinkedHashMap<>();
+    values.put(WorkerConfig.POOL, pool);
+    values.put(WorkerConfig.SLOTS, Integer.toString(count));
+    values.put(WorkerConfig.ENGINE, engine);
+    values.put(WorkerConfig.WORKER_ID, "local-" + pool);
+    values.putAll(workerConnection());
     values.put(WorkerConfig.METRICS_PORT, "0");
     values.put(WorkerConfig.WORK_DIR, options.stateDir().resolve("workers/" + pool).toString());
+    values.putAll(options.workerSettings());
     return WorkerProcess.start(WorkerConfig.of(values));
   }
 
@@ -188,16 +226,26 @@ final class LocalPipeline implements AutoCloseable {
     log.println("reelflow: starting " + what + " ...");
   }
 
-  LocalStackInfo info() {
+  /** Every address and credential (what {@code local.json} holds). */
+  public LocalStackInfo info() {
     return info;
   }
 
-  String apiUrl() {
+  /** The embedded stack, e.g. for fault tests that stop the broker or the S3 endpoint. */
+  public LocalStack stack() {
+    return stack;
+  }
+
+  public String apiUrl() {
     return ingest.baseUrl();
   }
 
-  String apiKey() {
+  public String apiKey() {
     return tenant.apiKey();
+  }
+
+  public String tenant() {
+    return tenant.tenant();
   }
 
   /** Stops in reverse order: API first (no new work), then workers (drain), job, stack. */

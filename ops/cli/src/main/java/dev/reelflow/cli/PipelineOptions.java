@@ -61,6 +61,8 @@ final class PipelineOptions {
         baseEngine,
         upscaleEngine,
         apiPort,
-        flinkUiPort == 0 ? FreePort.find() : flinkUiPort);
+        flinkUiPort == 0 ? FreePort.find() : flinkUiPort,
+        java.util.Map.of(),
+        java.util.Map.of());
   }
 }
