@@ -560,16 +560,16 @@ final class MinioArtifactStore implements ArtifactStore {
         }
         long offset = (long) i * config.partSize;
         int length = (int) Math.min(config.partSize, size - offset);
-        byte[] data = new byte[length];
-        ByteBuffer buf = ByteBuffer.wrap(data);
-        while (buf.hasRemaining()) {
-          if (ch.read(buf, offset + buf.position()) < 0) {
-            throw new StorageException(
-                "'" + file.getFileName() + "' became shorter while uploading '" + key + "'");
-          }
+        byte[] data;
+        try {
+          data = readPart(ch, offset, length, file, key);
+        } catch (IOException | RuntimeException e) {
+          inFlight.release(); // this part never started
+          throw e;
         }
         int partNumber = i + 1;
-        partPool.execute(
+        submitPart(
+            inFlight,
             () -> {
               try {
                 String etag =
@@ -599,18 +599,47 @@ final class MinioArtifactStore implements ArtifactStore {
               }
             });
       }
-      inFlight.acquire(config.parallelParts);
-      inFlight.release(config.parallelParts);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new StorageException("upload of '" + key + "' was interrupted", e);
+      failure.compareAndSet(
+          null, new StorageException("upload of '" + key + "' was interrupted", e));
     } catch (IOException e) {
-      throw new StorageException("cannot read " + file.getFileName() + " for '" + key + "'", e);
+      failure.compareAndSet(
+          null,
+          new StorageException("cannot read " + file.getFileName() + " for '" + key + "'", e));
+    } catch (RuntimeException e) {
+      failure.compareAndSet(null, e);
+    } finally {
+      // Parts still in flight must finish before the caller completes or aborts the upload.
+      inFlight.acquireUninterruptibly(config.parallelParts);
+      inFlight.release(config.parallelParts);
     }
     if (failure.get() != null) {
       throw failure.get();
     }
     return parts;
+  }
+
+  private void submitPart(Semaphore inFlight, Runnable upload) {
+    try {
+      partPool.execute(upload);
+    } catch (RuntimeException e) { // rejected: the store was closed
+      inFlight.release();
+      throw new StorageException("the store was closed during an upload", e);
+    }
+  }
+
+  private static byte[] readPart(FileChannel ch, long offset, int length, Path file, String key)
+      throws IOException {
+    byte[] data = new byte[length];
+    ByteBuffer buf = ByteBuffer.wrap(data);
+    while (buf.hasRemaining()) {
+      if (ch.read(buf, offset + buf.position()) < 0) {
+        throw new StorageException(
+            "'" + file.getFileName() + "' became shorter while uploading '" + key + "'");
+      }
+    }
+    return data;
   }
 
   private void abortQuietly(String key, String uploadId) {

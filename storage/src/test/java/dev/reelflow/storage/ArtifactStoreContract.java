@@ -145,6 +145,33 @@ abstract class ArtifactStoreContract {
   }
 
   @Test
+  void failedMultipartUploadIsAbortedAndLeavesNothingAtTheKey() throws Exception {
+    Path file = randomFile("shrinking.bin", 40 * MIB, 18); // 5 parts, 4 in flight
+    String key = stageKey("shrinking.bin");
+    String prefix = ArtifactKeys.renderPrefix("demo", CREATED, requestId);
+    List<String> whileUploading = new java.util.concurrent.CopyOnWriteArrayList<>();
+    store.afterPartUploaded =
+        part -> {
+          if (whileUploading.isEmpty()) {
+            whileUploading.addAll(store.incompleteUploads(prefix)); // the listing sees uploads
+          }
+          try (var ch =
+              java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.truncate(8 * MIB); // the 5th part can no longer be read
+          } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+        };
+    assertThatThrownBy(() -> store.put(key, file, attrs(requestId)))
+        .isInstanceOf(StorageException.class)
+        .hasMessageContaining("became shorter");
+    store.afterPartUploaded = part -> {};
+    assertThat(whileUploading).contains(key);
+    assertThat(store.find(key)).isEmpty();
+    assertThat(store.incompleteUploads(prefix)).as("the multipart upload was aborted").isEmpty();
+  }
+
+  @Test
   void streamOfUnknownSizeAboveTheThresholdIsUploadedWhole() throws Exception {
     byte[] data = randomBytes((int) (10 * MIB + 7), 3);
     String key = stageKey("stream.bin");
