@@ -523,13 +523,9 @@ final class RenderRoutes {
     String id = first.getRequestId();
     stream(
         ctx,
-        tenant,
         st -> st.getRequestId().equals(id),
-        List.of(first),
-        () -> {
-          RenderStatus now = s.statuses().get(tenant.id(), id).orElse(first);
-          return Vocabulary.isTerminal(now.getState());
-        });
+        () -> List.of(s.statuses().get(tenant.id(), id).orElse(first)),
+        sent -> sent.values().stream().anyMatch(Vocabulary::isTerminal));
   }
 
   void batchEvents(Context ctx, Tenant tenant) throws Exception {
@@ -537,34 +533,24 @@ final class RenderRoutes {
     if (batchId == null || batchId.isBlank()) {
       throw ApiException.invalid(List.of(new FieldError("query.batchId", "is required")));
     }
-    List<RenderStatus> initial = new ArrayList<>();
-    for (String id : s.statuses().batchIds(batchId)) {
-      s.statuses().get(tenant.id(), id).ifPresent(initial::add);
-    }
-    if (initial.isEmpty()) {
+    if (batch(tenant, batchId).isEmpty()) {
       throw ApiException.notFound("No batch '" + RenderValidation.clip(batchId) + "'");
     }
-    initial.sort(java.util.Comparator.comparing(RenderStatus::getRequestId));
     int expected = s.statuses().expectedBatchSize(batchId);
     stream(
         ctx,
-        tenant,
         st -> batchId.equals(st.getBatchId()) && st.getTenant().equals(tenant.id()),
-        initial,
-        () -> {
-          int finished = 0;
-          int total = 0;
-          for (String id : s.statuses().batchIds(batchId)) {
-            Optional<RenderStatus> st = s.statuses().get(tenant.id(), id);
-            if (st.isPresent()) {
-              total++;
-              if (Vocabulary.isTerminal(st.get().getState())) {
-                finished++;
-              }
-            }
-          }
-          return total >= expected && finished == total;
-        });
+        () -> batch(tenant, batchId),
+        sent -> sent.size() >= expected && sent.values().stream().allMatch(Vocabulary::isTerminal));
+  }
+
+  private List<RenderStatus> batch(Tenant tenant, String batchId) {
+    List<RenderStatus> out = new ArrayList<>();
+    for (String id : s.statuses().batchIds(batchId)) {
+      s.statuses().get(tenant.id(), id).ifPresent(out::add);
+    }
+    out.sort(java.util.Comparator.comparing(RenderStatus::getRequestId));
+    return out;
   }
 
   /**
@@ -573,11 +559,14 @@ final class RenderRoutes {
    */
   private void stream(
       Context ctx,
-      Tenant tenant,
       Predicate<RenderStatus> matches,
-      List<RenderStatus> initial,
-      java.util.function.BooleanSupplier done)
+      java.util.function.Supplier<List<RenderStatus>> initialAfterSubscribing,
+      Predicate<Map<String, RenderState>> done)
       throws IOException {
+    // The state of every render as last sent to this client: the stream ends on what the client
+    // saw, so a final state is never cut off by a change it has not been sent yet.
+    Map<String, RenderState> sent = new HashMap<>();
+    Map<String, Long> sentVersion = new HashMap<>();
     BlockingQueue<RenderStatus> queue = new LinkedBlockingQueue<>(100_000);
     StatusView.Listener listener =
         (prev, cur, live) -> {
@@ -595,27 +584,33 @@ final class RenderRoutes {
       OutputStream out = ctx.res().getOutputStream();
       out.write(": reelflow status stream\n\n".getBytes(StandardCharsets.UTF_8));
       out.flush();
-      for (RenderStatus st : initial) {
+      // Read after subscribing, so no change between the two is lost (at worst sent twice).
+      for (RenderStatus st : initialAfterSubscribing.get()) {
         send(out, st);
+        sent.put(st.getRequestId(), st.getState());
+        sentVersion.put(st.getRequestId(), st.getVersion());
       }
-      if (done.getAsBoolean()) {
+      if (done.test(sent)) {
         return;
       }
       long lastWrite = System.nanoTime();
       while (true) {
         RenderStatus st = queue.poll(1, TimeUnit.SECONDS);
+        if (st != null && st.getVersion() <= sentVersion.getOrDefault(st.getRequestId(), -2L)) {
+          continue; // already sent as part of the initial snapshot
+        }
         if (st != null) {
           send(out, st);
+          sent.put(st.getRequestId(), st.getState());
+          sentVersion.put(st.getRequestId(), st.getVersion());
           lastWrite = System.nanoTime();
-          if (done.getAsBoolean()) {
+          if (done.test(sent)) {
             return;
           }
         } else if (System.nanoTime() - lastWrite > SSE_KEEPALIVE.toNanos()) {
           out.write(": keep-alive\n\n".getBytes(StandardCharsets.UTF_8));
           out.flush();
           lastWrite = System.nanoTime();
-        } else if (done.getAsBoolean()) {
-          return;
         }
       }
     } catch (InterruptedException e) {

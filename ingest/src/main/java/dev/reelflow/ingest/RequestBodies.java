@@ -39,6 +39,7 @@ final class RequestBodies {
   static byte[] read(Context ctx, long max) {
     long declared = ctx.req().getContentLengthLong();
     if (declared > max) {
+      drain(ctx, declared);
       throw ApiException.tooLarge("The body has " + declared + " bytes; the limit is " + max);
     }
     try (InputStream in = ctx.req().getInputStream()) {
@@ -50,6 +51,7 @@ final class RequestBodies {
       while ((n = in.read(buf)) > 0) {
         total += n;
         if (total > max) {
+          drain(ctx, Long.MAX_VALUE);
           throw ApiException.tooLarge("The body is larger than the limit of " + max + " bytes");
         }
         out.write(buf, 0, n);
@@ -59,6 +61,33 @@ final class RequestBodies {
       throw ApiException.badRequest("The body could not be read: " + e.getMessage());
     }
   }
+
+  /**
+   * Reads and drops a moderately oversized body so the 413 reaches a client that is still sending;
+   * beyond 16 MiB the connection is closed instead.
+   */
+  private static void drain(Context ctx, long declared) {
+    if (declared > DRAIN_LIMIT) {
+      ctx.header("Connection", "close");
+      return;
+    }
+    try {
+      InputStream in = ctx.req().getInputStream();
+      byte[] buf = new byte[16 * 1024];
+      long total = 0;
+      int n;
+      while (total <= DRAIN_LIMIT && (n = in.read(buf)) > 0) {
+        total += n;
+      }
+      if (total > DRAIN_LIMIT) {
+        ctx.header("Connection", "close");
+      }
+    } catch (IOException e) {
+      ctx.header("Connection", "close");
+    }
+  }
+
+  private static final long DRAIN_LIMIT = 16L << 20;
 
   static JsonNode json(ObjectMapper json, byte[] body) {
     if (body.length == 0) {

@@ -15,15 +15,8 @@ import dev.reelflow.schemas.avro.Resolution;
 import dev.reelflow.schemas.avro.Schedule;
 import dev.reelflow.schemas.avro.Stage;
 import dev.reelflow.schemas.avro.UpscaleTarget;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.net.URI;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -448,33 +441,12 @@ class IngestApiTest {
   @Test
   void renderEventsStreamUntilAFinalState() throws Exception {
     String id = a.post("/v1/renders", "application/json", body("")).json().get("id").asText();
-    HttpRequest req =
-        HttpRequest.newBuilder(URI.create(server.baseUrl() + "/v1/renders/" + id + "/events"))
-            .header("Authorization", "Bearer " + KEY_A)
-            .build();
-    CompletableFuture<List<String>> events =
-        a.http()
-            .sendAsync(req, HttpResponse.BodyHandlers.ofInputStream())
-            .thenApply(
-                resp -> {
-                  assertThat(resp.headers().firstValue("Content-Type").orElse(""))
-                      .startsWith("text/event-stream");
-                  List<String> data = new ArrayList<>();
-                  try (BufferedReader r =
-                      new BufferedReader(
-                          new InputStreamReader(resp.body(), StandardCharsets.UTF_8))) {
-                    String line;
-                    while ((line = r.readLine()) != null) {
-                      if (line.startsWith("data: ")) {
-                        data.add(ApiClient.JSON.readTree(line.substring(6)).get("status").asText());
-                      }
-                    }
-                  } catch (java.io.IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                  }
-                  return data;
-                });
-    Thread.sleep(300);
+    SseStream sse =
+        SseStream.open(a.http(), server.baseUrl() + "/v1/renders/" + id + "/events", KEY_A);
+    assertThat(sse.status).isEqualTo(200);
+    assertThat(sse.contentType).startsWith("text/event-stream");
+    assertThat(sse.next().get("status").asText()).isEqualTo("ACCEPTED");
+    CompletableFuture<List<String>> rest = sse.rest();
     StatusView view = server.services().statuses();
     view.apply(status(id, "acme", RenderState.QUEUED, 1).build());
     view.apply(status(id, "acme", RenderState.RENDERING, 2).build());
@@ -482,9 +454,8 @@ class IngestApiTest {
         status(id, "acme", RenderState.FAILED, 3)
             .setError(new ErrorInfo(ErrorCode.ENGINE_ERROR, "boom", false))
             .build());
-    List<String> states = events.get(10, java.util.concurrent.TimeUnit.SECONDS);
-    assertThat(states).containsSubsequence("ACCEPTED", "QUEUED", "RENDERING", "FAILED");
-    assertThat(states.get(states.size() - 1)).isEqualTo("FAILED");
+    assertThat(rest.get(10, java.util.concurrent.TimeUnit.SECONDS))
+        .containsExactly(id + "=QUEUED", id + "=RENDERING", id + "=FAILED");
   }
 
   @Test
@@ -549,6 +520,13 @@ class IngestApiTest {
                         }));
     assertThat(documented)
         .containsExactlyInAnyOrderElementsOf(new HashSet<>(server.routeSignatures()));
+  }
+
+  @Test
+  void consoleFilesAreServedFromTheClasspathHook() {
+    ApiClient.Answer r = a.as(null).get("/console/index.html");
+    assertThat(r.status()).isEqualTo(200);
+    assertThat(r.body()).contains("console placeholder");
   }
 
   @Test

@@ -13,16 +13,9 @@ import dev.reelflow.schemas.avro.RenderStatus;
 import dev.reelflow.schemas.avro.Schedule;
 import dev.reelflow.schemas.avro.Stage;
 import dev.reelflow.stack.LocalStackExtension;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.net.InetSocketAddress;
-import java.net.URI;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -42,7 +35,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  */
 class IngestIT {
   @RegisterExtension
-  static final LocalStackExtension STACK = LocalStackExtension.builder().kafka().registry().build();
+  static final LocalStackExtension STACK =
+      LocalStackExtension.builder().kafka().registry().s3().build();
 
   static final String KEY_A = "it-key-acme";
   static final String KEY_B = "it-key-globex";
@@ -79,7 +73,18 @@ class IngestIT {
         .bootstrapServers(STACK.stack().bootstrapServers())
         .build()
         .provision();
-    one = IngestServer.builder(config().instanceId("it-one").build()).build().start();
+    one =
+        IngestServer.builder(
+                config()
+                    .instanceId("it-one")
+                    .s3(
+                        STACK.stack().s3Endpoint(),
+                        STACK.stack().s3AccessKey(),
+                        STACK.stack().s3SecretKey(),
+                        STACK.stack().bucket())
+                    .build())
+            .build()
+            .start();
     two =
         IngestServer.builder(
                 config().instanceId("it-two").set(IngestConfig.WEBHOOKS_ENABLED, "false").build())
@@ -340,6 +345,29 @@ class IngestIT {
     assertThat(b1.get("/v1/renders?label=c:v").json().get("items")).isEmpty();
   }
 
+  @Test
+  void finishedRendersShowPresignedOutputUrls() {
+    String id = "r-it-outputs-1";
+    String key = "acme/2026/11/25/" + id + "/final/video.mp4";
+    kafka.write(
+        "render.status",
+        id,
+        status(id, "acme", RenderState.SUCCEEDED, 7)
+            .setOutputs(
+                List.of(
+                    new dev.reelflow.schemas.avro.OutputArtifact(key, key, 1L, "", "video/mp4"),
+                    new dev.reelflow.schemas.avro.OutputArtifact(
+                        "video", key, 1L, "", "video/mp4")))
+            .build());
+    JsonNode n = awaitStatus(a1, id, "SUCCEEDED");
+    String url = n.get("outputs").get("video").asText();
+    assertThat(url)
+        .startsWith(STACK.stack().s3Endpoint())
+        .contains(key)
+        .contains("X-Amz-Signature");
+    assertThat(n.get("progress").get("fraction").asDouble()).isEqualTo(1.0);
+  }
+
   static JsonNode awaitStatus(ApiClient c, String id, String state) {
     long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
     JsonNode last = null;
@@ -364,30 +392,6 @@ class IngestIT {
     }
   }
 
-  static CompletableFuture<List<String>> events(String url) {
-    HttpRequest req =
-        HttpRequest.newBuilder(URI.create(url)).header("Authorization", "Bearer " + KEY_A).build();
-    return a1.http()
-        .sendAsync(req, HttpResponse.BodyHandlers.ofInputStream())
-        .thenApply(
-            resp -> {
-              List<String> data = new ArrayList<>();
-              try (BufferedReader r =
-                  new BufferedReader(new InputStreamReader(resp.body(), StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = r.readLine()) != null) {
-                  if (line.startsWith("data: ")) {
-                    JsonNode n = ApiClient.JSON.readTree(line.substring(6));
-                    data.add(n.get("id").asText() + "=" + n.get("status").asText());
-                  }
-                }
-              } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e);
-              }
-              return data;
-            });
-  }
-
   @Test
   void sseStreamsFollowRenderStatusUntilFinal() throws Exception {
     String id = "r-it-sse-1";
@@ -402,11 +406,15 @@ class IngestIT {
         status(id2, "acme", RenderState.QUEUED, 1).setBatchId("b-it-sse").build());
     awaitStatus(a1, id, "QUEUED");
     awaitStatus(a1, id2, "QUEUED");
-    CompletableFuture<List<String>> one =
-        events(IngestIT.one.baseUrl() + "/v1/renders/" + id + "/events");
-    CompletableFuture<List<String>> batch =
-        events(IngestIT.one.baseUrl() + "/v1/events?batchId=b-it-sse");
-    sleep(500);
+    SseStream single =
+        SseStream.open(a1.http(), one.baseUrl() + "/v1/renders/" + id + "/events", KEY_A);
+    assertThat(single.next().get("status").asText()).isEqualTo("QUEUED");
+    SseStream whole =
+        SseStream.open(a1.http(), one.baseUrl() + "/v1/events?batchId=b-it-sse", KEY_A);
+    assertThat(whole.next().get("status").asText()).isEqualTo("QUEUED");
+    assertThat(whole.next().get("status").asText()).isEqualTo("QUEUED");
+    CompletableFuture<List<String>> oneRest = single.rest();
+    CompletableFuture<List<String>> batch = whole.rest();
     kafka.write(
         "render.status",
         id,
@@ -420,8 +428,8 @@ class IngestIT {
         "render.status",
         id,
         status(id, "acme", RenderState.SUCCEEDED, 3).setBatchId("b-it-sse").build());
-    assertThat(one.get(20, TimeUnit.SECONDS))
-        .containsExactly(id + "=QUEUED", id + "=RENDERING", id + "=SUCCEEDED");
+    assertThat(oneRest.get(20, TimeUnit.SECONDS))
+        .containsExactly(id + "=RENDERING", id + "=SUCCEEDED");
     assertThat(batch.isDone()).isFalse();
     kafka.write(
         "render.status",
