@@ -180,6 +180,13 @@ public interface ArtifactStore extends AutoCloseable {
     /** Days after which attempt-level artifacts expire (lifecycle rule); unset: never. */
     public static final String ATTEMPT_EXPIRY_DAYS = "storage.attempt-expiry-days";
 
+    /**
+     * Endpoint that presigned URLs point at, when clients reach the store under another name than
+     * this process (an ingress, a public host name); default: {@link #ENDPOINT}. SigV4 signs the
+     * host, so the URL must be signed for the name the client uses.
+     */
+    public static final String PRESIGN_ENDPOINT = "storage.presign-endpoint";
+
     static final long MIN_PART_SIZE = 5L * 1024 * 1024;
     static final long MAX_PART_SIZE = 5L * 1024 * 1024 * 1024;
 
@@ -206,6 +213,7 @@ public interface ArtifactStore extends AutoCloseable {
     RetryPolicy retryPolicy = RetryPolicy.defaults();
     ConditionalWrites conditionalWrites = ConditionalWrites.AUTO;
     Integer attemptExpiryDays;
+    String presignEndpoint;
 
     Builder() {}
 
@@ -285,6 +293,12 @@ public interface ArtifactStore extends AutoCloseable {
       return this;
     }
 
+    /** Host that presigned URLs are signed for; default: the endpoint. */
+    public Builder presignEndpoint(String endpoint) {
+      this.presignEndpoint = endpoint;
+      return this;
+    }
+
     /**
      * Applies the {@code storage.*} keys present in the map (file values with env overrides already
      * merged by the caller); absent keys keep their current value.
@@ -351,6 +365,9 @@ public interface ArtifactStore extends AutoCloseable {
                       CONDITIONAL_WRITES + " must be auto, true or false: " + v);
             });
       }
+      if (c.containsKey(PRESIGN_ENDPOINT) && !c.get(PRESIGN_ENDPOINT).isBlank()) {
+        presignEndpoint(c.get(PRESIGN_ENDPOINT).trim());
+      }
       if (c.containsKey(ATTEMPT_EXPIRY_DAYS) && !c.get(ATTEMPT_EXPIRY_DAYS).isBlank()) {
         attemptArtifactExpiry(Integer.parseInt(c.get(ATTEMPT_EXPIRY_DAYS).trim()));
       }
@@ -375,6 +392,7 @@ public interface ArtifactStore extends AutoCloseable {
       m.put(RETRY_MAX_BACKOFF_MS, Long.toString(retryPolicy.maxBackoff().toMillis()));
       m.put(CONDITIONAL_WRITES, conditionalWrites.name().toLowerCase(java.util.Locale.ROOT));
       m.put(ATTEMPT_EXPIRY_DAYS, attemptExpiryDays == null ? "" : attemptExpiryDays.toString());
+      m.put(PRESIGN_ENDPOINT, presignEndpoint == null ? String.valueOf(endpoint) : presignEndpoint);
       return m;
     }
 
@@ -383,12 +401,9 @@ public interface ArtifactStore extends AutoCloseable {
       if (endpoint == null || endpoint.isBlank()) {
         throw new IllegalArgumentException(ENDPOINT + " is required");
       }
-      URI uri = URI.create(endpoint);
-      if (uri.getScheme() == null
-          || !(uri.getScheme().equals("http") || uri.getScheme().equals("https"))
-          || uri.getHost() == null) {
-        throw new IllegalArgumentException(
-            ENDPOINT + " must be an http(s) URL such as http://localhost:9000: " + endpoint);
+      checkUrl(ENDPOINT, endpoint);
+      if (presignEndpoint != null) {
+        checkUrl(PRESIGN_ENDPOINT, presignEndpoint);
       }
       if (accessKey == null || accessKey.isBlank() || secretKey == null || secretKey.isBlank()) {
         throw new IllegalArgumentException(ACCESS_KEY + " and " + SECRET_KEY + " are required");
@@ -415,6 +430,21 @@ public interface ArtifactStore extends AutoCloseable {
         throw new IllegalArgumentException(REQUEST_TIMEOUT_MS + " must be > 0");
       }
       return new MinioArtifactStore(this);
+    }
+
+    private static void checkUrl(String key, String url) {
+      URI uri;
+      try {
+        uri = URI.create(url);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(key + " is not a URL: " + url, e);
+      }
+      if (uri.getScheme() == null
+          || !(uri.getScheme().equals("http") || uri.getScheme().equals("https"))
+          || uri.getHost() == null) {
+        throw new IllegalArgumentException(
+            key + " must be an http(s) URL such as http://localhost:9000: " + url);
+      }
     }
   }
 }

@@ -74,6 +74,7 @@ final class MinioArtifactStore implements ArtifactStore {
 
   private final ArtifactStore.Builder config;
   private final MinioAsyncClient client;
+  private final MinioAsyncClient presigner;
   private final ExecutorService partPool;
   private final RetryPolicy retry;
   private volatile boolean conditionalSupported;
@@ -106,6 +107,17 @@ final class MinioArtifactStore implements ArtifactStore {
             .credentials(b.accessKey, b.secretKey)
             .httpClient(http, true)
             .build();
+    // Presigning is local computation (the region is fixed), so a second client for the public
+    // host name costs no connection; it shares the HTTP client and never closes it.
+    this.presigner =
+        b.presignEndpoint == null
+            ? client
+            : MinioAsyncClient.builder()
+                .endpoint(b.presignEndpoint)
+                .region(b.region)
+                .credentials(b.accessKey, b.secretKey)
+                .httpClient(http, false)
+                .build();
     AtomicInteger n = new AtomicInteger();
     ThreadFactory tf =
         r -> {
@@ -928,7 +940,7 @@ final class MinioArtifactStore implements ArtifactStore {
     }
     try {
       return URI.create(
-          client.getPresignedObjectUrl(
+          presigner.getPresignedObjectUrl(
               GetPresignedObjectUrlArgs.builder()
                   .method(method)
                   .bucket(config.bucket)

@@ -76,6 +76,19 @@ class ArtifactStoreBuilderTest {
   }
 
   @Test
+  void presignsForThePublicHostWhenOneIsConfigured() {
+    try (ArtifactStore store =
+        valid().presignEndpoint("https://media.example.test").bucket("reelflow").build()) {
+      URI url = store.presignGet("demo/k.mp4", Duration.ofMinutes(1));
+      assertThat(url.getScheme()).isEqualTo("https");
+      assertThat(url.getHost()).isEqualTo("media.example.test");
+      assertThat(url.getPath()).isEqualTo("/reelflow/demo/k.mp4");
+    }
+    assertThatThrownBy(() -> valid().presignEndpoint("not a url").build())
+        .hasMessageContaining("storage.presign-endpoint");
+  }
+
+  @Test
   void retriesRetryableFailuresThenSucceeds() {
     try (MinioArtifactStore store =
         (MinioArtifactStore)
