@@ -1,6 +1,7 @@
 package dev.reelflow.worker;
 
 import dev.reelflow.worker.spi.BaseVideoEngine;
+import dev.reelflow.worker.spi.EngineException;
 import dev.reelflow.worker.spi.EngineFactory;
 import dev.reelflow.worker.spi.EngineRegistry;
 import dev.reelflow.worker.spi.EngineSettings;
@@ -13,6 +14,12 @@ final class BuiltinEngines {
 
   static List<EngineFactory> all() {
     return List.of(
+        new Simple(NativeEngine.NAME) {
+          @Override
+          public BaseVideoEngine createBase(EngineSettings s) throws EngineException {
+            return new NativeEngine(s);
+          }
+        },
         new Simple(CommandEngine.NAME) {
           @Override
           public BaseVideoEngine createBase(EngineSettings s) {

@@ -124,9 +124,6 @@ public final class WorkerProcess implements AutoCloseable {
     AvroRecordDeserializer<RenderTask> taskReader =
         AvroRecordDeserializer.builder(RenderTask.class).client(registry).build();
 
-    Worker.Shared shared =
-        new Worker.Shared(
-            config, producer, taskReader, store, ledger, metrics, taskProps, device.memoryBytes());
     String prefix = config.workerIdPrefix();
     for (int slot = 0; slot < config.slots(); slot++) {
       String id =

@@ -237,4 +237,41 @@ class WorkerRenderIT {
         .contains("reelflow_worker_step_seconds_bucket")
         .contains("reelflow_worker_busy_fraction{pool=\"BASE\",worker=\"" + WORKER + "\"}");
   }
+
+  @Test
+  @Order(6)
+  void tinyNativeEngineRendersAPlayablePreviewWithLatents() throws Exception {
+    Map<String, String> cfg = orch.workerConfig("w-native", "native");
+    cfg.put("engine.native.threads", "2");
+    cfg.put(WorkerConfig.WORK_DIR, dir.resolve("work-native").toString());
+    cfg.put(WorkerConfig.METRICS_PORT, "-1");
+    try (WorkerProcess nativeWorker = WorkerProcess.start(WorkerConfig.of(cfg))) {
+      assertThat(nativeWorker.awaitReady(WAIT)).isTrue();
+      RenderTask task = OrchestratorDouble.task("r-native", 1, 5, 2, false, 30_000);
+      orch.dispatch(task, partitionOf("w-native"));
+
+      StageEvent done =
+          orch.await(task.getTaskId(), StageEventType.COMPLETED, Duration.ofMinutes(3));
+      assertThat(done.getFacts())
+          .containsEntry("engine", "native")
+          .containsEntry("modelId", "hunyuanvideo-1.5-tiny")
+          .containsEntry("weightsId", "random-init")
+          .containsEntry("latents", "safetensors");
+      Map<String, OutputArtifact> out =
+          done.getOutputs().stream().collect(Collectors.toMap(OutputArtifact::getName, o -> o));
+      assertThat(out).containsKeys("latents", "preview", "manifest");
+      dev.reelflow.worker.spi.Latents latents =
+          Safetensors.read(orch.store.getBytes(out.get("latents").getKey(), true));
+      assertThat(latents.shape()).containsExactly(32, 2, 9, 16);
+      Path preview = dir.resolve("native.mp4");
+      orch.store.download(out.get("preview").getKey(), preview, true);
+      VideoCodec.Decoded d = VideoCodec.decode(preview);
+      assertThat(d.frames().count()).isEqualTo(5);
+      assertThat(d.frames().width()).isEqualTo(256);
+      assertThat(d.frames().height()).isEqualTo(144);
+      Manifest m = Manifest.fromJson(orch.store.getBytes(out.get("manifest").getKey(), true));
+      assertThat(m.weightsId()).isEqualTo("random-init");
+      assertThat(m.engine()).isEqualTo("native");
+    }
+  }
 }
