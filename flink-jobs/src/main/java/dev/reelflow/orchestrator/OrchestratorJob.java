@@ -110,6 +110,7 @@ public final class OrchestratorJob {
     }
     env.configure(conf);
     env.setParallelism(config.parallelism());
+    env.setBufferTimeout(config.bufferTimeout().toMillis());
     env.enableCheckpointing(config.checkpointInterval().toMillis(), CheckpointingMode.EXACTLY_ONCE);
 
     KafkaSource<Inbound> source =

@@ -42,7 +42,15 @@ final class EmulatedWorkers implements AutoCloseable {
   private final Map<Integer, String> workerOfPartition = new HashMap<>();
   private final Map<String, Integer> partitionOf = new HashMap<>();
   private final Stage pool;
-  private final long taskMillis;
+  private volatile long taskMillis;
+  final java.util.concurrent.atomic.AtomicLong firstStart =
+      new java.util.concurrent.atomic.AtomicLong();
+  final java.util.concurrent.atomic.AtomicLong lastFinish =
+      new java.util.concurrent.atomic.AtomicLong();
+  final java.util.concurrent.atomic.AtomicLong busyMillis =
+      new java.util.concurrent.atomic.AtomicLong();
+  final java.util.concurrent.atomic.AtomicLong completed =
+      new java.util.concurrent.atomic.AtomicLong();
   private final int slots;
   private final Thread loop;
   private final DelayQueue<Finish> running = new DelayQueue<>();
@@ -107,6 +115,20 @@ final class EmulatedWorkers implements AutoCloseable {
     loop.start();
   }
 
+  /** Changes the emulated duration of the tasks received from now on. */
+  void taskMillis(long millis) {
+    this.taskMillis = millis;
+  }
+
+  /** Starts a new measurement window. */
+  void resetCounters() {
+    firstStart.set(0);
+    lastFinish.set(0);
+    busyMillis.set(0);
+    completed.set(0);
+    received.clear();
+  }
+
   void onTask(Consumer<RenderTask> hook) {
     this.onTask = hook;
   }
@@ -121,7 +143,10 @@ final class EmulatedWorkers implements AutoCloseable {
           String worker = workerOfPartition.get(r.partition());
           busy.merge(worker, 1, Integer::sum);
           send(event(t, worker, StageEventType.STARTED));
-          running.add(new Finish(t, worker, System.currentTimeMillis() + taskMillis));
+          long now = System.currentTimeMillis();
+          firstStart.compareAndSet(0, now);
+          busyMillis.addAndGet(taskMillis);
+          running.add(new Finish(t, worker, now + taskMillis));
         } catch (Exception e) {
           throw new IllegalStateException(e);
         }
@@ -133,6 +158,8 @@ final class EmulatedWorkers implements AutoCloseable {
           done.setOutputs(outputs(f.task));
           send(done);
           busy.merge(f.worker, -1, Integer::sum);
+          lastFinish.set(System.currentTimeMillis());
+          completed.incrementAndGet();
           ready(f.worker, partitionOf.get(f.worker));
         } catch (Exception e) {
           throw new IllegalStateException(e);
