@@ -83,6 +83,7 @@ final class PixelUpscaleEngine implements UpscaleEngine {
       closeQuietly(out);
       throw e;
     }
+    closeQuietly(out); // writing is done; reads open the spool file themselves
     double ms = (System.nanoTime() - t0) / 1e6;
     Map<String, String> facts = new LinkedHashMap<>();
     facts.put("upscaleEngine", upscaler.id());

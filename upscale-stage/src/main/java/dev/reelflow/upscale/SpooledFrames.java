@@ -17,6 +17,7 @@ final class SpooledFrames implements VideoFrames, AutoCloseable {
   private final int width;
   private final int height;
   private final int frameBytes;
+  private final Path file;
   private final FileChannel channel;
   private int count;
 
@@ -24,12 +25,12 @@ final class SpooledFrames implements VideoFrames, AutoCloseable {
     this.width = width;
     this.height = height;
     this.frameBytes = width * height * 3;
+    this.file = file;
     this.channel =
         FileChannel.open(
             file,
             StandardOpenOption.CREATE,
             StandardOpenOption.TRUNCATE_EXISTING,
-            StandardOpenOption.READ,
             StandardOpenOption.WRITE);
   }
 
@@ -69,9 +70,9 @@ final class SpooledFrames implements VideoFrames, AutoCloseable {
     byte[] out = new byte[frameBytes];
     ByteBuffer b = ByteBuffer.wrap(out);
     long pos = (long) index * frameBytes;
-    try {
+    try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
       while (b.hasRemaining()) {
-        int n = channel.read(b, pos);
+        int n = in.read(b, pos);
         if (n < 0) {
           throw new IOException("spool file ends inside frame " + index);
         }
