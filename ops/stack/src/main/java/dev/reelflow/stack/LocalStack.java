@@ -42,13 +42,7 @@ public final class LocalStack implements AutoCloseable {
   private LocalStack(Builder b, Path workDir) {
     this.workDir = workDir;
     this.deleteWorkDirOnClose = b.deleteWorkDirOnClose;
-    this.kafka =
-        b.kafka
-            ? KafkaBroker.builder(workDir)
-                .port(b.kafkaPort)
-                .controllerPort(b.controllerPort)
-                .build()
-            : null;
+    this.kafka = b.kafka ? kafkaBuilder(b, workDir).build() : null;
     this.registry =
         b.registry
             ? SchemaRegistryServer.builder(kafka.bootstrapServers()).port(b.registryPort).build()
@@ -58,6 +52,13 @@ public final class LocalStack implements AutoCloseable {
 
   public static Builder builder() {
     return new Builder();
+  }
+
+  private static KafkaBroker.Builder kafkaBuilder(Builder b, Path workDir) {
+    KafkaBroker.Builder kb =
+        KafkaBroker.builder(workDir).port(b.kafkaPort).controllerPort(b.controllerPort);
+    b.kafkaProperties.forEach(kb::property);
+    return kb;
   }
 
   /**
@@ -275,8 +276,16 @@ public final class LocalStack implements AutoCloseable {
     private int s3Port;
     private String bucket = "reelflow";
     private boolean deleteWorkDirOnClose;
+    private final Map<String, String> kafkaProperties = new LinkedHashMap<>();
 
     private Builder() {}
+
+    /** Overrides or adds a broker property, e.g. {@code transaction.max.timeout.ms}. */
+    public Builder kafkaProperty(String key, String value) {
+      kafkaProperties.put(
+          Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, "value"));
+      return this;
+    }
 
     /** Where data lives; default: a new temporary directory that is deleted on close. */
     public Builder workDir(Path workDir) {

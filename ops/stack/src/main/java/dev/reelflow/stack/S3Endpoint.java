@@ -180,6 +180,12 @@ public final class S3Endpoint implements AutoCloseable {
       try (OutputStream out = Files.newOutputStream(file)) {
         props.store(out, "Local S3 endpoint credentials (generated)");
       }
+      try {
+        Files.setPosixFilePermissions(
+            file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+      } catch (UnsupportedOperationException notPosix) {
+        // Windows: the user's profile directory protects it.
+      }
       return new String[] {accessKey, secretKey};
     } catch (IOException e) {
       throw new StackException("Could not read or write S3 credentials in " + file, e);
