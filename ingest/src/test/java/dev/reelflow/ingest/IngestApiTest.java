@@ -272,6 +272,29 @@ class IngestApiTest {
   }
 
   @Test
+  void batchIdempotencyKeyReplaysTheSameBatchAndRefusesAnotherBody() {
+    String nd = body("") + "\n" + body(",\"priority\":2") + "\n";
+    ApiClient.Answer first =
+        a.call("POST", "/v1/batches", "application/x-ndjson", nd, "batch-key-1");
+    assertThat(first.status()).isEqualTo(202);
+    ApiClient.Answer again =
+        a.call("POST", "/v1/batches", "application/x-ndjson", nd, "batch-key-1");
+    assertThat(again.status()).isEqualTo(200);
+    assertThat(again.json().get("batchId")).isEqualTo(first.json().get("batchId"));
+    assertThat(again.json().get("count").asInt()).isEqualTo(2);
+    assertProblem(
+        a.call("POST", "/v1/batches", "application/x-ndjson", nd + body("") + "\n", "batch-key-1"),
+        409);
+    assertProblem(a.call("POST", "/v1/renders", "application/json", body(""), "batch-key-1"), 409);
+    assertThat(publisher.on("render.requests")).hasSize(2);
+    // The batch bytes limit (4 MiB here) answers 413 before anything is parsed.
+    byte[] big = new byte[(4 << 20) + 10];
+    java.util.Arrays.fill(big, (byte) ' ');
+    assertProblem(a.callBytes("POST", "/v1/batches", "application/x-ndjson", big, null), 413);
+    assertThat(publisher.on("render.requests")).hasSize(2);
+  }
+
+  @Test
   void csvBatchWithQuotedCellsAndLabelColumns() {
     String csv =
         "prompt,frames,resolution,label.team\r\n"
