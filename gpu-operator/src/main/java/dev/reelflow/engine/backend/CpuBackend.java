@@ -24,8 +24,9 @@ public final class CpuBackend implements Backend {
   private static final Logger LOG = LoggerFactory.getLogger(CpuBackend.class);
   private static final int ELEMENTWISE_GRAIN = 1 << 14;
   private static final long COL_BUDGET = 1L << 24; // floats per im2col chunk (64 MiB)
-  private static final int DENSE_Q_BLOCK = 128;
-  private static final int DENSE_K_BLOCK = 512;
+  // query/key tile of the dense kernel; tunable for experiments, defaults measured on 2 cores
+  private static final int DENSE_Q_BLOCK = Integer.getInteger("reelflow.engine.cpu.qblock", 256);
+  private static final int DENSE_K_BLOCK = Integer.getInteger("reelflow.engine.cpu.kblock", 512);
 
   private final Parallel parallel;
   private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
@@ -55,6 +56,15 @@ public final class CpuBackend implements Backend {
         b = new FloatPointer(n);
       }
       return b;
+    }
+
+    float[] row = new float[0];
+
+    float[] row(int n) {
+      if (row.length < n) {
+        row = new float[n];
+      }
+      return row;
     }
 
     float[] m(int n) {
@@ -1359,19 +1369,23 @@ public final class CpuBackend implements Backend {
           0f,
           sPtr.position(0),
           cols);
+      float[] row = sc.row(cols);
       for (int r = 0; r < rows; r++) {
         int off = r * cols;
+        // heap copy of the score row: plain array loops vectorise, buffer indexing does not
+        s.get(off, row, 0, cols);
         float mx = m[r];
         for (int c = 0; c < cols; c++) {
-          mx = Math.max(mx, s.get(off + c));
+          mx = Math.max(mx, row[c]);
         }
         float corr = FastMath.exp(m[r] - mx);
         float sum = 0f;
         for (int c = 0; c < cols; c++) {
-          float p = FastMath.exp(s.get(off + c) - mx);
-          s.put(off + c, p);
+          float p = FastMath.exp(row[c] - mx);
+          row[c] = p;
           sum += p;
         }
+        s.put(off, row, 0, cols);
         l[r] = l[r] * corr + sum;
         m[r] = mx;
         if (corr != 1f) {
