@@ -33,6 +33,7 @@ public final class EngineBenchmark {
     int threads = Runtime.getRuntime().availableProcessors();
     try (CpuBackend be = new CpuBackend(threads)) {
       System.out.printf("threads=%d%n", threads);
+      gemmPeak(be);
       if (!onlyEndToEnd) {
         attention(be, heads, queryTiles);
       }
@@ -212,6 +213,26 @@ public final class EngineBenchmark {
               ld);
         }
       }
+    }
+  }
+
+  /** Plain sgemm rate through the backend (context for the attention figures). */
+  private static void gemmPeak(CpuBackend be) {
+    int n = 1024;
+    try (Tensor a = be.allocate(n, n);
+        Tensor b = be.allocate(n, n);
+        Tensor c = be.allocate(n, n)) {
+      be.fill(a, 0.5f);
+      be.fill(b, 0.25f);
+      be.gemm(false, true, n, n, n, 1f, a, 0, n, b, 0, n, 0f, c, 0, n);
+      double best = Double.MAX_VALUE;
+      for (int i = 0; i < 5; i++) {
+        best =
+            Math.min(
+                best, time(() -> be.gemm(false, true, n, n, n, 1f, a, 0, n, b, 0, n, 0f, c, 0, n)));
+      }
+      System.out.printf(
+          "backend sgemm 1024^3 (best of 5): %.1f GFLOP/s%n", 2.0 * n * n * n / best / 1e9);
     }
   }
 
