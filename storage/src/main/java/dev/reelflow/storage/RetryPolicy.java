@@ -5,9 +5,9 @@ import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * Exponential backoff with full jitter for retryable S3 failures (5xx, 409, 429, timeouts, refused
- * or reset connections). A request is retried until {@link #maxElapsed()} has passed since its
- * first try, so an endpoint outage shorter than that delays a render but does not fail it.
+ * Exponential backoff with jitter for retryable S3 failures (5xx, 409, 429, timeouts, refused or
+ * reset connections). A request is retried until {@link #maxElapsed()} has passed since its first
+ * try, so an endpoint outage shorter than that delays a render but does not fail it.
  *
  * <p>Defaults: initial backoff 200 ms, multiplier 2, max backoff 5 s, max elapsed 120 s.
  */
@@ -54,9 +54,9 @@ public final class RetryPolicy {
   }
 
   /**
-   * Sleep before retry number {@code retry} (1-based): uniformly random in [0, min(max,
-   * initial*multiplier^(retry-1))] ("full jitter"), so that many workers retrying after one outage
-   * do not hit the endpoint in lock step.
+   * Sleep before retry number {@code retry} (1-based): uniformly random in [cap/2, cap] with cap =
+   * min(max, initial*multiplier^(retry-1)) ("equal jitter"), so that many workers retrying after
+   * one outage do not hit the endpoint in lock step.
    */
   long backoffMillis(int retry) {
     double ceiling = initialBackoff.toMillis() * Math.pow(multiplier, Math.max(0, retry - 1));
