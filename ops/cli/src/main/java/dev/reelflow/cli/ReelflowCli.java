@@ -29,7 +29,8 @@ public final class ReelflowCli implements Runnable {
     System.exit(commandLine().execute(args));
   }
 
-  static CommandLine commandLine() {
+  /** The command line with its exit-code mapping, for running commands in-process. */
+  public static CommandLine commandLine() {
     CommandLine cli = new CommandLine(new ReelflowCli());
     cli.setExecutionExceptionHandler(
         (e, cmd, parseResult) -> {
