@@ -8,6 +8,7 @@ import dev.reelflow.schemas.avro.RenderTask;
 import dev.reelflow.schemas.avro.StageEvent;
 import dev.reelflow.schemas.avro.StageEventType;
 import dev.reelflow.schemas.avro.WorkerEvent;
+import dev.reelflow.schemas.avro.WorkerEventType;
 import dev.reelflow.stack.LocalStackExtension;
 import dev.reelflow.storage.Manifest;
 import java.net.URI;
@@ -273,5 +274,33 @@ class WorkerRenderIT {
       assertThat(m.weightsId()).isEqualTo("random-init");
       assertThat(m.engine()).isEqualTo("native");
     }
+  }
+
+  @Test
+  @Order(7)
+  void drainFinishesATaskThatFitsTheGracePeriodThenStops() throws Exception {
+    // Same path as SIGTERM in WorkerMain (its shutdown hook calls drain()); the hand-back case
+    // runs against a separate JVM in WorkerFaultIT.
+    RenderTask task = OrchestratorDouble.task("r-finish", 1, 17, 5, false, 30_000);
+    orch.dispatch(task, partitionOf(WORKER));
+    orch.await(
+        e -> e.getTaskId().equals(task.getTaskId()) && e.getType() == StageEventType.PROGRESS,
+        WAIT);
+    Thread drainer = new Thread(worker::drain, "test-drain");
+    drainer.start();
+
+    StageEvent done = orch.await(task.getTaskId(), StageEventType.COMPLETED, WAIT);
+    WorkerEvent draining =
+        orch.awaitWorker(
+            e -> e.getWorkerId().equals(WORKER) && e.getType() == WorkerEventType.DRAINING, WAIT);
+    WorkerEvent stopped =
+        orch.awaitWorker(
+            e -> e.getWorkerId().equals(WORKER) && e.getType() == WorkerEventType.STOPPED, WAIT);
+    assertThat(draining.getFreeSlots()).isZero();
+    assertThat(draining.getAt()).isBeforeOrEqualTo(done.getAt());
+    assertThat(stopped.getAt()).isAfterOrEqualTo(done.getAt());
+    assertThat(orch.events(task.getTaskId())).noneMatch(e -> e.getType() == StageEventType.FAILED);
+    drainer.join(30_000);
+    assertThat(worker.healthy()).isFalse();
   }
 }
