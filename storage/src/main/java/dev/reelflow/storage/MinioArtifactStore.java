@@ -368,13 +368,7 @@ final class MinioArtifactStore implements ArtifactStore {
       StorageMetrics.upload("multipart", size, start);
       return new PublishResult(stored, false);
     } catch (PreconditionFailed e) {
-      return compareExisting(key, sha)
-          .orElseThrow(
-              () ->
-                  new StorageException(
-                      "conditional write of '"
-                          + key
-                          + "' was refused but no object is there; retry the publish"));
+      return afterRefusedWrite(key, sha, e);
     } catch (NotImplementedByEndpoint e) {
       if (degrade(e, tagging(key).isPresent(), conditional)) {
         return write(key, file, attrs, writeOnce);
@@ -429,13 +423,7 @@ final class MinioArtifactStore implements ArtifactStore {
               withSha(attrs, sha)),
           false);
     } catch (PreconditionFailed e) {
-      return compareExisting(key, sha)
-          .orElseThrow(
-              () ->
-                  new StorageException(
-                      "conditional write of '"
-                          + key
-                          + "' was refused but no object is there; retry the publish"));
+      return afterRefusedWrite(key, sha, e);
     } catch (NotImplementedByEndpoint e) {
       if (degrade(e, tagging(key).isPresent(), conditional)) {
         return writeBytes(key, bytes, sha, attrs, writeOnce);
@@ -446,6 +434,19 @@ final class MinioArtifactStore implements ArtifactStore {
 
   private boolean useConditional() {
     return conditionalSupported;
+  }
+
+  /** A conditional write was refused: the object there is ours (a replay) or someone else's. */
+  private PublishResult afterRefusedWrite(String key, String sha, PreconditionFailed refusal) {
+    return compareExisting(key, sha)
+        .orElseThrow(
+            () ->
+                new StorageException(
+                    "conditional write of '"
+                        + key
+                        + "' was refused but no object is there (deleted meanwhile?); retry"
+                        + " the publish",
+                    refusal));
   }
 
   /** Empty when nothing is at the key; a result when the same bytes are; throws otherwise. */

@@ -9,7 +9,6 @@ import io.minio.PutObjectArgs;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -89,16 +88,7 @@ abstract class ArtifactStoreContract {
   }
 
   Path randomFile(String name, long size, long seed) throws IOException {
-    Path file = tmp.resolve(name);
-    Random random = new Random(seed);
-    byte[] chunk = new byte[(int) MIB];
-    try (OutputStream out = Files.newOutputStream(file)) {
-      for (long left = size; left > 0; left -= chunk.length) {
-        random.nextBytes(chunk);
-        out.write(chunk, 0, (int) Math.min(chunk.length, left));
-      }
-    }
-    return file;
+    return TestFiles.randomFile(tmp.resolve(name), size, seed);
   }
 
   static byte[] randomBytes(int size, long seed) {

@@ -7,12 +7,9 @@ import dev.reelflow.schemas.avro.Stage;
 import dev.reelflow.stack.LocalStackExtension;
 import dev.reelflow.stack.S3Endpoint;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
@@ -59,16 +56,7 @@ class ArtifactStoreOutageIT {
   }
 
   private Path randomFile(long size) throws IOException {
-    Path file = tmp.resolve("video-" + size + ".bin");
-    Random random = new Random(size);
-    byte[] chunk = new byte[(int) MIB];
-    try (OutputStream out = Files.newOutputStream(file)) {
-      for (long left = size; left > 0; left -= chunk.length) {
-        random.nextBytes(chunk);
-        out.write(chunk, 0, (int) Math.min(chunk.length, left));
-      }
-    }
-    return file;
+    return TestFiles.randomFile(tmp.resolve("video-" + size + ".bin"), size, size);
   }
 
   private static String key() {

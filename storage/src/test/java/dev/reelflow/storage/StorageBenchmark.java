@@ -4,7 +4,6 @@ import dev.reelflow.stack.S3Endpoint;
 import io.minio.MinioClient;
 import io.minio.UploadObjectArgs;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -16,7 +15,6 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
-import java.util.Random;
 
 /**
  * Upload throughput of ArtifactStore against a plain HTTP PUT of the same bytes (a presigned PUT
@@ -142,16 +140,7 @@ public final class StorageBenchmark {
   }
 
   private static Path randomFile(Path dir, long size) throws IOException {
-    Path file = dir.resolve("bench-" + size + ".bin");
-    Random random = new Random(size);
-    byte[] chunk = new byte[(int) MIB];
-    try (OutputStream out = Files.newOutputStream(file)) {
-      for (long left = size; left > 0; left -= chunk.length) {
-        random.nextBytes(chunk);
-        out.write(chunk, 0, (int) Math.min(chunk.length, left));
-      }
-    }
-    return file;
+    return TestFiles.randomFile(dir.resolve("bench-" + size + ".bin"), size, size);
   }
 
   private static void deleteTree(Path root) throws IOException {
