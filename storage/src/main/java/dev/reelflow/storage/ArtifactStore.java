@@ -56,8 +56,10 @@ public interface ArtifactStore extends AutoCloseable {
   StoredObject put(String key, Path file, ObjectAttributes attributes);
 
   /**
-   * Uploads a stream. {@code size} is the exact length, or -1 when unknown (then the stream is
-   * spooled to a temporary file when it is larger than the multipart threshold).
+   * Uploads a stream. {@code size} is the exact length, or -1 when unknown. Up to the multipart
+   * threshold the bytes are buffered in memory; beyond it the stream is spooled to a temporary
+   * file, hashing as it goes, because S3 takes the SHA-256 metadata only at the start of an upload.
+   * A stream that ends before {@code size} bytes writes nothing.
    */
   StoredObject put(String key, InputStream in, long size, ObjectAttributes attributes);
 
