@@ -211,6 +211,48 @@ final class OrchestratorDouble implements AutoCloseable {
     return producer.send(new ProducerRecord<>(Topics.TASKS_BASE, partition, t.getRequestId(), t));
   }
 
+  /** Writes raw bytes (not Confluent wire format) to a task partition. */
+  void dispatchRaw(String key, byte[] value, int partition) throws Exception {
+    Map<String, Object> p = new HashMap<>();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
+    try (KafkaProducer<String, byte[]> raw =
+        new KafkaProducer<>(
+            p,
+            new StringSerializer(),
+            new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+      raw.send(new ProducerRecord<>(Topics.TASKS_BASE, partition, key, value)).get();
+    }
+  }
+
+  /** Dead letters on render.dlq, read from the beginning until one matches or time runs out. */
+  dev.reelflow.schemas.avro.DeadLetter awaitDeadLetter(String key, Duration timeout) {
+    AvroRecordDeserializer<dev.reelflow.schemas.avro.DeadLetter> r =
+        AvroRecordDeserializer.builder(dev.reelflow.schemas.avro.DeadLetter.class)
+            .client(SchemaRegistryClient.create(stack.schemaRegistryUrl()))
+            .build();
+    Map<String, Object> c = new HashMap<>();
+    c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
+    c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
+    c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+    try (KafkaConsumer<String, byte[]> dlq = new KafkaConsumer<>(c)) {
+      List<TopicPartition> parts = new ArrayList<>();
+      for (PartitionInfo i : dlq.partitionsFor(Topics.DLQ)) {
+        parts.add(new TopicPartition(Topics.DLQ, i.partition()));
+      }
+      dlq.assign(parts);
+      dlq.seekToBeginning(parts);
+      long end = System.nanoTime() + timeout.toNanos();
+      while (System.nanoTime() < end) {
+        for (ConsumerRecord<String, byte[]> rec : dlq.poll(Duration.ofMillis(200))) {
+          if (key.equals(rec.key())) {
+            return r.deserialize(rec.topic(), rec.value());
+          }
+        }
+      }
+    }
+    throw new AssertionError("no dead letter with key " + key + " within " + timeout);
+  }
+
   void cancel(String requestId) throws Exception {
     RenderCommand cmd =
         RenderCommand.newBuilder()

@@ -189,9 +189,9 @@ class WorkerRenderIT {
             .mapToInt(StageEvent::getStep)
             .max()
             .orElseThrow();
-    // Steps take 200 ms: within one step of the cancel (plus one already in flight when it
-    // arrived).
-    assertThat(failed.getAt().toEpochMilli() - sent).isLessThan(1_500);
+    // Steps take 200 ms; the bound adds Kafka delivery of the command on a loaded 2-core CI box.
+    // The exact "stops at the next step" property is asserted in CommandEngineTest.
+    assertThat(failed.getAt().toEpochMilli() - sent).isLessThan(2_500);
     assertThat(lastStep).isLessThan(second.getStep() + 8).isLessThan(40);
     assertThat(orch.store.list(task.getOutputPrefix())).isEmpty();
   }
@@ -215,6 +215,24 @@ class WorkerRenderIT {
     assertThat(f2.getError().getMessage()).contains("device memory", "GiB");
     assertThat(orch.events(huge.getTaskId()))
         .noneMatch(e -> e.getType() == StageEventType.PROGRESS);
+  }
+
+  @Test
+  @Order(4)
+  void unreadableTaskRecordGoesToTheDeadLetterTopicAndTheWorkerGoesOn() throws Exception {
+    int partition = partitionOf(WORKER);
+    orch.dispatchRaw(
+        "r-garbage", "not avro".getBytes(java.nio.charset.StandardCharsets.UTF_8), partition);
+    RenderTask next = OrchestratorDouble.task("r-after-garbage", 1, 17, 2, false, 30_000);
+    orch.dispatch(next, partition);
+
+    dev.reelflow.schemas.avro.DeadLetter dl = orch.awaitDeadLetter("r-garbage", WAIT);
+    assertThat(dl.getSourceTopic()).isEqualTo("render.tasks.base");
+    assertThat(dl.getPartition()).isEqualTo(partition);
+    assertThat(dl.getComponent()).isEqualTo("worker");
+    assertThat(dl.getValue().remaining()).isEqualTo(8);
+    assertThat(dl.getReason()).isNotBlank();
+    orch.await(next.getTaskId(), StageEventType.COMPLETED, WAIT);
   }
 
   @Test
