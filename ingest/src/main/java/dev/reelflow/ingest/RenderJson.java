@@ -69,8 +69,11 @@ final class RenderJson {
     n.put("scheduleId", s.getScheduleId());
     n.set("labels", json.valueToTree(s.getLabels()));
     n.put("prompt", s.getPrompt());
-    if (seed != null) {
-      n.put("seed", seed);
+    // The orchestrator carries the seed in every status; the local memory covers the moment
+    // between accept and the first status.
+    Long knownSeed = s.getSeed() != null ? s.getSeed() : seed;
+    if (knownSeed != null) {
+      n.put("seed", knownSeed);
     }
     n.put("createdAt", iso(s.getCreatedAt()));
     n.put("updatedAt", iso(s.getUpdatedAt()));
