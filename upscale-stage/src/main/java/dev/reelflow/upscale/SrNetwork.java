@@ -403,7 +403,8 @@ final class SrNetwork {
       for (int p = 0; p < s * s; p++) {
         System.arraycopy(conv.bias, 0, bias, p * co, co);
       }
-      Node lr = new Node(conv.name + "@lr", Kind.CONV, up.inputs, cout, up.scale);
+      Node lr =
+          new Node(conv.name + "@lr", Kind.CONV, up.inputs, cout, nodes.get(up.inputs[0]).scale);
       lr.kh = 3;
       lr.kw = 3;
       lr.relu = conv.relu;

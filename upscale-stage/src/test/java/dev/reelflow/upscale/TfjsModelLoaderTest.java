@@ -52,6 +52,11 @@ class TfjsModelLoaderTest {
     SrNetwork net = SrNetwork.compile(m, 255f);
     assertThat(net.scale).isEqualTo(scale);
     assertThat(net.receptiveRadius()).isEqualTo(10);
+    // FLOPs per input pixel: the 64-channel convs at LR, plus UPN3 and the sub-pixel SR conv
+    double lrBody = 3456 + 73728 + 4608 + 8704 + 4608 + 8704 + 16384 + 73728 + 204800 + 36864;
+    double upn3 = 2.0 * 9 * 32 * up;
+    double sr = 2.0 * 9 * up * up;
+    assertThat(net.flopsPerInputPixel).isEqualTo(lrBody + upn3 + sr);
   }
 
   @Test
