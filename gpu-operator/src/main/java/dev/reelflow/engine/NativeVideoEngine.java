@@ -61,10 +61,11 @@ public final class NativeVideoEngine implements AutoCloseable {
     this.ownsBackend = b.backend == null;
     this.backend = b.backend != null ? b.backend : new CpuBackend(b.threads);
     this.ditConfig = b.ditConfig;
+    // the real VAE only with the real model sizes; every other config gets the reduced VAE
     this.vaeConfig =
         b.vaeConfig != null
             ? b.vaeConfig
-            : (b.ditConfig.name().equals("tiny") ? VaeConfig.tiny() : VaeConfig.reference());
+            : (b.ditConfig.hidden() >= 2048 ? VaeConfig.reference() : VaeConfig.tiny());
     this.attention = b.attention;
     this.text =
         b.textEncoder != null

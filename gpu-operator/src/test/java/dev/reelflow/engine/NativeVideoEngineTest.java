@@ -5,11 +5,17 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.reelflow.engine.attention.AttentionConfig;
 import dev.reelflow.engine.backend.CpuBackend;
+import dev.reelflow.engine.dit.DitConfig;
+import dev.reelflow.engine.dit.HunyuanDit;
+import dev.reelflow.engine.vae.VaeConfig;
 import dev.reelflow.engine.weights.SafetensorsFile;
+import dev.reelflow.engine.weights.SafetensorsWriter;
+import dev.reelflow.engine.weights.WeightSet;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -115,6 +121,41 @@ class NativeVideoEngineTest {
     try (SafetensorsFile sf = SafetensorsFile.open(f)) {
       assertThat(sf.metadata()).containsEntry("weights", "random-init");
       assertThat(backend.toArray(sf.read("latents", backend, false))).containsExactly(r.latents());
+    }
+  }
+
+  @Test
+  void checkpointWithTheSameWeightsReproducesRandomInit(@TempDir Path dir) throws Exception {
+    DitConfig small =
+        new DitConfig("small", 64, 2, 1, 2, 32, new int[] {4, 14, 14}, 256, 64, 1, 32, 32, 0);
+    Path ckpt = dir.resolve("dit.safetensors");
+    try (WeightSet w = WeightSet.random(HunyuanDit.params(small), backend, 0);
+        OutputStream out = Files.newOutputStream(ckpt)) {
+      SafetensorsWriter sw = new SafetensorsWriter();
+      w.all().forEach((name, t) -> sw.add(name, t.shape(), backend.toArray(t)));
+      sw.writeTo(out);
+    }
+    GenerationSpec spec = small().build();
+    try (NativeVideoEngine random =
+            NativeVideoEngine.builder()
+                .backend(backend)
+                .model(small)
+                .vae(VaeConfig.tiny())
+                .vaeTileLatent(4)
+                .build();
+        NativeVideoEngine loaded =
+            NativeVideoEngine.builder()
+                .backend(backend)
+                .model(small)
+                .vae(VaeConfig.tiny())
+                .ditCheckpoint(List.of(ckpt))
+                .vaeTileLatent(4)
+                .build()) {
+      GenerationResult a = random.generate(spec, null);
+      GenerationResult b = loaded.generate(spec, null);
+      assertThat(a.weightsId()).isEqualTo("random-init");
+      assertThat(b.weightsId()).isEqualTo("dit=dit.safetensors;vae=random-init");
+      assertThat(b.latents()).containsExactly(a.latents());
     }
   }
 
