@@ -5,5 +5,5 @@
 FROM flink:2.2.0-java17
 RUN mkdir -p /opt/flink/plugins/s3-fs-presto \
  && cp /opt/flink/opt/flink-s3-fs-presto-*.jar /opt/flink/plugins/s3-fs-presto/
-COPY flink-jobs/target/reelflow-orchestrator.jar /opt/flink/usrlib/reelflow-orchestrator.jar
+COPY flink-jobs/target/reelflow-flink-jobs-0.1.0-SNAPSHOT-job.jar /opt/flink/usrlib/reelflow-orchestrator.jar
 USER flink
