@@ -1,0 +1,166 @@
+package dev.reelflow.e2e;
+
+import dev.reelflow.schemas.Topics;
+import dev.reelflow.schemas.avro.DeadLetter;
+import dev.reelflow.schemas.avro.RenderStatus;
+import dev.reelflow.schemas.avro.StageEvent;
+import dev.reelflow.schemas.avro.WorkerEvent;
+import dev.reelflow.schemas.registry.SchemaRegistryClient;
+import dev.reelflow.schemas.serde.AvroRecordDeserializer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Predicate;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+
+/**
+ * Everything the pipeline publishes on render.stage-events, render.worker-events, render.status and
+ * render.dlq, read from the beginning with a {@code read_committed} consumer (so the status records
+ * counted are exactly the ones committed by the orchestrator's transactions).
+ */
+final class EventLog implements AutoCloseable {
+
+  /** A render.dlq record: its DeadLetter value and headers. */
+  record Dead(DeadLetter letter, Map<String, String> headers) {}
+
+  final List<StageEvent> stageEvents = new CopyOnWriteArrayList<>();
+  final List<WorkerEvent> workerEvents = new CopyOnWriteArrayList<>();
+  final List<RenderStatus> statuses = new CopyOnWriteArrayList<>();
+  final List<Dead> deadLetters = new CopyOnWriteArrayList<>();
+  private final List<String> errors = new CopyOnWriteArrayList<>();
+
+  private final KafkaConsumer<String, byte[]> consumer;
+  private final AvroRecordDeserializer<StageEvent> stageReader;
+  private final AvroRecordDeserializer<WorkerEvent> workerReader;
+  private final AvroRecordDeserializer<RenderStatus> statusReader;
+  private final AvroRecordDeserializer<DeadLetter> deadReader;
+  private final Thread reader;
+  private volatile boolean closed;
+
+  EventLog(String bootstrapServers, String registryUrl) {
+    SchemaRegistryClient registry = SchemaRegistryClient.create(registryUrl);
+    stageReader = AvroRecordDeserializer.builder(StageEvent.class).client(registry).build();
+    workerReader = AvroRecordDeserializer.builder(WorkerEvent.class).client(registry).build();
+    statusReader = AvroRecordDeserializer.builder(RenderStatus.class).client(registry).build();
+    deadReader = AvroRecordDeserializer.builder(DeadLetter.class).client(registry).build();
+    consumer =
+        new KafkaConsumer<>(
+            Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                bootstrapServers,
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
+                false,
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+                "read_committed"),
+            new StringDeserializer(),
+            new ByteArrayDeserializer());
+    List<TopicPartition> all = new ArrayList<>();
+    for (String t : List.of(Topics.STAGE_EVENTS, Topics.WORKER_EVENTS, Topics.STATUS, Topics.DLQ)) {
+      for (PartitionInfo i : consumer.partitionsFor(t)) {
+        all.add(new TopicPartition(t, i.partition()));
+      }
+    }
+    consumer.assign(all);
+    consumer.seekToBeginning(all);
+    reader = new Thread(this::read, "e2e-event-log");
+    reader.setDaemon(true);
+    reader.start();
+  }
+
+  private void read() {
+    try {
+      while (!closed) {
+        for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(100))) {
+          try {
+            switch (r.topic()) {
+              case Topics.STAGE_EVENTS ->
+                  stageEvents.add(stageReader.deserialize(r.topic(), r.value()));
+              case Topics.WORKER_EVENTS ->
+                  workerEvents.add(workerReader.deserialize(r.topic(), r.value()));
+              case Topics.STATUS -> {
+                if (r.value() != null) {
+                  statuses.add(statusReader.deserialize(r.topic(), r.value()));
+                }
+              }
+              default -> {
+                Map<String, String> headers = new java.util.LinkedHashMap<>();
+                r.headers()
+                    .forEach(
+                        h ->
+                            headers.put(
+                                h.key(),
+                                h.value() == null
+                                    ? null
+                                    : new String(
+                                        h.value(), java.nio.charset.StandardCharsets.UTF_8)));
+                deadLetters.add(new Dead(deadReader.deserialize(r.topic(), r.value()), headers));
+              }
+            }
+          } catch (RuntimeException e) {
+            // A record the test cannot read is itself a finding: remembered and reported.
+            errors.add(r.topic() + "@" + r.partition() + ":" + r.offset() + " " + e);
+          }
+        }
+      }
+    } catch (WakeupException e) {
+      // closing
+    } finally {
+      consumer.close();
+    }
+  }
+
+  /** Records of the four topics that could not be decoded (should stay empty). */
+  List<String> unreadable() {
+    return List.copyOf(errors);
+  }
+
+  List<StageEvent> events(String requestId) {
+    return stageEvents.stream().filter(e -> e.getRequestId().equals(requestId)).toList();
+  }
+
+  List<RenderStatus> statuses(String requestId) {
+    return statuses.stream().filter(s -> s.getRequestId().equals(requestId)).toList();
+  }
+
+  StageEvent awaitStage(Duration timeout, String what, Predicate<StageEvent> p) {
+    return Await.until(timeout, what, () -> stageEvents.stream().filter(p).findFirst());
+  }
+
+  WorkerEvent awaitWorker(Duration timeout, String what, Predicate<WorkerEvent> p) {
+    return Await.until(timeout, what, () -> workerEvents.stream().filter(p).findFirst());
+  }
+
+  RenderStatus awaitStatus(Duration timeout, String what, Predicate<RenderStatus> p) {
+    return Await.until(timeout, what, () -> statuses.stream().filter(p).findFirst());
+  }
+
+  Dead awaitDead(Duration timeout, String what, Predicate<Dead> p) {
+    return Await.until(timeout, what, () -> deadLetters.stream().filter(p).findFirst());
+  }
+
+  Optional<StageEvent> last(String requestId) {
+    List<StageEvent> e = events(requestId);
+    return e.isEmpty() ? Optional.empty() : Optional.of(e.get(e.size() - 1));
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    consumer.wakeup();
+    try {
+      reader.join(5_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

@@ -1,0 +1,218 @@
+package dev.reelflow.e2e;
+
+import dev.reelflow.cli.LocalPipeline;
+import dev.reelflow.orchestrator.OrchestratorConfig;
+import dev.reelflow.schemas.avro.WorkerEventType;
+import dev.reelflow.storage.ArtifactStore;
+import dev.reelflow.worker.WorkerConfig;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.ParameterContext;
+import org.junit.jupiter.api.extension.ParameterResolver;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One local pipeline (embedded stack, orchestrator in a Flink MiniCluster, ingest API, no
+ * in-process base workers) shared by every e2e IT of the run: starting it costs tens of seconds on
+ * a small machine. Tests bring their own base workers as separate JVMs ({@link WorkerJvm}) and use
+ * their own request ids, so they do not see each other's renders. Resolved as a parameter of
+ * {@code @BeforeAll}; closed when the test run ends.
+ *
+ * <p>Orchestrator timings are short so faults resolve quickly: an 8 s task lease, 2 s checkpoints
+ * (status records become visible to read_committed readers at each checkpoint).
+ */
+final class SharedPipeline implements ParameterResolver, AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(SharedPipeline.class);
+
+  /** Lease of a base task: a worker silent this long is presumed dead (attempt+1). */
+  static final String LEASE = "8s";
+
+  private Path dir;
+  private LocalPipeline pipeline;
+  private EventLog events;
+  private ArtifactStore store;
+  private RenderApi api;
+
+  @Override
+  public boolean supportsParameter(ParameterContext p, ExtensionContext c) {
+    return p.getParameter().getType() == SharedPipeline.class;
+  }
+
+  @Override
+  public Object resolveParameter(ParameterContext p, ExtensionContext c) {
+    return c.getRoot()
+        .getStore(ExtensionContext.Namespace.create(SharedPipeline.class))
+        .getOrComputeIfAbsent("pipeline", k -> SharedPipeline.startNew(), SharedPipeline.class);
+  }
+
+  private static SharedPipeline startNew() {
+    SharedPipeline s = new SharedPipeline();
+    try {
+      s.dir = Files.createTempDirectory("reelflow-e2e");
+      long t0 = System.nanoTime();
+      s.pipeline =
+          LocalPipeline.start(
+              new LocalPipeline.Options(
+                  s.dir,
+                  0,
+                  0,
+                  "emulated",
+                  "bicubic",
+                  0,
+                  freePort(),
+                  Map.of(
+                      OrchestratorConfig.LEASE, LEASE,
+                      OrchestratorConfig.CHECKPOINT_INTERVAL, "2s",
+                      OrchestratorConfig.STATE_BACKEND, "hashmap",
+                      OrchestratorConfig.RETRY_INITIAL_BACKOFF, "500ms",
+                      OrchestratorConfig.POSITION_INTERVAL, "1s"),
+                  Map.of()),
+              new PrintStream(OutputStream.nullOutputStream(), true, StandardCharsets.UTF_8));
+      LOG.info("e2e pipeline up in {} ms", (System.nanoTime() - t0) / 1_000_000);
+      s.events =
+          new EventLog(
+              s.pipeline.stack().bootstrapServers(), s.pipeline.stack().schemaRegistryUrl());
+      s.store =
+          ArtifactStore.builder()
+              .endpoint(s.pipeline.stack().s3Endpoint())
+              .credentials(s.pipeline.stack().s3AccessKey(), s.pipeline.stack().s3SecretKey())
+              .region(s.pipeline.stack().s3Region())
+              .bucket(s.pipeline.stack().bucket())
+              .build();
+      s.api = new RenderApi(s.pipeline.apiUrl(), s.pipeline.apiKey());
+      return s;
+    } catch (IOException e) {
+      s.close();
+      throw new UncheckedIOException(e);
+    } catch (RuntimeException | Error e) {
+      s.close();
+      throw e;
+    }
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
+    }
+  }
+
+  LocalPipeline pipeline() {
+    return pipeline;
+  }
+
+  EventLog events() {
+    return events;
+  }
+
+  ArtifactStore store() {
+    return store;
+  }
+
+  RenderApi api() {
+    return api;
+  }
+
+  /** Starts an emulated base worker JVM connected to this pipeline. */
+  WorkerJvm startWorker(String id, Map<String, String> settings) throws IOException {
+    return WorkerJvm.start(id, dir.resolve("workers"), pipeline.workerConnection(), settings);
+  }
+
+  /**
+   * Settings of an emulated base worker JVM: {@code stepMs} per denoising step, 1 s heartbeats, a 6
+   * s Kafka session so a killed worker's partitions move on quickly.
+   */
+  static Map<String, String> workerSettings(long stepMs, long drainGraceMs) {
+    return Map.of(
+        "engine.emulated.step-ms",
+        Long.toString(stepMs),
+        WorkerConfig.HEARTBEAT_INTERVAL_MS,
+        "1000",
+        WorkerConfig.DRAIN_GRACE_MS,
+        Long.toString(drainGraceMs),
+        "kafka.session.timeout.ms",
+        "6000",
+        "kafka.heartbeat.interval.ms",
+        "1000");
+  }
+
+  /** Waits until every worker of {@code jvms} announced READY on render.worker-events. */
+  void awaitReady(Duration timeout, WorkerJvm... jvms) {
+    for (WorkerJvm jvm : jvms) {
+      try {
+        events.awaitWorker(
+            timeout,
+            "READY from worker " + jvm.id,
+            e -> jvm.owns(e.getWorkerId()) && e.getType() == WorkerEventType.READY);
+      } catch (AssertionError e) {
+        throw new AssertionError(e.getMessage() + "\n--- worker log ---\n" + jvm.tail(), e);
+      }
+    }
+  }
+
+  /** What the pipeline published about a render, for failure messages. */
+  String describe(String requestId) {
+    StringBuilder sb = new StringBuilder("render ").append(requestId).append(":");
+    events
+        .statuses(requestId)
+        .forEach(
+            s ->
+                sb.append("\n  status ")
+                    .append(s.getState())
+                    .append(" attempt ")
+                    .append(s.getAttempt())
+                    .append("/")
+                    .append(s.getAttempts())
+                    .append(" worker ")
+                    .append(s.getWorkerId())
+                    .append(" error ")
+                    .append(s.getError()));
+    events
+        .events(requestId)
+        .forEach(
+            e ->
+                sb.append("\n  event ")
+                    .append(e.getTaskId())
+                    .append(" ")
+                    .append(e.getType())
+                    .append(" ")
+                    .append(e.getWorkerId())
+                    .append(" step ")
+                    .append(e.getStep())
+                    .append(" at ")
+                    .append(e.getAt())
+                    .append(e.getError() == null ? "" : " " + e.getError()));
+    return sb.toString();
+  }
+
+  @Override
+  public void close() {
+    if (events != null) {
+      events.close();
+    }
+    if (store != null) {
+      store.close();
+    }
+    if (pipeline != null) {
+      pipeline.close();
+    }
+    if (dir != null) {
+      try (Stream<Path> all = Files.walk(dir)) {
+        all.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      } catch (IOException e) {
+        LOG.warn("could not delete {}: {}", dir, e.toString());
+      }
+    }
+  }
+}
