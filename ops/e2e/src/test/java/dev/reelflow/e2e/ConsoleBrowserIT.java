@@ -1,0 +1,297 @@
+package dev.reelflow.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.reelflow.cli.LocalPipeline;
+import dev.reelflow.orchestrator.OrchestratorConfig;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.TakesScreenshot;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The web console in a real headless browser (Debian's Chromium through its chromedriver) against
+ * the whole local pipeline in this JVM (native base engine on seeded random weights): load the
+ * console, enter the API key, submit a preview render, watch it progress live, play the finished
+ * MP4 in the page's {@code <video>} element and see the manifest. Skips where no Chromium or
+ * chromedriver is installed ({@code apt-get install chromium chromium-driver}).
+ */
+class ConsoleBrowserIT {
+  private static final Logger LOG = LoggerFactory.getLogger(ConsoleBrowserIT.class);
+  private static final Path CHROMIUM = Paths.get("/usr/bin/chromium");
+  private static final Path CHROMEDRIVER = Paths.get("/usr/bin/chromedriver");
+  private static final Duration RENDER_WAIT = Duration.ofSeconds(120);
+
+  @TempDir static Path dir;
+  static LocalPipeline pipeline;
+  static WebDriver browser;
+
+  @BeforeAll
+  static void start() throws IOException {
+    assumeTrue(
+        Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
+        "ConsoleBrowserIT skipped: needs "
+            + CHROMIUM
+            + " and "
+            + CHROMEDRIVER
+            + " (Debian: apt-get install chromium chromium-driver)");
+    long t0 = System.nanoTime();
+    pipeline =
+        LocalPipeline.start(
+            new LocalPipeline.Options(
+                dir,
+                1,
+                1,
+                "native",
+                "esrgan",
+                0,
+                freePort(),
+                Map.of(
+                    // Short checkpoints: status records become visible at each checkpoint.
+                    OrchestratorConfig.CHECKPOINT_INTERVAL, "2s",
+                    OrchestratorConfig.STATE_BACKEND, "hashmap",
+                    OrchestratorConfig.POSITION_INTERVAL, "1s"),
+                Map.of()),
+            new PrintStream(OutputStream.nullOutputStream(), true, StandardCharsets.UTF_8));
+    LOG.info("pipeline up in {} ms", (System.nanoTime() - t0) / 1_000_000);
+    browser = chromium(dir.resolve("chromium-profile"));
+  }
+
+  /** The system Chromium and chromedriver; Selenium Manager is never asked to download. */
+  private static WebDriver chromium(Path profile) throws IOException {
+    System.setProperty("webdriver.chrome.driver", CHROMEDRIVER.toString());
+    System.setProperty("SE_OFFLINE", "true");
+    Files.createDirectories(profile);
+    ChromeOptions options = new ChromeOptions();
+    options.setBinary(CHROMIUM.toFile());
+    options.addArguments(
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--autoplay-policy=no-user-gesture-required",
+        "--window-size=1360,1500",
+        "--user-data-dir=" + profile);
+    ChromeDriverService service =
+        new ChromeDriverService.Builder()
+            .usingDriverExecutable(CHROMEDRIVER.toFile())
+            .usingAnyFreePort()
+            .build();
+    return new ChromeDriver(service, options);
+  }
+
+  @AfterAll
+  static void stop() {
+    if (browser != null) {
+      browser.quit();
+    }
+    if (pipeline != null) {
+      pipeline.close();
+    }
+  }
+
+  @Test
+  void submitWatchPlayAndInspectARenderInTheConsole() throws Exception {
+    JavascriptExecutor js = (JavascriptExecutor) browser;
+    browser.get(pipeline.apiUrl() + "/console/");
+    assertThat(browser.getTitle()).isEqualTo("ReelFlow console");
+
+    // A wrong key shows the problem body; the right one is accepted and remembered.
+    type("api-key", "not-a-key");
+    browser.findElement(By.id("save-key")).click();
+    awaitText(By.id("error"), "401", Duration.ofSeconds(10));
+    type("api-key", pipeline.apiKey());
+    browser.findElement(By.id("save-key")).click();
+    awaitText(By.id("key-state"), "key accepted", Duration.ofSeconds(10));
+    assertThat(js.executeScript("return localStorage.getItem('reelflow.apiKey')"))
+        .isEqualTo(pipeline.apiKey());
+
+    // A field error from the API is shown with the field's name.
+    type("prompt", "a paper boat on a rainy street");
+    type("frames", "10");
+    browser.findElement(By.id("submit-render")).click();
+    awaitText(By.id("error"), "frames", Duration.ofSeconds(10));
+
+    type("frames", "9");
+    type("steps", "2");
+    choose("resolution", "preview");
+    choose("aspect", "16:9");
+    choose("upscale", "none");
+    long t0 = System.nanoTime();
+    browser.findElement(By.id("submit-render")).click();
+    WebElement detail = browser.findElement(By.id("detail"));
+    await(() -> detail.isDisplayed() && detail.getAttribute("data-id") != null, "the detail panel");
+    String id = detail.getAttribute("data-id");
+    assertThat(browser.findElement(By.id("error")).isDisplayed()).isFalse();
+
+    // Watch the detail panel update in place (SSE over fetch; no reload) until SUCCEEDED.
+    Set<String> seen = new LinkedHashSet<>();
+    boolean sawLiveStream = false;
+    String status = "";
+    while (System.nanoTime() - t0 < RENDER_WAIT.toNanos()) {
+      status = text("detail-status");
+      Object fraction = js.executeScript("return document.getElementById('detail-progress').value");
+      seen.add(status + " " + fraction + " " + text("detail-progress-text"));
+      sawLiveStream |= text("live").contains("live");
+      if (status.equals("SUCCEEDED") || status.equals("FAILED")) {
+        break;
+      }
+      Thread.sleep(100);
+    }
+    LOG.info("render {} seen in the console as {}", id, seen);
+    assertThat(status).as("render %s; seen %s", id, seen).isEqualTo("SUCCEEDED");
+    assertThat(seen).as("progress updates seen").hasSizeGreaterThanOrEqualTo(2);
+    assertThat(List.copyOf(seen).get(0)).doesNotStartWith("SUCCEEDED");
+    assertThat(sawLiveStream).as("a live event stream was open").isTrue();
+    assertThat(
+            ((Number) js.executeScript("return document.getElementById('detail-progress').value"))
+                .doubleValue())
+        .isEqualTo(1.0);
+    WebElement row = browser.findElement(By.cssSelector("#renders tr[data-id='" + id + "']"));
+    assertThat(row.getText()).contains("SUCCEEDED");
+
+    // Play the result: the H.264 MP4 from its presigned URL loads and reports its duration.
+    await(
+        () ->
+            ((Number) js.executeScript("return document.getElementById('video').readyState"))
+                        .intValue()
+                    >= 2
+                || js.executeScript("return document.getElementById('video').error") != null,
+        "video loaded");
+    Object error =
+        js.executeScript(
+            "const e = document.getElementById('video').error; return e && (e.code + ' ' +"
+                + " e.message)");
+    assertThat(error).as("video element error").isNull();
+    Object played =
+        ((JavascriptExecutor) browser)
+            .executeAsyncScript(
+                "const done = arguments[arguments.length - 1];"
+                    + "const v = document.getElementById('video'); v.muted = true;"
+                    + "v.play().then(() => done('playing'), e => done('play failed: ' + e));");
+    assertThat(played).isEqualTo("playing");
+    double duration =
+        ((Number) js.executeScript("return document.getElementById('video').duration"))
+            .doubleValue();
+    long width =
+        ((Number) js.executeScript("return document.getElementById('video').videoWidth"))
+            .longValue();
+    LOG.info("video duration {} s, width {} px", duration, width);
+    assertThat(duration).isGreaterThan(0).isLessThan(10);
+    assertThat(width).isPositive();
+    js.executeScript("const v = document.getElementById('video'); v.pause(); v.currentTime = 0;");
+
+    // The manifest panel: read by the page, or shown in a frame where the store sends no CORS.
+    String manifest = awaitManifest();
+    assertThat(manifest).contains("random-init").contains(id);
+    assertThat(text("lineage")).contains("lineage");
+
+    Path shot = Paths.get("target", "console-browser.png");
+    Files.createDirectories(shot.getParent());
+    Files.copy(
+        ((TakesScreenshot) browser).getScreenshotAs(OutputType.FILE).toPath(),
+        shot,
+        StandardCopyOption.REPLACE_EXISTING);
+    LOG.info("screenshot in {}", shot.toAbsolutePath());
+  }
+
+  private String awaitManifest() throws InterruptedException {
+    long end = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+    while (System.nanoTime() < end) {
+      String inPage = text("manifest");
+      if (inPage.contains("random-init")) {
+        return inPage;
+      }
+      List<WebElement> frames = browser.findElements(By.id("manifest-frame"));
+      if (!frames.isEmpty()) {
+        browser.switchTo().frame(frames.get(0));
+        try {
+          String inFrame = browser.findElement(By.tagName("body")).getText();
+          if (inFrame.contains("random-init")) {
+            return inFrame;
+          }
+        } finally {
+          browser.switchTo().defaultContent();
+        }
+      }
+      Thread.sleep(200);
+    }
+    return text("manifest");
+  }
+
+  private void type(String id, String value) {
+    WebElement e = browser.findElement(By.id(id));
+    e.clear();
+    e.sendKeys(value);
+  }
+
+  /** Picks an option of a select by clicking it, as a user would. */
+  private void choose(String selectId, String value) {
+    browser.findElement(By.id(selectId)).click();
+    browser.findElement(By.cssSelector("#" + selectId + " option[value='" + value + "']")).click();
+    assertThat(browser.findElement(By.id(selectId)).getAttribute("value")).isEqualTo(value);
+  }
+
+  private String text(String id) {
+    return browser.findElement(By.id(id)).getText();
+  }
+
+  private void awaitText(By by, String expected, Duration timeout) throws InterruptedException {
+    long end = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < end) {
+      if (browser.findElement(by).getText().contains(expected)) {
+        return;
+      }
+      Thread.sleep(100);
+    }
+    assertThat(browser.findElement(by).getText()).contains(expected);
+  }
+
+  private void await(java.util.function.BooleanSupplier condition, String what)
+      throws InterruptedException {
+    long end = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (System.nanoTime() < end) {
+      if (condition.getAsBoolean()) {
+        return;
+      }
+      Thread.sleep(100);
+    }
+    throw new AssertionError("timed out waiting for " + what);
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
+    }
+  }
+}
