@@ -98,8 +98,28 @@ class CommandEngineTest {
     assertThat(ms).as("stopped long before 50 steps of 300 ms").isLessThan(5_000);
     assertThat(ctx.steps.size()).isLessThanOrEqualTo(3);
     long child = Long.parseLong(Files.readString(dir.resolve("child.pid")).trim());
-    Optional<ProcessHandle> h = ProcessHandle.of(child);
-    assertThat(h.map(ProcessHandle::isAlive).orElse(false)).as("helper child killed").isFalse();
+    assertThat(deadWithin(child, 5_000)).as("helper child killed").isTrue();
+  }
+
+  /** True once the process is gone or a zombie (killed, waiting for its reaper). */
+  static boolean deadWithin(long pid, long millis) throws Exception {
+    long end = System.currentTimeMillis() + millis;
+    while (System.currentTimeMillis() < end) {
+      Optional<ProcessHandle> h = ProcessHandle.of(pid);
+      if (h.isEmpty() || !h.get().isAlive()) {
+        return true;
+      }
+      Path stat = Path.of("/proc", Long.toString(pid), "stat");
+      if (Files.exists(stat)) {
+        String st = Files.readString(stat);
+        int close = st.lastIndexOf(')');
+        if (close > 0 && st.length() > close + 2 && st.charAt(close + 2) == 'Z') {
+          return true;
+        }
+      }
+      Thread.sleep(50);
+    }
+    return false;
   }
 
   @Test

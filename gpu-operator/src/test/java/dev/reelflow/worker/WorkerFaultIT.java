@@ -43,6 +43,8 @@ class WorkerFaultIT {
 
   @BeforeAll
   static void start() {
+    // The fake generate.py writes its video with the ffmpeg CLI (CI installs Debian's ffmpeg).
+    Ffprobe.assumeInstalled();
     orch = new OrchestratorDouble(STACK.stack());
   }
 

@@ -50,6 +50,8 @@ class WorkerRenderIT {
 
   @BeforeAll
   static void start() throws Exception {
+    // The fake generate.py writes its video with the ffmpeg CLI (CI installs Debian's ffmpeg).
+    Ffprobe.assumeInstalled();
     orch = new OrchestratorDouble(STACK.stack());
     Map<String, String> cfg = orch.workerConfig(WORKER, "command");
     cfg.put("engine.command.command", CommandEngineTest.template("--step_seconds 0.2"));
