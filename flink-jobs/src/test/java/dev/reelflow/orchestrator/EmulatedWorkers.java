@@ -54,7 +54,8 @@ final class EmulatedWorkers implements AutoCloseable {
   private final int slots;
   private final Thread loop;
   private final DelayQueue<Finish> running = new DelayQueue<>();
-  private final Map<String, Integer> busy = new HashMap<>();
+  private final Map<String, RenderTask> current = new HashMap<>();
+  private final Map<String, java.util.ArrayDeque<RenderTask>> prefetched = new HashMap<>();
   final ConcurrentLinkedQueue<Received> received = new ConcurrentLinkedQueue<>();
   private volatile boolean stop;
   private volatile Consumer<RenderTask> onTask = t -> {};
@@ -106,7 +107,7 @@ final class EmulatedWorkers implements AutoCloseable {
       consumer.position(p);
     }
     for (Map.Entry<Integer, String> w : workerOfPartition.entrySet()) {
-      busy.put(w.getValue(), 0);
+      prefetched.put(w.getValue(), new java.util.ArrayDeque<>());
       ready(w.getValue(), w.getKey());
     }
     producer.flush();
@@ -141,12 +142,11 @@ final class EmulatedWorkers implements AutoCloseable {
           received.add(new Received(t, r.partition(), System.currentTimeMillis()));
           onTask.accept(t);
           String worker = workerOfPartition.get(r.partition());
-          busy.merge(worker, 1, Integer::sum);
-          send(event(t, worker, StageEventType.STARTED));
-          long now = System.currentTimeMillis();
-          firstStart.compareAndSet(0, now);
-          busyMillis.addAndGet(taskMillis);
-          running.add(new Finish(t, worker, now + taskMillis));
+          if (current.get(worker) == null) {
+            start(worker, t);
+          } else {
+            prefetched.get(worker).add(t);
+          }
         } catch (Exception e) {
           throw new IllegalStateException(e);
         }
@@ -157,9 +157,13 @@ final class EmulatedWorkers implements AutoCloseable {
           StageEvent done = event(f.task, f.worker, StageEventType.COMPLETED);
           done.setOutputs(outputs(f.task));
           send(done);
-          busy.merge(f.worker, -1, Integer::sum);
           lastFinish.set(System.currentTimeMillis());
           completed.incrementAndGet();
+          current.remove(f.worker);
+          RenderTask next = prefetched.get(f.worker).poll();
+          if (next != null) {
+            start(f.worker, next);
+          }
           ready(f.worker, partitionOf.get(f.worker));
         } catch (Exception e) {
           throw new IllegalStateException(e);
@@ -168,17 +172,31 @@ final class EmulatedWorkers implements AutoCloseable {
     }
   }
 
+  private void start(String worker, RenderTask t) throws Exception {
+    current.put(worker, t);
+    send(event(t, worker, StageEventType.STARTED));
+    long now = System.currentTimeMillis();
+    firstStart.compareAndSet(0, now);
+    busyMillis.addAndGet(taskMillis);
+    running.add(new Finish(t, worker, now + taskMillis));
+  }
+
   private void ready(String worker, int partition) throws Exception {
+    List<String> held = new ArrayList<>();
+    if (current.get(worker) != null) {
+      held.add(current.get(worker).getTaskId());
+    }
+    prefetched.get(worker).forEach(t -> held.add(t.getTaskId()));
     WorkerEvent e =
         WorkerEvent.newBuilder()
             .setEventId(UUID.randomUUID().toString())
             .setWorkerId(worker)
             .setPool(pool)
             .setType(WorkerEventType.READY)
-            .setFreeSlots(slots - busy.getOrDefault(worker, 0))
+            .setFreeSlots(slots - held.size())
             .setTotalSlots(slots)
             .setOwnedPartitions(new ArrayList<>(List.of(partition)))
-            .setRunningTaskIds(new ArrayList<>())
+            .setRunningTaskIds(held)
             .setEngine("emulated")
             .setAt(Instant.now())
             .build();

@@ -38,11 +38,14 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * </ol>
  *
  * <p>Args: {@code [latencyRequests=200] [busyTasks=2000] [taskMillis=2000] [checkpointMillis=500]
- * [modes=AT_LEAST_ONCE,EXACTLY_ONCE]}.
+ * [modes=AT_LEAST_ONCE,EXACTLY_ONCE] [positionIntervalMillis=5000] [prefetch=false]}. With prefetch
+ * each emulated worker may hold one task besides the one it runs (two slots announced).
  */
 public final class OrchestratorBenchmark {
   private static final int WORKERS = 16;
   private static long checkpointMillis;
+  private static long positionMillis;
+  private static boolean prefetch;
 
   public static void main(String[] args) throws Exception {
     int latencyRequests = args.length > 0 ? Integer.parseInt(args[0]) : 200;
@@ -50,10 +53,14 @@ public final class OrchestratorBenchmark {
     long taskMillis = args.length > 2 ? Long.parseLong(args[2]) : 2000;
     checkpointMillis = args.length > 3 ? Long.parseLong(args[3]) : 500;
     String modes = args.length > 4 ? args[4] : "AT_LEAST_ONCE,EXACTLY_ONCE";
+    positionMillis = args.length > 5 ? Long.parseLong(args[5]) : 5000;
+    prefetch = args.length > 6 && Boolean.parseBoolean(args[6]);
     System.out.println(
         "EMULATED workers (timer-based sleep), "
             + WORKERS
-            + " base workers, 1 slot each, no prefetch; "
+            + " base workers, one task at a time, "
+            + (prefetch ? "one prefetched task held" : "no prefetch")
+            + "; "
             + Runtime.getRuntime().availableProcessors()
             + " cores");
     for (String m : modes.split(",")) {
@@ -104,12 +111,13 @@ public final class OrchestratorBenchmark {
               .stateBackend("hashmap")
               .taskDelivery(mode)
               .bufferTimeout(Duration.ofMillis(5))
+              .positionInterval(Duration.ofMillis(positionMillis))
               .build();
       StreamExecutionEnvironment env =
           StreamExecutionEnvironment.createLocalEnvironment(1, new Configuration());
       JobClient job = OrchestratorJob.builder().config(config).build().start(env);
       try (EmulatedWorkers workers =
-              new EmulatedWorkers(bootstrap, codec, Stage.BASE, WORKERS, 1, 20);
+              new EmulatedWorkers(bootstrap, codec, Stage.BASE, WORKERS, prefetch ? 2 : 1, 20);
           KafkaProducer<byte[], byte[]> producer =
               new KafkaProducer<>(
                   Map.of("bootstrap.servers", bootstrap, "linger.ms", "0"),
@@ -163,7 +171,7 @@ public final class OrchestratorBenchmark {
           double busy = (double) workers.busyMillis.get() / (WORKERS * (double) window);
           System.out.printf(
               Locale.ROOT,
-              "[%s] pool busy fraction: %d/%d tasks of %d ms on %d workers in %.1f s (ideal %.1f s): busy %.2f%%%n",
+              "[%s] pool busy fraction: %d/%d tasks of %d ms on %d workers in %.1f s (ideal %.1f s): busy %.2f%% (queue positions every %d ms, prefetch %s)%n",
               mode,
               workers.completed.get(),
               busyTasks,
@@ -171,7 +179,9 @@ public final class OrchestratorBenchmark {
               WORKERS,
               window / 1000.0,
               busyTasks * taskMillis / (double) WORKERS / 1000.0,
-              100 * busy);
+              100 * busy,
+              positionMillis,
+              prefetch);
         }
       } finally {
         job.cancel().get();
