@@ -16,6 +16,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * DELETE /v1/renders/{id} in the middle of a render: the cancel command reaches the running worker
@@ -24,6 +26,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  */
 @ExtendWith(SharedPipeline.class)
 class CancelIT {
+  private static final Logger LOG = LoggerFactory.getLogger(CancelIT.class);
   static final long STEP_MS = 1500;
   static final int STEPS = 40;
 
@@ -78,6 +81,10 @@ class CancelIT {
     assertThat(failed.getError()).isNotNull();
     assertThat(failed.getError().getCode()).isEqualTo(ErrorCode.CANCELLED);
     long stopMillis = Duration.between(cancelSent, failed.getAt()).toMillis();
+    LOG.info(
+        "cancel: worker reported CANCELLED {} ms after the DELETE (step {} ms)",
+        stopMillis,
+        STEP_MS);
     assertThat(stopMillis)
         .as("worker stopped %d ms after the DELETE (one step is %d ms)", stopMillis, STEP_MS)
         .isLessThan(STEP_MS + SLACK_MS);

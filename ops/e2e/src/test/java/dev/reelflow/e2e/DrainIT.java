@@ -24,6 +24,8 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * SIGTERM to a base worker JVM in the middle of a render, with a drain grace shorter than the task:
@@ -34,6 +36,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(SharedPipeline.class)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class DrainIT {
+  private static final Logger LOG = LoggerFactory.getLogger(DrainIT.class);
   static final long STEP_MS = 1000;
   static final int STEPS = 10;
   static final long DRAIN_GRACE_MS = 1000;
@@ -82,6 +85,7 @@ class DrainIT {
     WorkerJvm other = drained == a ? b : a;
     assertThat(drained.owns(progress.getWorkerId())).isTrue();
 
+    java.time.Instant sigterm = java.time.Instant.now();
     drained.process.destroy(); // SIGTERM: drain
     StageEvent handBack =
         log.awaitStage(
@@ -91,6 +95,11 @@ class DrainIT {
                 e.getTaskId().equals(taskId)
                     && (e.getType() == StageEventType.FAILED
                         || e.getType() == StageEventType.COMPLETED));
+    LOG.info(
+        "drain: task handed back ({}) {} ms after SIGTERM (grace {} ms)",
+        handBack.getType(),
+        Duration.between(sigterm, handBack.getAt()).toMillis(),
+        DRAIN_GRACE_MS);
     WorkerEvent draining =
         log.awaitWorker(
             WAIT,

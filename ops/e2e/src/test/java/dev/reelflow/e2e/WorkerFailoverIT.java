@@ -19,6 +19,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A base worker JVM killed with SIGKILL in the middle of a render (no drain, no FAILED event): the
@@ -27,6 +29,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  */
 @ExtendWith(SharedPipeline.class)
 class WorkerFailoverIT {
+  private static final Logger LOG = LoggerFactory.getLogger(WorkerFailoverIT.class);
   static final long STEP_MS = 1000;
   static final int STEPS = 10;
   static final Duration WAIT = Duration.ofSeconds(90);
@@ -106,6 +109,12 @@ class WorkerFailoverIT {
             s -> s.getRequestId().equals(id) && s.getState() == RenderState.SUCCEEDED);
     assertThat(succeeded.getAttempt()).as("%s\n%s", done, p.describe(id)).isGreaterThanOrEqualTo(2);
 
+    LOG.info(
+        "failover: SUCCEEDED {} ms after the kill (lease {}, {} steps of {} ms)",
+        Duration.between(killedAt, Instant.now()).toMillis(),
+        SharedPipeline.LEASE,
+        STEPS,
+        STEP_MS);
     List<StageEvent> completed =
         log.events(id).stream().filter(e -> e.getType() == StageEventType.COMPLETED).toList();
     assertThat(completed).as(p.describe(id)).hasSize(1);
