@@ -1,0 +1,140 @@
+package dev.reelflow.stack;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One node of a process cluster: a JVM started from this JVM's Java installation with a given class
+ * path, its output in a log file. It outlives the JVM that started it (the ops/cluster scripts
+ * start a cluster and exit), so it is stopped through its pid.
+ */
+final class ChildJvm {
+  private static final Logger LOG = LoggerFactory.getLogger(ChildJvm.class);
+
+  /** JVM options every node gets: small, startup-friendly, logging through the cluster config. */
+  static final List<String> BASE_OPTIONS =
+      List.of(
+          "-XX:+UseSerialGC",
+          "-Djava.net.preferIPv4Stack=true",
+          "-Dlogback.configurationFile=reelflow-cluster-logback.xml");
+
+  final String name;
+  final long pid;
+  final Path log;
+
+  private ChildJvm(String name, long pid, Path log) {
+    this.name = name;
+    this.pid = pid;
+    this.log = log;
+  }
+
+  /** Re-attaches to a node started earlier (by pid), e.g. to stop it. */
+  static ChildJvm attach(String name, long pid, Path log) {
+    return new ChildJvm(name, pid, log);
+  }
+
+  /**
+   * Starts {@code mainClass} with {@code args} in a new JVM; output (stdout and stderr) is appended
+   * to {@code log}.
+   */
+  static ChildJvm start(
+      String name,
+      String classpath,
+      List<String> jvmOptions,
+      String mainClass,
+      List<String> args,
+      Path log) {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.addAll(BASE_OPTIONS);
+    cmd.addAll(jvmOptions);
+    cmd.add("-cp");
+    cmd.add(classpath);
+    cmd.add(mainClass);
+    cmd.addAll(args);
+    try {
+      Files.createDirectories(log.getParent());
+      Process p =
+          new ProcessBuilder(cmd)
+              .redirectErrorStream(true)
+              .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+              .redirectInput(ProcessBuilder.Redirect.from(nullDevice()))
+              .start();
+      LOG.info("{} started (pid {}, log {})", name, p.pid(), log);
+      return new ChildJvm(name, p.pid(), log);
+    } catch (IOException e) {
+      throw new StackException("Could not start " + name + " (" + mainClass + ")", e);
+    }
+  }
+
+  private static java.io.File nullDevice() {
+    return new java.io.File(
+        System.getProperty("os.name").startsWith("Windows") ? "NUL" : "/dev/null");
+  }
+
+  private Optional<ProcessHandle> handle() {
+    return ProcessHandle.of(pid).filter(ProcessHandle::isAlive);
+  }
+
+  boolean isAlive() {
+    return handle().isPresent();
+  }
+
+  /** Stops the node: SIGTERM, and SIGKILL when it has not exited within {@code grace}. */
+  void stop(Duration grace) {
+    Optional<ProcessHandle> h = handle();
+    if (h.isEmpty()) {
+      return;
+    }
+    h.get().destroy();
+    if (!awaitExit(h.get(), grace)) {
+      LOG.warn("{} (pid {}) did not stop within {}; killing it", name, pid, grace);
+      kill();
+    }
+  }
+
+  /** Kills the node at once (SIGKILL), like a crash. */
+  void kill() {
+    handle()
+        .ifPresent(
+            h -> {
+              h.descendants().forEach(ProcessHandle::destroyForcibly);
+              h.destroyForcibly();
+              awaitExit(h, Duration.ofSeconds(20));
+            });
+  }
+
+  private static boolean awaitExit(ProcessHandle h, Duration timeout) {
+    try {
+      h.onExit().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      return true;
+    } catch (TimeoutException e) {
+      return false;
+    } catch (ExecutionException e) {
+      return !h.isAlive();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return !h.isAlive();
+    }
+  }
+
+  /** The last {@code lines} lines of the node's log, for error messages. */
+  String tail(int lines) {
+    try {
+      List<String> all = Files.readAllLines(log);
+      return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+    } catch (IOException e) {
+      return "(no log at " + log + ": " + e + ")";
+    }
+  }
+}

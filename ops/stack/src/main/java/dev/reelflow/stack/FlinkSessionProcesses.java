@@ -1,0 +1,525 @@
+package dev.reelflow.stack;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Properties;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A standalone Flink session cluster whose JobManager ({@code StandaloneSessionClusterEntrypoint})
+ * and TaskManagers ({@code TaskManagerRunner}) run as separate JVMs from the Flink Maven artifacts
+ * (flink-runtime, flink-clients, flink-streaming-java and flink-runtime-web for jar submission over
+ * REST) on the given class path: flink-dist is not published to Maven, so there are no Flink shell
+ * scripts to call.
+ *
+ * <p>The configuration is written to {@code workDir/conf/config.yaml}. TaskManager memory is
+ * configured explicitly (every fine-grained size, as Flink's {@code taskmanager.sh} would pass as
+ * dynamic properties after {@code BashJavaUtils}), and the JVM limits are derived from it. Jobs are
+ * submitted through the REST API ({@code POST /jars/upload}, {@code POST /jars/{id}/run}). The
+ * running cluster is described in {@code workDir/cluster.properties} (REST URL, pids).
+ */
+public final class FlinkSessionProcesses implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(FlinkSessionProcesses.class);
+  private static final String HOST = "127.0.0.1";
+  private static final ObjectMapper JSON = new ObjectMapper();
+  static final String JOB_MANAGER_MAIN =
+      "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint";
+  static final String TASK_MANAGER_MAIN = "org.apache.flink.runtime.taskexecutor.TaskManagerRunner";
+
+  // TaskManager memory (MiB): heap = framework + task heap; direct = framework + task off-heap +
+  // network; every size explicit so TaskManagerRunner needs no BashJavaUtils step.
+  private static final int TM_FRAMEWORK_HEAP = 64;
+  private static final int TM_FRAMEWORK_OFF_HEAP = 64;
+  private static final int TM_NETWORK = 32;
+  private static final int TM_MANAGED = 32;
+  private static final int TM_METASPACE = 256;
+
+  private final Path workDir;
+  private final int taskManagers;
+  private final int slots;
+  private final int taskHeapMb;
+  private final int jobManagerHeapMb;
+  private final String classpath;
+  private final Map<String, String> overrides;
+  private final Duration startTimeout;
+  private final int rpcPort;
+  private final int restPort;
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private ChildJvm jobManager;
+  private final List<ChildJvm> taskManagerJvms = new ArrayList<>();
+
+  private FlinkSessionProcesses(Builder b) {
+    this.workDir = b.workDir;
+    this.taskManagers = b.taskManagers;
+    this.slots = b.slots;
+    this.taskHeapMb = b.taskHeapMb;
+    this.jobManagerHeapMb = b.jobManagerHeapMb;
+    this.classpath = b.classpath;
+    this.overrides = Map.copyOf(b.overrides);
+    this.startTimeout = b.startTimeout;
+    this.rpcPort = FreePorts.pick();
+    int rest = FreePorts.pick();
+    while (rest == rpcPort) {
+      rest = FreePorts.pick();
+    }
+    this.restPort = rest;
+  }
+
+  /** A builder for a session cluster living under {@code workDir}. */
+  public static Builder builder(Path workDir) {
+    return new Builder(workDir);
+  }
+
+  /** The Flink configuration of every node (written to {@code conf/config.yaml}). */
+  Map<String, String> configuration() {
+    Map<String, String> c = new LinkedHashMap<>();
+    c.put("jobmanager.rpc.address", HOST);
+    c.put("jobmanager.rpc.port", String.valueOf(rpcPort));
+    c.put("jobmanager.bind-host", HOST);
+    c.put("rest.address", HOST);
+    c.put("rest.bind-address", HOST);
+    c.put("rest.port", String.valueOf(restPort));
+    c.put("taskmanager.host", HOST);
+    c.put("taskmanager.bind-host", HOST);
+    c.put("taskmanager.numberOfTaskSlots", String.valueOf(slots));
+    c.put("taskmanager.cpu.cores", String.valueOf(slots));
+    c.put("taskmanager.memory.framework.heap.size", TM_FRAMEWORK_HEAP + "m");
+    c.put("taskmanager.memory.task.heap.size", taskHeapMb + "m");
+    c.put("taskmanager.memory.framework.off-heap.size", TM_FRAMEWORK_OFF_HEAP + "m");
+    c.put("taskmanager.memory.task.off-heap.size", "0m");
+    c.put("taskmanager.memory.network.min", TM_NETWORK + "m");
+    c.put("taskmanager.memory.network.max", TM_NETWORK + "m");
+    c.put("taskmanager.memory.managed.size", TM_MANAGED + "m");
+    c.put("taskmanager.memory.jvm-metaspace.size", TM_METASPACE + "m");
+    c.put("taskmanager.memory.jvm-overhead.min", "64m");
+    c.put("taskmanager.memory.jvm-overhead.max", "64m");
+    c.put("parallelism.default", "1");
+    c.put("web.upload.dir", workDir.resolve("web-upload").toString());
+    c.put("io.tmp.dirs", workDir.resolve("tmp").toString());
+    c.put("restart-strategy.type", "fixed-delay");
+    c.put("restart-strategy.fixed-delay.attempts", "1000");
+    c.put("restart-strategy.fixed-delay.delay", "2 s");
+    c.putAll(overrides);
+    return c;
+  }
+
+  private Path confDir() {
+    return workDir.resolve("conf");
+  }
+
+  /** Writes the configuration, starts the JobManager and TaskManagers, waits for every slot. */
+  public synchronized FlinkSessionProcesses start() {
+    long begin = System.nanoTime();
+    try {
+      Files.createDirectories(confDir());
+      Files.createDirectories(workDir.resolve("web-upload"));
+      Files.createDirectories(workDir.resolve("tmp"));
+      StringBuilder yaml = new StringBuilder("# Written by ReelFlow ops/cluster\n");
+      configuration().forEach((k, v) -> yaml.append(k).append(": \"").append(v).append("\"\n"));
+      Files.writeString(confDir().resolve("config.yaml"), yaml.toString());
+      jobManager =
+          ChildJvm.start(
+              "flink jobmanager",
+              classpath,
+              List.of("-Xmx" + jobManagerHeapMb + "m", "-Xms" + jobManagerHeapMb / 2 + "m"),
+              JOB_MANAGER_MAIN,
+              List.of("--configDir", confDir().toString(), "--executionMode", "cluster"),
+              workDir.resolve("jobmanager.log"));
+      writeState();
+      awaitOverview(0, jobManager);
+      for (int i = 1; i <= taskManagers; i++) {
+        startTaskManager(i);
+      }
+      writeState();
+      awaitOverview(taskManagers, null);
+    } catch (IOException e) {
+      close();
+      throw new UncheckedIOException("Could not prepare the Flink cluster in " + workDir, e);
+    } catch (RuntimeException e) {
+      close();
+      throw e;
+    }
+    LOG.info(
+        "Flink session cluster up at {} in {} ms ({} TaskManagers x {} slots, logs in {})",
+        restUrl(),
+        (System.nanoTime() - begin) / 1_000_000,
+        taskManagers,
+        slots,
+        workDir);
+    return this;
+  }
+
+  private void startTaskManager(int i) {
+    int heap = TM_FRAMEWORK_HEAP + taskHeapMb;
+    int direct = TM_FRAMEWORK_OFF_HEAP + TM_NETWORK;
+    taskManagerJvms.add(
+        ChildJvm.start(
+            "flink taskmanager " + i,
+            classpath,
+            List.of(
+                "-Xmx" + heap + "m",
+                "-Xms" + heap + "m",
+                "-XX:MaxDirectMemorySize=" + direct + "m",
+                "-XX:MaxMetaspaceSize=" + TM_METASPACE + "m"),
+            TASK_MANAGER_MAIN,
+            List.of(
+                "--configDir",
+                confDir().toString(),
+                "-D",
+                "taskmanager.resource-id=taskmanager-" + i),
+            workDir.resolve("taskmanager-" + i + ".log")));
+  }
+
+  private void awaitOverview(int wantTaskManagers, ChildJvm watch) {
+    long deadline = System.nanoTime() + startTimeout.toNanos();
+    String last = "no answer";
+    while (System.nanoTime() < deadline) {
+      for (ChildJvm n : allNodes()) {
+        if (!n.isAlive()) {
+          throw new StackException(n.name + " exited; log " + n.log + ":\n" + n.tail(40));
+        }
+      }
+      try {
+        JsonNode overview = get("/overview");
+        last = overview.toString();
+        if (overview.path("taskmanagers").asInt() >= wantTaskManagers) {
+          return;
+        }
+      } catch (IOException | StackException e) {
+        last = e.toString();
+      }
+      sleep(500);
+    }
+    throw new StackException(
+        "Flink cluster at "
+            + restUrl()
+            + " did not report "
+            + wantTaskManagers
+            + " TaskManagers within "
+            + startTimeout
+            + " (last: "
+            + last
+            + "; logs in "
+            + workDir
+            + ")");
+  }
+
+  private List<ChildJvm> allNodes() {
+    List<ChildJvm> all = new ArrayList<>();
+    if (jobManager != null) {
+      all.add(jobManager);
+    }
+    all.addAll(taskManagerJvms);
+    return all;
+  }
+
+  /** Base URL of the REST API (and web UI). */
+  public String restUrl() {
+    return "http://" + HOST + ":" + restPort;
+  }
+
+  public Path workDir() {
+    return workDir;
+  }
+
+  /**
+   * Uploads {@code jar} ({@code POST /jars/upload}) and runs its {@code entryClass} with {@code
+   * args} ({@code POST /jars/{id}/run}); returns the job id. The program's {@code main} runs in the
+   * JobManager, so paths in {@code args} must be readable there.
+   */
+  public String submitJar(Path jar, String entryClass, List<String> args) {
+    return submitJar(restUrl(), jar, entryClass, args);
+  }
+
+  /** {@link #submitJar(Path, String, List)} against any Flink REST endpoint. */
+  public static String submitJar(String restUrl, Path jar, String entryClass, List<String> args) {
+    HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    try {
+      String boundary = "reelflow-" + UUID.randomUUID();
+      ByteArrayOutputStream body = new ByteArrayOutputStream();
+      body.write(
+          ("--"
+                  + boundary
+                  + "\r\nContent-Disposition: form-data; name=\"jarfile\"; filename=\""
+                  + jar.getFileName()
+                  + "\"\r\nContent-Type: application/x-java-archive\r\n\r\n")
+              .getBytes(StandardCharsets.UTF_8));
+      Files.copy(jar, body);
+      body.write(("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8));
+      JsonNode uploaded =
+          send(
+              client,
+              HttpRequest.newBuilder(URI.create(restUrl + "/jars/upload"))
+                  .timeout(Duration.ofMinutes(2))
+                  .header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                  .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray()))
+                  .build());
+      String filename = uploaded.path("filename").asText();
+      if (filename.isEmpty()) {
+        throw new StackException("Flink did not accept the jar upload: " + uploaded);
+      }
+      String jarId = Path.of(filename).getFileName().toString();
+      ObjectNode run = JSON.createObjectNode();
+      run.put("entryClass", entryClass);
+      com.fasterxml.jackson.databind.node.ArrayNode list = run.putArray("programArgsList");
+      args.forEach(list::add);
+      JsonNode started =
+          send(
+              client,
+              HttpRequest.newBuilder(URI.create(restUrl + "/jars/" + jarId + "/run"))
+                  .timeout(Duration.ofMinutes(3))
+                  .header("Content-Type", "application/json")
+                  .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(run)))
+                  .build());
+      String jobId = started.path("jobid").asText();
+      if (jobId.isEmpty()) {
+        throw new StackException("Flink did not start the job: " + started);
+      }
+      LOG.info("Submitted {} ({}) as job {}", jar.getFileName(), entryClass, jobId);
+      return jobId;
+    } catch (IOException e) {
+      throw new StackException("Could not submit " + jar + " to " + restUrl, e);
+    }
+  }
+
+  /** The job's state as Flink reports it (e.g. RUNNING, FAILED). */
+  public String jobState(String jobId) {
+    try {
+      return get("/jobs/" + jobId).path("state").asText();
+    } catch (IOException e) {
+      throw new StackException("Could not read job " + jobId + " from " + restUrl(), e);
+    }
+  }
+
+  /** Waits until the job and every one of its vertices are RUNNING. */
+  public void awaitJobRunning(String jobId, Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    JsonNode job = null;
+    while (System.nanoTime() < deadline) {
+      try {
+        job = get("/jobs/" + jobId);
+        String state = job.path("state").asText();
+        if (state.equals("FAILED") || state.equals("CANCELED") || state.equals("FINISHED")) {
+          throw new StackException(
+              "Job " + jobId + " ended as " + state + ": " + get("/jobs/" + jobId + "/exceptions"));
+        }
+        boolean allRunning = state.equals("RUNNING") && job.path("vertices").size() > 0;
+        for (JsonNode v : job.path("vertices")) {
+          allRunning &= v.path("status").asText().equals("RUNNING");
+        }
+        if (allRunning) {
+          return;
+        }
+      } catch (IOException e) {
+        // JobManager busy: try again until the deadline.
+      }
+      sleep(500);
+    }
+    throw new StackException(
+        "Job " + jobId + " was not running within " + timeout + " (last: " + job + ")");
+  }
+
+  /** Cancels a job ({@code PATCH /jobs/{id}?mode=cancel}). */
+  public void cancelJob(String jobId) {
+    try {
+      send(
+          http,
+          HttpRequest.newBuilder(URI.create(restUrl() + "/jobs/" + jobId + "?mode=cancel"))
+              .timeout(Duration.ofSeconds(30))
+              .method("PATCH", HttpRequest.BodyPublishers.noBody())
+              .build());
+    } catch (IOException e) {
+      throw new StackException("Could not cancel job " + jobId, e);
+    }
+  }
+
+  private JsonNode get(String path) throws IOException {
+    return send(
+        http,
+        HttpRequest.newBuilder(URI.create(restUrl() + path))
+            .timeout(Duration.ofSeconds(10))
+            .GET()
+            .build());
+  }
+
+  private static JsonNode send(HttpClient client, HttpRequest request) throws IOException {
+    try {
+      HttpResponse<String> r = client.send(request, HttpResponse.BodyHandlers.ofString());
+      if (r.statusCode() / 100 != 2) {
+        throw new StackException(
+            request.method()
+                + " "
+                + request.uri()
+                + " answered "
+                + r.statusCode()
+                + ": "
+                + r.body());
+      }
+      return r.body().isBlank() ? JSON.createObjectNode() : JSON.readTree(r.body());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("Interrupted", e);
+    }
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new StackException("Interrupted while waiting for the Flink cluster", e);
+    }
+  }
+
+  private void writeState() throws IOException {
+    Properties p = new Properties();
+    p.setProperty("rest.url", restUrl());
+    if (jobManager != null) {
+      p.setProperty("jobmanager.pid", String.valueOf(jobManager.pid));
+    }
+    for (int i = 0; i < taskManagerJvms.size(); i++) {
+      p.setProperty("taskmanager." + (i + 1) + ".pid", String.valueOf(taskManagerJvms.get(i).pid));
+    }
+    try (OutputStream out =
+        Files.newOutputStream(workDir.resolve(KafkaClusterProcesses.STATE_FILE))) {
+      p.store(out, "Flink session cluster started by ReelFlow ops/cluster");
+    }
+  }
+
+  /** The REST URL recorded by a cluster started earlier (by another process) in {@code workDir}. */
+  public static String recordedRestUrl(Path workDir) {
+    return KafkaClusterProcesses.readState(workDir).getProperty("rest.url");
+  }
+
+  /** Stops TaskManagers, then the JobManager (SIGTERM, SIGKILL after 30 s). */
+  @Override
+  public synchronized void close() {
+    for (ChildJvm tm : taskManagerJvms) {
+      tm.stop(Duration.ofSeconds(30));
+    }
+    if (jobManager != null) {
+      jobManager.stop(Duration.ofSeconds(30));
+    }
+  }
+
+  /**
+   * Stops a cluster started earlier (by another process) from the pids in {@code
+   * workDir/cluster.properties}; returns how many nodes were running.
+   */
+  public static int stopRecorded(Path workDir) {
+    Properties p = KafkaClusterProcesses.readState(workDir);
+    int stopped = 0;
+    List<String> keys = new ArrayList<>(p.stringPropertyNames());
+    // TaskManagers first, so they do not spin reconnecting to a gone JobManager.
+    keys.sort((a, b) -> Boolean.compare(a.startsWith("jobmanager"), b.startsWith("jobmanager")));
+    for (String key : keys) {
+      if (key.endsWith(".pid")) {
+        ChildJvm n = ChildJvm.attach(key, Long.parseLong(p.getProperty(key)), workDir);
+        if (n.isAlive()) {
+          n.stop(Duration.ofSeconds(30));
+          stopped++;
+        }
+      }
+    }
+    return stopped;
+  }
+
+  /** Options of a {@link FlinkSessionProcesses}. */
+  public static final class Builder {
+    private final Path workDir;
+    private int taskManagers = 2;
+    private int slots = 2;
+    private int taskHeapMb = 256;
+    private int jobManagerHeapMb = 384;
+    private String classpath = System.getProperty("java.class.path");
+    private final Map<String, String> overrides = new LinkedHashMap<>();
+    private Duration startTimeout = Duration.ofSeconds(180);
+
+    private Builder(Path workDir) {
+      this.workDir = Objects.requireNonNull(workDir, "workDir").toAbsolutePath();
+    }
+
+    /** Number of TaskManager JVMs; default 2. */
+    public Builder taskManagers(int n) {
+      if (n < 1) {
+        throw new IllegalArgumentException("A session cluster needs a TaskManager, was " + n);
+      }
+      this.taskManagers = n;
+      return this;
+    }
+
+    /** Task slots per TaskManager; default 2. */
+    public Builder slots(int n) {
+      if (n < 1) {
+        throw new IllegalArgumentException("A TaskManager needs at least one slot, was " + n);
+      }
+      this.slots = n;
+      return this;
+    }
+
+    /** Task heap of each TaskManager in MiB (the JVM heap adds 64 MiB framework); default 256. */
+    public Builder taskHeapMb(int mb) {
+      if (mb < 64) {
+        throw new IllegalArgumentException("Task heap must be at least 64 MiB, was " + mb);
+      }
+      this.taskHeapMb = mb;
+      return this;
+    }
+
+    /** JobManager heap in MiB; default 384. */
+    public Builder jobManagerHeapMb(int mb) {
+      if (mb < 128) {
+        throw new IllegalArgumentException("JobManager heap must be at least 128 MiB, was " + mb);
+      }
+      this.jobManagerHeapMb = mb;
+      return this;
+    }
+
+    /**
+     * Class path of the Flink JVMs (flink-runtime, flink-clients, flink-streaming-java,
+     * flink-runtime-web and a logging backend); default: this JVM's class path. It must not hold
+     * the job's own classes.
+     */
+    public Builder classpath(String classpath) {
+      this.classpath = Objects.requireNonNull(classpath, "classpath");
+      return this;
+    }
+
+    /** Overrides or adds a Flink configuration key. */
+    public Builder property(String key, String value) {
+      overrides.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, "value"));
+      return this;
+    }
+
+    /** How long {@link #start()} waits for the cluster; default 180 s. */
+    public Builder startTimeout(Duration timeout) {
+      this.startTimeout = Objects.requireNonNull(timeout, "timeout");
+      return this;
+    }
+
+    public FlinkSessionProcesses build() {
+      return new FlinkSessionProcesses(this);
+    }
+  }
+}
