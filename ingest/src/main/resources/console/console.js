@@ -335,6 +335,14 @@ const MANIFEST_FIELDS = [
   "createdAt",
 ];
 
+function manifestValue(v) {
+  if (v && typeof v === "object") {
+    if (v.width && v.height) return (v.tier ? v.tier + " " : "") + v.width + "×" + v.height;
+    return JSON.stringify(v);
+  }
+  return String(v);
+}
+
 async function showManifest(url) {
   const box = $("manifest");
   box.replaceChildren();
@@ -370,7 +378,7 @@ async function showManifest(url) {
     const dt = document.createElement("dt");
     dt.textContent = k;
     const dd = document.createElement("dd");
-    dd.textContent = String(manifest[k]);
+    dd.textContent = manifestValue(manifest[k]);
     if (k === "weightsId" && manifest[k] === "random-init") {
       dd.textContent += " (seeded random weights, no checkpoint loaded)";
     }

@@ -223,6 +223,28 @@ class ConsoleBrowserIT {
         shot,
         StandardCopyOption.REPLACE_EXISTING);
     LOG.info("screenshot in {}", shot.toAbsolutePath());
+
+    // A batch file: a bad row answers 422 naming the row and field, and nothing is accepted; a
+    // good one is followed live over the batch's event stream until every row has finished.
+    Path bad = dir.resolve("bad.ndjson");
+    Files.writeString(
+        bad,
+        "{\"prompt\":\"ok\",\"resolution\":\"preview\",\"frames\":9,\"steps\":2}\n"
+            + "{\"prompt\":\"bad\",\"resolution\":\"preview\",\"frames\":10}\n");
+    browser.findElement(By.id("batch-file")).sendKeys(bad.toString());
+    browser.findElement(By.id("submit-batch")).click();
+    awaitText(By.id("error"), "rows[1].frames", Duration.ofSeconds(10));
+    Path good = dir.resolve("good.ndjson");
+    Files.writeString(
+        good,
+        "{\"prompt\":\"a lighthouse in fog\",\"resolution\":\"preview\",\"frames\":9,"
+            + "\"steps\":2,\"upscale\":\"none\"}\n");
+    browser.findElement(By.id("batch-file")).sendKeys(good.toString());
+    browser.findElement(By.id("submit-batch")).click();
+    awaitText(By.id("batch"), "1 of 1 finished", RENDER_WAIT);
+    assertThat(text("batch")).contains("succeeded 1");
+    assertThat(browser.findElement(By.id("error")).isDisplayed()).isFalse();
+    assertThat(browser.findElements(By.cssSelector("#renders tbody tr"))).hasSize(2);
   }
 
   private String awaitManifest() throws InterruptedException {
