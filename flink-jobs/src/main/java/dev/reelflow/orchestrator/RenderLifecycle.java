@@ -559,6 +559,7 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
         .setLabels(new HashMap<>(r.getLabels()))
         .setCallbackUrl(r.getCallbackUrl())
         .setPrompt(r.getParams().getPrompt())
+        .setSeed(r.getParams().getSeed())
         .setLineageRunId(rec.lineageRunId)
         .setVersion(rec.seq << VERSION_SHIFT)
         .setCreatedAt(Instant.ofEpochMilli(rec.createdAt))

@@ -103,6 +103,10 @@ class RenderLifecycleTest {
     in(Fixtures.event("r-1", Stage.BASE, 1, StageEventType.STARTED, "w1"));
     assertThat(last().getState()).isEqualTo(RenderState.RENDERING);
     assertThat(last().getWorkerId()).isEqualTo("w1");
+    // Every status carries the request's seed, so any ingest instance can show it.
+    assertThat(statuses())
+        .extracting(RenderStatus::getSeed)
+        .containsOnly(Fixtures.request("r-1").getParams().getSeed());
 
     in(Fixtures.completed("r-1", Stage.BASE, 1, "w1"));
     assertThat(last().getState()).isEqualTo(RenderState.QUEUED);
