@@ -68,6 +68,7 @@ class DeadLetterIT {
       // The reason travels in headers too, so an operator can triage without Avro.
       assertThat(d.headers()).as("headers %s", d.headers()).containsValue(l.getReason());
       assertThat(d.headers()).containsValue(Topics.REQUESTS);
+      assertThat(d.headers()).containsValue(Long.toString(l.getOffset()));
     }
     assertThat(d1.letter().getKey()).isEqualTo("e2e-garbage-1");
     assertThat(bytes(d1.letter().getValue())).isEqualTo(garbage);

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.reelflow.schemas.avro.RenderState;
 import dev.reelflow.schemas.avro.RenderStatus;
+import dev.reelflow.schemas.avro.Stage;
 import dev.reelflow.schemas.avro.StageEvent;
 import dev.reelflow.schemas.avro.StageEventType;
 import dev.reelflow.schemas.avro.WorkerEventType;
@@ -160,6 +161,12 @@ class WorkerFailoverIT {
     assertThat(finals.stream().filter(k -> k.endsWith("/" + ArtifactKeys.VIDEO_FILE)))
         .as("final videos under %s: %s", finalPrefix, finals)
         .hasSize(1);
+    // The killed attempt never completed: no stage manifest under its attempt prefix.
+    String attempt1 =
+        ArtifactKeys.stagePrefix(last.getTenant(), last.getCreatedAt(), id, Stage.BASE, 1);
+    assertThat(p.store().find(attempt1 + ArtifactKeys.MANIFEST_FILE))
+        .as("stage manifest of the killed attempt")
+        .isEmpty();
     String manifest =
         new String(
             p.store().getBytes(finalPrefix + ArtifactKeys.MANIFEST_FILE, true),
