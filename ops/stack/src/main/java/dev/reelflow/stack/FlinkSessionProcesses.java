@@ -54,6 +54,28 @@ public final class FlinkSessionProcesses implements AutoCloseable {
   private static final int TM_MANAGED = 32;
   private static final int TM_METASPACE = 256;
 
+  /**
+   * The module flags of Flink's default {@code env.java.default-opts.all} (flink-dist's
+   * config.yaml): Flink reflects into JDK internals (e.g. when registering its translators).
+   */
+  static final List<String> JAVA_MODULE_OPTIONS =
+      List.of(
+          "--add-exports=java.base/sun.net.util=ALL-UNNAMED",
+          "--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED",
+          "--add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED",
+          "--add-opens=java.base/java.lang=ALL-UNNAMED",
+          "--add-opens=java.base/java.net=ALL-UNNAMED",
+          "--add-opens=java.base/java.io=ALL-UNNAMED",
+          "--add-opens=java.base/java.nio=ALL-UNNAMED",
+          "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+          "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED",
+          "--add-opens=java.base/java.text=ALL-UNNAMED",
+          "--add-opens=java.base/java.time=ALL-UNNAMED",
+          "--add-opens=java.base/java.util=ALL-UNNAMED",
+          "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",
+          "--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED",
+          "--add-opens=java.base/java.util.concurrent.locks=ALL-UNNAMED");
+
   private final Path workDir;
   private final int taskManagers;
   private final int slots;
@@ -142,7 +164,7 @@ public final class FlinkSessionProcesses implements AutoCloseable {
           ChildJvm.start(
               "flink jobmanager",
               classpath,
-              List.of("-Xmx" + jobManagerHeapMb + "m", "-Xms" + jobManagerHeapMb / 2 + "m"),
+              jvmOptions("-Xmx" + jobManagerHeapMb + "m", "-Xms" + jobManagerHeapMb / 2 + "m"),
               JOB_MANAGER_MAIN,
               List.of("--configDir", confDir().toString(), "--executionMode", "cluster"),
               workDir.resolve("jobmanager.log"));
@@ -177,7 +199,7 @@ public final class FlinkSessionProcesses implements AutoCloseable {
         ChildJvm.start(
             "flink taskmanager " + i,
             classpath,
-            List.of(
+            jvmOptions(
                 "-Xmx" + heap + "m",
                 "-Xms" + heap + "m",
                 "-XX:MaxDirectMemorySize=" + direct + "m",
@@ -189,6 +211,12 @@ public final class FlinkSessionProcesses implements AutoCloseable {
                 "-D",
                 "taskmanager.resource-id=taskmanager-" + i),
             workDir.resolve("taskmanager-" + i + ".log")));
+  }
+
+  private static List<String> jvmOptions(String... memory) {
+    List<String> all = new ArrayList<>(JAVA_MODULE_OPTIONS);
+    all.addAll(List.of(memory));
+    return all;
   }
 
   private void awaitOverview(int wantTaskManagers, ChildJvm watch) {
