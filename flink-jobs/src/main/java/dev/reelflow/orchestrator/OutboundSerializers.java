@@ -88,13 +88,9 @@ final class OutboundSerializers {
     @Override
     public ProducerRecord<byte[], byte[]> serialize(
         DeadLetter d, KafkaSinkContext context, Long timestamp) {
+      // One header scheme on render.dlq for every component: the schemas module's.
       RecordHeaders headers = new RecordHeaders();
-      headers.add("reason", utf8(d.getReason()));
-      headers.add("error.class", utf8(d.getErrorClass()));
-      headers.add("source.topic", utf8(d.getSourceTopic()));
-      headers.add("source.partition", utf8(Integer.toString(d.getPartition())));
-      headers.add("source.offset", utf8(Long.toString(d.getOffset())));
-      headers.add("component", utf8(d.getComponent()));
+      dev.reelflow.schemas.DeadLetters.headers(d).forEach(headers::add);
       String key = d.getRequestId() != null ? d.getRequestId() : d.getKey();
       try {
         return new ProducerRecord<>(

@@ -363,6 +363,8 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
       }
       rec.state = RenderState.QUEUED;
       rec.attempt = next;
+      // The retry is an attempt from now on, as when enqueue() queues one without a backoff.
+      rec.attempts++;
       rec.workerId = null;
       rec.step = null;
       rec.totalSteps = null;

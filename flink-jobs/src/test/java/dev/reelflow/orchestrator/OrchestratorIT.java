@@ -276,7 +276,10 @@ class OrchestratorIT {
     for (ConsumerRecord<byte[], byte[]> r :
         readUntil(TopicNames.DLQ, recs -> !recs.isEmpty(), Duration.ofSeconds(30))) {
       dlq.add((DeadLetter) codec.decode(TopicNames.DLQ, r.value()));
-      assertThat(new String(r.headers().lastHeader("reason").value(), StandardCharsets.UTF_8))
+      assertThat(
+              new String(
+                  r.headers().lastHeader(dev.reelflow.schemas.DeadLetters.HEADER_REASON).value(),
+                  StandardCharsets.UTF_8))
           .isNotBlank();
     }
     assertThat(dlq)

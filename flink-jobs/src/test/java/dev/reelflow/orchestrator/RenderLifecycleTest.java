@@ -202,6 +202,7 @@ class RenderLifecycleTest {
     in(Fixtures.failed("r-5", Stage.BASE, 1, ErrorCode.OUT_OF_MEMORY, true));
     assertThat(last().getState()).isEqualTo(RenderState.QUEUED);
     assertThat(last().getAttempt()).isEqualTo(2);
+    assertThat(last().getAttempts()).isEqualTo(2);
     assertThat(last().getError().getCode()).isEqualTo(ErrorCode.OUT_OF_MEMORY);
     assertThat(side(RenderLifecycle.POOL)).hasSize(1);
     h.setProcessingTime(START + 1_999);
@@ -219,6 +220,7 @@ class RenderLifecycleTest {
     assertThat(side(RenderLifecycle.POOL)).hasSize(3);
 
     in(Fixtures.event("r-5", Stage.BASE, 3, StageEventType.STARTED, "w1"));
+    assertThat(last().getAttempts()).isEqualTo(3);
     in(Fixtures.failed("r-5", Stage.BASE, 3, ErrorCode.STORAGE_ERROR, true));
     assertThat(last().getState()).isEqualTo(RenderState.FAILED);
     assertThat(last().getError().getCode()).isEqualTo(ErrorCode.RETRIES_EXHAUSTED);

@@ -28,6 +28,9 @@ public final class DeadLetters {
   public static final String HEADER_REASON = "reelflow.dlq.reason";
   public static final String HEADER_ERROR_CLASS = "reelflow.dlq.error-class";
   public static final String HEADER_SOURCE_TOPIC = "reelflow.dlq.source-topic";
+  public static final String HEADER_SOURCE_PARTITION = "reelflow.dlq.source-partition";
+  public static final String HEADER_SOURCE_OFFSET = "reelflow.dlq.source-offset";
+  public static final String HEADER_COMPONENT = "reelflow.dlq.component";
 
   /** Reasons longer than this are cut, so a huge stack message cannot bloat the DLQ. */
   static final int MAX_REASON_CHARS = 2_000;
@@ -110,6 +113,9 @@ public final class DeadLetters {
     h.put(HEADER_REASON, letter.getReason());
     h.put(HEADER_ERROR_CLASS, letter.getErrorClass());
     h.put(HEADER_SOURCE_TOPIC, letter.getSourceTopic());
+    h.put(HEADER_SOURCE_PARTITION, Integer.toString(letter.getPartition()));
+    h.put(HEADER_SOURCE_OFFSET, Long.toString(letter.getOffset()));
+    h.put(HEADER_COMPONENT, letter.getComponent());
     return h;
   }
 

@@ -85,7 +85,8 @@ class DeadLettersTest {
     assertThat(DeadLetters.headerValues(letter))
         .containsEntry(DeadLetters.HEADER_REASON, "IllegalStateException: lease fenced")
         .containsEntry(DeadLetters.HEADER_ERROR_CLASS, "java.lang.IllegalStateException")
-        .containsEntry(DeadLetters.HEADER_SOURCE_TOPIC, "render.stage-events");
+        .containsEntry(DeadLetters.HEADER_SOURCE_TOPIC, "render.stage-events")
+        .containsEntry(DeadLetters.HEADER_COMPONENT, "worker");
     ProducerRecord<String, DeadLetter> out = DeadLetters.producerRecord(letter);
     assertThat(out.topic()).isEqualTo("render.dlq");
     assertThat(out.key()).isEqualTo("r-1");
@@ -95,7 +96,10 @@ class DeadLettersTest {
         .containsExactly(
             DeadLetters.HEADER_REASON,
             DeadLetters.HEADER_ERROR_CLASS,
-            DeadLetters.HEADER_SOURCE_TOPIC);
+            DeadLetters.HEADER_SOURCE_TOPIC,
+            DeadLetters.HEADER_SOURCE_PARTITION,
+            DeadLetters.HEADER_SOURCE_OFFSET,
+            DeadLetters.HEADER_COMPONENT);
     assertThat(
             new String(
                 out.headers().lastHeader(DeadLetters.HEADER_REASON).value(),
