@@ -18,7 +18,6 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
@@ -172,10 +171,6 @@ class DrainIT {
 
   @Test
   @Order(2)
-  @Disabled(
-      "flink-jobs RenderLifecycle.failAttempt: a retryable worker FAILED (e.g. DRAINED) retried"
-          + " after a backoff sets attempt=2 but never increments RenderStatus.attempts, so the API"
-          + " shows attempts=1 for a render that ran twice; enable once fixed")
   void apiAttemptsCountsAHandedBackAttempt() {
     assertThat(drainedRender).as("run after the drain test").isNotNull();
     assertThat(drainedRender.path("attempts").asInt()).as("%s", drainedRender).isEqualTo(2);
