@@ -211,7 +211,14 @@ class DistributedIT {
       assertThat(new String(video.body(), 4, 4, java.nio.charset.StandardCharsets.US_ASCII))
           .isEqualTo("ftyp");
     }
-    assertThat(done.get(ids.get(0)).path("upscale").asText()).isEqualTo("1080p");
+    // Row 0 went through the upscale worker (1920x1080); row 1 is the 1:1 preview (192x192).
+    JsonNode upscaled = manifest(http, done.get(ids.get(0)));
+    assertThat(upscaled.path("upscale").asText()).as("%s", upscaled).isEqualTo("1080p");
+    assertThat(upscaled.path("resolution").path("width").asInt()).isEqualTo(1920);
+    assertThat(upscaled.path("resolution").path("height").asInt()).isEqualTo(1080);
+    JsonNode plain = manifest(http, done.get(ids.get(1)));
+    assertThat(plain.path("resolution").path("width").asInt()).as("%s", plain).isEqualTo(192);
+    assertThat(plain.path("resolution").path("height").asInt()).isEqualTo(192);
     assertThat(flink.jobState(jobId)).isEqualTo("RUNNING");
     LOG.info(
         "distributed run: batch of {} renders in {} ms (broker killed: {}), whole test {} ms",
@@ -249,6 +256,17 @@ class DistributedIT {
             "processes left behind: %s",
             left.stream().map(h -> h.pid() + " " + h.info().command().orElse("?")).toList())
         .isEmpty();
+  }
+
+  private static JsonNode manifest(HttpClient http, JsonNode render) throws Exception {
+    String link = render.path("outputs").path("manifest").asText();
+    assertThat(link).as("manifest link: %s", render).isNotEmpty();
+    HttpResponse<String> r =
+        http.send(
+            HttpRequest.newBuilder(URI.create(link)).GET().build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).as("GET %s", link).isEqualTo(200);
+    return JSON.readTree(r.body());
   }
 
   private static void lap(long t0, String what) {
