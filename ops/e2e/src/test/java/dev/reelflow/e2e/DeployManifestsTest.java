@@ -147,7 +147,7 @@ class DeployManifestsTest {
     for (JsonNode scaler : ofKind("ScaledObject")) {
       assertThat(
               scaler.path("spec").path("triggers").get(0).path("metadata").path("query").asText())
-          .contains("reelflow_backlog");
+          .contains("scheduler_pool_backlog");
     }
   }
 
