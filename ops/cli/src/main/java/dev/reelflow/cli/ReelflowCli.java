@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
       ClientCommands.Cancel.class,
       ClientCommands.Outputs.class,
       ClientCommands.Schedules.class,
+      BenchCommand.class,
       ProcessCommands.Ingest.class,
       ProcessCommands.Worker.class,
       ProcessCommands.Orchestrator.class,
