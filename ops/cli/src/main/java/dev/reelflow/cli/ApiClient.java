@@ -81,6 +81,20 @@ final class ApiClient {
     return send(request("v1/renders" + query(filters)).GET().build());
   }
 
+  /** Every render matching the filters, following the list's cursor. */
+  java.util.List<JsonNode> listAll(Map<String, String> filters) {
+    java.util.List<JsonNode> all = new java.util.ArrayList<>();
+    Map<String, String> paged = new LinkedHashMap<>(filters);
+    String cursor = null;
+    do {
+      paged.put("cursor", cursor);
+      JsonNode page = list(paged);
+      page.path("items").forEach(all::add);
+      cursor = page.path("nextCursor").asText(null);
+    } while (cursor != null && !cursor.isEmpty());
+    return all;
+  }
+
   JsonNode batch(String batchId) {
     return send(request("v1/batches/" + encode(batchId)).GET().build());
   }

@@ -176,13 +176,7 @@ final class ClientCommands {
       filters.put("status", status);
       filters.put("label", label);
       ArrayNode all = JSON.createArrayNode();
-      String cursor = null;
-      do {
-        filters.put("cursor", cursor);
-        JsonNode page = client.list(filters);
-        page.path("items").forEach(all::add);
-        cursor = page.path("nextCursor").asText(null);
-      } while (cursor != null && !cursor.isEmpty());
+      client.listAll(filters).forEach(all::add);
       if (api.json) {
         printJson(System.out, all);
       } else {

@@ -78,17 +78,7 @@ final class RenderWatcher {
 
   /** All renders of a batch, following the list's cursor. */
   List<JsonNode> listBatch(String batchId) {
-    List<JsonNode> all = new ArrayList<>();
-    java.util.Map<String, String> filters = new java.util.LinkedHashMap<>();
-    filters.put("batchId", batchId);
-    String cursor = null;
-    do {
-      filters.put("cursor", cursor);
-      JsonNode page = client.list(filters);
-      page.path("items").forEach(all::add);
-      cursor = page.path("nextCursor").asText(null);
-    } while (cursor != null && !cursor.isEmpty());
-    return all;
+    return client.listAll(java.util.Map.of("batchId", batchId));
   }
 
   private static void pause() {
