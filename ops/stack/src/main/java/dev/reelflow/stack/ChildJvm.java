@@ -31,16 +31,22 @@ final class ChildJvm {
   final String name;
   final long pid;
   final Path log;
+  private final String mainClass;
 
-  private ChildJvm(String name, long pid, Path log) {
+  private ChildJvm(String name, long pid, Path log, String mainClass) {
     this.name = name;
     this.pid = pid;
     this.log = log;
+    this.mainClass = mainClass;
   }
 
-  /** Re-attaches to a node started earlier (by pid), e.g. to stop it. */
-  static ChildJvm attach(String name, long pid, Path log) {
-    return new ChildJvm(name, pid, log);
+  /**
+   * Re-attaches to a node started earlier (by pid), e.g. to stop it. A process with that pid that
+   * is not a JVM running {@code mainClass} (the pid was reused) is treated as gone, never
+   * signalled.
+   */
+  static ChildJvm attach(String name, long pid, Path log, String mainClass) {
+    return new ChildJvm(name, pid, log, mainClass);
   }
 
   /**
@@ -71,7 +77,7 @@ final class ChildJvm {
               .redirectInput(ProcessBuilder.Redirect.from(nullDevice()))
               .start();
       LOG.info("{} started (pid {}, log {})", name, p.pid(), log);
-      return new ChildJvm(name, p.pid(), log);
+      return new ChildJvm(name, p.pid(), log, mainClass);
     } catch (IOException e) {
       throw new StackException("Could not start " + name + " (" + mainClass + ")", e);
     }
@@ -83,7 +89,18 @@ final class ChildJvm {
   }
 
   private Optional<ProcessHandle> handle() {
-    return ProcessHandle.of(pid).filter(ProcessHandle::isAlive);
+    return ProcessHandle.of(pid).filter(ProcessHandle::isAlive).filter(h -> runsJava(h.info()));
+  }
+
+  /**
+   * Whether the process runs a JVM with this node's main class. The OS may truncate a long command
+   * line (class paths are long), so an unseen main class only counts against a non-Java process.
+   */
+  private boolean runsJava(ProcessHandle.Info info) {
+    if (info.commandLine().map(c -> c.contains(mainClass)).orElse(false)) {
+      return true;
+    }
+    return info.command().map(c -> c.endsWith("java") || c.endsWith("java.exe")).orElse(true);
   }
 
   boolean isAlive() {

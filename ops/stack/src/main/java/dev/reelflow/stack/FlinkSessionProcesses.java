@@ -463,7 +463,12 @@ public final class FlinkSessionProcesses implements AutoCloseable {
     keys.sort((a, b) -> Boolean.compare(a.startsWith("jobmanager"), b.startsWith("jobmanager")));
     for (String key : keys) {
       if (key.endsWith(".pid")) {
-        ChildJvm n = ChildJvm.attach(key, Long.parseLong(p.getProperty(key)), workDir);
+        ChildJvm n =
+            ChildJvm.attach(
+                key,
+                Long.parseLong(p.getProperty(key)),
+                workDir,
+                key.startsWith("jobmanager") ? JOB_MANAGER_MAIN : TASK_MANAGER_MAIN);
         if (n.isAlive()) {
           n.stop(Duration.ofSeconds(30));
           stopped++;

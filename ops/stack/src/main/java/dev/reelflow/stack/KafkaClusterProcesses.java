@@ -433,7 +433,8 @@ public final class KafkaClusterProcesses implements AutoCloseable {
     List<ChildJvm> running = new ArrayList<>();
     for (String key : p.stringPropertyNames()) {
       if (key.startsWith("broker.") && key.endsWith(".pid")) {
-        ChildJvm n = ChildJvm.attach(key, Long.parseLong(p.getProperty(key)), workDir);
+        ChildJvm n =
+            ChildJvm.attach(key, Long.parseLong(p.getProperty(key)), workDir, "kafka.Kafka");
         if (n.isAlive()) {
           running.add(n);
         }
