@@ -130,8 +130,11 @@ final class SharedPipeline implements ParameterResolver, AutoCloseable {
   }
 
   /**
-   * Settings of an emulated base worker JVM: {@code stepMs} per denoising step, 1 s heartbeats, a 6
-   * s Kafka session so a killed worker's partitions move on quickly.
+   * Settings of an emulated base worker JVM: {@code stepMs} per denoising step, 1 s heartbeats and
+   * a 12 s Kafka session. The session outlasts the 8 s task lease, as in production (45 s session
+   * against a 30 s lease): the orchestrator re-queues a dead worker's task as the next attempt
+   * before its partitions move, and the new owner then fences the old attempt's record. With a
+   * session shorter than the lease, the new owner could run the old attempt itself first.
    */
   static Map<String, String> workerSettings(long stepMs, long drainGraceMs) {
     return Map.of(
@@ -142,7 +145,7 @@ final class SharedPipeline implements ParameterResolver, AutoCloseable {
         WorkerConfig.DRAIN_GRACE_MS,
         Long.toString(drainGraceMs),
         "kafka.session.timeout.ms",
-        "6000",
+        "12000",
         "kafka.heartbeat.interval.ms",
         "1000");
   }
