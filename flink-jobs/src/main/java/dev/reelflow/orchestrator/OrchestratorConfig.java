@@ -36,6 +36,38 @@ public final class OrchestratorConfig implements Serializable {
   /** Object store bucket the artifacts live in (lineage namespace). Default {@code reelflow}. */
   public static final String BUCKET = "storage.bucket";
 
+  /**
+   * S3 endpoint the job reads schedule sources (NDJSON row files) from; empty: schedules with a
+   * {@code source} are dead-lettered. Default empty.
+   */
+  public static final String STORAGE_ENDPOINT = "storage.endpoint";
+
+  /** Access key for {@link #STORAGE_ENDPOINT}. Default empty. */
+  public static final String STORAGE_ACCESS_KEY = "storage.access-key";
+
+  /** Secret key for {@link #STORAGE_ENDPOINT} (masked in logs). Default empty. */
+  public static final String STORAGE_SECRET_KEY = "storage.secret-key";
+
+  /** Region of {@link #STORAGE_ENDPOINT}. Default {@code us-east-1}. */
+  public static final String STORAGE_REGION = "storage.region";
+
+  /**
+   * Most rows a schedule's source file may have; a larger file fires nothing and is dead-lettered
+   * (a fire is all-or-nothing). Default {@code 50000}.
+   */
+  public static final String SCHEDULE_SOURCE_MAX_ROWS = "schedule.source-max-rows";
+
+  /**
+   * Expected duration of a base stage before any has been observed; a queued render whose deadline
+   * is nearer than the expected remaining work ends EXPIRED before dispatch. Once stages complete,
+   * the observed durations (per stage and resolution) take over. {@code 0s}: no estimate until one
+   * is observed. Default {@code 0s}.
+   */
+  public static final String EXPECTED_BASE = "deadline.expected-base";
+
+  /** As {@link #EXPECTED_BASE}, for the upscale stage. Default {@code 0s}. */
+  public static final String EXPECTED_UPSCALE = "deadline.expected-upscale";
+
   /** Consumer group of the job's Kafka sources. Default {@code reelflow-orchestrator}. */
   public static final String GROUP_ID = "kafka.group.id";
 
@@ -120,6 +152,13 @@ public final class OrchestratorConfig implements Serializable {
     DEFAULTS.put(BOOTSTRAP_SERVERS, "localhost:9092");
     DEFAULTS.put(REGISTRY_URL, "http://localhost:8081");
     DEFAULTS.put(BUCKET, "reelflow");
+    DEFAULTS.put(STORAGE_ENDPOINT, "");
+    DEFAULTS.put(STORAGE_ACCESS_KEY, "");
+    DEFAULTS.put(STORAGE_SECRET_KEY, "");
+    DEFAULTS.put(STORAGE_REGION, "us-east-1");
+    DEFAULTS.put(SCHEDULE_SOURCE_MAX_ROWS, "50000");
+    DEFAULTS.put(EXPECTED_BASE, "0s");
+    DEFAULTS.put(EXPECTED_UPSCALE, "0s");
     DEFAULTS.put(GROUP_ID, "reelflow-orchestrator");
     DEFAULTS.put(TRANSACTIONAL_ID_PREFIX, "reelflow-orchestrator");
     DEFAULTS.put(TRANSACTION_TIMEOUT, "10m");
@@ -146,6 +185,10 @@ public final class OrchestratorConfig implements Serializable {
   private final String bootstrapServers;
   private final String registryUrl;
   private final String bucket;
+  private final StorageSettings storage;
+  private final int scheduleSourceMaxRows;
+  private final Duration expectedBase;
+  private final Duration expectedUpscale;
   private final String groupId;
   private final String transactionalIdPrefix;
   private final Duration transactionTimeout;
@@ -177,6 +220,16 @@ public final class OrchestratorConfig implements Serializable {
     this.bootstrapServers = nonBlank(all, BOOTSTRAP_SERVERS);
     this.registryUrl = nonBlank(all, REGISTRY_URL);
     this.bucket = nonBlank(all, BUCKET);
+    this.storage =
+        new StorageSettings(
+            all.get(STORAGE_ENDPOINT).trim(),
+            all.get(STORAGE_ACCESS_KEY).trim(),
+            all.get(STORAGE_SECRET_KEY).trim(),
+            nonBlank(all, STORAGE_REGION),
+            bucket);
+    this.scheduleSourceMaxRows = positiveInt(all, SCHEDULE_SOURCE_MAX_ROWS);
+    this.expectedBase = nonNegative(all, EXPECTED_BASE);
+    this.expectedUpscale = nonNegative(all, EXPECTED_UPSCALE);
     this.groupId = nonBlank(all, GROUP_ID);
     this.transactionalIdPrefix = nonBlank(all, TRANSACTIONAL_ID_PREFIX);
     this.transactionTimeout = positive(all, TRANSACTION_TIMEOUT);
@@ -287,6 +340,25 @@ public final class OrchestratorConfig implements Serializable {
     return bucket;
   }
 
+  /** Where schedule sources are read from. */
+  public StorageSettings storage() {
+    return storage;
+  }
+
+  public int scheduleSourceMaxRows() {
+    return scheduleSourceMaxRows;
+  }
+
+  /** The configured expected duration of a base stage; zero when none. */
+  public Duration expectedBase() {
+    return expectedBase;
+  }
+
+  /** The configured expected duration of an upscale stage; zero when none. */
+  public Duration expectedUpscale() {
+    return expectedUpscale;
+  }
+
   public String groupId() {
     return groupId;
   }
@@ -365,6 +437,13 @@ public final class OrchestratorConfig implements Serializable {
     m.put(BOOTSTRAP_SERVERS, bootstrapServers);
     m.put(REGISTRY_URL, registryUrl);
     m.put(BUCKET, bucket);
+    m.put(STORAGE_ENDPOINT, storage.endpoint());
+    m.put(STORAGE_ACCESS_KEY, storage.accessKey());
+    m.put(STORAGE_SECRET_KEY, storage.secretKey().isEmpty() ? "" : "******");
+    m.put(STORAGE_REGION, storage.region());
+    m.put(SCHEDULE_SOURCE_MAX_ROWS, Integer.toString(scheduleSourceMaxRows));
+    m.put(EXPECTED_BASE, expectedBase.toString());
+    m.put(EXPECTED_UPSCALE, expectedUpscale.toString());
     m.put(GROUP_ID, groupId);
     m.put(TRANSACTIONAL_ID_PREFIX, transactionalIdPrefix);
     m.put(TRANSACTION_TIMEOUT, transactionTimeout.toString());
@@ -394,6 +473,20 @@ public final class OrchestratorConfig implements Serializable {
   @Override
   public String toString() {
     return describe();
+  }
+
+  /** The object store of schedule sources; {@link #configured()} is false without an endpoint. */
+  public record StorageSettings(
+      String endpoint, String accessKey, String secretKey, String region, String bucket)
+      implements Serializable {
+    public boolean configured() {
+      return !endpoint.isEmpty();
+    }
+
+    @Override
+    public String toString() {
+      return "StorageSettings[endpoint=" + endpoint + ", bucket=" + bucket + "]";
+    }
   }
 
   /**
@@ -438,6 +531,24 @@ public final class OrchestratorConfig implements Serializable {
 
     public Builder bucket(String v) {
       return set(BUCKET, v);
+    }
+
+    /** The object store schedule sources are read from. */
+    public Builder storage(String endpoint, String accessKey, String secretKey, String region) {
+      set(STORAGE_ENDPOINT, endpoint);
+      set(STORAGE_ACCESS_KEY, accessKey);
+      set(STORAGE_SECRET_KEY, secretKey);
+      return set(STORAGE_REGION, region);
+    }
+
+    public Builder scheduleSourceMaxRows(int v) {
+      return set(SCHEDULE_SOURCE_MAX_ROWS, Integer.toString(v));
+    }
+
+    /** Expected stage durations before any is observed (zero: none). */
+    public Builder expectedDurations(Duration base, Duration upscale) {
+      set(EXPECTED_BASE, base.toString());
+      return set(EXPECTED_UPSCALE, upscale.toString());
     }
 
     public Builder groupId(String v) {
@@ -551,6 +662,15 @@ public final class OrchestratorConfig implements Serializable {
     }
     throw new OrchestratorConfigException(
         key + " must be AT_LEAST_ONCE or EXACTLY_ONCE, got '" + all.get(key) + "'");
+  }
+
+  private static Duration nonNegative(Map<String, String> all, String key) {
+    Duration d = parseDuration(key, all.get(key));
+    if (d.isNegative()) {
+      throw new OrchestratorConfigException(
+          key + " must not be negative, got '" + all.get(key) + "'");
+    }
+    return d;
   }
 
   private static Duration positive(Map<String, String> all, String key) {

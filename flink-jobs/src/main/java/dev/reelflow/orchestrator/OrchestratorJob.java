@@ -43,8 +43,9 @@ import org.slf4j.LoggerFactory;
  * JobClient client = job.start(StreamExecutionEnvironment.getExecutionEnvironment());
  * }</pre>
  *
- * <p>Operators (uid): kafka-inputs → route-inputs → schedule-trigger → render-lifecycle →
- * dispatch-scheduler → status-gate; sinks tasks-sink, status-sink, lineage-sink, dlq-sink.
+ * <p>Operators (uid): kafka-inputs → route-inputs → schedule-trigger (→ schedule-source-reader) →
+ * render-lifecycle → dispatch-scheduler → status-gate; sinks tasks-sink, status-sink, lineage-sink,
+ * dlq-sink, commands-sink.
  */
 public final class OrchestratorJob {
   private static final Logger LOG = LoggerFactory.getLogger(OrchestratorJob.class);
@@ -145,9 +146,17 @@ public final class OrchestratorJob {
             .name("schedule-trigger")
             .uid("schedule-trigger");
 
+    SingleOutputStreamOperator<dev.reelflow.schemas.avro.RenderRequest> fromSources =
+        fired
+            .getSideOutput(ScheduleTrigger.SOURCE_FIRES)
+            .process(new ScheduleSourceReader(config))
+            .name("schedule-source-reader")
+            .uid("schedule-source-reader");
+
     DataStream<Inbound> lifecycleIn =
         routed.union(
             fired
+                .union(fromSources)
                 .map(r -> Inbound.of(r))
                 .returns(Inbound.class)
                 .name("scheduled-requests")
@@ -207,7 +216,8 @@ public final class OrchestratorJob {
             .getSideOutput(InboundRouter.DLQ)
             .union(
                 lifecycle.getSideOutput(RenderLifecycle.DLQ),
-                fired.getSideOutput(ScheduleTrigger.DLQ));
+                fired.getSideOutput(ScheduleTrigger.DLQ),
+                fromSources.getSideOutput(ScheduleTrigger.DLQ));
 
     dispatch
         .sinkTo(sink("tasks", config.taskDelivery(), new OutboundSerializers.Tasks(codec), true))
@@ -223,6 +233,13 @@ public final class OrchestratorJob {
         .sinkTo(sink("lineage", config.eventDelivery(), new OutboundSerializers.Lineage(), false))
         .name("lineage-sink")
         .uid("lineage-sink");
+    // Duplicates are harmless (a worker cancels a render once), so the task delivery applies.
+    lifecycle
+        .getSideOutput(RenderLifecycle.COMMANDS)
+        .sinkTo(
+            sink("commands", config.taskDelivery(), new OutboundSerializers.Commands(codec), true))
+        .name("commands-sink")
+        .uid("commands-sink");
     deadLetters
         .sinkTo(
             sink("dlq", config.eventDelivery(), new OutboundSerializers.DeadLetters(codec), false))

@@ -1,6 +1,7 @@
 package dev.reelflow.orchestrator;
 
 import dev.reelflow.schemas.avro.DeadLetter;
+import dev.reelflow.schemas.avro.RenderCommand;
 import dev.reelflow.schemas.avro.RenderStatus;
 import java.nio.charset.StandardCharsets;
 import org.apache.flink.api.common.serialization.SerializationSchema;
@@ -66,6 +67,33 @@ final class OutboundSerializers {
             TopicNames.STATUS, utf8(s.getRequestId()), codec.encode(TopicNames.STATUS, s));
       } catch (Exception e) {
         throw new IllegalStateException("cannot encode status of " + s.getRequestId(), e);
+      }
+    }
+  }
+
+  /** render.commands (the orchestrator's own cancels of expired renders), keyed by request id. */
+  static final class Commands implements KafkaRecordSerializationSchema<RenderCommand> {
+    private static final long serialVersionUID = 1L;
+    private final RecordCodec codec;
+
+    Commands(RecordCodec codec) {
+      this.codec = codec;
+    }
+
+    @Override
+    public void open(SerializationSchema.InitializationContext context, KafkaSinkContext sink)
+        throws Exception {
+      codec.open();
+    }
+
+    @Override
+    public ProducerRecord<byte[], byte[]> serialize(
+        RenderCommand c, KafkaSinkContext context, Long timestamp) {
+      try {
+        return new ProducerRecord<>(
+            TopicNames.COMMANDS, utf8(c.getRequestId()), codec.encode(TopicNames.COMMANDS, c));
+      } catch (Exception e) {
+        throw new IllegalStateException("cannot encode command " + c.getCommandId(), e);
       }
     }
   }

@@ -6,6 +6,7 @@ import dev.reelflow.schemas.avro.ErrorCode;
 import dev.reelflow.schemas.avro.ErrorInfo;
 import dev.reelflow.schemas.avro.OutputArtifact;
 import dev.reelflow.schemas.avro.RenderCommand;
+import dev.reelflow.schemas.avro.RenderParams;
 import dev.reelflow.schemas.avro.RenderRequest;
 import dev.reelflow.schemas.avro.RenderState;
 import dev.reelflow.schemas.avro.RenderStatus;
@@ -21,10 +22,18 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeHint;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
@@ -42,14 +51,23 @@ import org.slf4j.LoggerFactory;
  * <p>Leases: a running attempt without heartbeat for the lease is fenced (its late events are
  * ignored) and attempt n+1 is queued. Retryable failures retry after an exponential backoff;
  * permanent failures and exhausted retries end FAILED with a dead letter.
+ *
+ * <p>Deadlines: a queued render ends EXPIRED as soon as the work it still needs (the {@link
+ * StageDurations} estimate) no longer fits before its deadline, so it is never dispatched in vain;
+ * a running one ends EXPIRED at the deadline. Either way a CANCEL goes to render.commands, which
+ * the workers read, so a worker that holds the task stops it.
  */
-final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, RenderStatus> {
+final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, RenderStatus>
+    implements CheckpointedFunction {
   private static final long serialVersionUID = 1L;
   private static final Logger LOG = LoggerFactory.getLogger(RenderLifecycle.class);
 
   static final OutputTag<PoolCommand> POOL = new OutputTag<>("pool-commands") {};
   static final OutputTag<LineageRecord> LINEAGE = new OutputTag<>("lineage") {};
   static final OutputTag<DeadLetter> DLQ = new OutputTag<>("lifecycle-dead-letters") {};
+
+  /** Cancels of expired renders for the workers (render.commands). */
+  static final OutputTag<RenderCommand> COMMANDS = new OutputTag<>("lifecycle-commands") {};
 
   /** Bits left free below each lifecycle version for the scheduler's position updates. */
   static final int VERSION_SHIFT = 20;
@@ -58,13 +76,18 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
   private final OrchestratorConfig.RetryPolicy retry;
   private final long retentionMillis;
   private final String bucket;
+  private final long expectedBaseMillis;
+  private final long expectedUpscaleMillis;
 
   private transient ValueState<RenderRecord> state;
+  private transient ListState<Tuple2<String, Double>> durationState;
+  private transient StageDurations durations;
   private transient LineageJson lineage;
   private transient Counter duplicates;
   private transient Counter fenced;
   private transient Counter retries;
   private transient Counter leasesExpired;
+  private transient Counter expiredInfeasible;
   private transient Map<RenderState, Counter> finals;
 
   RenderLifecycle(OrchestratorConfig config) {
@@ -72,15 +95,49 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
         config.lease().toMillis(),
         config.retry(),
         config.stateRetention().toMillis(),
-        config.bucket());
+        config.bucket(),
+        config.expectedBase().toMillis(),
+        config.expectedUpscale().toMillis());
   }
 
   RenderLifecycle(
       long leaseMillis, OrchestratorConfig.RetryPolicy retry, long retentionMillis, String bucket) {
+    this(leaseMillis, retry, retentionMillis, bucket, 0, 0);
+  }
+
+  RenderLifecycle(
+      long leaseMillis,
+      OrchestratorConfig.RetryPolicy retry,
+      long retentionMillis,
+      String bucket,
+      long expectedBaseMillis,
+      long expectedUpscaleMillis) {
     this.leaseMillis = leaseMillis;
     this.retry = retry;
     this.retentionMillis = retentionMillis;
     this.bucket = bucket;
+    this.expectedBaseMillis = expectedBaseMillis;
+    this.expectedUpscaleMillis = expectedUpscaleMillis;
+  }
+
+  @Override
+  public void initializeState(FunctionInitializationContext context) throws Exception {
+    durations = new StageDurations(expectedBaseMillis, expectedUpscaleMillis);
+    durationState =
+        context
+            .getOperatorStateStore()
+            .getUnionListState(
+                new ListStateDescriptor<>(
+                    "stage-durations",
+                    TypeInformation.of(new TypeHint<Tuple2<String, Double>>() {})));
+    if (context.isRestored()) {
+      durations.restore(durationState.get());
+    }
+  }
+
+  @Override
+  public void snapshotState(FunctionSnapshotContext context) throws Exception {
+    durationState.update(durations.snapshot());
   }
 
   @Override
@@ -92,6 +149,7 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
     fenced = g.counter("fencedEvents");
     retries = g.counter("retries");
     leasesExpired = g.counter("leasesExpired");
+    expiredInfeasible = g.counter("expiredBeforeDispatch");
     finals = new EnumMap<>(RenderState.class);
     for (RenderState s :
         new RenderState[] {
@@ -246,6 +304,7 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
         if (rec.state == RenderState.QUEUED) {
           rec.state = rec.stage == Stage.BASE ? RenderState.RENDERING : RenderState.UPSCALING;
           rec.workerId = e.getWorkerId();
+          rec.runningSince = now;
           ctx.output(
               LINEAGE,
               lineage.running(
@@ -295,6 +354,9 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
       RenderRecord rec, StageEvent e, long now, Context ctx, Collector<RenderStatus> out)
       throws Exception {
     clearLease(rec, ctx);
+    if (rec.runningSince > 0) {
+      durations.observe(rec.stage, rec.request.getParams(), now - rec.runningSince);
+    }
     boolean last =
         rec.stage == Stage.UPSCALE || rec.request.getParams().getUpscale() == UpscaleTarget.NONE;
     if (last) {
@@ -371,6 +433,7 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
       rec.etaMillis = null;
       rec.retryAt = now + backoff;
       rec.queuedAt = now;
+      rec.runningSince = 0;
       ctx.timerService().registerProcessingTimeTimer(rec.retryAt);
       emit(rec, now, err, null, out);
       state.update(rec);
@@ -423,15 +486,26 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
       return;
     }
     if (rec.deadline != null && ts >= rec.deadline && now >= rec.deadline) {
-      if (rec.state == RenderState.QUEUED) {
-        ctx.output(POOL, PoolCommand.remove(rec.stage.name(), rec.request.getRequestId()));
-      }
-      finish(rec, RenderState.EXPIRED, now, deadlineError(), null, ctx, out);
+      expire(
+          rec, now, deadlineError(), rec.state == RenderState.QUEUED && rec.retryAt == 0, ctx, out);
       return;
     }
     if (rec.retryAt != 0 && ts >= rec.retryAt) {
       rec.retryAt = 0;
+      if (expiredInfeasible(rec, now, false, ctx, out)) {
+        return;
+      }
       ctx.output(POOL, PoolCommand.enqueue(task(rec, now), status(rec, now, null, null)));
+      state.update(rec);
+      return;
+    }
+    if (rec.latestStart != 0 && ts == rec.latestStart) {
+      rec.latestStart = 0;
+      if (rec.state == RenderState.QUEUED
+          && rec.retryAt == 0
+          && expiredInfeasible(rec, now, true, ctx, out)) {
+        return;
+      }
       state.update(rec);
       return;
     }
@@ -485,9 +559,100 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
     rec.etaMillis = null;
     rec.retryAt = 0;
     rec.queuedAt = now;
+    rec.runningSince = 0;
+    if (expiredInfeasible(rec, now, false, ctx, out)) {
+      return;
+    }
     RenderStatus s = emit(rec, now, null, null, out);
     ctx.output(POOL, PoolCommand.enqueue(task(rec, now), s));
     state.update(rec);
+  }
+
+  /**
+   * Ends a queued render EXPIRED when its remaining work no longer fits before the deadline;
+   * otherwise (re)arms the timer at the latest start that still fits. Returns whether it expired.
+   * Leaves {@code rec} unsaved when it did not expire: callers go on and save it. {@code inPool}:
+   * the task is in its pool's backlog (or may have been released from it).
+   */
+  private boolean expiredInfeasible(
+      RenderRecord rec, long now, boolean inPool, Context ctx, Collector<RenderStatus> out)
+      throws Exception {
+    if (rec.deadline == null) {
+      return false;
+    }
+    RenderParams params = rec.request.getParams();
+    long remaining = durations.remaining(rec.stage, params);
+    if (remaining <= 0) {
+      return false;
+    }
+    long latest = rec.deadline - remaining;
+    if (now < latest) {
+      if (rec.latestStart != latest) {
+        if (rec.latestStart != 0) {
+          ctx.timerService().deleteProcessingTimeTimer(rec.latestStart);
+        }
+        rec.latestStart = latest;
+        ctx.timerService().registerProcessingTimeTimer(latest);
+      }
+      return false;
+    }
+    expiredInfeasible.inc();
+    StringBuilder work =
+        new StringBuilder()
+            .append(rec.stage)
+            .append(" ~")
+            .append(seconds(durations.expected(rec.stage, params)));
+    if (rec.stage == Stage.BASE && params.getUpscale() != UpscaleTarget.NONE) {
+      work.append(", UPSCALE ~").append(seconds(durations.expected(Stage.UPSCALE, params)));
+    }
+    ErrorInfo err =
+        ErrorInfo.newBuilder()
+            .setCode(ErrorCode.DEADLINE_EXCEEDED)
+            .setMessage(
+                "the render cannot finish before its deadline: about "
+                    + seconds(remaining)
+                    + " of work remain ("
+                    + work
+                    + ") and the deadline is in "
+                    + seconds(Math.max(0, rec.deadline - now)))
+            .setRetryable(false)
+            .build();
+    expire(rec, now, err, inPool, ctx, out);
+    return true;
+  }
+
+  /**
+   * Ends the render EXPIRED: a queued task leaves its pool, and a CANCEL on render.commands stops a
+   * worker that holds it (running, or released just before the removal reached the pool).
+   */
+  private void expire(
+      RenderRecord rec,
+      long now,
+      ErrorInfo err,
+      boolean inPool,
+      Context ctx,
+      Collector<RenderStatus> out)
+      throws Exception {
+    if (inPool) {
+      ctx.output(POOL, PoolCommand.remove(rec.stage.name(), rec.request.getRequestId()));
+    }
+    if (inPool || rec.running()) {
+      ctx.output(
+          COMMANDS,
+          RenderCommand.newBuilder()
+              .setCommandId("expired-" + rec.request.getRequestId())
+              .setRequestId(rec.request.getRequestId())
+              .setTenant(rec.request.getTenant())
+              .setType(CommandType.CANCEL)
+              .setReason("expired: " + err.getMessage())
+              .setIssuedAt(Instant.ofEpochMilli(now))
+              .build());
+    }
+    finish(rec, RenderState.EXPIRED, now, err, null, ctx, out);
+  }
+
+  private static String seconds(long millis) {
+    return String.format(java.util.Locale.ROOT, "%.1f s", millis / 1000.0);
   }
 
   private void finish(
@@ -500,6 +665,10 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
       Collector<RenderStatus> out)
       throws Exception {
     clearLease(rec, ctx);
+    if (rec.latestStart != 0) {
+      ctx.timerService().deleteProcessingTimeTimer(rec.latestStart);
+      rec.latestStart = 0;
+    }
     rec.state = end;
     rec.retryAt = 0;
     emit(rec, now, err, outputs, out);

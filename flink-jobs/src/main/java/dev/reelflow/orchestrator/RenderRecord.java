@@ -48,6 +48,12 @@ public class RenderRecord {
   /** When the render entered the current QUEUED state (queue wait metric). */
   public long queuedAt;
 
+  /** When the current attempt started running (stage duration estimate), 0 when not running. */
+  public long runningSince;
+
+  /** Latest start of the queued stage that still meets the deadline (its timer), 0 when none. */
+  public long latestStart;
+
   public RenderRecord() {}
 
   boolean terminal() {

@@ -47,6 +47,9 @@ final class ScheduleTrigger extends KeyedProcessFunction<String, Inbound, Render
 
   static final OutputTag<DeadLetter> DLQ = new OutputTag<>("schedule-dead-letters") {};
 
+  /** Fires of schedules whose rows live in an object; {@link ScheduleSourceReader} reads them. */
+  static final OutputTag<SourceFire> SOURCE_FIRES = new OutputTag<>("schedule-source-fires") {};
+
   private transient ValueState<ScheduleState> state;
   private transient Counter fires;
 
@@ -131,16 +134,13 @@ final class ScheduleTrigger extends KeyedProcessFunction<String, Inbound, Render
   private void fire(Schedule s, long fireTime, Context ctx, Collector<RenderRequest> out) {
     fires.inc();
     if (s.getSource() != null) {
-      ctx.output(
-          DLQ,
-          deadLetter(
-              s.getScheduleId(),
-              "UnsupportedSource",
-              "schedule "
-                  + s.getScheduleId()
-                  + " reads rows from object "
-                  + s.getSource()
-                  + ", which this orchestrator does not read yet; give the rows inline"));
+      // Reading the object is I/O: the reader downstream does it, off this keyed operator.
+      ctx.output(SOURCE_FIRES, new SourceFire(s, fireTime));
+      LOG.info(
+          "schedule {} fired for {} (rows from object {})",
+          s.getScheduleId(),
+          Instant.ofEpochMilli(fireTime),
+          s.getSource());
       return;
     }
     List<String> rows = s.getRows();
@@ -255,7 +255,7 @@ final class ScheduleTrigger extends KeyedProcessFunction<String, Inbound, Render
     }
   }
 
-  private static DeadLetter deadLetter(String scheduleId, String errorClass, String reason) {
+  static DeadLetter deadLetter(String scheduleId, String errorClass, String reason) {
     return DeadLetter.newBuilder()
         .setSourceTopic(TopicNames.SCHEDULES)
         .setPartition(-1)

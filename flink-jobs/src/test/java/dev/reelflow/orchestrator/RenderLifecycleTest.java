@@ -3,8 +3,10 @@ package dev.reelflow.orchestrator;
 import static dev.reelflow.orchestrator.Fixtures.T0;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.reelflow.schemas.avro.CommandType;
 import dev.reelflow.schemas.avro.DeadLetter;
 import dev.reelflow.schemas.avro.ErrorCode;
+import dev.reelflow.schemas.avro.RenderCommand;
 import dev.reelflow.schemas.avro.RenderRequest;
 import dev.reelflow.schemas.avro.RenderState;
 import dev.reelflow.schemas.avro.RenderStatus;
@@ -47,9 +49,17 @@ class RenderLifecycleTest {
 
   static KeyedOneInputStreamOperatorTestHarness<String, Inbound, RenderStatus> harness()
       throws Exception {
+    return harness(0, 0);
+  }
+
+  /** A lifecycle with expected stage durations before any is observed (0: none). */
+  static KeyedOneInputStreamOperatorTestHarness<String, Inbound, RenderStatus> harness(
+      long expectedBase, long expectedUpscale) throws Exception {
     KeyedOneInputStreamOperatorTestHarness<String, Inbound, RenderStatus> h =
         new KeyedOneInputStreamOperatorTestHarness<>(
-            new KeyedProcessOperator<>(new RenderLifecycle(LEASE, RETRY, 86_400_000L, "reelflow")),
+            new KeyedProcessOperator<>(
+                new RenderLifecycle(
+                    LEASE, RETRY, 86_400_000L, "reelflow", expectedBase, expectedUpscale)),
             Inbound::requestId,
             Types.STRING);
     h.setProcessingTime(START);
@@ -314,6 +324,90 @@ class RenderLifecycleTest {
         .filteredOn(c -> c.kind == PoolCommand.Kind.REMOVE)
         .extracting(c -> c.requestId)
         .containsExactly("r-8");
+    // The running render's worker is told to stop; so is any worker the queued one may have been
+    // released to just before the removal reached its pool.
+    assertThat(side(RenderLifecycle.COMMANDS))
+        .allSatisfy(
+            c -> {
+              assertThat(c.getType()).isEqualTo(CommandType.CANCEL);
+              assertThat(c.getTenant()).isEqualTo("demo");
+              assertThat(c.getReason()).startsWith("expired: ");
+            })
+        .extracting(RenderCommand::getRequestId)
+        .containsExactlyInAnyOrder("r-8", "r-9");
+  }
+
+  @Test
+  void queuedRenderExpiresOnceItsRemainingWorkNoLongerFits() throws Exception {
+    h.close();
+    h = harness(20_000, 10_000);
+    h.open();
+    RenderRequest r = Fixtures.request("r-20");
+    r.setDeadline(Instant.ofEpochMilli(START + 60_000));
+    in(r);
+    assertThat(last().getState()).isEqualTo(RenderState.QUEUED);
+    // Base 20 s plus upscale 10 s must start by deadline - 30 s.
+    h.setProcessingTime(START + 29_999);
+    assertThat(last().getState()).isEqualTo(RenderState.QUEUED);
+    h.setProcessingTime(START + 30_000);
+    assertThat(last().getState()).isEqualTo(RenderState.EXPIRED);
+    assertThat(last().getError().getCode()).isEqualTo(ErrorCode.DEADLINE_EXCEEDED);
+    assertThat(last().getError().getMessage())
+        .contains("cannot finish before its deadline")
+        .contains("about 30.0 s of work remain (BASE ~20.0 s, UPSCALE ~10.0 s)")
+        .contains("deadline is in 30.0 s");
+    assertThat(side(RenderLifecycle.POOL))
+        .extracting(c -> c.kind)
+        .containsExactly(PoolCommand.Kind.ENQUEUE, PoolCommand.Kind.REMOVE);
+    assertThat(side(RenderLifecycle.COMMANDS))
+        .extracting(RenderCommand::getRequestId)
+        .containsExactly("r-20");
+    // Nothing fires later for it: the deadline timer finds a final render.
+    int n = statuses().size();
+    h.setProcessingTime(START + 60_000);
+    assertThat(statuses()).hasSize(n);
+  }
+
+  @Test
+  void requestWhoseWorkCannotFitIsNeverQueued() throws Exception {
+    h.close();
+    h = harness(20_000, 0);
+    h.open();
+    RenderRequest r = Fixtures.request("r-21", "demo", 5, UpscaleTarget.NONE);
+    r.setDeadline(Instant.ofEpochMilli(START + 15_000));
+    in(r);
+    assertThat(states()).containsExactly("ACCEPTED/BASE", "EXPIRED/BASE");
+    assertThat(side(RenderLifecycle.POOL)).isEmpty();
+    assertThat(side(RenderLifecycle.COMMANDS)).isEmpty();
+  }
+
+  @Test
+  void observedStageDurationsReplaceThePriorAndSurviveARestore() throws Exception {
+    // No prior: the first render with a tight deadline is queued.
+    RenderRequest first = Fixtures.request("r-22", "demo", 5, UpscaleTarget.NONE);
+    in(first);
+    in(Fixtures.event("r-22", Stage.BASE, 1, StageEventType.STARTED, "w1"));
+    h.setProcessingTime(START + 20_000);
+    in(Fixtures.completed("r-22", Stage.BASE, 1, "w1"));
+    assertThat(last().getState()).isEqualTo(RenderState.SUCCEEDED);
+
+    OperatorSubtaskState snap = h.snapshot(1, START + 20_000);
+    h.close();
+    h = harness();
+    h.setup();
+    h.initializeState(snap);
+    h.open();
+    h.setProcessingTime(START + 20_000);
+    // Learned: a base stage of this resolution takes about 20 s.
+    RenderRequest tight = Fixtures.request("r-23", "demo", 5, UpscaleTarget.NONE);
+    tight.setDeadline(Instant.ofEpochMilli(START + 30_000));
+    in(tight);
+    assertThat(states()).containsExactly("ACCEPTED/BASE", "EXPIRED/BASE");
+    RenderRequest roomy = Fixtures.request("r-24", "demo", 5, UpscaleTarget.NONE);
+    roomy.setDeadline(Instant.ofEpochMilli(START + 60_000));
+    in(roomy);
+    assertThat(last().getRequestId()).isEqualTo("r-24");
+    assertThat(last().getState()).isEqualTo(RenderState.QUEUED);
   }
 
   @Test

@@ -162,4 +162,17 @@ class ScheduleTriggerTest {
     assertThat(dlq.get(0).getReason()).contains("cannot fire");
     assertThat(dlq.get(1).getReason()).contains("row 1", "colour");
   }
+
+  @Test
+  void sourceSchedulesHandTheirFiresToTheReader() throws Exception {
+    in(Schedule.newBuilder(schedule("0 * * * *", List.of())).setSource("demo/rows.ndjson").build());
+    h.setProcessingTime(TEN);
+    assertThat(ids()).isEmpty();
+    assertThat(h.getSideOutput(ScheduleTrigger.DLQ)).isNull();
+    List<SourceFire> fires =
+        h.getSideOutput(ScheduleTrigger.SOURCE_FIRES).stream().map(StreamRecord::getValue).toList();
+    assertThat(fires).hasSize(1);
+    assertThat(fires.get(0).fireTime).isEqualTo(TEN);
+    assertThat(fires.get(0).schedule.getSource()).isEqualTo("demo/rows.ndjson");
+  }
 }

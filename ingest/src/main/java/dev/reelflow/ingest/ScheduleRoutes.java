@@ -201,6 +201,12 @@ final class ScheduleRoutes {
     if (source != null && (source.isBlank() || source.length() > 1024)) {
       errors.add(new FieldError("source", "must be an object key of 1..1024 characters"));
     }
+    if (source != null && !source.isBlank() && !source.startsWith(tenant + "/")) {
+      // The orchestrator reads the object with its own credentials: keep tenants apart here.
+      errors.add(
+          new FieldError(
+              "source", "must be an object key under this tenant's prefix " + tenant + "/"));
+    }
     if (source != null && !rows.isEmpty()) {
       errors.add(new FieldError("source", "give either rows or source, not both"));
     }

@@ -526,6 +526,22 @@ class IngestApiTest {
   }
 
   @Test
+  void scheduleSourcesMustLieUnderTheTenantsPrefix() {
+    String tpl = "{\"cron\":\"0 2 * * *\",\"template\":{\"prompt\":\"shot\"},\"source\":";
+    ApiClient.Answer foreign =
+        a.post("/v1/schedules", "application/json", tpl + "\"other/rows.ndjson\"}");
+    assertProblem(foreign, 422);
+    assertThat(foreign.json().get("errors").get(0).get("field").asText()).isEqualTo("source");
+    assertThat(foreign.json().get("errors").get(0).get("message").asText()).contains("acme/");
+    ApiClient.Answer own =
+        a.post("/v1/schedules", "application/json", tpl + "\"acme/rows.ndjson\"}");
+    assertThat(own.status()).as(own.body()).isEqualTo(201);
+    Schedule published = (Schedule) publisher.on("render.schedules").get(0).value();
+    assertThat(published.getSource()).isEqualTo("acme/rows.ndjson");
+    assertThat(published.getRows()).isEmpty();
+  }
+
+  @Test
   void openApiDescribesExactlyTheRegisteredRoutes() {
     JsonNode doc = a.as(null).get("/openapi.json").json();
     Set<String> documented = new HashSet<>();

@@ -129,7 +129,10 @@ public final class LocalPipeline implements AutoCloseable {
             .set(OrchestratorConfig.BUCKET, stack.bucket())
             .set(
                 OrchestratorConfig.CHECKPOINT_DIR,
-                state.resolve("flink/checkpoints").toUri().toString());
+                state.resolve("flink/checkpoints").toUri().toString())
+            // Schedules with a source read their rows from the same bucket.
+            .storage(
+                stack.s3Endpoint(), stack.s3AccessKey(), stack.s3SecretKey(), stack.s3Region());
     options.orchestratorSettings().forEach(orchestratorBuilder::set);
     OrchestratorConfig orchestratorConfig = orchestratorBuilder.build();
     Configuration flink = new Configuration();

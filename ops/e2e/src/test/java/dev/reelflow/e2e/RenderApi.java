@@ -31,12 +31,19 @@ final class RenderApi {
    * Submits a preview render without upscale ({@code steps} denoising steps) and returns its id.
    */
   String submitPreview(String prompt, int steps) {
+    return submitPreview(prompt, steps, null);
+  }
+
+  /** As {@link #submitPreview(String, int)}, with a deadline when not null. */
+  String submitPreview(String prompt, int steps, java.time.Instant deadline) {
     String body =
         "{\"prompt\":\""
             + prompt
             + "\",\"resolution\":\"preview\",\"frames\":17,\"steps\":"
             + steps
-            + ",\"upscale\":\"none\",\"seed\":7}";
+            + ",\"upscale\":\"none\",\"seed\":7"
+            + (deadline == null ? "" : ",\"deadline\":\"" + deadline + "\"")
+            + "}";
     Answer a = call("POST", "/v1/renders", body);
     if (a.status() != 202 || a.json() == null || !a.json().hasNonNull("id")) {
       throw new AssertionError("POST /v1/renders answered " + a.status() + ": " + a.body());
