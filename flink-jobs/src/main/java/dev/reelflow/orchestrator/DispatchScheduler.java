@@ -166,6 +166,9 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
         meta.update(m);
         backlog.put(c.requestId, q);
         order.add(order.entry(c.requestId, q.tenant, q.priority, q.deadline, q.seq));
+        // Registered at the first task, so a tenant's series exists (at 0) even when every task
+        // of it left the backlog at once.
+        registerTenantGauge(ctx.getCurrentKey(), q.tenant);
         ensurePositionTimer(now, ctx);
       }
       case REMOVE -> {
@@ -465,14 +468,17 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
 
   private void registerTenantGauges(String pool) {
     for (String tenant : tenantBacklog.getOrDefault(pool, Map.of()).keySet()) {
-      if (tenantGauges.add(pool + "/" + tenant)) {
-        metrics
-            .addGroup("pool", pool)
-            .addGroup("tenant", tenant)
-            .gauge(
-                "backlog",
-                () -> tenantBacklog.getOrDefault(pool, Map.of()).getOrDefault(tenant, 0));
-      }
+      registerTenantGauge(pool, tenant);
+    }
+  }
+
+  private void registerTenantGauge(String pool, String tenant) {
+    if (tenantGauges.add(pool + "/" + tenant)) {
+      metrics
+          .addGroup("pool", pool)
+          .addGroup("tenant", tenant)
+          .gauge(
+              "backlog", () -> tenantBacklog.getOrDefault(pool, Map.of()).getOrDefault(tenant, 0));
     }
   }
 

@@ -36,6 +36,8 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  * the same directory keeps the data.
  */
 public final class LocalPipeline implements AutoCloseable {
+  private static final String PROMETHEUS_REPORTER =
+      "org.apache.flink.metrics.prometheus.PrometheusReporterFactory";
 
   /**
    * What to start.
@@ -137,6 +139,10 @@ public final class LocalPipeline implements AutoCloseable {
     OrchestratorConfig orchestratorConfig = orchestratorBuilder.build();
     Configuration flink = new Configuration();
     flink.set(RestOptions.PORT, options.flinkUiPort());
+    // The same reporter as the FlinkDeployment, so the dashboards and KEDA read the same names.
+    int flinkMetricsPort = FreePort.find();
+    flink.setString("metrics.reporter.prom.factory.class", PROMETHEUS_REPORTER);
+    flink.setString("metrics.reporter.prom.port", Integer.toString(flinkMetricsPort));
     StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1, flink);
     orchestrator = OrchestratorJob.builder().config(orchestratorConfig).build().start(env);
 
@@ -183,7 +189,8 @@ public final class LocalPipeline implements AutoCloseable {
             .with("api.tenant", tenant.tenant())
             .with("console.url", ingest.baseUrl() + "/console/")
             .with("flink.jobId", orchestrator.getJobID().toString())
-            .with("flink.webUi", "http://localhost:" + options.flinkUiPort());
+            .with("flink.webUi", "http://localhost:" + options.flinkUiPort())
+            .with("flink.metrics", "http://localhost:" + flinkMetricsPort + "/metrics");
     for (WorkerProcess worker : workers) {
       if (worker.metricsPort() > 0) {
         info =
