@@ -225,7 +225,11 @@ public final class OrchestratorJob {
         .uid("tasks-sink");
     statuses
         .sinkTo(
-            sink("status", config.eventDelivery(), new OutboundSerializers.Status(codec), false))
+            sink(
+                "status",
+                config.eventDelivery(),
+                OutboundSerializers.ByRequestId.status(codec),
+                false))
         .name("status-sink")
         .uid("status-sink");
     lifecycle
@@ -237,7 +241,11 @@ public final class OrchestratorJob {
     lifecycle
         .getSideOutput(RenderLifecycle.COMMANDS)
         .sinkTo(
-            sink("commands", config.taskDelivery(), new OutboundSerializers.Commands(codec), true))
+            sink(
+                "commands",
+                config.taskDelivery(),
+                OutboundSerializers.ByRequestId.commands(codec),
+                true))
         .name("commands-sink")
         .uid("commands-sink");
     deadLetters

@@ -4,8 +4,10 @@ import dev.reelflow.schemas.avro.DeadLetter;
 import dev.reelflow.schemas.avro.RenderCommand;
 import dev.reelflow.schemas.avro.RenderStatus;
 import java.nio.charset.StandardCharsets;
+import org.apache.avro.specific.SpecificRecord;
 import org.apache.flink.api.common.serialization.SerializationSchema;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
+import org.apache.flink.util.function.SerializableFunction;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 
@@ -44,13 +46,29 @@ final class OutboundSerializers {
     }
   }
 
-  /** render.status, keyed by request id. */
-  static final class Status implements KafkaRecordSerializationSchema<RenderStatus> {
+  /**
+   * An Avro record keyed by its request id: render.status, and render.commands (the orchestrator's
+   * own cancels of expired renders).
+   */
+  static final class ByRequestId<T extends SpecificRecord>
+      implements KafkaRecordSerializationSchema<T> {
     private static final long serialVersionUID = 1L;
     private final RecordCodec codec;
+    private final String topic;
+    private final SerializableFunction<T, String> requestId;
 
-    Status(RecordCodec codec) {
+    ByRequestId(RecordCodec codec, String topic, SerializableFunction<T, String> requestId) {
       this.codec = codec;
+      this.topic = topic;
+      this.requestId = requestId;
+    }
+
+    static ByRequestId<RenderStatus> status(RecordCodec codec) {
+      return new ByRequestId<>(codec, TopicNames.STATUS, RenderStatus::getRequestId);
+    }
+
+    static ByRequestId<RenderCommand> commands(RecordCodec codec) {
+      return new ByRequestId<>(codec, TopicNames.COMMANDS, RenderCommand::getRequestId);
     }
 
     @Override
@@ -61,39 +79,12 @@ final class OutboundSerializers {
 
     @Override
     public ProducerRecord<byte[], byte[]> serialize(
-        RenderStatus s, KafkaSinkContext context, Long timestamp) {
+        T value, KafkaSinkContext context, Long timestamp) {
+      String id = requestId.apply(value);
       try {
-        return new ProducerRecord<>(
-            TopicNames.STATUS, utf8(s.getRequestId()), codec.encode(TopicNames.STATUS, s));
+        return new ProducerRecord<>(topic, utf8(id), codec.encode(topic, value));
       } catch (Exception e) {
-        throw new IllegalStateException("cannot encode status of " + s.getRequestId(), e);
-      }
-    }
-  }
-
-  /** render.commands (the orchestrator's own cancels of expired renders), keyed by request id. */
-  static final class Commands implements KafkaRecordSerializationSchema<RenderCommand> {
-    private static final long serialVersionUID = 1L;
-    private final RecordCodec codec;
-
-    Commands(RecordCodec codec) {
-      this.codec = codec;
-    }
-
-    @Override
-    public void open(SerializationSchema.InitializationContext context, KafkaSinkContext sink)
-        throws Exception {
-      codec.open();
-    }
-
-    @Override
-    public ProducerRecord<byte[], byte[]> serialize(
-        RenderCommand c, KafkaSinkContext context, Long timestamp) {
-      try {
-        return new ProducerRecord<>(
-            TopicNames.COMMANDS, utf8(c.getRequestId()), codec.encode(TopicNames.COMMANDS, c));
-      } catch (Exception e) {
-        throw new IllegalStateException("cannot encode command " + c.getCommandId(), e);
+        throw new IllegalStateException("cannot encode " + topic + " record of " + id, e);
       }
     }
   }
