@@ -38,6 +38,9 @@ import java.util.UUID;
  *   <tr><td>s3.access.key / s3.secret.key</td><td>(none)</td><td>S3 credentials</td></tr>
  *   <tr><td>s3.bucket</td><td>reelflow</td><td>render bucket</td></tr>
  *   <tr><td>s3.presign.ttl</td><td>PT1H</td><td>validity of presigned URLs</td></tr>
+ *   <tr><td>s3.read.timeout</td><td>PT5S</td><td>longest a read from the store (a render's
+ *       manifest) may take, retries of an unavailable endpoint included, before the request
+ *       answers 503</td></tr>
  *   <tr><td>ingest.api.keys.file</td><td>(none)</td><td>JSON file of hashed API keys per tenant
  *       ({@link ApiKeys})</td></tr>
  *   <tr><td>ingest.api.keys</td><td>(none)</td><td>inline keys: {@code
@@ -56,9 +59,13 @@ import java.util.UUID;
  *   <tr><td>ingest.webhook.timeout</td><td>PT10S</td><td>HTTP timeout of one attempt</td></tr>
  *   <tr><td>ingest.webhook.queue.capacity</td><td>10000</td><td>pending deliveries kept in
  *       memory</td></tr>
+ *   <tr><td>ingest.lineage.max.renders</td><td>2000</td><td>renders whose OpenLineage events the
+ *       lineage view keeps (those with the most recent events; about 8 KB each); older ones
+ *       answer 404 "evicted"</td></tr>
  *   <tr><td>ingest.console.enabled</td><td>true</td><td>serve classpath {@code /console} at
  *       {@code /console}</td></tr>
- *   <tr><td>topic.requests, topic.commands, topic.status, topic.schedules</td><td>render.*</td>
+ *   <tr><td>topic.requests, topic.commands, topic.status, topic.schedules, topic.lineage</td>
+ *       <td>render.*</td>
  *       <td>topic names</td></tr>
  *   <tr><td>topic.idempotency</td><td>render.idempotency</td><td>compacted topic of used
  *       Idempotency-Keys (ingest-private)</td></tr>
@@ -79,6 +86,7 @@ public final class IngestConfig {
   public static final String S3_SECRET_KEY = "s3.secret.key";
   public static final String S3_BUCKET = "s3.bucket";
   public static final String S3_PRESIGN_TTL = "s3.presign.ttl";
+  public static final String S3_READ_TIMEOUT = "s3.read.timeout";
   public static final String API_KEYS_FILE = "ingest.api.keys.file";
   public static final String API_KEYS = "ingest.api.keys";
   public static final String RATE_PER_SECOND = "ingest.rate.limit.per.second";
@@ -93,11 +101,13 @@ public final class IngestConfig {
   public static final String WEBHOOK_RETRY_FOR = "ingest.webhook.retry.for";
   public static final String WEBHOOK_TIMEOUT = "ingest.webhook.timeout";
   public static final String WEBHOOK_QUEUE_CAPACITY = "ingest.webhook.queue.capacity";
+  public static final String LINEAGE_MAX_RENDERS = "ingest.lineage.max.renders";
   public static final String CONSOLE_ENABLED = "ingest.console.enabled";
   public static final String TOPIC_REQUESTS = "topic.requests";
   public static final String TOPIC_COMMANDS = "topic.commands";
   public static final String TOPIC_STATUS = "topic.status";
   public static final String TOPIC_SCHEDULES = "topic.schedules";
+  public static final String TOPIC_LINEAGE = "topic.lineage";
   public static final String TOPIC_IDEMPOTENCY = "topic.idempotency";
 
   private static final Map<String, String> DEFAULTS = new LinkedHashMap<>();
@@ -116,6 +126,7 @@ public final class IngestConfig {
     DEFAULTS.put(S3_SECRET_KEY, "");
     DEFAULTS.put(S3_BUCKET, "reelflow");
     DEFAULTS.put(S3_PRESIGN_TTL, "PT1H");
+    DEFAULTS.put(S3_READ_TIMEOUT, "PT5S");
     DEFAULTS.put(API_KEYS_FILE, "");
     DEFAULTS.put(API_KEYS, "");
     DEFAULTS.put(RATE_PER_SECOND, "50");
@@ -130,11 +141,13 @@ public final class IngestConfig {
     DEFAULTS.put(WEBHOOK_RETRY_FOR, "PT2H");
     DEFAULTS.put(WEBHOOK_TIMEOUT, "PT10S");
     DEFAULTS.put(WEBHOOK_QUEUE_CAPACITY, "10000");
+    DEFAULTS.put(LINEAGE_MAX_RENDERS, "2000");
     DEFAULTS.put(CONSOLE_ENABLED, "true");
     DEFAULTS.put(TOPIC_REQUESTS, "render.requests");
     DEFAULTS.put(TOPIC_COMMANDS, "render.commands");
     DEFAULTS.put(TOPIC_STATUS, "render.status");
     DEFAULTS.put(TOPIC_SCHEDULES, "render.schedules");
+    DEFAULTS.put(TOPIC_LINEAGE, "render.lineage");
     DEFAULTS.put(TOPIC_IDEMPOTENCY, "render.idempotency");
   }
 
@@ -198,11 +211,15 @@ public final class IngestConfig {
           BODY_MAX_BYTES,
           BATCH_MAX_ROWS,
           BATCH_MAX_BYTES,
-          WEBHOOK_QUEUE_CAPACITY
+          WEBHOOK_QUEUE_CAPACITY,
+          LINEAGE_MAX_RENDERS
         }) {
       if (longValue(k) <= 0) {
         throw new IllegalArgumentException(k + " must be positive, got " + values.get(k));
       }
+    }
+    if (longValue(LINEAGE_MAX_RENDERS) > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException(LINEAGE_MAX_RENDERS + " is too large");
     }
     if (doubleValue(RATE_PER_SECOND) <= 0) {
       throw new IllegalArgumentException(RATE_PER_SECOND + " must be positive");
@@ -210,12 +227,17 @@ public final class IngestConfig {
     for (String k :
         new String[] {
           S3_PRESIGN_TTL,
+          S3_READ_TIMEOUT,
           WEBHOOK_INITIAL_BACKOFF,
           WEBHOOK_MAX_BACKOFF,
           WEBHOOK_RETRY_FOR,
           WEBHOOK_TIMEOUT
         }) {
       duration(k);
+    }
+    Duration read = duration(S3_READ_TIMEOUT);
+    if (read.isZero() || read.isNegative()) {
+      throw new IllegalArgumentException(S3_READ_TIMEOUT + " must be positive, got " + read);
     }
   }
 
@@ -381,6 +403,11 @@ public final class IngestConfig {
     public Builder batchLimits(int maxRows, long maxBytes) {
       set(BATCH_MAX_ROWS, Integer.toString(maxRows));
       return set(BATCH_MAX_BYTES, Long.toString(maxBytes));
+    }
+
+    /** Renders whose lineage events the lineage view keeps. */
+    public Builder lineageMaxRenders(int renders) {
+      return set(LINEAGE_MAX_RENDERS, Integer.toString(renders));
     }
 
     public Builder webhooks(boolean enabled, Duration initialBackoff, Duration retryFor) {

@@ -14,6 +14,7 @@ import dev.reelflow.schemas.registry.SchemaRegistryConfig;
 import dev.reelflow.schemas.serde.AvroRecordDeserializer;
 import dev.reelflow.schemas.serde.AvroRecordSerializer;
 import dev.reelflow.storage.ArtifactStore;
+import dev.reelflow.storage.RetryPolicy;
 import io.javalin.Javalin;
 import io.javalin.compression.CompressionStrategy;
 import io.javalin.http.Context;
@@ -148,8 +149,10 @@ public final class IngestServer implements AutoCloseable {
     IngestMetrics metrics = new IngestMetrics();
     StatusView statuses = new StatusView();
     ScheduleView schedules = new ScheduleView();
+    LineageView lineage = new LineageView(config.intValue(IngestConfig.LINEAGE_MAX_RENDERS));
     IdempotencyLedger ledger = new IdempotencyLedger(json);
-    RenderJson renderJson = new RenderJson(json, outputLinks());
+    Optional<ArtifactStore> store = store();
+    RenderJson renderJson = new RenderJson(json, outputLinks(store));
 
     SchemaRegistryClient registry = null;
     Serializer<Object> values = builder.valueSerializer;
@@ -207,7 +210,19 @@ public final class IngestServer implements AutoCloseable {
               config.instanceId(),
               r -> ledger.apply(r.key(), r.value()),
               () -> {});
-      for (CompactedTopicReader r : List.of(statusReader, scheduleReader, ledgerReader)) {
+      CompactedTopicReader lineageReader =
+          new CompactedTopicReader(
+              config.bootstrapServers(),
+              config.get(IngestConfig.TOPIC_LINEAGE),
+              config.instanceId(),
+              r -> {
+                if (r.key() != null && r.value() != null) {
+                  lineage.append(r.key(), LineageView.checked(json, r.value()));
+                }
+              },
+              lineage::replayed);
+      for (CompactedTopicReader r :
+          List.of(statusReader, scheduleReader, ledgerReader, lineageReader)) {
         closeables.add(r);
         r.start();
       }
@@ -227,9 +242,15 @@ public final class IngestServer implements AutoCloseable {
             public boolean ledger(Duration t) {
               return ledgerReader.catchUp(t);
             }
+
+            @Override
+            public boolean lineage(Duration t) {
+              return lineageReader.catchUp(t);
+            }
           };
     } else {
       statuses.goLive();
+      lineage.replayed();
     }
     services =
         new IngestServices(
@@ -238,11 +259,13 @@ public final class IngestServer implements AutoCloseable {
             publisher,
             statuses,
             schedules,
+            lineage,
             ledger,
             catchup,
             new TenantLimits(System::nanoTime),
             metrics,
             renderJson,
+            store,
             builder.clock);
     if (config.booleanValue(IngestConfig.WEBHOOKS_ENABLED)) {
       webhooks = new WebhookDispatcher(config, keys, renderJson, json, metrics);
@@ -251,6 +274,7 @@ public final class IngestServer implements AutoCloseable {
     }
     RenderRoutes renders = new RenderRoutes(services);
     routes.addAll(renders.routes());
+    routes.addAll(new InspectionRoutes(services, renders).routes());
     routes.addAll(new ScheduleRoutes(services, renders).routes());
     routes.add(
         new Route("GET", "/healthz", (ctx, t) -> text(ctx, 200, "{\"status\":\"ok\"}"), false));
@@ -263,25 +287,49 @@ public final class IngestServer implements AutoCloseable {
     return this;
   }
 
-  private RenderJson.OutputLinks outputLinks() {
-    if (builder.outputLinks != null) {
-      return builder.outputLinks;
-    }
+  /** The object store where one is configured (presigned URLs, manifests); no network call. */
+  private Optional<ArtifactStore> store() {
     String endpoint = config.get(IngestConfig.S3_ENDPOINT);
     if (endpoint.isBlank()) {
-      String bucket = config.get(IngestConfig.S3_BUCKET);
-      return (tenant, key) -> "s3://" + bucket + "/" + key;
+      return Optional.empty();
     }
+    // Reads answer an HTTP request: retrying for the store's default two minutes would hold the
+    // client far longer than a 503 with Retry-After does.
+    Duration read = config.duration(IngestConfig.S3_READ_TIMEOUT);
     ArtifactStore store =
         ArtifactStore.builder()
             .endpoint(endpoint)
             .credentials(
                 config.get(IngestConfig.S3_ACCESS_KEY), config.get(IngestConfig.S3_SECRET_KEY))
             .bucket(config.get(IngestConfig.S3_BUCKET))
+            .connectTimeout(min(read, Duration.ofSeconds(2)))
+            .requestTimeout(read)
+            .retryPolicy(
+                RetryPolicy.builder()
+                    .initialBackoff(Duration.ofMillis(100))
+                    .maxBackoff(Duration.ofSeconds(1))
+                    .maxElapsed(read)
+                    .build())
             .build();
     closeables.add(store);
+    return Optional.of(store);
+  }
+
+  private static Duration min(Duration a, Duration b) {
+    return a.compareTo(b) <= 0 ? a : b;
+  }
+
+  private RenderJson.OutputLinks outputLinks(Optional<ArtifactStore> store) {
+    if (builder.outputLinks != null) {
+      return builder.outputLinks;
+    }
+    if (store.isEmpty()) {
+      String bucket = config.get(IngestConfig.S3_BUCKET);
+      return (tenant, key) -> "s3://" + bucket + "/" + key;
+    }
+    ArtifactStore s3 = store.get();
     Duration ttl = config.duration(IngestConfig.S3_PRESIGN_TTL);
-    return (tenant, key) -> store.presignGetForTenant(tenant, key, ttl).toString();
+    return (tenant, key) -> s3.presignGetForTenant(tenant, key, ttl).toString();
   }
 
   @SuppressWarnings({"unchecked", "rawtypes"})

@@ -1,20 +1,27 @@
 package dev.reelflow.ingest;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.reelflow.storage.ArtifactStore;
 import java.time.Clock;
+import java.util.Optional;
 
-/** What the route handlers share; built once by {@link IngestServer}. */
+/**
+ * What the route handlers share; built once by {@link IngestServer}. {@code store} is the object
+ * store (renders' manifests), empty where no {@code s3.endpoint} is configured.
+ */
 record IngestServices(
     IngestConfig config,
     ObjectMapper json,
     EventPublisher publisher,
     StatusView statuses,
     ScheduleView schedules,
+    LineageView lineage,
     IdempotencyLedger ledger,
     Catchup catchup,
     TenantLimits limits,
     IngestMetrics metrics,
     RenderJson renderJson,
+    Optional<ArtifactStore> store,
     Clock clock) {
 
   /** Read-your-writes across instances: wait until a view has applied the topic's end. */
@@ -24,6 +31,8 @@ record IngestServices(
     boolean schedules(java.time.Duration timeout);
 
     boolean ledger(java.time.Duration timeout);
+
+    boolean lineage(java.time.Duration timeout);
 
     /** Views fed directly (tests without Kafka) are always caught up. */
     Catchup NONE =
@@ -40,6 +49,11 @@ record IngestServices(
 
           @Override
           public boolean ledger(java.time.Duration t) {
+            return true;
+          }
+
+          @Override
+          public boolean lineage(java.time.Duration t) {
             return true;
           }
         };

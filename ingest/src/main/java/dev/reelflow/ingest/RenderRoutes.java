@@ -314,7 +314,8 @@ final class RenderRoutes {
 
   // ---------------------------------------------------------------- read
 
-  private RenderStatus find(Tenant tenant, String id) {
+  /** The tenant's render, after a short catch-up on a miss; 404 for absent or another tenant's. */
+  RenderStatus find(Tenant tenant, String id) {
     Optional<RenderStatus> st = s.statuses().get(tenant.id(), id);
     if (st.isEmpty() && s.catchup().statuses(Duration.ofSeconds(1))) {
       st = s.statuses().get(tenant.id(), id);
