@@ -8,6 +8,9 @@ const TERMINAL = new Set(["SUCCEEDED", "FAILED", "CANCELLED", "EXPIRED"]);
 // Browsers allow about six HTTP/1.1 connections per origin; leave room for ordinary calls.
 const MAX_STREAMS = 3;
 const POLL_MS = 5000;
+// A manifest or lineage read that failed, or a finished render's lineage without its final
+// event yet, is read again with the next status update or poll, this many times at most.
+const MAX_RETRIES = 5;
 
 const state = {
   key: localStorage.getItem(KEY_STORAGE) || "",
@@ -16,6 +19,8 @@ const state = {
   selected: null,
   streams: new Map(), // id or "batch:<id>" -> AbortController
   manifestFor: null,
+  lineageFor: null, // "<id> <status> <stage>" the lineage panel was last read for
+  retries: new Map(), // "manifest:<id>" or "lineage:<id>" -> reads repeated so far
   videoFor: null,
   pollTimer: null,
 };
@@ -47,6 +52,30 @@ async function api(path, options = {}) {
     throw await problemOf(res);
   }
   return res.status === 204 ? null : res.json();
+}
+
+async function apiText(path) {
+  const res = await fetch(path, { headers: { Authorization: "Bearer " + state.key } });
+  if (!res.ok) {
+    throw await problemOf(res);
+  }
+  return res.text();
+}
+
+/**
+ * JSON.parse that keeps integers beyond 2^53 exact, as their digits: seeds are 64-bit, and a
+ * JavaScript number would show another seed than the one the render used.
+ */
+function parseExact(text) {
+  return JSON.parse(text, (key, value, context) => {
+    if (typeof value !== "number" || !Number.isInteger(value) || Number.isSafeInteger(value)) {
+      return value;
+    }
+    if (context && typeof context.source === "string") return context.source;
+    // Browsers without JSON.parse source access: find the field's digits in the text.
+    const m = /^\w+$/.test(key) && new RegExp('"' + key + '"\\s*:\\s*(-?\\d+)').exec(text);
+    return m ? m[1] : value;
+  });
 }
 
 // ------------------------------------------------------------------ errors
@@ -322,17 +351,25 @@ function renderDetail() {
   }
   if (outputs.manifest && state.manifestFor !== r.id) {
     state.manifestFor = r.id;
-    showManifest(outputs.manifest);
+    showManifest(r.id);
   } else if (!outputs.manifest && state.manifestFor !== r.id) {
     $("manifest").innerHTML = '<p class="muted">Not available yet.</p>';
-    $("lineage").textContent = "Not available yet.";
+  }
+  // Lineage grows with the render: read it again when the state or stage changes.
+  const lineageKey = r.id + " " + r.status + " " + (r.stage || "");
+  if (state.lineageFor !== lineageKey) {
+    if (!$("lineage").dataset.id || $("lineage").dataset.id !== r.id) {
+      $("lineage").replaceChildren(muted("Loading…"));
+    }
+    state.lineageFor = lineageKey;
+    showLineage(r.id, TERMINAL.has(r.status));
   }
 }
 
 const MANIFEST_FIELDS = [
-  "requestId", "prompt", "seed", "resolution", "aspectRatio", "width", "height", "frames", "fps",
-  "steps", "guidance", "modelId", "weightsId", "engine", "emulated", "backend", "device",
-  "createdAt",
+  "requestId", "prompt", "seed", "resolution", "upscale", "aspectRatio", "frames", "fps", "steps",
+  "guidance", "modelId", "weightsId", "engine", "emulated", "backend", "device", "createdAt",
+  "lineageRunId",
 ];
 
 function manifestValue(v) {
@@ -343,69 +380,165 @@ function manifestValue(v) {
   return String(v);
 }
 
-async function showManifest(url) {
+/** A two-column table (field, value) of the given rows. */
+function fieldTable(rows, caption) {
+  const table = document.createElement("table");
+  table.className = "kv";
+  const cap = document.createElement("caption");
+  cap.className = "visually-hidden";
+  cap.textContent = caption;
+  const body = document.createElement("tbody");
+  for (const [k, v] of rows) {
+    const tr = document.createElement("tr");
+    tr.dataset.field = k;
+    const th = document.createElement("th");
+    th.scope = "row";
+    th.textContent = k;
+    const td = document.createElement("td");
+    td.textContent = v;
+    tr.append(th, td);
+    body.append(tr);
+  }
+  table.append(cap, body);
+  return table;
+}
+
+/** True while another read of this panel for this render is allowed. */
+function again(panel, id) {
+  const k = panel + ":" + id;
+  const n = (state.retries.get(k) || 0) + 1;
+  state.retries.set(k, n);
+  return n <= MAX_RETRIES;
+}
+
+function muted(text) {
+  const p = document.createElement("p");
+  p.className = "muted";
+  p.textContent = text;
+  return p;
+}
+
+async function showManifest(id) {
   const box = $("manifest");
-  box.replaceChildren();
   let manifest;
+  let text;
   try {
-    const res = await fetch(url); // presigned: no Authorization header to the object store
-    if (!res.ok) throw new Error("HTTP " + res.status);
-    manifest = await res.json();
+    text = await apiText("/v1/renders/" + encodeURIComponent(id) + "/manifest");
+    manifest = parseExact(text);
   } catch (e) {
-    // The object store answered without CORS headers (or not at all): show the presigned
-    // document itself, which a frame may display even though this page cannot read it.
-    const note = document.createElement("p");
-    note.className = "muted";
-    note.textContent =
-      "The object store does not allow this page to read the manifest (" + e.message +
-      "; it sends no CORS headers), so the document is shown as served.";
-    const frame = document.createElement("iframe");
-    frame.id = "manifest-frame";
-    frame.title = "manifest.json";
-    frame.src = url;
-    const link = document.createElement("a");
-    link.href = url;
-    link.textContent = "Open manifest.json";
-    box.append(note, frame, link);
-    $("lineage").textContent =
-      "The API has no lineage endpoint; the lineage run id is the manifest's lineageRunId " +
-      "(shown above). OpenLineage events are on the render.lineage topic.";
+    if (state.selected !== id) return;
+    if (again("manifest", id)) state.manifestFor = null;
+    box.replaceChildren(muted("Manifest not available: " + e.message));
     return;
   }
-  const dl = document.createElement("dl");
+  if (state.selected !== id) return;
+  const rows = [];
   for (const k of MANIFEST_FIELDS) {
-    if (manifest[k] === undefined || manifest[k] === null) continue;
-    const dt = document.createElement("dt");
-    dt.textContent = k;
-    const dd = document.createElement("dd");
-    dd.textContent = manifestValue(manifest[k]);
+    if (manifest[k] === undefined || manifest[k] === null || manifest[k] === "") continue;
+    let v = manifestValue(manifest[k]);
     if (k === "weightsId" && manifest[k] === "random-init") {
-      dd.textContent += " (seeded random weights, no checkpoint loaded)";
+      v += " (seeded random weights, no checkpoint loaded)";
     }
-    dl.append(dt, dd);
+    rows.push([k, v]);
   }
-  if (Array.isArray(manifest.stages)) {
-    for (const s of manifest.stages) {
-      const dt = document.createElement("dt");
-      dt.textContent = "stage " + s.stage;
-      const dd = document.createElement("dd");
-      dd.textContent =
-        (s.durationMillis / 1000).toFixed(1) + " s on " + s.workerId + ", attempt " + s.attempt +
-        (s.engine ? ", engine " + s.engine : "") + (s.backend ? ", " + s.backend : "");
-      dl.append(dt, dd);
-    }
+  for (const s of manifest.stages || []) {
+    rows.push([
+      "stage " + s.stage,
+      (s.durationMillis / 1000).toFixed(1) + " s on " + s.workerId + ", attempt " + s.attempt +
+        (s.engine ? ", engine " + s.engine : "") + (s.backend ? ", " + s.backend : ""),
+    ]);
+  }
+  for (const o of manifest.outputs || []) {
+    rows.push(["output " + o.name, o.key + " (" + size(o.sizeBytes) + ", sha256 " +
+      String(o.sha256).slice(0, 12) + "…)"]);
   }
   const details = document.createElement("details");
   const summary = document.createElement("summary");
   summary.textContent = "manifest.json";
   const pre = document.createElement("pre");
-  pre.textContent = JSON.stringify(manifest, null, 2);
+  pre.textContent = text; // as stored (already indented), exact digits included
   details.append(summary, pre);
-  box.append(dl, details);
-  $("lineage").textContent = manifest.lineageRunId
-    ? "OpenLineage run id " + manifest.lineageRunId +
-      " (from the manifest; the API has no lineage endpoint, the events are on the render.lineage topic)."
-    : "The manifest names no lineage run.";
+  box.replaceChildren(fieldTable(rows, "manifest of " + id), details);
+}
+
+function size(bytes) {
+  if (typeof bytes !== "number") return "?";
+  if (bytes < 1024) return bytes + " B";
+  if (bytes < 1024 * 1024) return (bytes / 1024).toFixed(1) + " KiB";
+  return (bytes / 1024 / 1024).toFixed(1) + " MiB";
+}
+
+/** A few words about one facet of an output dataset; its name alone where it is not known. */
+function facetText(name, f) {
+  if (!f || typeof f !== "object") return name;
+  if (name === "version" && f.datasetVersion) return "version " + String(f.datasetVersion).slice(0, 12) + "…";
+  if (name === "outputStatistics" && f.size != null) return "size " + size(f.size);
+  if (name === "reelflow_artifact") {
+    const bits = [f.name || f.role, f.contentType, f.width && f.height ? f.width + "×" + f.height : f.resolution,
+      f.weightsId, f.emulated ? "emulated" : null];
+    return "artifact " + bits.filter((b) => b).join(", ");
+  }
+  return name;
+}
+
+const FINAL_EVENTS = new Set(["COMPLETE", "FAIL", "ABORT"]);
+
+async function showLineage(id, finished) {
+  const box = $("lineage");
+  let events;
+  try {
+    events = await api("/v1/renders/" + encodeURIComponent(id) + "/lineage");
+  } catch (e) {
+    if (state.selected !== id) return;
+    if (again("lineage", id)) state.lineageFor = null;
+    box.dataset.id = id;
+    box.replaceChildren(muted("Lineage not available: " + e.message));
+    return;
+  }
+  if (state.selected !== id) return;
+  box.dataset.id = id;
+  // The final event may be committed a moment after the final status.
+  if (finished && !events.some((e) => FINAL_EVENTS.has(e.eventType)) && again("lineage", id)) {
+    state.lineageFor = null;
+  }
+  if (!events.length) {
+    box.replaceChildren(muted("No lineage events yet."));
+    return;
+  }
+  const list = document.createElement("ol");
+  list.className = "events";
+  for (const e of events) {
+    const li = document.createElement("li");
+    li.dataset.eventType = e.eventType;
+    const type = document.createElement("strong");
+    type.textContent = e.eventType;
+    const job = e.job ? e.job.namespace + "/" + e.job.name : "?";
+    const run = document.createElement("code");
+    run.textContent = e.run ? e.run.runId : "?";
+    li.append(type, " " + (e.eventTime || "") + " · job " + job + " · run ", run);
+    const facets = (e.run && e.run.facets) || {};
+    if (facets.reelflow_stage) {
+      const st = facets.reelflow_stage;
+      li.append(" · stage " + st.stage + ", attempt " + st.attempt + (st.workerId ? " on " + st.workerId : ""));
+    }
+    if (facets.errorMessage) li.append(" · " + facets.errorMessage.message);
+    const outputs = e.outputs || [];
+    if (outputs.length) {
+      const ul = document.createElement("ul");
+      for (const o of outputs) {
+        const item = document.createElement("li");
+        const name = document.createElement("code");
+        name.textContent = o.name;
+        const all = Object.assign({}, o.facets || {}, o.outputFacets || {});
+        const text = Object.entries(all).map(([k, v]) => facetText(k, v)).join("; ");
+        item.append(name, text ? " — " + text : "");
+        ul.append(item);
+      }
+      li.append(ul);
+    }
+    list.append(li);
+  }
+  box.replaceChildren(list);
 }
 
 // ------------------------------------------------------------------ submit

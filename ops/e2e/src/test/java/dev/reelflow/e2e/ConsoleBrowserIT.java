@@ -39,8 +39,9 @@ import org.slf4j.LoggerFactory;
  * The web console in a real headless browser (Debian's Chromium through its chromedriver) against
  * the whole local pipeline in this JVM (native base engine on seeded random weights): load the
  * console, enter the API key, submit a preview render, watch it progress live, play the finished
- * MP4 in the page's {@code <video>} element and see the manifest. Skips where no Chromium or
- * chromedriver is installed ({@code apt-get install chromium chromium-driver}).
+ * MP4 in the page's {@code <video>} element and see its manifest and lineage, both read through the
+ * API. Skips where no Chromium or chromedriver is installed ({@code apt-get install chromium
+ * chromium-driver}).
  */
 class ConsoleBrowserIT {
   private static final Logger LOG = LoggerFactory.getLogger(ConsoleBrowserIT.class);
@@ -211,10 +212,40 @@ class ConsoleBrowserIT {
     assertThat(width).isPositive();
     js.executeScript("const v = document.getElementById('video'); v.pause(); v.currentTime = 0;");
 
-    // The manifest panel: read by the page, or shown in a frame where the store sends no CORS.
-    String manifest = awaitManifest();
-    assertThat(manifest).contains("random-init").contains(id);
-    assertThat(text("lineage")).contains("lineage");
+    // The manifest panel: manifest.json read through the API (the S3 endpoint sends no CORS
+    // headers, so the page never reads the store itself), its fields in a table.
+    RenderApi.Answer finished = new RenderApi(pipeline.apiUrl(), pipeline.apiKey()).get(id);
+    long seed = finished.json().get("seed").asLong();
+    await(
+        () -> !browser.findElements(By.cssSelector("#manifest table.kv")).isEmpty(),
+        "the manifest table");
+    assertThat(manifestField("requestId")).isEqualTo(id);
+    assertThat(manifestField("seed")).isEqualTo(Long.toString(seed));
+    assertThat(manifestField("resolution")).matches("preview \\d+×\\d+");
+    assertThat(manifestField("weightsId")).startsWith("random-init");
+    assertThat(browser.findElements(By.id("manifest-frame"))).isEmpty();
+
+    // The lineage panel: the render's OpenLineage events from the API, START first, COMPLETE
+    // (with the published outputs) last.
+    await(
+        () -> {
+          List<String> types = lineageTypes();
+          return types.contains("START") && types.contains("COMPLETE");
+        },
+        "START and COMPLETE lineage events");
+    List<String> types = lineageTypes();
+    LOG.info("lineage events in the console: {}", types);
+    assertThat(types.get(0)).isEqualTo("START");
+    assertThat(types.get(types.size() - 1)).isEqualTo("COMPLETE");
+    String complete =
+        (String)
+            js.executeScript(
+                "return document.querySelector(\"#lineage li[data-event-type='COMPLETE']\")"
+                    + ".textContent;");
+    assertThat(complete)
+        .contains("reelflow/render")
+        .contains(id + "/final/video.mp4")
+        .contains("artifact");
 
     Path shot = Paths.get("target", "console-browser.png");
     Files.createDirectories(shot.getParent());
@@ -223,6 +254,13 @@ class ConsoleBrowserIT {
         shot,
         StandardCopyOption.REPLACE_EXISTING);
     LOG.info("screenshot in {}", shot.toAbsolutePath());
+    js.executeScript("document.getElementById('manifest').scrollIntoView({block: 'start'});");
+    Path inspect = Paths.get("target", "console-browser-manifest-lineage.png");
+    Files.copy(
+        ((TakesScreenshot) browser).getScreenshotAs(OutputType.FILE).toPath(),
+        inspect,
+        StandardCopyOption.REPLACE_EXISTING);
+    js.executeScript("window.scrollTo(0, 0);");
 
     // A batch file: a bad row answers 422 naming the row and field, and nothing is accepted; a
     // good one is followed live over the batch's event stream until every row has finished.
@@ -247,28 +285,27 @@ class ConsoleBrowserIT {
     assertThat(browser.findElements(By.cssSelector("#renders tbody tr"))).hasSize(2);
   }
 
-  private String awaitManifest() throws InterruptedException {
-    long end = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-    while (System.nanoTime() < end) {
-      String inPage = text("manifest");
-      if (inPage.contains("random-init")) {
-        return inPage;
-      }
-      List<WebElement> frames = browser.findElements(By.id("manifest-frame"));
-      if (!frames.isEmpty()) {
-        browser.switchTo().frame(frames.get(0));
-        try {
-          String inFrame = browser.findElement(By.tagName("body")).getText();
-          if (inFrame.contains("random-init")) {
-            return inFrame;
-          }
-        } finally {
-          browser.switchTo().defaultContent();
-        }
-      }
-      Thread.sleep(200);
-    }
-    return text("manifest");
+  // Read in one script each: the panels are re-rendered as the render's status changes, so
+  // element handles could go stale between two WebDriver calls.
+
+  /** The value cell of a row of the manifest table. */
+  private String manifestField(String field) {
+    return (String)
+        ((JavascriptExecutor) browser)
+            .executeScript(
+                "const td = document.querySelector(\"#manifest table.kv tr[data-field='\" +"
+                    + " arguments[0] + \"'] td\"); return td ? td.textContent : null;",
+                field);
+  }
+
+  /** The event types the lineage panel lists, in its order. */
+  @SuppressWarnings("unchecked")
+  private List<String> lineageTypes() {
+    return (List<String>)
+        ((JavascriptExecutor) browser)
+            .executeScript(
+                "return [...document.querySelectorAll('#lineage ol.events > li')]"
+                    + ".map(li => li.dataset.eventType);");
   }
 
   private void type(String id, String value) {
