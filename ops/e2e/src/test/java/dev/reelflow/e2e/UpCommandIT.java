@@ -136,6 +136,21 @@ class UpCommandIT {
         .contains("text/event-stream");
     assertThat(events.body()).contains("SUCCEEDED");
 
+    // Its manifest (from the object store, through the API) and its lineage events.
+    HttpResponse<String> manifest =
+        HTTP.send(
+            request("/v1/renders/" + id + "/manifest").GET().build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(manifest.statusCode()).as(manifest.body()).isEqualTo(200);
+    assertThat(JSON.readTree(manifest.body()).path("requestId").asText()).isEqualTo(id);
+    assertThat(JSON.readTree(manifest.body()).path("emulated").asBoolean()).isTrue();
+    HttpResponse<String> lineage =
+        HTTP.send(
+            request("/v1/renders/" + id + "/lineage").GET().build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(lineage.statusCode()).as(lineage.body()).isEqualTo(200);
+    assertThat(JSON.readTree(lineage.body()).path(0).path("eventType").asText()).isEqualTo("START");
+
     String sample =
         Files.readString(
             Path.of("..", "cli", "src", "main", "resources", "samples", "demo-batch.ndjson"));
