@@ -26,10 +26,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Replays a (compacted) topic from the beginning into a view and then follows it: every partition
- * assigned, no consumer group, read_committed. Several ingest instances each read the whole topic,
- * so they agree. {@link #catchUp} gives read-your-writes across instances: it waits until this
- * reader has consumed everything committed before the call.
+ * Replays a topic from the beginning into a view and then follows it: every partition assigned, no
+ * consumer group, read_committed. Made for compacted topics; render.lineage, which is not, goes
+ * into a view that bounds itself ({@link LineageView}). Several ingest instances each read the
+ * whole topic, so they agree. {@link #catchUp} gives read-your-writes across instances: it waits
+ * until this reader has consumed everything committed before the call.
  */
 final class CompactedTopicReader implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(CompactedTopicReader.class);

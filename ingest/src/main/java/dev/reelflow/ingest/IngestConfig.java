@@ -60,8 +60,8 @@ import java.util.UUID;
  *   <tr><td>ingest.webhook.queue.capacity</td><td>10000</td><td>pending deliveries kept in
  *       memory</td></tr>
  *   <tr><td>ingest.lineage.max.renders</td><td>2000</td><td>renders whose OpenLineage events the
- *       lineage view keeps (those with the most recent events; about 8 KB each); older ones
- *       answer 404 "evicted"</td></tr>
+ *       lineage view keeps (those with the most recent events; about 11 KB of JSON for an
+ *       upscaled render, so some 22 MB at the default); older ones answer 404 "evicted"</td></tr>
  *   <tr><td>ingest.console.enabled</td><td>true</td><td>serve classpath {@code /console} at
  *       {@code /console}</td></tr>
  *   <tr><td>topic.requests, topic.commands, topic.status, topic.schedules, topic.lineage</td>
