@@ -403,6 +403,44 @@ class IngestApiTest {
   }
 
   @Test
+  void manifestAndLineageRoutesWithoutAnObjectStoreOrKafka() {
+    String id = "r-api-inspect-1";
+    server.services().statuses().apply(status(id, "acme", RenderState.QUEUED, 1).build());
+    assertProblem(a.get("/v1/renders/" + id + "/manifest"), 404);
+    assertThat(a.get("/v1/renders/" + id + "/manifest").json().get("detail").asText())
+        .contains("has no manifest yet: it is QUEUED");
+    assertThat(a.get("/v1/renders/" + id + "/lineage").body()).isEqualTo("[]");
+    server
+        .services()
+        .lineage()
+        .append(id, "{\"eventType\":\"START\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    server
+        .services()
+        .lineage()
+        .append(
+            id, "{\"eventType\":\"COMPLETE\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    String key = "acme/2026/11/25/" + id + "/final/manifest.json";
+    server
+        .services()
+        .statuses()
+        .apply(
+            status(id, "acme", RenderState.SUCCEEDED, 9)
+                .setOutputs(
+                    List.of(new OutputArtifact("manifest", key, 1L, "", "application/json")))
+                .build());
+    ApiClient.Answer lineage = a.get("/v1/renders/" + id + "/lineage");
+    assertThat(lineage.status()).isEqualTo(200);
+    assertThat(lineage.body())
+        .isEqualTo("[{\"eventType\":\"START\"},{\"eventType\":\"COMPLETE\"}]");
+    // No s3.endpoint here: the manifest cannot be read, and the answer names the setting.
+    ApiClient.Answer manifest = a.get("/v1/renders/" + id + "/manifest");
+    assertProblem(manifest, 503);
+    assertThat(manifest.json().get("detail").asText()).contains(IngestConfig.S3_ENDPOINT);
+    assertProblem(b.get("/v1/renders/" + id + "/manifest"), 404);
+    assertProblem(b.get("/v1/renders/" + id + "/lineage"), 404);
+  }
+
+  @Test
   void patchPublishesReprioritizeForQueuedRenders() {
     String id = a.post("/v1/renders", "application/json", body("")).json().get("id").asText();
     String deadline =
