@@ -60,6 +60,22 @@ final class ChildJvm {
       String mainClass,
       List<String> args,
       Path log) {
+    return start(name, classpath, jvmOptions, mainClass, args, java.util.Map.of(), null, log);
+  }
+
+  /**
+   * As {@link #start(String, String, List, String, List, Path)}, with extra environment variables
+   * (over this JVM's) and a working directory ({@code null}: this JVM's).
+   */
+  static ChildJvm start(
+      String name,
+      String classpath,
+      List<String> jvmOptions,
+      String mainClass,
+      List<String> args,
+      java.util.Map<String, String> env,
+      Path workingDir,
+      Path log) {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.addAll(BASE_OPTIONS);
@@ -70,8 +86,14 @@ final class ChildJvm {
     cmd.addAll(args);
     try {
       Files.createDirectories(log.getParent());
+      ProcessBuilder builder = new ProcessBuilder(cmd);
+      builder.environment().putAll(env);
+      if (workingDir != null) {
+        Files.createDirectories(workingDir);
+        builder.directory(workingDir.toFile());
+      }
       Process p =
-          new ProcessBuilder(cmd)
+          builder
               .redirectErrorStream(true)
               .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
               .redirectInput(ProcessBuilder.Redirect.from(nullDevice()))

@@ -342,15 +342,29 @@ public final class FlinkSessionProcesses implements AutoCloseable {
 
   /** Waits until the job and every one of its vertices are RUNNING. */
   public void awaitJobRunning(String jobId, Duration timeout) {
+    awaitJobRunning(restUrl(), jobId, timeout);
+  }
+
+  /**
+   * {@link #awaitJobRunning(String, Duration)} against any Flink REST endpoint; fails at once when
+   * the job ended (FAILED, CANCELED, FINISHED), with its exceptions.
+   */
+  public static void awaitJobRunning(String restUrl, String jobId, Duration timeout) {
+    HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     long deadline = System.nanoTime() + timeout.toNanos();
     JsonNode job = null;
     while (System.nanoTime() < deadline) {
       try {
-        job = get("/jobs/" + jobId);
+        job = get(client, restUrl, "/jobs/" + jobId);
         String state = job.path("state").asText();
         if (state.equals("FAILED") || state.equals("CANCELED") || state.equals("FINISHED")) {
           throw new StackException(
-              "Job " + jobId + " ended as " + state + ": " + get("/jobs/" + jobId + "/exceptions"));
+              "Job "
+                  + jobId
+                  + " ended as "
+                  + state
+                  + ": "
+                  + get(client, restUrl, "/jobs/" + jobId + "/exceptions"));
         }
         boolean allRunning = state.equals("RUNNING") && job.path("vertices").size() > 0;
         for (JsonNode v : job.path("vertices")) {
@@ -368,6 +382,23 @@ public final class FlinkSessionProcesses implements AutoCloseable {
         "Job " + jobId + " was not running within " + timeout + " (last: " + job + ")");
   }
 
+  /** The jobs of the cluster at {@code restUrl} ({@code GET /jobs/overview}): id, name, state. */
+  public static List<String[]> jobs(String restUrl) {
+    HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    try {
+      List<String[]> jobs = new ArrayList<>();
+      for (JsonNode j : get(client, restUrl, "/jobs/overview").path("jobs")) {
+        jobs.add(
+            new String[] {
+              j.path("jid").asText(), j.path("name").asText(), j.path("state").asText()
+            });
+      }
+      return jobs;
+    } catch (IOException e) {
+      throw new StackException("Could not list the jobs of " + restUrl, e);
+    }
+  }
+
   /** Cancels a job ({@code PATCH /jobs/{id}?mode=cancel}). */
   public void cancelJob(String jobId) {
     try {
@@ -383,9 +414,13 @@ public final class FlinkSessionProcesses implements AutoCloseable {
   }
 
   private JsonNode get(String path) throws IOException {
+    return get(http, restUrl(), path);
+  }
+
+  private static JsonNode get(HttpClient client, String restUrl, String path) throws IOException {
     return send(
-        http,
-        HttpRequest.newBuilder(URI.create(restUrl() + path))
+        client,
+        HttpRequest.newBuilder(URI.create(restUrl + path))
             .timeout(Duration.ofSeconds(10))
             .GET()
             .build());

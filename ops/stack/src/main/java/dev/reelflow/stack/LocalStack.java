@@ -33,6 +33,7 @@ public final class LocalStack implements AutoCloseable {
 
   private final Path workDir;
   private final KafkaBroker kafka;
+  private final String externalBootstrapServers;
   private final SchemaRegistryServer registry;
   private final S3Endpoint s3;
   private final boolean deleteWorkDirOnClose;
@@ -43,9 +44,13 @@ public final class LocalStack implements AutoCloseable {
     this.workDir = workDir;
     this.deleteWorkDirOnClose = b.deleteWorkDirOnClose;
     this.kafka = b.kafka ? kafkaBuilder(b, workDir).build() : null;
+    this.externalBootstrapServers = b.externalBootstrapServers;
     this.registry =
         b.registry
-            ? SchemaRegistryServer.builder(kafka.bootstrapServers()).port(b.registryPort).build()
+            ? SchemaRegistryServer.builder(
+                    kafka != null ? kafka.bootstrapServers() : externalBootstrapServers)
+                .port(b.registryPort)
+                .build()
             : null;
     this.s3 = b.s3 ? S3Endpoint.builder(workDir).port(b.s3Port).bucket(b.bucket).build() : null;
   }
@@ -176,8 +181,11 @@ public final class LocalStack implements AutoCloseable {
     return s3 != null;
   }
 
+  /** The embedded broker's address, or the external Kafka cluster's the stack was built with. */
   public String bootstrapServers() {
-    return kafka().bootstrapServers();
+    return kafka == null && externalBootstrapServers != null
+        ? externalBootstrapServers
+        : kafka().bootstrapServers();
   }
 
   public String schemaRegistryUrl() {
@@ -213,8 +221,8 @@ public final class LocalStack implements AutoCloseable {
   public LocalStackInfo info() {
     Map<String, String> m = new LinkedHashMap<>();
     m.put("workDir", workDir.toAbsolutePath().toString());
-    if (kafka != null) {
-      m.put("kafka.bootstrapServers", kafka.bootstrapServers());
+    if (kafka != null || externalBootstrapServers != null) {
+      m.put("kafka.bootstrapServers", bootstrapServers());
     }
     if (registry != null) {
       m.put("schemaRegistry.url", registry.url());
@@ -268,6 +276,7 @@ public final class LocalStack implements AutoCloseable {
   public static final class Builder {
     private Path workDir;
     private boolean kafka;
+    private String externalBootstrapServers;
     private boolean registry;
     private boolean s3;
     private int kafkaPort;
@@ -298,10 +307,24 @@ public final class LocalStack implements AutoCloseable {
       return this;
     }
 
-    /** The schema registry (needs the broker, which this also selects). */
+    /**
+     * The schema registry. It stores its schemas in Kafka: in the embedded broker, which this
+     * selects, unless {@link #externalKafka(String)} names a cluster to use instead.
+     */
     public Builder registry() {
-      this.kafka = true;
       this.registry = true;
+      return this;
+    }
+
+    /**
+     * Uses an existing Kafka cluster (e.g. the multi-broker one of ops/cluster) for the schema
+     * registry instead of starting the embedded broker.
+     */
+    public Builder externalKafka(String bootstrapServers) {
+      if (Objects.requireNonNull(bootstrapServers, "bootstrapServers").isBlank()) {
+        throw new IllegalArgumentException("bootstrapServers must not be blank");
+      }
+      this.externalBootstrapServers = bootstrapServers;
       return this;
     }
 
@@ -349,6 +372,13 @@ public final class LocalStack implements AutoCloseable {
 
     /** Builds the stack without starting it. */
     public LocalStack build() {
+      if (kafka && externalBootstrapServers != null) {
+        throw new IllegalStateException(
+            "Choose either the embedded broker (kafka()) or externalKafka(...), not both");
+      }
+      if (registry && externalBootstrapServers == null) {
+        kafka = true;
+      }
       if (!kafka && !registry && !s3) {
         throw new IllegalStateException("Choose at least one service: kafka(), registry(), s3()");
       }
