@@ -7,12 +7,12 @@ import picocli.CommandLine.Option;
 final class ApiOptions {
   @Option(
       names = "--api-url",
-      description = "API base URL (default: $REELFLOW_API_URL, then .reelflow/local.json).")
+      description = "API base URL (default: $REELFLOW_API_URL, then the --dir description).")
   String apiUrl;
 
   @Option(
       names = "--api-key",
-      description = "API key (default: $REELFLOW_API_KEY, then .reelflow/local.json).")
+      description = "API key (default: $REELFLOW_API_KEY, then the --dir description).")
   String apiKey;
 
   @Option(names = "--json", description = "Print machine-readable JSON instead of text.")
@@ -21,12 +21,13 @@ final class ApiOptions {
   @Option(
       names = "--dir",
       defaultValue = ".",
-      description = "Directory holding .reelflow/local.json (default: current directory).")
+      description =
+          "Directory holding .reelflow/local.json (reelflow up) or pipeline.json"
+              + " (ops/cluster/pipeline.sh); default: current directory.")
   Path dir;
 
   ApiClient client() {
     return new ApiClient(
-        ClientSettings.resolve(
-            apiUrl, apiKey, System.getenv(), dir.resolve(".reelflow/local.json")));
+        ClientSettings.resolve(apiUrl, apiKey, System.getenv(), ClientSettings.descriptionIn(dir)));
   }
 }

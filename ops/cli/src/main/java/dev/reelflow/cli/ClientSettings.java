@@ -10,13 +10,26 @@ import java.util.Map;
 
 /**
  * Where the HTTP API is and which key to use. Resolved in this order: command-line flags,
- * environment ({@code REELFLOW_API_URL}, {@code REELFLOW_API_KEY}), then {@code
- * .reelflow/local.json} written by {@code reelflow up}.
+ * environment ({@code REELFLOW_API_URL}, {@code REELFLOW_API_KEY}), then the description of a
+ * running pipeline: {@code .reelflow/local.json} written by {@code reelflow up}, or {@code
+ * pipeline.json} written by {@code ops/cluster/pipeline.sh} (same shape: {@code api.url}, {@code
+ * api.key}).
  */
 record ClientSettings(URI apiUrl, String apiKey) {
 
   static final String ENV_URL = "REELFLOW_API_URL";
   static final String ENV_KEY = "REELFLOW_API_KEY";
+
+  /**
+   * The pipeline description in {@code dir}: {@code .reelflow/local.json} when it exists, else
+   * {@code pipeline.json} when that exists (a directory of ops/cluster/pipeline.sh), else the
+   * former (absent: the error then names {@code reelflow up}).
+   */
+  static Path descriptionIn(Path dir) {
+    Path local = dir.resolve(".reelflow").resolve("local.json");
+    Path pipeline = dir.resolve("pipeline.json");
+    return !Files.isRegularFile(local) && Files.isRegularFile(pipeline) ? pipeline : local;
+  }
 
   static ClientSettings resolve(
       String flagUrl, String flagKey, Map<String, String> env, Path localJson) {
@@ -36,7 +49,8 @@ record ClientSettings(URI apiUrl, String apiKey) {
     if (url == null) {
       throw new CliException(
           ExitCode.USAGE,
-          "no API address: start the local pipeline with `reelflow up`, or pass --api-url or set "
+          "no API address: start the local pipeline with `reelflow up` (or point --dir at an"
+              + " ops/cluster pipeline directory), or pass --api-url or set "
               + ENV_URL);
     }
     if (key == null) {

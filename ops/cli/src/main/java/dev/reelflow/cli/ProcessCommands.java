@@ -1,14 +1,12 @@
 package dev.reelflow.cli;
 
-import dev.reelflow.ingest.IngestConfig;
-import dev.reelflow.ingest.IngestServer;
+import dev.reelflow.ingest.IngestMain;
 import dev.reelflow.orchestrator.OrchestratorJob;
 import dev.reelflow.worker.WorkerMain;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Unmatched;
@@ -24,26 +22,19 @@ final class ProcessCommands {
   @Command(
       name = "ingest",
       mixinStandardHelpOptions = true,
-      description = "Run the ingest API (configuration: --config file, REELFLOW_* environment).")
+      description = {
+        "Run the ingest API (configuration: --config file, REELFLOW_* environment).",
+        "Without API keys configured it uses the local tenant in .reelflow/ of the working",
+        "directory (created once; the key is in .reelflow/local.json)."
+      })
   static final class Ingest implements Callable<Integer> {
     @Option(names = "--config", description = "Properties file with ingest.* keys.")
     Path config;
 
     @Override
     public Integer call() throws Exception {
-      IngestServer server =
-          IngestServer.builder(IngestConfig.load(config, System.getenv())).build().start();
-      CountDownLatch stopped = new CountDownLatch(1);
-      Runtime.getRuntime()
-          .addShutdownHook(
-              new Thread(
-                  () -> {
-                    server.close();
-                    stopped.countDown();
-                  },
-                  "ingest-stop"));
-      System.out.println("ingest API at " + server.baseUrl());
-      stopped.await();
+      // One start path for `reelflow ingest` and the container's IngestMain.
+      IngestMain.main(config == null ? new String[0] : new String[] {config.toString()});
       return ExitCode.OK;
     }
   }

@@ -22,6 +22,7 @@ import picocli.CommandLine.Command;
       ProcessCommands.Ingest.class,
       ProcessCommands.Worker.class,
       ProcessCommands.Orchestrator.class,
+      ProvisionCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class ReelflowCli implements Runnable {
