@@ -4,11 +4,12 @@
 #   flink-cluster.sh start DIR [--taskmanagers N] [--slots N]   prints rest.url=...
 #   flink-cluster.sh stop DIR
 #   flink-cluster.sh submit DIR JOB.jar [--class C] [PROGRAM ARGS...]   prints job.id=...
+#   flink-cluster.sh await DIR JOB_ID [--timeout-seconds S]   until the job and its vertices run
 # submit uploads the jar (POST /jars/upload) and runs it (POST /jars/{id}/run); the default
 # entry class is the ReelFlow orchestrator (dev.reelflow.orchestrator.OrchestratorJob).
 set -euo pipefail
 if [[ $# -lt 2 ]]; then
-  echo "usage: $0 start|stop|submit DIR [...]" >&2
+  echo "usage: $0 start|stop|submit|await DIR [...]" >&2
   exit 2
 fi
 cmd="$1"; dir="$2"; shift 2
