@@ -17,4 +17,4 @@ extra=()
 if [[ "$cmd" == start ]]; then
   extra=(--classpath "$("$here/cli-classpath.sh")")
 fi
-exec java -Xmx128m -cp "$cp" dev.reelflow.stack.ClusterMain ingest "$cmd" "$dir" "${extra[@]}" "$@"
+exec java -Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp "$cp" dev.reelflow.stack.ClusterMain ingest "$cmd" "$dir" "${extra[@]}" "$@"

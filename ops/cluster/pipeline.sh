@@ -60,8 +60,10 @@ while [[ $# -gt 0 ]]; do
   shift 2
 done
 
+# The launcher JVMs only start or signal processes: C1 and the serial GC start them fastest.
 cluster_main() {
-  java -Xmx128m -cp "$("$here/classpath.sh")" dev.reelflow.stack.ClusterMain "$@"
+  java -Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp "$("$here/classpath.sh")" \
+    dev.reelflow.stack.ClusterMain "$@"
 }
 
 step() {
@@ -82,29 +84,23 @@ value() {
 stop_all() {
   # Reverse order: no new requests, workers drain, the job goes with the Flink cluster, then
   # the services the others used. A component never started has no cluster.properties.
+  started_at=${started_at:-$SECONDS}
   local part
-  for part in ingest workers-upscale workers-base; do
+  for part in ingest workers-upscale workers-base flink s3 registry kafka; do
     if [[ -f "$dir/$part/cluster.properties" ]]; then
+      step "stopping $part"
       "$here/$(script_of "$part")" stop "$dir/$part" >&2 || true
     fi
   done
-  if [[ -f "$dir/flink/cluster.properties" ]]; then
-    "$here/flink-cluster.sh" stop "$dir/flink" >&2 || true
-  fi
-  for part in s3 registry; do
-    if [[ -f "$dir/$part/cluster.properties" ]]; then
-      "$here/$part.sh" stop "$dir/$part" >&2 || true
-    fi
-  done
-  if [[ -f "$dir/kafka/cluster.properties" ]]; then
-    "$here/kafka-cluster.sh" stop "$dir/kafka" >&2 || true
-  fi
+  step "stopped"
 }
 
 script_of() {
   case "$1" in
-    ingest) echo ingest.sh ;;
     workers-*) echo workers.sh ;;
+    flink) echo flink-cluster.sh ;;
+    kafka) echo kafka-cluster.sh ;;
+    *) echo "$1.sh" ;;
   esac
 }
 

@@ -11,4 +11,4 @@ if [[ $# -lt 2 ]]; then
 fi
 cmd="$1"; dir="$2"; shift 2
 cp="$("$(dirname "$0")/classpath.sh")"
-exec java -Xmx128m -cp "$cp" dev.reelflow.stack.ClusterMain s3 "$cmd" "$dir" "$@"
+exec java -Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp "$cp" dev.reelflow.stack.ClusterMain s3 "$cmd" "$dir" "$@"
