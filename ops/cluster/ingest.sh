@@ -4,7 +4,7 @@
 #   ingest.sh stop DIR                                             SIGTERM, SIGKILL after 30 s
 # FILE holds the IngestConfig keys (kafka.bootstrap.servers, schema.registry.url, s3.*, ...);
 # REELFLOW_* environment variables override it. Without API keys configured, ingest creates the
-# local tenant in DIR/.reelflow/ and this prints its key. Log in DIR/ingest.log.
+# local tenant in DIR/.reelflow/tenant/ and this prints its key. Log in DIR/ingest.log.
 set -euo pipefail
 if [[ $# -lt 2 ]]; then
   echo "usage: $0 start DIR [--config FILE] [--port N] [--heap SIZE] | stop DIR" >&2

@@ -8,7 +8,8 @@ import java.util.concurrent.CountDownLatch;
  * Runs one ingest server until SIGTERM or Ctrl-C. Configuration: the properties file named by the
  * first argument or {@code REELFLOW_INGEST_CONFIG} (optional), then {@code REELFLOW_*} environment
  * overrides ({@link IngestConfig}). Without any API keys configured it uses (and creates once) the
- * local default tenant in {@code .reelflow/} ({@link LocalTenant}).
+ * local default tenant in {@code .reelflow/tenant/} ({@link LocalTenant}), the same one {@code
+ * reelflow up} uses; {@code .reelflow/local.json} itself is the CLI's connection file.
  */
 public final class IngestMain {
   private IngestMain() {}
@@ -20,11 +21,11 @@ public final class IngestMain {
     IngestConfig config = loaded;
     if (config.get(IngestConfig.API_KEYS_FILE).isBlank()
         && config.get(IngestConfig.API_KEYS).isBlank()) {
-      LocalTenant local = LocalTenant.ensure(Path.of(".reelflow"));
+      LocalTenant local = LocalTenant.ensure(Path.of(".reelflow", "tenant"));
       System.out.println(
           "No API keys configured: using the local tenant '"
               + local.tenant()
-              + "' (key in .reelflow/local.json)");
+              + "' (key in .reelflow/tenant/local.json)");
       IngestConfig.Builder b = IngestConfig.builder();
       IngestConfig.defaults().keySet().forEach(k -> b.set(k, loaded.get(k)));
       config = b.apiKeysFile(local.apiKeysFile()).build();

@@ -265,7 +265,7 @@ public final class ClusterMain {
     }
     print("api.url", url);
     print("console.url", url + "/console/");
-    Path tenant = dir.resolve(".reelflow").resolve("local.json");
+    Path tenant = dir.resolve(".reelflow").resolve("tenant").resolve("local.json");
     if (Files.isRegularFile(tenant)) {
       try {
         JsonNode t = JSON.readTree(tenant.toFile());
