@@ -15,6 +15,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.DelayQueue;
@@ -57,6 +58,11 @@ final class EmulatedWorkers implements AutoCloseable {
   private final Map<String, RenderTask> current = new HashMap<>();
   private final Map<String, java.util.ArrayDeque<RenderTask>> prefetched = new HashMap<>();
   final ConcurrentLinkedQueue<Received> received = new ConcurrentLinkedQueue<>();
+
+  /** Wall-clock start of each task by requestId (fairness and priority waits). */
+  final Map<String, Long> startedAt = new java.util.concurrent.ConcurrentHashMap<>();
+
+  private final Set<String> dead = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private volatile boolean stop;
   private volatile Consumer<RenderTask> onTask = t -> {};
 
@@ -128,6 +134,20 @@ final class EmulatedWorkers implements AutoCloseable {
     busyMillis.set(0);
     completed.set(0);
     received.clear();
+    startedAt.clear();
+  }
+
+  /** The emulated worker that owns a task-topic partition. */
+  String workerOf(int partition) {
+    return workerOfPartition.get(partition);
+  }
+
+  /**
+   * Kills an emulated worker as a crash would: its running task never completes, it sends nothing
+   * more (no READY, no heartbeat) and ignores tasks still sent to its partition.
+   */
+  void kill(String worker) {
+    dead.add(worker);
   }
 
   void onTask(Consumer<RenderTask> hook) {
@@ -142,6 +162,9 @@ final class EmulatedWorkers implements AutoCloseable {
           received.add(new Received(t, r.partition(), System.currentTimeMillis()));
           onTask.accept(t);
           String worker = workerOfPartition.get(r.partition());
+          if (dead.contains(worker)) {
+            continue;
+          }
           if (current.get(worker) == null) {
             start(worker, t);
           } else {
@@ -153,6 +176,9 @@ final class EmulatedWorkers implements AutoCloseable {
       }
       Finish f;
       while ((f = running.poll()) != null) {
+        if (dead.contains(f.worker)) {
+          continue;
+        }
         try {
           StageEvent done = event(f.task, f.worker, StageEventType.COMPLETED);
           done.setOutputs(outputs(f.task));
@@ -176,6 +202,7 @@ final class EmulatedWorkers implements AutoCloseable {
     current.put(worker, t);
     send(event(t, worker, StageEventType.STARTED));
     long now = System.currentTimeMillis();
+    startedAt.put(t.getRequestId(), now);
     firstStart.compareAndSet(0, now);
     busyMillis.addAndGet(taskMillis);
     running.add(new Finish(t, worker, now + taskMillis));

@@ -34,18 +34,30 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  *       produced, i.e. accepted by ingest), p50/p99;
  *   <li>(at-least-once only) pool busy fraction: 16 emulated workers, one slot each, no prefetch, N
  *       tasks of fixed duration submitted at once; busy = N x duration / (16 x time from the first
- *       task start to the last completion).
+ *       task start to the last completion);
+ *   <li>(at-least-once only) fairness and priority, the scenario of {@link ShareGroupBenchmark}:
+ *       tenant A submits {@code fairBulk} renders, then tenant B one, then a priority-9 render; the
+ *       wait of the last two from submission until their task starts (deficit round robin and
+ *       priority order against the share group's FIFO);
+ *   <li>(at-least-once only) a worker killed mid-task: it stops sending anything; time until the
+ *       task's next attempt reaches another worker (the task lease; an expired lease is re-queued
+ *       without backoff).
  * </ol>
  *
  * <p>Args: {@code [latencyRequests=200] [busyTasks=2000] [taskMillis=2000] [checkpointMillis=500]
- * [modes=AT_LEAST_ONCE,EXACTLY_ONCE] [positionIntervalMillis=5000] [prefetch=false]}. With prefetch
- * each emulated worker may hold one task besides the one it runs (two slots announced).
+ * [modes=AT_LEAST_ONCE,EXACTLY_ONCE] [positionIntervalMillis=5000] [prefetch=false] [fairBulk=200]
+ * [kill=true] [leaseMillis=30000]}; 0 skips a phase. With prefetch each emulated worker may hold
+ * one task besides the one it runs (two slots announced).
  */
 public final class OrchestratorBenchmark {
   private static final int WORKERS = 16;
   private static long checkpointMillis;
   private static long positionMillis;
   private static boolean prefetch;
+  private static int fairBulk;
+  private static boolean kill;
+  private static long leaseMillis;
+  private static final BenchTable TABLE = new BenchTable();
 
   public static void main(String[] args) throws Exception {
     int latencyRequests = args.length > 0 ? Integer.parseInt(args[0]) : 200;
@@ -55,14 +67,18 @@ public final class OrchestratorBenchmark {
     String modes = args.length > 4 ? args[4] : "AT_LEAST_ONCE,EXACTLY_ONCE";
     positionMillis = args.length > 5 ? Long.parseLong(args[5]) : 5000;
     prefetch = args.length > 6 && Boolean.parseBoolean(args[6]);
-    System.out.println(
+    fairBulk = args.length > 7 ? Integer.parseInt(args[7]) : 200;
+    kill = args.length <= 8 || Boolean.parseBoolean(args[8]);
+    leaseMillis = args.length > 9 ? Long.parseLong(args[9]) : 30_000;
+    String setup =
         "EMULATED workers (timer-based sleep), "
             + WORKERS
             + " base workers, one task at a time, "
             + (prefetch ? "one prefetched task held" : "no prefetch")
             + "; "
             + Runtime.getRuntime().availableProcessors()
-            + " cores");
+            + " cores";
+    System.out.println(setup);
     for (String m : modes.split(",")) {
       DeliveryGuarantee mode = DeliveryGuarantee.valueOf(m.trim());
       run(
@@ -71,6 +87,9 @@ public final class OrchestratorBenchmark {
           mode == DeliveryGuarantee.AT_LEAST_ONCE ? busyTasks : 0,
           taskMillis);
     }
+    System.out.println();
+    System.out.println("Orchestrator (DispatchScheduler): " + setup);
+    TABLE.print();
     System.exit(0);
   }
 
@@ -112,6 +131,7 @@ public final class OrchestratorBenchmark {
               .taskDelivery(mode)
               .bufferTimeout(Duration.ofMillis(5))
               .positionInterval(Duration.ofMillis(positionMillis))
+              .lease(Duration.ofMillis(leaseMillis))
               .build();
       StreamExecutionEnvironment env =
           StreamExecutionEnvironment.createLocalEnvironment(1, new Configuration());
@@ -144,15 +164,18 @@ public final class OrchestratorBenchmark {
           lat.add(r.at() - r.task().getCreatedAt().toEpochMilli());
         }
         Collections.sort(lat);
-        System.out.printf(
-            Locale.ROOT,
-            "[%s] dispatch latency request accepted -> task at idle worker: n=%d p50=%d ms p99=%d ms max=%d ms (checkpoint interval %d ms)%n",
-            mode,
-            lat.size(),
-            pct(lat, 0.50),
-            pct(lat, 0.99),
-            lat.isEmpty() ? -1 : lat.get(lat.size() - 1),
-            checkpointMillis);
+        if (latencyRequests > 0) {
+          TABLE.row(
+              "[" + mode + "] dispatch latency, idle pool (request accepted → task at a worker)",
+              String.format(
+                  Locale.ROOT,
+                  "n=%d p50=%d ms p99=%d ms max=%d ms (checkpoint interval %d ms)",
+                  lat.size(),
+                  BenchTable.pct(lat, 0.50),
+                  BenchTable.pct(lat, 0.99),
+                  BenchTable.max(lat),
+                  checkpointMillis));
+        }
 
         if (busyTasks > 0) {
           Thread.sleep(1000);
@@ -169,19 +192,26 @@ public final class OrchestratorBenchmark {
           }
           long window = workers.lastFinish.get() - workers.firstStart.get();
           double busy = (double) workers.busyMillis.get() / (WORKERS * (double) window);
-          System.out.printf(
-              Locale.ROOT,
-              "[%s] pool busy fraction: %d/%d tasks of %d ms on %d workers in %.1f s (ideal %.1f s): busy %.2f%% (queue positions every %d ms, prefetch %s)%n",
-              mode,
-              workers.completed.get(),
-              busyTasks,
-              taskMillis,
-              WORKERS,
-              window / 1000.0,
-              busyTasks * taskMillis / (double) WORKERS / 1000.0,
-              100 * busy,
-              positionMillis,
-              prefetch);
+          TABLE.row(
+              "[" + mode + "] busy fraction",
+              String.format(
+                  Locale.ROOT,
+                  "%d/%d tasks of %d ms on %d workers in %.1f s (ideal %.1f s): busy %.2f%% (queue positions every %d ms, prefetch %s)",
+                  workers.completed.get(),
+                  busyTasks,
+                  taskMillis,
+                  WORKERS,
+                  window / 1000.0,
+                  busyTasks * taskMillis / (double) WORKERS / 1000.0,
+                  100 * busy,
+                  positionMillis,
+                  prefetch));
+        }
+        if (mode == DeliveryGuarantee.AT_LEAST_ONCE && fairBulk > 0) {
+          fairness(workers, producer, codec, taskMillis);
+        }
+        if (mode == DeliveryGuarantee.AT_LEAST_ONCE && kill) {
+          killed(workers, producer, codec);
         }
       } finally {
         job.cancel().get();
@@ -189,22 +219,118 @@ public final class OrchestratorBenchmark {
     }
   }
 
-  private static long pct(List<Long> sorted, double p) {
-    if (sorted.isEmpty()) {
-      return -1;
+  /** Tenant A's bulk, then tenant B's single render and a priority-9 render behind it. */
+  private static void fairness(
+      EmulatedWorkers workers,
+      KafkaProducer<byte[], byte[]> producer,
+      RecordCodec codec,
+      long taskMillis)
+      throws Exception {
+    // The previous phase has drained; a pause lets the last READY events reach the scheduler.
+    Thread.sleep(1000);
+    workers.resetCounters();
+    workers.taskMillis(taskMillis);
+    Map<String, Long> submitted = new java.util.HashMap<>();
+    for (int i = 0; i < fairBulk; i++) {
+      submit(producer, codec, "bulk-a-" + i, "tenant-a", 5);
     }
-    return sorted.get(Math.min(sorted.size() - 1, (int) Math.ceil(p * sorted.size()) - 1));
+    submitted.put("single-b", submit(producer, codec, "single-b", "tenant-b", 5));
+    submitted.put("urgent-a", submit(producer, codec, "urgent-a", "tenant-a", 9));
+    producer.flush();
+    long ideal = fairBulk * taskMillis / WORKERS;
+    long until = System.currentTimeMillis() + ideal * 3 + 120_000;
+    while (!workers.startedAt.keySet().containsAll(submitted.keySet())
+        && System.currentTimeMillis() < until) {
+      Thread.sleep(100);
+    }
+    TABLE.row(
+        "fairness: tenant B's 1 render behind tenant A's " + fairBulk + " (wait until start)",
+        waitOf(workers, submitted, "single-b") + " (FIFO estimate " + ideal + " ms)");
+    TABLE.row(
+        "priority: a priority-9 render behind the same backlog (wait until start)",
+        waitOf(workers, submitted, "urgent-a"));
+    // Drain the bulk so the next phase starts on an idle pool.
+    until = System.currentTimeMillis() + ideal * 3 + 120_000;
+    while (workers.completed.get() < fairBulk + 2 && System.currentTimeMillis() < until) {
+      Thread.sleep(200);
+    }
   }
 
-  private static void submit(KafkaProducer<byte[], byte[]> producer, RecordCodec codec, String id)
+  private static String waitOf(EmulatedWorkers workers, Map<String, Long> submitted, String id) {
+    Long start = workers.startedAt.get(id);
+    return start == null ? "did not start" : (start - submitted.get(id)) + " ms";
+  }
+
+  /**
+   * One render runs on an emulated worker that is then killed: it never completes the task and
+   * sends nothing more. Its lease expires, the attempt is fenced and the next attempt goes to an
+   * idle worker.
+   */
+  private static void killed(
+      EmulatedWorkers workers, KafkaProducer<byte[], byte[]> producer, RecordCodec codec)
       throws Exception {
-    RenderRequest r =
-        Fixtures.request(id, id.hashCode() % 2 == 0 ? "demo" : "acme", 5, UpscaleTarget.NONE);
-    r.setSubmittedAt(Instant.now());
+    // The previous phase has drained; a pause lets the last READY events reach the scheduler.
+    Thread.sleep(1000);
+    workers.resetCounters();
+    workers.taskMillis(600_000);
+    submit(producer, codec, "killed-0", "demo", 5);
+    producer.flush();
+    long until = System.currentTimeMillis() + 60_000;
+    while (workers.received.isEmpty() && System.currentTimeMillis() < until) {
+      Thread.sleep(10);
+    }
+    EmulatedWorkers.Received first = workers.received.peek();
+    if (first == null) {
+      TABLE.row("worker killed mid-task", "the task never reached a worker");
+      return;
+    }
+    long startedAt = first.at();
+    workers.kill(workers.workerOf(first.partition()));
+    long killedAt = System.currentTimeMillis();
+    until = killedAt + leaseMillis * 3 + 120_000;
+    EmulatedWorkers.Received next = null;
+    while (next == null && System.currentTimeMillis() < until) {
+      for (EmulatedWorkers.Received r : workers.received) {
+        if (r.task().getAttempt() > first.task().getAttempt()) {
+          next = r;
+        }
+      }
+      Thread.sleep(20);
+    }
+    TABLE.row(
+        "worker killed mid-task → next attempt at another worker",
+        next == null
+            ? "not redelivered"
+            : String.format(
+                Locale.ROOT,
+                "%d ms after the kill, %d ms after the task started (attempt %d, task.lease %d ms,"
+                    + " re-queued without backoff; the EMULATED worker sends no heartbeat, so the lease runs from STARTED)",
+                next.at() - killedAt,
+                next.at() - startedAt,
+                next.task().getAttempt(),
+                leaseMillis));
+  }
+
+  private static long submit(KafkaProducer<byte[], byte[]> producer, RecordCodec codec, String id)
+      throws Exception {
+    return submit(producer, codec, id, id.hashCode() % 2 == 0 ? "demo" : "acme", 5);
+  }
+
+  private static long submit(
+      KafkaProducer<byte[], byte[]> producer,
+      RecordCodec codec,
+      String id,
+      String tenant,
+      int priority)
+      throws Exception {
+    RenderRequest r = Fixtures.request(id, tenant, priority, UpscaleTarget.NONE);
+    Instant now = Instant.now();
+    r.setSubmittedAt(now);
     producer.send(
         new ProducerRecord<>(
             TopicNames.REQUESTS,
             id.getBytes(StandardCharsets.UTF_8),
             codec.encode(TopicNames.REQUESTS, r)));
+    return now.toEpochMilli();
   }
 }
