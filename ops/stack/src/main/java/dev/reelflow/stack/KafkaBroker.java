@@ -28,6 +28,11 @@ import org.slf4j.LoggerFactory;
  * <p>Defaults are chosen for a fast single-node start: automatic topic creation is off (topics come
  * from the project's TopicProvisioner), internal topics have replication factor 1 and few
  * partitions, transactions work on one broker, and the initial consumer-group rebalance delay is 0.
+ *
+ * <p>Share groups (KIP-932, {@code KafkaShareConsumer}) work without further settings: the storage
+ * is formatted at Kafka 4.2's latest production metadata version, which finalizes the feature
+ * {@code share.version=1}. The share-group broker settings (for example {@code
+ * group.share.record.lock.duration.ms}) can be set through {@link Builder#property}.
  */
 public final class KafkaBroker implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(KafkaBroker.class);

@@ -75,6 +75,25 @@ class KafkaBrokerIT {
   }
 
   @Test
+  void shareGroupsAreEnabled() throws Exception {
+    // Kafka 4.2 finalizes share.version 1 when storage is formatted at the latest production
+    // metadata version, which is what turns share groups (KIP-932) on; group.share.enable and
+    // group.coordinator.rebalance.protocols are left alone. A pinned older release version would
+    // silently turn them off again, which this catches.
+    try (Admin admin = admin()) {
+      assertThat(
+              admin
+                  .describeFeatures()
+                  .featureMetadata()
+                  .get()
+                  .finalizedFeatures()
+                  .get("share.version")
+                  .maxVersionLevel())
+          .isGreaterThanOrEqualTo((short) 1);
+    }
+  }
+
+  @Test
   void automaticTopicCreationIsOff() {
     try (KafkaProducer<String, String> producer =
         producer(Map.of(ProducerConfig.MAX_BLOCK_MS_CONFIG, "1500"))) {
