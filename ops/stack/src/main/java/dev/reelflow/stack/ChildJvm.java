@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
@@ -139,6 +140,29 @@ final class ChildJvm {
     if (!awaitExit(h.get(), grace)) {
       LOG.warn("{} (pid {}) did not stop within {}; killing it", name, pid, grace);
       kill();
+    }
+  }
+
+  /**
+   * Stops every node at once (one thread each, so the graces run in parallel); null entries are
+   * skipped. Returns early, with the interrupt flag set, when interrupted.
+   */
+  static void stopAll(Collection<ChildJvm> nodes, Duration grace) {
+    List<Thread> stoppers = new ArrayList<>();
+    for (ChildJvm n : nodes) {
+      if (n != null) {
+        Thread t = new Thread(() -> n.stop(grace), "stop-" + n.pid);
+        t.start();
+        stoppers.add(t);
+      }
+    }
+    for (Thread t : stoppers) {
+      try {
+        t.join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
     }
   }
 

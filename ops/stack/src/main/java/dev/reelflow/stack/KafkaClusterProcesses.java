@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,6 +41,9 @@ import org.slf4j.LoggerFactory;
  * reads to stop a cluster started by another process.
  */
 public final class KafkaClusterProcesses implements AutoCloseable {
+  /** How long a broker gets for a controlled shutdown before SIGKILL. */
+  private static final Duration STOP_GRACE = Duration.ofSeconds(60);
+
   private static final Logger LOG = LoggerFactory.getLogger(KafkaClusterProcesses.class);
   private static final String HOST = "127.0.0.1";
   static final String STATE_FILE = "cluster.properties";
@@ -402,26 +406,7 @@ public final class KafkaClusterProcesses implements AutoCloseable {
   /** Stops every broker (all at once, SIGTERM; SIGKILL after 60 s). Data stays in the work dir. */
   @Override
   public synchronized void close() {
-    stopAll(nodes);
-  }
-
-  private static void stopAll(ChildJvm[] all) {
-    List<Thread> stoppers = new ArrayList<>();
-    for (ChildJvm n : all) {
-      if (n != null) {
-        Thread t = new Thread(() -> n.stop(Duration.ofSeconds(60)), "stop-" + n.pid);
-        t.start();
-        stoppers.add(t);
-      }
-    }
-    for (Thread t : stoppers) {
-      try {
-        t.join();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      }
-    }
+    ChildJvm.stopAll(Arrays.asList(nodes), STOP_GRACE);
   }
 
   /**
@@ -440,7 +425,7 @@ public final class KafkaClusterProcesses implements AutoCloseable {
         }
       }
     }
-    stopAll(running.toArray(new ChildJvm[0]));
+    ChildJvm.stopAll(running, STOP_GRACE);
     return running.size();
   }
 

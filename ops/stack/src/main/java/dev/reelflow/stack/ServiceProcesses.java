@@ -187,24 +187,7 @@ public final class ServiceProcesses implements AutoCloseable {
   /** Stops every process this object started (all at once; SIGTERM, SIGKILL after the grace). */
   @Override
   public synchronized void close() {
-    stopAll(started, stopGrace);
-  }
-
-  private static void stopAll(List<ChildJvm> nodes, Duration grace) {
-    List<Thread> stoppers = new ArrayList<>();
-    for (ChildJvm n : nodes) {
-      Thread t = new Thread(() -> n.stop(grace), "stop-" + n.pid);
-      t.start();
-      stoppers.add(t);
-    }
-    for (Thread t : stoppers) {
-      try {
-        t.join();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      }
-    }
+    ChildJvm.stopAll(started, stopGrace);
   }
 
   /**
@@ -223,7 +206,7 @@ public final class ServiceProcesses implements AutoCloseable {
         running.add(n);
       }
     }
-    stopAll(running, grace);
+    ChildJvm.stopAll(running, grace);
     return running.size();
   }
 
