@@ -153,8 +153,9 @@ start() {
 
   step "Flink session cluster (JobManager, 2 TaskManagers)"
   out="$("$here/flink-cluster.sh" start "$dir/flink" --taskmanagers 2 --slots 2)"
-  local rest_url job_id
+  local rest_url job_id metrics_urls
   rest_url="$(value rest.url "$out")"
+  metrics_urls="$(value metrics.urls "$out")"
 
   step "orchestrator job $(basename "$job_jar") over REST"
   {
@@ -162,12 +163,18 @@ start() {
     echo "kafka.bootstrap.servers=$bootstrap"
     echo "schema.registry.url=$registry_url"
     echo "storage.bucket=$s3_bucket"
+    # Schedules with a source read their rows from the same bucket.
+    echo "storage.endpoint=$s3_endpoint"
+    echo "storage.access-key=$s3_access"
+    echo "storage.secret-key=$s3_secret"
+    echo "storage.region=$s3_region"
     echo "checkpoint.dir=file://$dir/flink/checkpoints"
     echo "state.backend=hashmap"
     echo "parallelism=2"
     local kv
     for kv in "${orchestrator_sets[@]}"; do echo "$kv"; done
   } >"$dir/orchestrator.properties"
+  chmod 600 "$dir/orchestrator.properties"
   out="$("$here/flink-cluster.sh" submit "$dir/flink" "$job_jar" \
     --config "$dir/orchestrator.properties")"
   job_id="$(value job.id "$out")"
@@ -222,6 +229,7 @@ start() {
     "s3.endpoint=$s3_endpoint" "s3.accessKey=$s3_access" "s3.secretKey=$s3_secret" \
     "s3.region=$s3_region" "s3.bucket=$s3_bucket" \
     "flink.restUrl=$rest_url" "flink.webUi=$rest_url" "flink.jobId=$job_id" \
+    "flink.metrics=$metrics_urls" \
     "api.url=$api_url" "api.key=$api_key" "api.tenant=$api_tenant" \
     "console.url=$api_url/console/"
   chmod 600 "$dir/pipeline.json"

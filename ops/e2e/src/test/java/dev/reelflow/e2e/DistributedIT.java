@@ -212,6 +212,27 @@ class DistributedIT {
       assertThat(plain.path("resolution").path("height").asInt()).isEqualTo(192);
       assertThat(getJson(http, flinkUrl + "/jobs/" + jobId).path("state").asText())
           .isEqualTo("RUNNING");
+
+      // The cluster's nodes export the job's metrics to Prometheus, as the FlinkDeployment does:
+      // the renders went through the lifecycle of one of the TaskManagers.
+      List<String> metricsUrls =
+          List.of(pipeline.path("flink").path("metrics").asText().split(","));
+      assertThat(metricsUrls).as("pipeline.json flink.metrics").hasSize(3);
+      StringBuilder scraped = new StringBuilder();
+      for (String url : metricsUrls) {
+        HttpResponse<String> r =
+            http.send(
+                HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(20)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as("GET %s", url).isEqualTo(200);
+        scraped.append(r.body());
+      }
+      assertThat(scraped.toString())
+          .contains("flink_jobmanager_numRegisteredTaskManagers")
+          .containsPattern(
+              "flink_taskmanager_job_task_operator_scheduler_pool_backlog\\{[^}]*pool=\"BASE\"")
+          .containsPattern(
+              "flink_taskmanager_job_task_operator_lifecycle_final_state_renders\\{[^}]*final_state=\"SUCCEEDED\"[^}]*\\} [1-9]");
     }
 
     // 6. Stop: every process of the pipeline is gone, and stopping again is fine.

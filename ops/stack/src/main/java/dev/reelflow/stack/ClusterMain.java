@@ -113,6 +113,7 @@ public final class ClusterMain {
                 .build();
         cluster.start();
         System.out.println("rest.url=" + cluster.restUrl());
+        System.out.println("metrics.urls=" + String.join(",", cluster.metricsUrls()));
       }
       case "flink stop" ->
           System.out.println(

@@ -41,6 +41,9 @@ import org.slf4j.LoggerFactory;
 public final class FlinkSessionProcesses implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(FlinkSessionProcesses.class);
   private static final String HOST = "127.0.0.1";
+  private static final String PROMETHEUS_REPORTER =
+      "org.apache.flink.metrics.prometheus.PrometheusReporterFactory";
+  private static final String METRICS_PORT = "metrics.reporter.prom.port";
   private static final ObjectMapper JSON = new ObjectMapper();
   static final String JOB_MANAGER_MAIN =
       "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint";
@@ -86,6 +89,10 @@ public final class FlinkSessionProcesses implements AutoCloseable {
   private final Duration startTimeout;
   private final int rpcPort;
   private final int restPort;
+
+  /** Prometheus reporter port of each node: the JobManager first, then TaskManager 1..n. */
+  private final List<Integer> metricsPorts = new ArrayList<>();
+
   private final HttpClient http =
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private ChildJvm jobManager;
@@ -106,6 +113,13 @@ public final class FlinkSessionProcesses implements AutoCloseable {
       rest = FreePorts.pick();
     }
     this.restPort = rest;
+    java.util.Set<Integer> taken = new java.util.HashSet<>(List.of(rpcPort, restPort));
+    while (metricsPorts.size() < taskManagers + 1) {
+      int port = FreePorts.pick();
+      if (taken.add(port)) {
+        metricsPorts.add(port);
+      }
+    }
   }
 
   /** A builder for a session cluster living under {@code workDir}. */
@@ -142,6 +156,10 @@ public final class FlinkSessionProcesses implements AutoCloseable {
     c.put("restart-strategy.type", "fixed-delay");
     c.put("restart-strategy.fixed-delay.attempts", "1000");
     c.put("restart-strategy.fixed-delay.delay", "2 s");
+    // As in the FlinkDeployment. The JobManager's port is here (its reporter ignores dynamic
+    // properties); each TaskManager overrides it with its own at start.
+    c.put("metrics.reporter.prom.factory.class", PROMETHEUS_REPORTER);
+    c.put(METRICS_PORT, String.valueOf(metricsPorts.get(0)));
     c.putAll(overrides);
     return c;
   }
@@ -209,7 +227,9 @@ public final class FlinkSessionProcesses implements AutoCloseable {
                 "--configDir",
                 confDir().toString(),
                 "-D",
-                "taskmanager.resource-id=taskmanager-" + i),
+                "taskmanager.resource-id=taskmanager-" + i,
+                "-D",
+                METRICS_PORT + "=" + metricsPorts.get(i)),
             workDir.resolve("taskmanager-" + i + ".log")));
   }
 
@@ -260,6 +280,14 @@ public final class FlinkSessionProcesses implements AutoCloseable {
     }
     all.addAll(taskManagerJvms);
     return all;
+  }
+
+  /**
+   * The Prometheus endpoints of the nodes ({@code http://host:port/metrics}), the JobManager first:
+   * the job's operator metrics are on the TaskManagers.
+   */
+  public List<String> metricsUrls() {
+    return metricsPorts.stream().map(p -> "http://" + HOST + ":" + p + "/metrics").toList();
   }
 
   /** Base URL of the REST API (and web UI). */
@@ -458,6 +486,7 @@ public final class FlinkSessionProcesses implements AutoCloseable {
   private void writeState() throws IOException {
     Properties p = new Properties();
     p.setProperty("rest.url", restUrl());
+    p.setProperty("metrics.urls", String.join(",", metricsUrls()));
     if (jobManager != null) {
       p.setProperty("jobmanager.pid", String.valueOf(jobManager.pid));
     }
