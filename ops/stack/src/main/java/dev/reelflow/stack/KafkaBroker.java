@@ -146,20 +146,40 @@ public final class KafkaBroker implements AutoCloseable {
     p.put("metadata.log.dir", dataDir.resolve("metadata").toString());
     p.put("auto.create.topics.enable", "false");
     p.put("num.partitions", "1");
-    p.put("default.replication.factor", "1");
-    p.put("min.insync.replicas", "1");
-    p.put("offsets.topic.replication.factor", "1");
+    putReplication(p, 1, 1);
+    // Small footprint: this broker shares a laptop or a CI runner with everything else.
+    putSmallFootprint(p, 4);
+    p.put("controller.quorum.election.timeout.ms", "1000");
+    p.put("controller.quorum.fetch.timeout.ms", "2000");
+    p.putAll(overrides);
+    Properties props = new Properties();
+    props.putAll(p);
+    return props;
+  }
+
+  /**
+   * Replication of data topics and of the internal ones (consumer offsets, transaction state,
+   * share-group state): {@code rf} replicas, {@code isr} of them in sync for an acknowledged write.
+   * One place for the single broker and the cluster, so both provision the same internal topics.
+   */
+  static void putReplication(Map<String, String> p, int rf, int isr) {
+    p.put("default.replication.factor", String.valueOf(rf));
+    p.put("min.insync.replicas", String.valueOf(isr));
+    p.put("offsets.topic.replication.factor", String.valueOf(rf));
     p.put("offsets.topic.num.partitions", "3");
-    p.put("transaction.state.log.replication.factor", "1");
-    p.put("transaction.state.log.min.isr", "1");
+    p.put("transaction.state.log.replication.factor", String.valueOf(rf));
+    p.put("transaction.state.log.min.isr", String.valueOf(isr));
     p.put("transaction.state.log.num.partitions", "3");
-    p.put("share.coordinator.state.topic.replication.factor", "1");
-    p.put("share.coordinator.state.topic.min.isr", "1");
+    p.put("share.coordinator.state.topic.replication.factor", String.valueOf(rf));
+    p.put("share.coordinator.state.topic.min.isr", String.valueOf(isr));
     p.put("share.coordinator.state.topic.num.partitions", "1");
     p.put("group.initial.rebalance.delay.ms", "0");
-    // Small footprint: this broker shares a laptop or a CI runner with everything else.
+  }
+
+  /** Few threads and small buffers: the brokers share one machine with everything else. */
+  static void putSmallFootprint(Map<String, String> p, int ioThreads) {
     p.put("num.network.threads", "2");
-    p.put("num.io.threads", "4");
+    p.put("num.io.threads", String.valueOf(ioThreads));
     p.put("background.threads", "2");
     p.put("log.cleaner.threads", "1");
     p.put("log.cleaner.dedupe.buffer.size", String.valueOf(4 * 1024 * 1024));
@@ -167,12 +187,6 @@ public final class KafkaBroker implements AutoCloseable {
     p.put("num.recovery.threads.per.data.dir", "1");
     p.put("log.segment.bytes", String.valueOf(64 * 1024 * 1024));
     p.put("controlled.shutdown.enable", "true");
-    p.put("controller.quorum.election.timeout.ms", "1000");
-    p.put("controller.quorum.fetch.timeout.ms", "2000");
-    p.putAll(overrides);
-    Properties props = new Properties();
-    props.putAll(p);
-    return props;
   }
 
   private void formatIfNeeded(KafkaConfig config) throws IOException {
