@@ -14,7 +14,6 @@ import dev.reelflow.storage.ArtifactKeys;
 import dev.reelflow.storage.StoredObject;
 import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -119,31 +118,8 @@ class DrainIT {
     assertThat(handBack.getError().getCode()).isEqualTo(ErrorCode.DRAINED);
     assertThat(handBack.getError().getRetryable()).isTrue();
 
-    JsonNode done;
-    try {
-      done =
-          Await.until(
-              Duration.ofSeconds(120),
-              "SUCCEEDED of " + id,
-              () -> {
-                Optional<JsonNode> ok = p.api().inState(id, "SUCCEEDED");
-                if (ok.isEmpty() && p.api().inState(id, "FAILED").isPresent()) {
-                  throw new AssertionError("render FAILED\n" + p.describe(id));
-                }
-                return ok;
-              });
-    } catch (AssertionError e) {
-      throw new AssertionError(
-          e.getMessage() + "\n" + p.describe(id) + "\n--- other worker ---\n" + other.tail(), e);
-    }
-    // A second attempt ran: the final status names attempt 2 or later. (The API's "attempts"
-    // counter is checked by DrainIT.apiAttemptsCountsAHandedBackAttempt.)
-    RenderStatus succeeded =
-        log.awaitStatus(
-            WAIT,
-            "SUCCEEDED on render.status for " + id,
-            s -> s.getRequestId().equals(id) && s.getState() == RenderState.SUCCEEDED);
-    assertThat(succeeded.getAttempt()).as("%s\n%s", done, p.describe(id)).isGreaterThanOrEqualTo(2);
+    // A second attempt ran: the final status names attempt 2 or later.
+    JsonNode done = p.awaitSucceededOnALaterAttempt(id, "other worker", other, WAIT);
 
     drainedRender = done;
 

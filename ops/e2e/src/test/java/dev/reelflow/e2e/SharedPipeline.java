@@ -1,7 +1,12 @@
 package dev.reelflow.e2e;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.reelflow.cli.LocalPipeline;
 import dev.reelflow.orchestrator.OrchestratorConfig;
+import dev.reelflow.schemas.avro.RenderState;
+import dev.reelflow.schemas.avro.RenderStatus;
 import dev.reelflow.schemas.avro.WorkerEventType;
 import dev.reelflow.storage.ArtifactStore;
 import dev.reelflow.worker.WorkerConfig;
@@ -16,6 +21,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.Map;
+import java.util.Optional;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ParameterContext;
@@ -197,6 +203,41 @@ final class SharedPipeline implements ParameterResolver, AutoCloseable {
                     .append(e.getAt())
                     .append(e.getError() == null ? "" : " " + e.getError()));
     return sb.toString();
+  }
+
+  /**
+   * Waits until the API shows the render SUCCEEDED (failing at once when it shows FAILED) and
+   * asserts that a later attempt did it: the final status on render.status names attempt 2 or more.
+   * On failure the message carries the render's history and the log tail of {@code other}, the
+   * worker expected to have taken over. Returns the render's JSON.
+   */
+  JsonNode awaitSucceededOnALaterAttempt(
+      String id, String otherName, WorkerJvm other, Duration wait) {
+    JsonNode done;
+    try {
+      done =
+          Await.until(
+              Duration.ofSeconds(120),
+              "SUCCEEDED of " + id,
+              () -> {
+                Optional<JsonNode> ok = api.inState(id, "SUCCEEDED");
+                if (ok.isEmpty() && api.inState(id, "FAILED").isPresent()) {
+                  throw new AssertionError("render FAILED\n" + describe(id));
+                }
+                return ok;
+              });
+    } catch (AssertionError e) {
+      throw new AssertionError(
+          e.getMessage() + "\n" + describe(id) + "\n--- " + otherName + " ---\n" + other.tail(), e);
+    }
+    // (The API's "attempts" counter is checked by DrainIT.apiAttemptsCountsAHandedBackAttempt.)
+    RenderStatus succeeded =
+        events.awaitStatus(
+            wait,
+            "SUCCEEDED on render.status for " + id,
+            s -> s.getRequestId().equals(id) && s.getState() == RenderState.SUCCEEDED);
+    assertThat(succeeded.getAttempt()).as("%s\n%s", done, describe(id)).isGreaterThanOrEqualTo(2);
+    return done;
   }
 
   @Override
