@@ -342,7 +342,6 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
       }
     }
     tenantBacklog.put(pool, order.sizesByTenant());
-    registerTenantGauges(pool);
   }
 
   @Override
@@ -455,6 +454,8 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
       for (Map.Entry<String, QueuedTask> b : backlog.entries()) {
         QueuedTask q = b.getValue();
         o.add(o.entry(b.getKey(), q.tenant, q.priority, q.deadline, q.seq));
+        // Restored tasks come back without an ENQUEUE, which registers the gauge otherwise.
+        registerTenantGauge(pool, q.tenant);
       }
       orders.put(pool, o);
     }
@@ -464,12 +465,6 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
   private SchedulerMeta meta() throws Exception {
     SchedulerMeta m = meta.value();
     return m == null ? new SchedulerMeta() : m;
-  }
-
-  private void registerTenantGauges(String pool) {
-    for (String tenant : tenantBacklog.getOrDefault(pool, Map.of()).keySet()) {
-      registerTenantGauge(pool, tenant);
-    }
   }
 
   private void registerTenantGauge(String pool, String tenant) {
