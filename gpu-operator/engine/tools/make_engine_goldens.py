@@ -7,7 +7,7 @@ up-sampling (temporal and spatial), and the flow-matching sigma schedule. Writte
 HunyuanVideo-1.5 architecture description; torch 1.13 has no scaled_dot_product_attention,
 so attention is written out.
 
-Usage (Debian's python3-torch):  python3 gpu-operator/tools/make_engine_goldens.py OUT.safetensors
+Usage (Debian's python3-torch):  python3 gpu-operator/engine/tools/make_engine_goldens.py OUT.safetensors
 Writes float32 tensors in the safetensors format (no extra Python packages needed).
 """
 import json

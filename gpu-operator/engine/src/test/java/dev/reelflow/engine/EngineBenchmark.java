@@ -20,7 +20,7 @@ import java.util.Random;
  *   <li>tiny-config end-to-end seconds per step and per clip (33 frames, 128x128, CFG).
  * </ol>
  *
- * Run: {@code mvn -B -o -q -pl gpu-operator exec:java -Dexec.classpathScope=test
+ * Run: {@code mvn -B -o -q -pl gpu-operator/engine exec:java -Dexec.classpathScope=test
  * -Dexec.mainClass=dev.reelflow.engine.EngineBenchmark -Dexec.args="2 8"}.
  */
 public final class EngineBenchmark {

@@ -22,8 +22,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Compares the engine with golden tensors from an independent PyTorch implementation
- * (gpu-operator/tools/make_engine_goldens.py, float32 on the CPU). Tolerances are absolute on
- * values of order 1: 1e-5 for element-wise kernels, 1e-4 for anything with GEMMs or softmax.
+ * (gpu-operator/engine/tools/make_engine_goldens.py, float32 on the CPU). Tolerances are absolute
+ * on values of order 1: 1e-5 for element-wise kernels, 1e-4 for anything with GEMMs or softmax.
  */
 class GoldenTensorTest {
   private static CpuBackend be;

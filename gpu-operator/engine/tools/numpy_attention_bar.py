@@ -3,7 +3,7 @@
 
 Prints NumPy's float32 GEMM rate (1024^3, best of 5) and a naive GEMM-softmax-GEMM attention on
 the benchmark's slice shape: 2 heads x 3072 queries against 64,896 keys, head dim 128 (the padded
-480p/121-frame sequence), in 384-query chunks.  Usage: python3 gpu-operator/tools/numpy_attention_bar.py
+480p/121-frame sequence), in 384-query chunks.  Usage: python3 gpu-operator/engine/tools/numpy_attention_bar.py
 """
 import time
 
