@@ -493,7 +493,7 @@ public final class GpuSelfCheck {
   // ------------------------------------------------------------------ benchmarks
 
   private void attention(Backend be, List<Measurement> out, long deadline) {
-    int[] grid = fullShapes ? new int[] {31, 45, 80} : new int[] {6, 16, 16};
+    int[] grid = fullShapes ? new int[] {31, 45, 80} : new int[] {6, 24, 32};
     int heads = fullShapes ? 16 : 2;
     int d = fullShapes ? 128 : 64;
     int text = fullShapes ? 256 : 32;
@@ -559,9 +559,7 @@ public final class GpuSelfCheck {
   private void ditBlocks(Backend be, List<Measurement> out, long deadline) {
     DitConfig cfg = fullShapes ? DitConfig.p720().withDepth(1) : DitConfig.tiny().withDepth(1);
     int[][] grids =
-        fullShapes
-            ? new int[][] {{31, 30, 53}, {31, 45, 80}}
-            : new int[][] {{4, 8, 12}, {4, 12, 16}};
+        fullShapes ? new int[][] {{31, 30, 53}, {31, 45, 80}} : new int[][] {{2, 8, 8}, {4, 8, 8}};
     String[] labels = fullShapes ? new String[] {"480p", "720p"} : new String[] {"a", "b"};
     Path dir = null;
     try {

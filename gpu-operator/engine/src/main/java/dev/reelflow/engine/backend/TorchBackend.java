@@ -1062,6 +1062,11 @@ public final class TorchBackend implements Backend {
     }
   }
 
+  /**
+   * {@code scaled_dot_product_attention} over [batch, heads, S, D] operands: the fused kernels
+   * (flash, memory-efficient; the CPU flash kernel too) take only 4-d inputs, 3-d ones fall back to
+   * the math kernel that materialises S x S scores.
+   */
   private org.bytedeco.pytorch.Tensor sdpa(
       org.bytedeco.pytorch.Tensor q,
       org.bytedeco.pytorch.Tensor k,
@@ -1071,9 +1076,9 @@ public final class TorchBackend implements Backend {
         q, k, v, new TensorOptional(), 0.0, false, new DoubleOptional(scale), false);
   }
 
-  /** [S, H*D] as [H, S, D] in the attention type. */
+  /** [S, H*D] as [1, H, S, D] in the attention type. */
   private org.bytedeco.pytorch.Tensor heads(Tensor t, long s, int heads, int d) {
-    return tv(t, s, heads, d).transpose(0, 1).to(attentionType());
+    return tv(t, s, heads, d).transpose(0, 1).to(attentionType()).unsqueeze(0);
   }
 
   @Override
@@ -1100,7 +1105,7 @@ public final class TorchBackend implements Backend {
                   heads(k, sk, heads, headDim),
                   heads(v, sk, heads, headDim),
                   scale);
-          o.copy_(r.transpose(0, 1));
+          o.copy_(r.squeeze(0).transpose(0, 1));
         });
   }
 
@@ -1179,10 +1184,11 @@ public final class TorchBackend implements Backend {
               try (PointerScope inner = new PointerScope()) {
                 var qIdx = longs(qi);
                 var kIdx = longs(ki);
-                var qs = qb.index_select(0, qIdx);
-                var ks = kb.index_select(0, kIdx).view(n, (long) c * blockSize, headDim);
-                var vs = vb.index_select(0, kIdx).view(n, (long) c * blockSize, headDim);
-                ob.index_copy_(0, qIdx, sdpa(qs, ks, vs, scale));
+                // [n, 1, rows, D]: n query blocks as the batch, one head each
+                var qs = qb.index_select(0, qIdx).unsqueeze(1);
+                var ks = kb.index_select(0, kIdx).view(n, 1, (long) c * blockSize, headDim);
+                var vs = vb.index_select(0, kIdx).view(n, 1, (long) c * blockSize, headDim);
+                ob.index_copy_(0, qIdx, sdpa(qs, ks, vs, scale).squeeze(1));
               }
             }
           }
