@@ -76,7 +76,8 @@ public final class TorchRuntime {
   public static void main(String[] args) {
     try {
       String v = warmUp();
-      LOG.info("JavaCPP cache warm: {}", v);
+      // an entry point for launchers: they read this line
+      System.out.println("JavaCPP cache warm: " + v);
     } catch (RuntimeException e) {
       LOG.error("libtorch warm-up failed: {}", e.getMessage());
       System.exit(1);
