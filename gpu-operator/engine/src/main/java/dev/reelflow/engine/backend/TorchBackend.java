@@ -587,7 +587,12 @@ public final class TorchBackend implements Backend {
         () -> {
           var cv = operand(c, cOff, m, n, ldc, false);
           if (k == 0) {
-            cv.mul_(scalar(beta));
+            // BLAS: C = beta C, and with beta 0 C is not read
+            if (beta == 0) {
+              cv.zero_();
+            } else {
+              cv.mul_(scalar(beta));
+            }
             return;
           }
           cv.addmm_(
