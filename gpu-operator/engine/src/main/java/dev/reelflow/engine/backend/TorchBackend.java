@@ -191,6 +191,17 @@ public final class TorchBackend implements Backend {
     }
   }
 
+  /**
+   * Returns the CUDA caching allocator's unused cached blocks to the driver (a no-op on the CPU). A
+   * worker calls it after a {@link DeviceOutOfMemoryException} failed a task, so the next task and
+   * other processes see the memory as free again.
+   */
+  public void releaseCachedMemory() {
+    if (cudaIndex >= 0) {
+      exec("releaseCachedMemory", torch::emptyCache);
+    }
+  }
+
   // ------------------------------------------------------------------ plumbing
 
   private void exec(String op, Runnable body) {
