@@ -512,7 +512,7 @@ public final class GpuSelfCheck {
             d,
             fullShapes ? " (720p 121f)" : " (cpu stand-in)");
     if (System.nanoTime() > deadline) {
-      out.add(skipped("attention dense (sdpa)"));
+      out.add(skipped("attention dense"));
       out.add(skipped("attention ssta"));
       return;
     }
@@ -528,12 +528,15 @@ public final class GpuSelfCheck {
       double dense = time(be, reps, () -> be.attention(q, k, v, o, heads, d, scale));
       out.add(
           new Measurement(
-              "attention dense (sdpa)",
+              "attention dense",
               shape,
               dense,
               flops / dense / 1e12,
               "TFLOP/s",
-              precisionNote(be)));
+              (be instanceof TorchBackend
+                      ? "scaled_dot_product_attention, "
+                      : "flash-style kernel, ")
+                  + precisionNote(be)));
       SstaAttention ssta = new SstaAttention(cfg);
       SstaAttention.Stats[] stats = new SstaAttention.Stats[1];
       double sparse =
