@@ -168,10 +168,19 @@ public final class TorchRuntime {
     }
   }
 
-  /** The CUDA devices with memory and compute capability; empty when CUDA is not usable. */
+  /**
+   * The CUDA devices with total memory and compute capability (free memory -1: reading it would
+   * create a CUDA context on every GPU); empty when CUDA is not usable.
+   */
   public static List<DeviceInfo> devices() {
     int n = cudaDeviceCount();
     return n == 0 ? List.of() : CudaInfo.devices(n);
+  }
+
+  /** One CUDA device including its free memory (creates that device's CUDA context). */
+  public static DeviceInfo device(int index) {
+    requireCuda(index);
+    return CudaInfo.device(index);
   }
 
   /** Driver and CUDA runtime versions, or why there are none. */
