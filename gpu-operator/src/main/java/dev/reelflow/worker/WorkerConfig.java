@@ -99,7 +99,7 @@ public final class WorkerConfig {
               DEVICE_NAME,
               "auto",
               false,
-              "Device: auto (GPU if nvidia-smi finds one, else cpu), cpu, or a GPU name."),
+              "Device: auto (GPU 0 if NVML finds one, else cpu), cpu, or a GPU name."),
           new Key(
               DEVICE_MEMORY_BYTES,
               "auto",

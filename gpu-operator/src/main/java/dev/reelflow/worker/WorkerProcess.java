@@ -59,6 +59,7 @@ public final class WorkerProcess implements AutoCloseable {
   private final ScheduledExecutorService ticker;
   private final HTTPServer http;
   private final TaskLedger ledger;
+  private final GpuTelemetry gpus;
   private volatile boolean drained;
 
   private WorkerProcess(WorkerConfig config, EngineRegistry engines)
@@ -66,14 +67,16 @@ public final class WorkerProcess implements AutoCloseable {
     this.config = config;
     config.requireConnections();
     LOG.info("{}", config.describe());
-    DeviceProbe.Device device = DeviceProbe.resolve(config);
+    gpus = GpuTelemetry.open();
+    DeviceProbe.Device device = DeviceProbe.resolve(config, gpus);
     LOG.info(
         "device {} with a memory budget of {} MiB (offload weights: {})",
         device.name(),
         device.memoryBytes() >> 20,
         config.offloadWeights());
     Stage pool = config.pool();
-    WorkerMetrics metrics = new WorkerMetrics(pool.name(), device.memoryBytes(), device.gpu());
+    LOG.info("video encoder: {}", VideoCodec.describe(config.videoEncoder()));
+    WorkerMetrics metrics = new WorkerMetrics(pool.name(), device.memoryBytes(), gpus);
     ledger = new TaskLedger(config.dedupeCacheSize());
 
     SchemaRegistryClient registry = SchemaRegistryClient.create(config.schemaRegistryUrl());
@@ -293,6 +296,7 @@ public final class WorkerProcess implements AutoCloseable {
     if (http != null) {
       http.close();
     }
+    gpus.close();
     LOG.info("worker process stopped");
   }
 
