@@ -1,6 +1,7 @@
 package dev.reelflow.worker;
 
 import com.sun.management.OperatingSystemMXBean;
+import dev.reelflow.engine.backend.BackendSpec;
 import java.lang.management.ManagementFactory;
 import java.util.List;
 
@@ -32,6 +33,24 @@ final class DeviceProbe {
     // A named device (e.g. for a site without NVML): trust the configuration.
     long mem = configured > 0 ? configured : gpu != null ? gpu.memoryBytes() : hostMemory() / 2;
     return new Device(name, mem, gpu != null);
+  }
+
+  /**
+   * The device of one worker slot: for a {@code cuda:N} backend GPU N as NVML reports it (the
+   * configured budget wins), otherwise the process's device.
+   */
+  static Device forSlot(
+      Device process, BackendSpec backend, GpuTelemetry telemetry, WorkerConfig config) {
+    if (!backend.isCuda()) {
+      return process;
+    }
+    long configured = config.deviceMemoryBytes();
+    for (GpuTelemetry.DeviceSample d : telemetry.sample()) {
+      if (d.index() == backend.deviceIndex()) {
+        return new Device(d.name(), configured > 0 ? configured : d.memoryTotalBytes(), true);
+      }
+    }
+    return process; // NVML does not see it; opening the backend says what is wrong
   }
 
   static long hostMemory() {
