@@ -20,5 +20,8 @@ final class ExitCode {
   /** Waiting ended before the renders finished (--timeout). */
   static final int TIMEOUT = 5;
 
+  /** The requested device cannot run here (e.g. --backend cuda without a usable GPU). */
+  static final int UNAVAILABLE = 6;
+
   private ExitCode() {}
 }
