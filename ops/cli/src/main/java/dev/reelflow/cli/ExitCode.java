@@ -5,7 +5,10 @@ final class ExitCode {
   /** Everything asked for succeeded. */
   static final int OK = 0;
 
-  /** The command ran, but at least one render failed, was cancelled or expired. */
+  /**
+   * The command ran, but at least one render failed, was cancelled or expired (for {@code doctor}:
+   * a check failed).
+   */
   static final int RENDER_FAILED = 1;
 
   /** Bad flags or arguments, or no API address/key. */
