@@ -5,6 +5,9 @@ import dev.reelflow.engine.GenerationResult;
 import dev.reelflow.engine.GenerationSpec;
 import dev.reelflow.engine.NativeVideoEngine;
 import dev.reelflow.engine.attention.AttentionConfig;
+import dev.reelflow.engine.backend.Backend;
+import dev.reelflow.engine.backend.Backends;
+import dev.reelflow.engine.backend.DeviceOutOfMemoryException;
 import dev.reelflow.worker.spi.BaseVideoEngine;
 import dev.reelflow.worker.spi.BaseVideoJob;
 import dev.reelflow.worker.spi.BaseVideoResult;
@@ -25,18 +28,20 @@ import java.util.Map;
  * dev.reelflow.engine}. Its step listener reports every denoising step and stops the sampler when
  * the runtime cancels.
  *
- * <p>Options ({@code engine.native.*}): {@code model} (tiny | 480p | 720p, default tiny), {@code
- * attention} (dense | ssta, default dense), {@code threads} (default all processors), {@code
- * dit-checkpoint} and {@code vae-checkpoint} (comma-separated safetensors files; default none =
- * seeded random weights, which manifests say), {@code weight-seed} (default 0), {@code
- * default-steps} (default 8 for tiny, 50 otherwise), {@code guidance} (default 6), {@code shift}
- * (default 5, 7 for 720p), {@code weights-bytes} for memory planning (default: 8.3B bf16 for the
- * real configs, 64 MiB for tiny).
+ * <p>The tensor backend is the worker slot's ({@code backend}: cpu, torch, cuda[:N]). Options
+ * ({@code engine.native.*}): {@code model} (tiny | 480p | 720p, default tiny), {@code attention}
+ * (dense | ssta, default dense), {@code threads} (default all processors), {@code dit-checkpoint}
+ * and {@code vae-checkpoint} (comma-separated safetensors files; default none = seeded random
+ * weights, which manifests say), {@code weight-seed} (default 0), {@code default-steps} (default 8
+ * for tiny, 50 otherwise), {@code guidance} (default 6), {@code shift} (default 5, 7 for 720p),
+ * {@code weights-bytes} for memory planning (default: 8.3B bf16 for the real configs, 64 MiB for
+ * tiny).
  */
 final class NativeEngine implements BaseVideoEngine {
   static final String NAME = "native";
 
   private final EngineSettings settings;
+  private final Backend backend;
   private final NativeVideoEngine engine;
   private final String model;
   private final int defaultSteps;
@@ -48,12 +53,9 @@ final class NativeEngine implements BaseVideoEngine {
     this.settings = settings;
     this.model = settings.option("model").orElse("tiny");
     String attention = settings.option("attention").orElse("dense");
+    int threads = (int) settings.longOption("threads", Runtime.getRuntime().availableProcessors());
     NativeVideoEngine.Builder b =
-        NativeVideoEngine.builder()
-            .model(model)
-            .threads(
-                (int) settings.longOption("threads", Runtime.getRuntime().availableProcessors()))
-            .weightSeed(settings.longOption("weight-seed", 0));
+        NativeVideoEngine.builder().model(model).weightSeed(settings.longOption("weight-seed", 0));
     switch (attention) {
       case "dense" -> b.attention(AttentionConfig.dense());
       case "ssta" -> b.attention(AttentionConfig.ssta());
@@ -64,8 +66,15 @@ final class NativeEngine implements BaseVideoEngine {
     settings.option("dit-checkpoint").ifPresent(v -> b.ditCheckpoint(paths(v)));
     settings.option("vae-checkpoint").ifPresent(v -> b.vaeCheckpoint(paths(v)));
     try {
-      this.engine = b.build();
+      this.backend = Backends.open(settings.backend(), threads);
     } catch (RuntimeException e) {
+      throw EngineException.engineError(
+          "cannot open backend " + settings.backend() + ": " + e.getMessage(), e);
+    }
+    try {
+      this.engine = b.backend(backend).build();
+    } catch (RuntimeException e) {
+      backend.close();
       throw EngineException.engineError(
           "cannot load the native engine (model " + model + "): " + e.getMessage(), e);
     }
@@ -143,6 +152,8 @@ final class NativeEngine implements BaseVideoEngine {
     } catch (GenerationCancelledException e) {
       context.checkCancelled();
       throw EngineException.engineError("the native engine stopped: " + e.getMessage(), e);
+    } catch (DeviceOutOfMemoryException e) {
+      throw EngineException.deviceOutOfMemory(e.getMessage(), e);
     } catch (OutOfMemoryError e) {
       throw EngineException.outOfMemory(
           "out of memory in the native engine: " + e.getMessage(), null);
@@ -174,6 +185,7 @@ final class NativeEngine implements BaseVideoEngine {
   @Override
   public void close() {
     engine.close();
+    backend.close();
   }
 
   /** The engine's packed ARGB frames as RGB24, converted per frame on demand. */

@@ -2,13 +2,17 @@ package dev.reelflow.worker;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.reelflow.engine.backend.BackendSpec;
 import dev.reelflow.schemas.avro.ErrorCode;
 import dev.reelflow.worker.spi.BaseVideoEngine;
 import dev.reelflow.worker.spi.BaseVideoJob;
 import dev.reelflow.worker.spi.BaseVideoResult;
+import dev.reelflow.worker.spi.EngineException;
 import dev.reelflow.worker.spi.EngineSettings;
 import dev.reelflow.worker.spi.TaskCancelledException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -51,5 +55,39 @@ class NativeEngineTest {
               x -> assertThat(x.code()).isEqualTo(ErrorCode.CANCELLED));
       assertThat(cancelling.steps).hasSize(1);
     }
+  }
+
+  @Test
+  void theSlotsBackendRunsTheEngineTorchOnTheCpuRendersTheSameJob() throws Exception {
+    try (BaseVideoEngine e =
+        BuiltinEngines.registry()
+            .createBase(
+                new EngineSettings(
+                    "native", Map.of("threads", "2"), "cpu", 0, false, BackendSpec.torch()))) {
+      BaseVideoResult r = e.generate(JOB, new RecordingContext(dir));
+      assertThat(e.describe().backend()).isEqualTo("torch");
+      assertThat(r.frames().count()).isEqualTo(5);
+      assertThat(r.latents().metadata()).containsEntry("backend", "torch");
+    }
+  }
+
+  @Test
+  void cudaWithoutAUsableGpuFailsAtStartSayingWhatIsMissing() {
+    assumeTrue(
+        !Files.exists(Path.of("/dev/nvidia0")), "a GPU is present: the refusal is not testable");
+    assertThatThrownBy(
+            () ->
+                BuiltinEngines.registry()
+                    .createBase(
+                        new EngineSettings(
+                            "native",
+                            Map.of("threads", "2"),
+                            "cpu",
+                            0,
+                            false,
+                            BackendSpec.cuda(0))))
+        .isInstanceOf(EngineException.class)
+        .hasMessageContaining("cannot open backend cuda:0")
+        .hasMessageMatching("(?s).*(CUDA|cuda|GPU|driver).*");
   }
 }

@@ -3,6 +3,7 @@ package dev.reelflow.worker;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.reelflow.engine.backend.BackendSpec;
 import dev.reelflow.schemas.avro.Stage;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -85,5 +86,22 @@ class WorkerConfigTest {
     assertThat(c.engineOptions("emulated")).containsEntry("step-ms", "5");
     assertThatThrownBy(() -> WorkerMain.parse(new String[] {"--set", "novalue"}, Map.of()))
         .hasMessageContaining("key=value");
+  }
+
+  @Test
+  void backendSpreadsCudaSlotsOverTheGpusAndRefusesUnknownForms() {
+    assertThat(WorkerConfig.of(Map.of()).backend(0)).isEqualTo(BackendSpec.cpu());
+    WorkerConfig cuda =
+        WorkerConfig.of(Map.of(WorkerConfig.BACKEND, "cuda:2", WorkerConfig.SLOTS, "3"));
+    assertThat(cuda.backend(0)).isEqualTo(BackendSpec.cuda(2));
+    assertThat(cuda.backend(2)).isEqualTo(BackendSpec.cuda(4));
+    assertThat(
+            WorkerConfig.of(Map.of(WorkerConfig.BACKEND, "torch", WorkerConfig.SLOTS, "2"))
+                .backend(1))
+        .isEqualTo(BackendSpec.torch());
+    assertThatThrownBy(() -> WorkerConfig.of(Map.of(WorkerConfig.BACKEND, "gpu")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("backend")
+        .hasMessageContaining("cuda:N");
   }
 }
