@@ -89,7 +89,17 @@ class GoldenTensorTest {
   @Test
   void oneDualStreamBlock() throws Exception {
     DitConfig cfg =
-        new DitConfig("golden", 32, 2, 1, 4, 32, new int[] {4, 6, 6}, 256, 16, 1, 8, 16, 0);
+        DitConfig.builder()
+            .name("golden")
+            .hidden(32)
+            .heads(2)
+            .depth(1)
+            .ropeDims(new int[] {4, 6, 6})
+            .textDim(16)
+            .refinerDepth(1)
+            .glyph(8, 16)
+            .visionDim(0)
+            .build();
     List<ParamSpec> block =
         HunyuanDit.params(cfg).stream()
             .filter(p -> p.name().startsWith("double_blocks.0."))

@@ -63,6 +63,14 @@ public final class WeightSet implements AutoCloseable {
     return new WeightSet(map, RANDOM_INIT);
   }
 
+  /**
+   * Wraps tensors the caller built (e.g. weights computed by a test formula or converted from
+   * another format), under the given id; the set owns and closes them.
+   */
+  public static WeightSet of(Map<String, Tensor> tensors, String id) {
+    return new WeightSet(new LinkedHashMap<>(tensors), id);
+  }
+
   /** Box-Muller normal sample (SplittableRandom has no nextGaussian on Java 17). */
   static double gaussian(SplittableRandom r) {
     double u1 = r.nextDouble();
