@@ -219,6 +219,16 @@ public record ModelCheckReport(
     for (String n : notes) {
       out.add("note: " + n);
     }
+    // folder-level problems (those not already listed under a variant or component)
+    java.util.Set<String> listed = new java.util.HashSet<>();
+    variants.forEach(
+        v -> v.problems().forEach(p -> listed.add("transformer/" + v.name() + ": " + p)));
+    components.forEach(c -> c.problems().forEach(p -> listed.add(c.name() + ": " + p)));
+    for (String p : problems) {
+      if (!listed.contains(p)) {
+        out.add("problem: " + p);
+      }
+    }
     out.add(
         (ok() ? "OK" : "FAILED: " + problems.size() + " problem(s)")
             + String.format(" (checked in %.2f s, no tensor data read)", seconds));
