@@ -67,16 +67,23 @@ public final class ModelCheck {
 
   /** The engine's VAE tensors for a {@code vae/config.json} (official constructor keys). */
   public static WeightSet.Loader vaeLoader(Map<String, Object> c) {
-    VaeConfig vc =
-        new VaeConfig(
-            "vae",
-            intKey(c, "latent_channels"),
-            intList(c, "block_out_channels"),
-            intKey(c, "layers_per_block"),
-            intKey(c, "ffactor_spatial"),
-            intKey(c, "ffactor_temporal"),
-            c.get("scaling_factor") instanceof Number n ? n.floatValue() : 1f);
-    return WeightSet.loader(CausalVae.params(vc));
+    return WeightSet.loader(CausalVae.params(vaeConfig(c)));
+  }
+
+  /**
+   * The VAE shape of a {@code vae/config.json}: latent_channels, block_out_channels,
+   * layers_per_block, ffactor_spatial, ffactor_temporal, scaling_factor (the VAE owner's code may
+   * read more of it, e.g. shift_factor).
+   */
+  public static VaeConfig vaeConfig(Map<String, Object> c) {
+    return new VaeConfig(
+        "vae",
+        intKey(c, "latent_channels"),
+        intList(c, "block_out_channels"),
+        intKey(c, "layers_per_block"),
+        intKey(c, "ffactor_spatial"),
+        intKey(c, "ffactor_temporal"),
+        c.get("scaling_factor") instanceof Number n ? n.floatValue() : 1f);
   }
 
   private static int intKey(Map<String, Object> c, String k) {
