@@ -26,5 +26,8 @@ final class ExitCode {
   /** The requested device cannot run here (e.g. --backend cuda without a usable GPU). */
   static final int UNAVAILABLE = 6;
 
+  /** A checked checkpoint folder has problems ({@code reelflow model check}). */
+  static final int MODEL_INVALID = 7;
+
   private ExitCode() {}
 }

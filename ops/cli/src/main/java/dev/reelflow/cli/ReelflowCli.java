@@ -24,6 +24,7 @@ import picocli.CommandLine.Command;
       ProcessCommands.Orchestrator.class,
       ProvisionCommand.class,
       DoctorCommand.class,
+      ModelCommands.class,
       CommandLine.HelpCommand.class
     })
 public final class ReelflowCli implements Runnable {

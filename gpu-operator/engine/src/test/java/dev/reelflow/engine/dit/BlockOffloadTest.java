@@ -32,7 +32,7 @@ class BlockOffloadTest {
   }
 
   private static float[] runBlocks(TorchBackend be, boolean offload) {
-    DitConfig cfg = DitConfig.tiny().withDepth(3);
+    DitConfig cfg = DitConfig.tiny().toBuilder().depth(3).build();
     int h = cfg.hidden();
     int[] grid = {2, 4, 4};
     int n = 32;
