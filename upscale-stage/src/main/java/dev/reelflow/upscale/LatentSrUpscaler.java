@@ -10,6 +10,7 @@ import dev.reelflow.engine.text.ByteTextEncoder;
 import dev.reelflow.engine.text.TextFeatures;
 import dev.reelflow.engine.vae.CausalVae;
 import dev.reelflow.engine.vae.VaeConfig;
+import dev.reelflow.engine.vae.VaeTiling;
 import dev.reelflow.engine.weights.ParamSpec;
 import dev.reelflow.engine.weights.WeightSet;
 import java.util.ArrayList;
@@ -128,8 +129,7 @@ final class LatentSrUpscaler implements AutoCloseable {
       }
     }
     try (Tensor x = backend.fromArray(px, 3, f, height, width);
-        Tensor lat = vae.encode(x)) {
-      backend.scale(lat, vaeConfig.scalingFactor(), lat);
+        Tensor lat = vae.encodeLatents(x)) {
       for (int i = 0; i < 4; i++) {
         shapeOut[i] = (int) lat.dim(i);
       }
@@ -203,9 +203,8 @@ final class LatentSrUpscaler implements AutoCloseable {
         listener.step(i + 1, steps);
       }
       // 5. VAE decode (tiled)
-      try (Tensor z = backend.allocate(c, t, hh, ww)) {
-        backend.scale(x, 1f / vaeConfig.scalingFactor(), z);
-        try (Tensor pixels = vae.decodeTiled(z, vaeTile, Math.max(1, vaeTile / 4))) {
+      {
+        try (Tensor pixels = vae.decodeLatents(x, new VaeTiling(vaeTile * 16, 0.125))) {
           int frames = (int) pixels.dim(1);
           int ph = (int) pixels.dim(2);
           int pw = (int) pixels.dim(3);

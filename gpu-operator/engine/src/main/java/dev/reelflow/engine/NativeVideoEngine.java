@@ -13,6 +13,7 @@ import dev.reelflow.engine.text.TextEncoder;
 import dev.reelflow.engine.text.TextFeatures;
 import dev.reelflow.engine.vae.CausalVae;
 import dev.reelflow.engine.vae.VaeConfig;
+import dev.reelflow.engine.vae.VaeTiling;
 import dev.reelflow.engine.weights.WeightSet;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -55,7 +56,7 @@ public final class NativeVideoEngine implements AutoCloseable {
   private final WeightSet vaeWeights;
   private final HunyuanDit dit;
   private final CausalVae vae;
-  private final int vaeTileLatent;
+  private final VaeTiling vaeTiling;
 
   private NativeVideoEngine(Builder b) {
     this.ownsBackend = b.backend == null;
@@ -92,7 +93,7 @@ public final class NativeVideoEngine implements AutoCloseable {
             : WeightSet.load(CausalVae.params(vaeConfig), b.vaeCheckpoint, backend, false);
     this.dit = new HunyuanDit(ditConfig, ditWeights, backend, attention);
     this.vae = new CausalVae(vaeConfig, vaeWeights, backend);
-    this.vaeTileLatent = b.vaeTileLatent;
+    this.vaeTiling = b.vaeTiling;
     LOG.info(
         "native engine: model={} vae={} attention={} weights={} backend={} text={}",
         modelId(),
@@ -201,12 +202,9 @@ public final class NativeVideoEngine implements AutoCloseable {
       float[] latents = backend.toArray(x);
       long t1 = System.nanoTime();
       List<int[]> frames;
-      try (Tensor z = backend.allocate(c, t, h, w)) {
-        backend.scale(x, 1f / vaeConfig.scalingFactor(), z);
-        try (Tensor pixels = vae.decodeTiled(z, vaeTileLatent, Math.max(1, vaeTileLatent / 4))) {
-          frames =
-              toFrames(backend.toArray(pixels), (int) pixels.dim(1), spec.height(), spec.width());
-        }
+      try (Tensor pixels = vae.decodeLatents(x, vaeTiling)) {
+        frames =
+            toFrames(backend.toArray(pixels), (int) pixels.dim(1), spec.height(), spec.width());
       }
       double decodeSeconds = (System.nanoTime() - t1) / 1e9;
       return new GenerationResult(
@@ -239,8 +237,7 @@ public final class NativeVideoEngine implements AutoCloseable {
       px[2 * ph * pw + i] = (p & 0xff) / 127.5f - 1f;
     }
     try (Tensor image = backend.fromArray(px, 3, 1, ph, pw);
-        Tensor lat = vae.encode(image)) {
-      backend.scale(lat, vaeConfig.scalingFactor(), lat);
+        Tensor lat = vae.encodeLatents(image)) {
       long plane = (long) t * h * w;
       long frame = (long) h * w;
       for (int ch = 0; ch < c; ch++) {
@@ -287,8 +284,9 @@ public final class NativeVideoEngine implements AutoCloseable {
    * {@link AttentionConfig#ssta()} for SSTA), {@code backend} (default a new {@link CpuBackend}
    * with {@code threads}, default all processors), {@code ditCheckpoint}/{@code vaeCheckpoint}
    * (safetensors files; default none = seeded random weights with {@code weightSeed}, default 0),
-   * {@code keepHalfWeights} (keep bf16/fp16 linear weights 16-bit, default true), {@code
-   * vaeTileLatent} (spatial VAE tile in latent pixels, default 16 = 256 px), {@code textEncoder}.
+   * {@code keepHalfWeights} (keep bf16/fp16 linear weights 16-bit, default true), {@code vaeTiling}
+   * (the official spatial VAE tiling, default 256 px tiles overlapping 0.125, the official choice
+   * above 21 GiB), {@code textEncoder}.
    */
   public static final class Builder {
     private Backend backend;
@@ -301,7 +299,7 @@ public final class NativeVideoEngine implements AutoCloseable {
     private List<Path> vaeCheckpoint = List.of();
     private long weightSeed = 0;
     private boolean keepHalf = true;
-    private int vaeTileLatent = 16;
+    private VaeTiling vaeTiling = VaeTiling.forDeviceMemory(Long.MAX_VALUE);
 
     public Builder model(String name) {
       this.ditConfig = DitConfig.named(name);
@@ -361,11 +359,8 @@ public final class NativeVideoEngine implements AutoCloseable {
       return this;
     }
 
-    public Builder vaeTileLatent(int tile) {
-      if (tile < 2) {
-        throw new IllegalArgumentException("vaeTileLatent must be >= 2");
-      }
-      this.vaeTileLatent = tile;
+    public Builder vaeTiling(VaeTiling tiling) {
+      this.vaeTiling = Objects.requireNonNull(tiling);
       return this;
     }
 

@@ -63,14 +63,10 @@ public final class CausalVae {
     resnet(p, b + ".block_2", c, c);
   }
 
-  private static int log2(int v) {
-    return 31 - Integer.numberOfLeadingZeros(v);
-  }
-
   /** Decoder parameters ("decoder." prefix). */
   public static List<ParamSpec> decoderParams(VaeConfig c) {
     List<ParamSpec> p = new ArrayList<>();
-    int[] bo = reversed(c.blockOut());
+    int[] bo = c.decoderWidths();
     int in = bo[0];
     conv(p, "decoder.conv_in.conv", in, c.latentChannels(), 3);
     mid(p, "decoder.mid", in);
@@ -80,16 +76,15 @@ public final class CausalVae {
         resnet(p, "decoder.up." + i + ".block." + j, in, out);
         in = out;
       }
-      boolean spatial = i < log2(c.spatialFactor());
-      boolean temporal = i < log2(c.temporalFactor());
-      if (spatial || temporal) {
-        int next = bo[i + 1];
-        conv(p, "decoder.up." + i + ".upsample.conv.conv", next * (temporal ? 8 : 4), in, 3);
+      if (c.decoderUpsamples(i)) {
+        int next = c.upsampleMatchChannel() ? bo[i + 1] : in;
+        int factor = c.decoderUpsamplesInTime(i) ? 8 : 4;
+        conv(p, "decoder.up." + i + ".upsample.conv.conv", next * factor, in, 3);
         in = next;
       }
     }
     norm(p, "decoder.norm_out", in);
-    conv(p, "decoder.conv_out.conv", 3, in, 3);
+    conv(p, "decoder.conv_out.conv", c.outChannels(), in, 3);
     return p;
   }
 
@@ -98,18 +93,17 @@ public final class CausalVae {
     List<ParamSpec> p = new ArrayList<>();
     int[] bo = c.blockOut();
     int in = bo[0];
-    conv(p, "encoder.conv_in.conv", in, 3, 3);
+    conv(p, "encoder.conv_in.conv", in, c.inChannels(), 3);
     for (int i = 0; i < bo.length; i++) {
       int out = bo[i];
       for (int j = 0; j < c.layersPerBlock(); j++) {
         resnet(p, "encoder.down." + i + ".block." + j, in, out);
         in = out;
       }
-      boolean spatial = i < log2(c.spatialFactor());
-      boolean temporal = spatial && i >= log2(c.spatialFactor() / c.temporalFactor());
-      if (spatial) {
-        int next = bo[i + 1];
-        conv(p, "encoder.down." + i + ".downsample.conv.conv", next / (temporal ? 8 : 4), in, 3);
+      if (c.encoderDownsamples(i)) {
+        int next = c.downsampleMatchChannel() ? bo[i + 1] : in;
+        int factor = c.encoderDownsamplesInTime(i) ? 8 : 4;
+        conv(p, "encoder.down." + i + ".downsample.conv.conv", next / factor, in, 3);
         in = next;
       }
     }
@@ -124,14 +118,6 @@ public final class CausalVae {
     List<ParamSpec> p = new ArrayList<>(encoderParams(c));
     p.addAll(decoderParams(c));
     return p;
-  }
-
-  private static int[] reversed(int[] a) {
-    int[] r = new int[a.length];
-    for (int i = 0; i < a.length; i++) {
-      r[i] = a[a.length - 1 - i];
-    }
-    return r;
   }
 
   // ------------------------------------------------------------------ layers
@@ -384,7 +370,7 @@ public final class CausalVae {
    * 16h, 16w] in [-1, 1] (not clamped).
    */
   public Tensor decode(Tensor z) {
-    int[] bo = reversed(cfg.blockOut());
+    int[] bo = cfg.decoderWidths();
     int zc = cfg.latentChannels();
     Tensor h = causalConv(z, "decoder.conv_in.conv");
     try (Tensor rep = repeatChannels(z, bo[0] / zc)) {
@@ -397,10 +383,8 @@ public final class CausalVae {
       for (int j = 0; j < cfg.layersPerBlock() + 1; j++) {
         h = replace(h, resnet(h, "decoder.up." + i + ".block." + j));
       }
-      boolean spatial = i < log2(cfg.spatialFactor());
-      boolean temporal = i < log2(cfg.temporalFactor());
-      if (spatial || temporal) {
-        h = replace(h, upsample(h, "decoder.up." + i + ".upsample", temporal));
+      if (cfg.decoderUpsamples(i)) {
+        h = replace(h, upsample(h, "decoder.up." + i + ".upsample", cfg.decoderUpsamplesInTime(i)));
       }
     }
     try (Tensor n = normSwish(h, "decoder.norm_out")) {
@@ -420,10 +404,12 @@ public final class CausalVae {
       for (int j = 0; j < cfg.layersPerBlock(); j++) {
         h = replace(h, resnet(h, "encoder.down." + i + ".block." + j));
       }
-      boolean spatial = i < log2(cfg.spatialFactor());
-      boolean temporal = spatial && i >= log2(cfg.spatialFactor() / cfg.temporalFactor());
-      if (spatial) {
-        h = replace(h, downsample(h, "encoder.down." + i + ".downsample", temporal));
+      if (cfg.encoderDownsamples(i)) {
+        h =
+            replace(
+                h,
+                downsample(
+                    h, "encoder.down." + i + ".downsample", cfg.encoderDownsamplesInTime(i)));
       }
     }
     h = replace(h, resnet(h, "encoder.mid.block_1"));
@@ -450,94 +436,176 @@ public final class CausalVae {
     return next;
   }
 
-  // ------------------------------------------------------------------ tiling
+  // ------------------------------------------------------------------ the pipelines' decode
 
   /**
-   * Decodes with spatial tiles of {@code tileLatent} latent pixels overlapping by {@code
-   * overlapLatent}, blending overlaps linearly, so memory is bounded by one tile. A tile that
-   * covers the whole latent gives exactly {@link #decode}.
+   * Decodes sampled latents the way the official pipelines do: {@code z = latents / scaling_factor
+   * (+ shift_factor when the config has one)}, then {@link #decodeTiled}. Returns pixels
+   * [outChannels, (T-1)*4+1, 16h, 16w] in [-1, 1] (not clamped).
    */
-  public Tensor decodeTiled(Tensor z, int tileLatent, int overlapLatent) {
+  public Tensor decodeLatents(Tensor latents, VaeTiling tiling) {
+    try (Tensor z = be.allocate(shape(latents))) {
+      be.scale(latents, 1f / cfg.scalingFactor(), z);
+      if (cfg.shiftFactor() != 0f) {
+        try (Tensor shift = be.allocate(shape(latents))) {
+          be.fill(shift, cfg.shiftFactor());
+          be.add(z, shift, z);
+        }
+      }
+      return decodeTiled(z, tiling);
+    }
+  }
+
+  /**
+   * The image-to-video condition latents as the official pipelines build them: the encoder's mean
+   * times {@code scaling_factor} (the pipelines apply no shift factor here).
+   */
+  public Tensor encodeLatents(Tensor pixels) {
+    Tensor mean = encode(pixels);
+    be.scale(mean, cfg.scalingFactor(), mean);
+    return mean;
+  }
+
+  // ------------------------------------------------------------------ tiling
+
+  /** A decoded tile on the host: [planes = C * F][h][w]. */
+  private record Tile(float[] px, int planes, int h, int w) {}
+
+  /**
+   * The official spatially tiled decode ({@code spatial_tiled_decode}): when z is wider or taller
+   * than one tile, latent tiles start every {@link VaeTiling#strideLatent} pixels, each is decoded
+   * over all frames, then, in raster order, blended in place into the tile above and the tile to
+   * the left (rows/columns {@code y < e}: {@code b = a[-e + y] (1 - y/e) + b[y] y/e}, with {@code
+   * e} the blend width clipped to both tiles) and cropped to {@link VaeTiling#keepPixels}. Tiles
+   * are held on the host two rows at a time. There is no temporal tiling, as in the official VAE.
+   */
+  public Tensor decodeTiled(Tensor z, VaeTiling tiling) {
+    int tile = tiling.tileLatent(cfg);
     int lh = (int) z.dim(2);
     int lw = (int) z.dim(3);
-    if (tileLatent >= lh && tileLatent >= lw) {
+    if (lh <= tile && lw <= tile) {
       return decode(z);
     }
+    int stride = tiling.strideLatent(cfg);
+    int blend = tiling.blendPixels();
+    int keep = tiling.keepPixels();
     int s = cfg.spatialFactor();
     int c = (int) z.dim(0);
     int t = (int) z.dim(1);
-    int frames = cfg.pixelFrames(t);
-    int ph = lh * s;
-    int pw = lw * s;
-    int stride = Math.max(1, tileLatent - overlapLatent);
-    float[] acc = new float[3 * frames * ph * pw];
-    float[] weight = new float[ph * pw];
+    int rows = (lh + stride - 1) / stride;
+    int cols = (lw + stride - 1) / stride;
+    int outH = 0;
+    for (int i = 0; i < rows; i++) {
+      outH += Math.min(keep, Math.min(tile, lh - i * stride) * s);
+    }
+    int outW = 0;
+    for (int j = 0; j < cols; j++) {
+      outW += Math.min(keep, Math.min(tile, lw - j * stride) * s);
+    }
     float[] zt = be.toArray(z);
-    for (int y0 = 0; y0 < lh; y0 += stride) {
-      for (int x0 = 0; x0 < lw; x0 += stride) {
-        int th = Math.min(tileLatent, lh - y0);
-        int tw = Math.min(tileLatent, lw - x0);
-        float[] pix;
-        try (Tensor tile = be.allocate(c, t, th, tw)) {
-          float[] tt = new float[c * t * th * tw];
-          for (int ch = 0; ch < c; ch++) {
-            for (int f = 0; f < t; f++) {
-              for (int y = 0; y < th; y++) {
-                System.arraycopy(
-                    zt,
-                    ((ch * t + f) * lh + y0 + y) * lw + x0,
-                    tt,
-                    ((ch * t + f) * th + y) * tw,
-                    tw);
-              }
-            }
+    Tensor out = null;
+    Tile[] above = null;
+    int y0 = 0;
+    try {
+      for (int i = 0; i < rows; i++) {
+        Tile[] row = new Tile[cols];
+        for (int j = 0; j < cols; j++) {
+          row[j] = decodeTile(zt, c, t, lh, lw, i * stride, j * stride, tile);
+          if (i > 0) {
+            blendRows(above[j], row[j], blend);
           }
-          be.write(tile, 0, tt, 0, tt.length);
-          try (Tensor out = decode(tile)) {
-            pix = be.toArray(out);
+          if (j > 0) {
+            blendCols(row[j - 1], row[j], blend);
           }
         }
-        int oh = th * s;
-        int ow = tw * s;
-        int ov = overlapLatent * s;
-        for (int y = 0; y < oh; y++) {
-          float wy = ramp(y, oh, ov, y0 > 0, y0 + th < lh);
-          for (int x = 0; x < ow; x++) {
-            float wgt = wy * ramp(x, ow, ov, x0 > 0, x0 + tw < lw);
-            int py = y0 * s + y;
-            int px = x0 * s + x;
-            weight[py * pw + px] += wgt;
-            for (int ch = 0; ch < 3; ch++) {
-              for (int f = 0; f < frames; f++) {
-                acc[((ch * frames + f) * ph + py) * pw + px] +=
-                    wgt * pix[((ch * frames + f) * oh + y) * ow + x];
-              }
-            }
-          }
+        if (out == null) {
+          out = be.allocate(cfg.outChannels(), row[0].planes / cfg.outChannels(), outH, outW);
         }
-        if (x0 + tw >= lw) {
-          break;
-        }
+        int cropH = Math.min(keep, row[0].h);
+        writeRow(row, keep, cropH, out, y0, outW);
+        y0 += cropH;
+        above = row;
       }
-      if (y0 + Math.min(tileLatent, lh - y0) >= lh) {
-        break;
+      return out;
+    } catch (RuntimeException e) {
+      if (out != null) {
+        out.close();
       }
+      throw e;
     }
-    for (int i = 0; i < acc.length; i++) {
-      acc[i] /= weight[i % (ph * pw)];
-    }
-    return be.fromArray(acc, 3, frames, ph, pw);
   }
 
-  /** Linear blend weight at position i of n with ramps of length ov at the overlapping edges. */
-  private static float ramp(int i, int n, int ov, boolean rampStart, boolean rampEnd) {
-    float v = 1f;
-    if (rampStart && ov > 0 && i < ov) {
-      v = Math.min(v, (i + 0.5f) / ov);
+  private Tile decodeTile(float[] zt, int c, int t, int lh, int lw, int y0, int x0, int tile) {
+    int th = Math.min(tile, lh - y0);
+    int tw = Math.min(tile, lw - x0);
+    float[] tt = new float[c * t * th * tw];
+    for (int ch = 0; ch < c; ch++) {
+      for (int f = 0; f < t; f++) {
+        for (int y = 0; y < th; y++) {
+          System.arraycopy(
+              zt, ((ch * t + f) * lh + y0 + y) * lw + x0, tt, ((ch * t + f) * th + y) * tw, tw);
+        }
+      }
     }
-    if (rampEnd && ov > 0 && i >= n - ov) {
-      v = Math.min(v, (n - i - 0.5f) / ov);
+    try (Tensor in = be.fromArray(tt, c, t, th, tw);
+        Tensor px = decode(in)) {
+      int planes = (int) (px.dim(0) * px.dim(1));
+      return new Tile(be.toArray(px), planes, (int) px.dim(2), (int) px.dim(3));
     }
-    return v;
+  }
+
+  /** blend_v: the first e rows of b take over from the last e rows of a. */
+  private static void blendRows(Tile a, Tile b, int blend) {
+    int e = Math.min(Math.min(a.h, b.h), blend);
+    int w = b.w;
+    for (int p = 0; p < b.planes; p++) {
+      for (int y = 0; y < e; y++) {
+        float wa = (float) (1 - (double) y / e);
+        float wb = (float) ((double) y / e);
+        int ar = (p * a.h + a.h - e + y) * a.w;
+        int br = (p * b.h + y) * w;
+        for (int x = 0; x < w; x++) {
+          b.px[br + x] = a.px[ar + x] * wa + b.px[br + x] * wb;
+        }
+      }
+    }
+  }
+
+  /** blend_h: the first e columns of b take over from the last e columns of a. */
+  private static void blendCols(Tile a, Tile b, int blend) {
+    int e = Math.min(Math.min(a.w, b.w), blend);
+    float[] wa = new float[e];
+    float[] wb = new float[e];
+    for (int x = 0; x < e; x++) {
+      wa[x] = (float) (1 - (double) x / e);
+      wb[x] = (float) ((double) x / e);
+    }
+    for (int p = 0; p < b.planes; p++) {
+      for (int y = 0; y < b.h; y++) {
+        int ar = (p * a.h + y) * a.w + a.w - e;
+        int br = (p * b.h + y) * b.w;
+        for (int x = 0; x < e; x++) {
+          b.px[br + x] = a.px[ar + x] * wa[x] + b.px[br + x] * wb[x];
+        }
+      }
+    }
+  }
+
+  /** Writes the cropped tiles of one row into rows [y0, y0 + cropH) of out, plane by plane. */
+  private void writeRow(Tile[] row, int keep, int cropH, Tensor out, int y0, int outW) {
+    int planes = row[0].planes;
+    long outH = out.dim(2);
+    float[] strip = new float[cropH * outW];
+    for (int p = 0; p < planes; p++) {
+      int x0 = 0;
+      for (Tile tl : row) {
+        int cw = Math.min(keep, tl.w);
+        for (int y = 0; y < cropH; y++) {
+          System.arraycopy(tl.px, (p * tl.h + y) * tl.w, strip, y * outW + x0, cw);
+        }
+        x0 += cw;
+      }
+      be.write(out, (p * outH + y0) * outW, strip, 0, strip.length);
+    }
   }
 }
