@@ -1,9 +1,11 @@
 package dev.reelflow.engine.vae;
 
+import static dev.reelflow.engine.vae.CausalBlocks.conv;
+import static dev.reelflow.engine.vae.CausalBlocks.norm;
+
 import dev.reelflow.engine.backend.Backend;
 import dev.reelflow.engine.backend.Tensor;
 import dev.reelflow.engine.weights.ParamSpec;
-import dev.reelflow.engine.weights.ParamSpec.Init;
 import dev.reelflow.engine.weights.WeightSet;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,11 +24,13 @@ public final class CausalVae {
   private final VaeConfig cfg;
   private final WeightSet w;
   private final Backend be;
+  private final CausalBlocks blocks;
 
   public CausalVae(VaeConfig cfg, WeightSet weights, Backend backend) {
     this.cfg = cfg;
     this.w = weights;
     this.be = backend;
+    this.blocks = new CausalBlocks(weights, backend);
   }
 
   public VaeConfig config() {
@@ -35,32 +39,13 @@ public final class CausalVae {
 
   // ------------------------------------------------------------------ parameters
 
-  private static void conv(List<ParamSpec> p, String name, int out, int in, int k) {
-    p.add(new ParamSpec(name + ".weight", new long[] {out, in, k, k, k}, Init.FAN_IN));
-    p.add(new ParamSpec(name + ".bias", new long[] {out}, Init.ZEROS));
-  }
-
-  private static void norm(List<ParamSpec> p, String name, int c) {
-    p.add(new ParamSpec(name + ".gamma", new long[] {c, 1, 1, 1}, Init.ONES));
-  }
-
-  private static void resnet(List<ParamSpec> p, String b, int in, int out) {
-    norm(p, b + ".norm1", in);
-    conv(p, b + ".conv1.conv", out, in, 3);
-    norm(p, b + ".norm2", out);
-    conv(p, b + ".conv2.conv", out, out, 3);
-    if (in != out) {
-      conv(p, b + ".nin_shortcut", out, in, 1);
-    }
-  }
-
   private static void mid(List<ParamSpec> p, String b, int c) {
-    resnet(p, b + ".block_1", c, c);
+    CausalBlocks.resnet(p, b + ".block_1", c, c);
     norm(p, b + ".attn_1.norm", c);
     for (String s : new String[] {"q", "k", "v", "proj_out"}) {
       conv(p, b + ".attn_1." + s, c, c, 1);
     }
-    resnet(p, b + ".block_2", c, c);
+    CausalBlocks.resnet(p, b + ".block_2", c, c);
   }
 
   /** Decoder parameters ("decoder." prefix). */
@@ -73,7 +58,7 @@ public final class CausalVae {
     for (int i = 0; i < bo.length; i++) {
       int out = bo[i];
       for (int j = 0; j < c.layersPerBlock() + 1; j++) {
-        resnet(p, "decoder.up." + i + ".block." + j, in, out);
+        CausalBlocks.resnet(p, "decoder.up." + i + ".block." + j, in, out);
         in = out;
       }
       if (c.decoderUpsamples(i)) {
@@ -97,7 +82,7 @@ public final class CausalVae {
     for (int i = 0; i < bo.length; i++) {
       int out = bo[i];
       for (int j = 0; j < c.layersPerBlock(); j++) {
-        resnet(p, "encoder.down." + i + ".block." + j, in, out);
+        CausalBlocks.resnet(p, "encoder.down." + i + ".block." + j, in, out);
         in = out;
       }
       if (c.encoderDownsamples(i)) {
@@ -128,52 +113,15 @@ public final class CausalVae {
 
   /** CausalConv3d: replicate pad (time k-1 in front, h/w k/2), then a valid convolution. */
   public Tensor causalConv(Tensor x, String name) {
-    Tensor weight = w.get(name + ".weight");
-    Tensor bias = w.get(name + ".bias");
-    int k = (int) weight.dim(2);
-    int c = (int) x.dim(0);
-    int t = (int) x.dim(1);
-    int h = (int) x.dim(2);
-    int wd = (int) x.dim(3);
-    int oc = (int) weight.dim(0);
-    if (k == 1) {
-      Tensor out = be.allocate(oc, t, h, wd);
-      be.conv3d(x, weight, bias, new int[] {1, 1, 1}, new int[] {0, 0, 0}, out);
-      return out;
-    }
-    try (Tensor padded = be.allocate(c, t + k - 1, h + 2 * (k / 2), wd + 2 * (k / 2))) {
-      be.padReplicate3d(x, k - 1, 0, k / 2, k / 2, padded);
-      Tensor out = be.allocate(oc, t, h, wd);
-      be.conv3d(padded, weight, bias, new int[] {1, 1, 1}, new int[] {0, 0, 0}, out);
-      return out;
-    }
+    return blocks.causalConv(x, name);
   }
 
   private Tensor normSwish(Tensor x, String name) {
-    Tensor out = be.allocate(shape(x));
-    be.channelRmsNorm(x, w.get(name + ".gamma"), 1e-12f, out);
-    be.silu(out, out);
-    return out;
+    return blocks.normSwish(x, name);
   }
 
   Tensor resnet(Tensor x, String b) {
-    Tensor h1;
-    try (Tensor n1 = normSwish(x, b + ".norm1")) {
-      h1 = causalConv(n1, b + ".conv1.conv");
-    }
-    Tensor h2;
-    try (Tensor n2 = normSwish(h1, b + ".norm2")) {
-      h1.close();
-      h2 = causalConv(n2, b + ".conv2.conv");
-    }
-    if (w.contains(b + ".nin_shortcut.weight")) {
-      try (Tensor s = causalConv(x, b + ".nin_shortcut")) {
-        be.add(h2, s, h2);
-      }
-    } else {
-      be.add(h2, x, h2);
-    }
-    return h2;
+    return blocks.resnet(x, b);
   }
 
   /** Mid attention: single head over all tokens, each frame attending to frames up to its own. */
@@ -231,16 +179,8 @@ public final class CausalVae {
     return out;
   }
 
-  /** repeat_interleave along channels. */
   private Tensor repeatChannels(Tensor x, int r) {
-    int c = (int) x.dim(0);
-    int[] idx = new int[c * r];
-    for (int i = 0; i < idx.length; i++) {
-      idx[i] = i / r;
-    }
-    Tensor out = be.allocate(c * r, x.dim(1), x.dim(2), x.dim(3));
-    be.gatherRows(x.view(c, x.size() / c), idx, out.view(c * r, x.size() / c));
-    return out;
+    return blocks.repeatChannels(x, r);
   }
 
   /** "(r1 r2 r3 c) f h w -> c (f r1) (h r2) (w r3)". */
