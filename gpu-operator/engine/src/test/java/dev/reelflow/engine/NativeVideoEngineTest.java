@@ -133,7 +133,18 @@ class NativeVideoEngineTest {
   @Test
   void checkpointWithTheSameWeightsReproducesRandomInit(@TempDir Path dir) throws Exception {
     DitConfig small =
-        new DitConfig("small", 64, 2, 1, 2, 32, new int[] {4, 14, 14}, 256, 64, 1, 32, 32, 0);
+        DitConfig.builder()
+            .name("small")
+            .hidden(64)
+            .heads(2)
+            .depth(1)
+            .mlpWidthRatio(2)
+            .ropeDims(new int[] {4, 14, 14})
+            .textDim(64)
+            .refinerDepth(1)
+            .glyph(32, 32)
+            .visionDim(0)
+            .build();
     Path ckpt = dir.resolve("dit.safetensors");
     try (WeightSet w = WeightSet.random(HunyuanDit.params(small), backend, 0);
         OutputStream out = Files.newOutputStream(ckpt)) {

@@ -30,18 +30,24 @@ public final class SafetensorsFile implements AutoCloseable {
   private final long dataStart;
   private final Map<String, Entry> entries;
   private final Map<String, String> metadata;
+  private final byte[] header;
+  private final long fileSize;
 
   private SafetensorsFile(
       Path path,
       FileChannel channel,
       long dataStart,
       Map<String, Entry> entries,
-      Map<String, String> metadata) {
+      Map<String, String> metadata,
+      byte[] header,
+      long fileSize) {
     this.path = path;
     this.channel = channel;
     this.dataStart = dataStart;
     this.entries = entries;
     this.metadata = metadata;
+    this.header = header;
+    this.fileSize = fileSize;
   }
 
   /** Opens and parses the header; the data stays on disk until a tensor is read. */
@@ -82,8 +88,30 @@ public final class SafetensorsFile implements AutoCloseable {
                 ((Number) off.get(0)).longValue(),
                 ((Number) off.get(1)).longValue()));
       }
+      long size = ch.size();
+      for (Entry e : entries.values()) {
+        if (e.begin < 0 || e.end < e.begin || 8 + n + e.end > size) {
+          throw new IOException(
+              path
+                  + ": tensor "
+                  + e.name
+                  + " lies outside the file (data_offsets ["
+                  + e.begin
+                  + ", "
+                  + e.end
+                  + "], file of "
+                  + size
+                  + " bytes): the file is truncated or corrupt");
+        }
+      }
       return new SafetensorsFile(
-          path, ch, 8 + n, Collections.unmodifiableMap(entries), Collections.unmodifiableMap(meta));
+          path,
+          ch,
+          8 + n,
+          Collections.unmodifiableMap(entries),
+          Collections.unmodifiableMap(meta),
+          hb.array(),
+          size);
     } catch (RuntimeException | IOException e) {
       ch.close();
       if (e instanceof IOException io) {
@@ -109,6 +137,16 @@ public final class SafetensorsFile implements AutoCloseable {
   /** Tensor entries in header order. */
   public Map<String, Entry> entries() {
     return entries;
+  }
+
+  /** The raw JSON header as stored in the file (for fingerprints). */
+  public byte[] headerBytes() {
+    return header.clone();
+  }
+
+  /** Size of the whole file in bytes. */
+  public long fileSize() {
+    return fileSize;
   }
 
   /** The {@code __metadata__} string map (empty when absent). */
