@@ -2,7 +2,7 @@ package dev.reelflow.engine;
 
 import dev.reelflow.engine.backend.Backend;
 import dev.reelflow.engine.backend.Tensor;
-import dev.reelflow.engine.sr.ConfigJson;
+import dev.reelflow.engine.weights.Json;
 import dev.reelflow.engine.weights.ParamSpec;
 import dev.reelflow.engine.weights.SafetensorsFile;
 import dev.reelflow.engine.weights.SafetensorsWriter;
@@ -62,19 +62,19 @@ public final class OfficialGoldens implements AutoCloseable {
   }
 
   /** A JSON object from the file's metadata (model configs in config.json key names). */
+  @SuppressWarnings("unchecked")
   public Map<String, Object> json(String key) {
     String v = file.metadata().get(key);
     if (v == null) {
       throw new IllegalArgumentException("no metadata " + key + " in " + file.path());
     }
-    return ConfigJson.parseObject(v);
+    return (Map<String, Object>) Json.parse(v);
   }
 
   /** A JSON array of strings from the metadata (e.g. an official module's state-dict keys). */
   @SuppressWarnings("unchecked")
   public List<String> names(String key) {
-    return (List<String>)
-        ConfigJson.parseObject("{\"v\":" + file.metadata().get(key) + "}").get("v");
+    return (List<String>) Json.parse(file.metadata().get(key));
   }
 
   public String meta(String key) {

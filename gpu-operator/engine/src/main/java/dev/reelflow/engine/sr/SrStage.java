@@ -45,10 +45,12 @@ public final class SrStage {
   public interface Velocity {
     /**
      * @param input [C + {@link SrCondition#channels}(C), T, H, W]: latents, then the condition
-     * @param timestep sigma x 1000
+     * @param timestep sigma x 1000 of this step
+     * @param nextTimestep sigma x 1000 of the next step, 0 at the last (the mean-flow target {@code
+     *     timestep_r} of a model that takes one)
      * @return the velocity [C, T, H, W]; the stage closes it
      */
-    Tensor velocity(Tensor input, float timestep);
+    Tensor velocity(Tensor input, float timestep, float nextTimestep);
   }
 
   /**
@@ -222,7 +224,7 @@ public final class SrStage {
           }
         }
         be.copy(x, 0, input, 0, c * plane);
-        try (Tensor v = velocity.velocity(input, t)) {
+        try (Tensor v = velocity.velocity(input, t, sigmas[i + 1] * 1000f)) {
           if (!java.util.Arrays.equals(v.shape(), shape)) {
             throw new IllegalStateException(
                 "the SR transformer returned "

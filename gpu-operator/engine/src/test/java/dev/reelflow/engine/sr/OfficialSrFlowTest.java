@@ -56,7 +56,7 @@ class OfficialSrFlowTest {
     }
 
     @Override
-    public Tensor velocity(Tensor input, float t) {
+    public Tensor velocity(Tensor input, float t, float next) {
       int ch = (int) input.dim(0);
       int n = (int) (input.size() / ch);
       float[] x = be.toArray(input);
