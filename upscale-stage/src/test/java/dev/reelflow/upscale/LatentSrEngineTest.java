@@ -1,7 +1,21 @@
 package dev.reelflow.upscale;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.reelflow.engine.backend.CpuBackend;
+import dev.reelflow.engine.dit.DitConfig;
+import dev.reelflow.engine.dit.HunyuanDit;
+import dev.reelflow.engine.sr.SrTo1080pUpsampler;
+import dev.reelflow.engine.sr.SrTo720pUpsampler;
+import dev.reelflow.engine.sr.SrVariant;
+import dev.reelflow.engine.vae.CausalVae;
+import dev.reelflow.engine.vae.VaeConfig;
+import dev.reelflow.engine.weights.Json;
+import dev.reelflow.engine.weights.ParamSpec;
+import dev.reelflow.engine.weights.SafetensorsWriter;
+import dev.reelflow.engine.weights.WeightLoadException;
+import dev.reelflow.engine.weights.WeightSet;
 import dev.reelflow.worker.spi.EngineContext;
 import dev.reelflow.worker.spi.EngineRegistry;
 import dev.reelflow.worker.spi.EngineSettings;
@@ -12,40 +26,195 @@ import dev.reelflow.worker.spi.UpscaleEngine;
 import dev.reelflow.worker.spi.UpscaleJob;
 import dev.reelflow.worker.spi.UpscaleResult;
 import dev.reelflow.worker.spi.VideoFrames;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** latent-sr on the tiny config: shapes, frame count, steps, determinism, random-init label. */
+/**
+ * latent-sr: the official SR stage on the tiny config, random-init and from a synthetic checkpoint
+ * folder with the released layout (tiny shapes): delivered size, frame count, steps, variant
+ * routing, determinism, and labels that say which weights ran.
+ */
 class LatentSrEngineTest {
   @TempDir Path work;
 
+  private static final EngineRegistry REGISTRY =
+      EngineRegistry.builder().discover(LatentSrEngineTest.class.getClassLoader()).build();
+
+  private static EngineSettings settings(Map<String, String> options) {
+    return new EngineSettings("latent-sr", options, "cpu", 0L, false);
+  }
+
   @Test
-  void upscalesBaseLatentsThroughUpsamplerSrDitAndVae() throws Exception {
-    EngineRegistry r = EngineRegistry.builder().discover(getClass().getClassLoader()).build();
-    EngineSettings s =
-        new EngineSettings("latent-sr", Map.of("steps", "3", "threads", "2"), "cpu", 0L, false);
-    try (UpscaleEngine e = r.createUpscale(s)) {
+  void randomInitRunsTheOfficialFlowAndSaysSo() throws Exception {
+    try (UpscaleEngine e =
+        REGISTRY.createUpscale(
+            settings(Map.of("steps", "3", "threads", "2", "hrBaseSize", "128", "vaeTile", "64")))) {
       assertThat(e.describe().weightsId()).startsWith("random-init");
-      assertThat(e.describe().modelId()).contains("sr-tiny");
+      assertThat(e.describe().modelId()).contains("random-init tiny");
       List<String> steps = new ArrayList<>();
       long t0 = System.nanoTime();
       UpscaleResult a = e.upscale(job(7L), ctx(steps));
       System.out.printf("latent-sr tiny: %.1f s for 5 frames%n", (System.nanoTime() - t0) / 1e9);
-      // 2 latent frames -> 5 pixel frames; target 128x96 -> latent grid 6x8 -> 128x96 px
+      // 2 latent frames -> 5 pixel frames; 96x64 base -> the 128-base bucket of ratio 1.5
+      // (144x96, 6x9 latents), resized to the delivered 128x96
       assertThat(a.frames().count()).isEqualTo(5);
       assertThat(a.frames().width()).isEqualTo(128);
       assertThat(a.frames().height()).isEqualTo(96);
       assertThat(steps).containsExactly("sr-denoise 1/3", "sr-denoise 2/3", "sr-denoise 3/3");
-      assertThat(a.facts()).containsEntry("srLatentGrid", "2x6x8");
+      assertThat(a.facts())
+          .containsEntry("srLatentGrid", "2x6x9")
+          .containsEntry("srGrid", "144x96")
+          .containsEntry("srVariant", "1080p_sr_distilled")
+          .containsEntry("upscaleTo", "128x96");
+      assertThat(a.facts().get("upscaleWeights")).startsWith("random-init");
       UpscaleResult b = e.upscale(job(7L), ctx(new ArrayList<>()));
       assertThat(b.frames().rgb(4)).as("deterministic for a seed").isEqualTo(a.frames().rgb(4));
+      // the memory estimate covers at least the weights (random-init float32) and grows with T
+      long small = e.estimateDeviceBytes(job(7L), false);
+      assertThat(small).isGreaterThan(4L * 4_000_000);
+      assertThat(e.estimateDeviceBytes(longJob(), false)).isGreaterThan(small);
     }
   }
+
+  @Test
+  void upscalesFromACheckpointFolderWithTheReleasedLayout() throws Exception {
+    Path dir = work.resolve("HunyuanVideo-1.5");
+    writeTinyFolder(dir);
+    Map<String, String> opts = new HashMap<>();
+    opts.put("modelDir", dir.toString());
+    opts.put("threads", "2");
+    opts.put("hrBaseSize", "64");
+    opts.put("vaeTile", "64");
+    try (UpscaleEngine e = REGISTRY.createUpscale(settings(opts))) {
+      assertThat(e.describe().weightsId()).isEqualTo("model-dir HunyuanVideo-1.5");
+      assertThat(e.describe().modelId()).doesNotContain("random-init");
+      List<String> steps = new ArrayList<>();
+      UpscaleResult r = e.upscale(job(11L), ctx(steps));
+      assertThat(r.frames().count()).isEqualTo(5);
+      assertThat(r.frames().width()).isEqualTo(128);
+      assertThat(r.frames().height()).isEqualTo(96);
+      // the 96x64 preview-size base is on no official bucket: the default 1080p variant, 8 steps
+      assertThat(steps).hasSize(8).last().isEqualTo("sr-denoise 8/8");
+      assertThat(r.facts())
+          .containsEntry("srVariant", "1080p_sr_distilled")
+          .containsEntry("srSteps", "8")
+          .containsEntry("srBucket", "closest ratio (base off the buckets)");
+      assertThat(r.facts().get("upscaleWeights"))
+          .contains(
+              "HunyuanVideo-1.5",
+              "transformer/1080p_sr_distilled",
+              "upsampler/1080p_sr_distilled",
+              "diffusion_pytorch_model.safetensors")
+          .doesNotContain("random-init");
+    }
+    opts.put("variant", "720p_sr_distilled");
+    try (UpscaleEngine e = REGISTRY.createUpscale(settings(opts))) {
+      UpscaleResult r = e.upscale(job(11L), ctx(new ArrayList<>()));
+      assertThat(r.facts()).containsEntry("srVariant", "720p_sr_distilled");
+      assertThat(r.facts()).containsEntry("srSteps", "6");
+    }
+    // a folder without the SR upsampler fails the engine's creation, naming the folder
+    deleteTree(dir.resolve("upsampler"));
+    opts.remove("variant");
+    assertThatThrownBy(() -> REGISTRY.createUpscale(settings(opts)))
+        .isInstanceOf(WeightLoadException.class)
+        .hasMessageContaining("upsampler")
+        .hasMessageContaining("1080p_sr_distilled");
+  }
+
+  private static void deleteTree(Path p) throws IOException {
+    try (var s = Files.walk(p)) {
+      for (Path q : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.delete(q);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ a tiny released layout
+
+  private static final String TRANSFORMER_JSON =
+      "{\"_class_name\": \"HunyuanVideo_1_5_DiffusionTransformer\", \"patch_size\": [1, 1, 1],"
+          + " \"in_channels\": 98, \"concat_condition\": false, \"out_channels\": 32,"
+          + " \"hidden_size\": 64, \"heads_num\": 2, \"mlp_width_ratio\": 2.0,"
+          + " \"mm_double_blocks_depth\": 1, \"mm_single_blocks_depth\": 0,"
+          + " \"rope_dim_list\": [4, 14, 14], \"text_states_dim\": 16, \"glyph_byT5_v2\": false,"
+          + " \"vision_projection\": \"none\"}";
+  private static final String VAE_JSON =
+      "{\"_class_name\": \"AutoencoderKLConv3D\", \"block_out_channels\": [8, 16, 32, 64, 64],"
+          + " \"downsample_match_channel\": true, \"ffactor_spatial\": 16, \"ffactor_temporal\": 4,"
+          + " \"in_channels\": 3, \"latent_channels\": 32, \"layers_per_block\": 1,"
+          + " \"out_channels\": 3, \"sample_size\": 256, \"sample_tsize\": 64,"
+          + " \"scaling_factor\": 1.03682, \"shift_factor\": null, \"upsample_match_channel\": true}";
+  private static final String UP1080_JSON =
+      "{\"_class_name\": \"SRTo1080pUpsampler\", \"z_channels\": 32, \"out_channels\": 32,"
+          + " \"block_out_channels\": [64, 32], \"num_res_blocks\": 1, \"is_residual\": false}";
+  private static final String UP720_JSON =
+      "{\"_class_name\": \"SRTo720pUpsampler\", \"in_channels\": 32, \"out_channels\": 32,"
+          + " \"hidden_channels\": 16, \"num_blocks\": 1, \"global_residual\": false}";
+
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> json(String s) {
+    return (Map<String, Object>) Json.parse(s);
+  }
+
+  /** transformer/ and upsampler/ of both SR variants and vae/, random tiny weights. */
+  static void writeTinyFolder(Path dir) throws IOException {
+    try (CpuBackend be = new CpuBackend(1)) {
+      for (SrVariant v : SrVariant.values()) {
+        DitConfig dc = DitConfig.fromJson(v.folder(), json(TRANSFORMER_JSON));
+        write(
+            be,
+            dir.resolve("transformer").resolve(v.folder()),
+            TRANSFORMER_JSON,
+            HunyuanDit.params(dc),
+            1);
+      }
+      write(
+          be,
+          dir.resolve("upsampler/1080p_sr_distilled"),
+          UP1080_JSON,
+          SrTo1080pUpsampler.params(SrTo1080pUpsampler.Config.fromConfig(json(UP1080_JSON))),
+          2);
+      write(
+          be,
+          dir.resolve("upsampler/720p_sr_distilled"),
+          UP720_JSON,
+          SrTo720pUpsampler.params(SrTo720pUpsampler.Config.fromConfig(json(UP720_JSON))),
+          3);
+      write(
+          be,
+          dir.resolve("vae"),
+          VAE_JSON,
+          CausalVae.params(VaeConfig.fromConfig("vae", json(VAE_JSON))),
+          4);
+    }
+  }
+
+  private static void write(
+      CpuBackend be, Path folder, String config, List<ParamSpec> specs, long seed)
+      throws IOException {
+    Files.createDirectories(folder);
+    Files.writeString(folder.resolve("config.json"), config);
+    SafetensorsWriter w = new SafetensorsWriter();
+    try (WeightSet ws = WeightSet.random(specs, be, seed)) {
+      ws.all().forEach((n, t) -> w.add(n, t.shape(), be.toArray(t)));
+    }
+    try (OutputStream out =
+        Files.newOutputStream(folder.resolve("diffusion_pytorch_model.safetensors"))) {
+      w.writeTo(out);
+    }
+  }
+
+  // ------------------------------------------------------------------ job and context
 
   private static UpscaleJob job(long seed) {
     Random rnd = new Random(3);
@@ -66,7 +235,23 @@ class LatentSrEngineTest {
         128,
         96,
         24,
-        Map.of());
+        Map.of(),
+        "a red fox in the snow");
+  }
+
+  private static UpscaleJob longJob() {
+    UpscaleJob j = job(7L);
+    return new UpscaleJob(
+        j.taskId(),
+        j.requestId(),
+        7L,
+        j.baseFrames(),
+        new Latents(new int[] {32, 9, 4, 6}, new float[32 * 9 * 4 * 6], Map.of()),
+        128,
+        96,
+        24,
+        Map.of(),
+        "");
   }
 
   private EngineContext ctx(List<String> steps) {
