@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.reelflow.engine.backend.CpuBackend;
 import dev.reelflow.engine.dit.DitConfig;
 import dev.reelflow.engine.dit.HunyuanDit;
+import dev.reelflow.engine.sr.SrBuckets;
 import dev.reelflow.engine.sr.SrTo1080pUpsampler;
 import dev.reelflow.engine.sr.SrTo720pUpsampler;
 import dev.reelflow.engine.sr.SrVariant;
@@ -16,6 +17,9 @@ import dev.reelflow.engine.weights.ParamSpec;
 import dev.reelflow.engine.weights.SafetensorsWriter;
 import dev.reelflow.engine.weights.WeightLoadException;
 import dev.reelflow.engine.weights.WeightSet;
+import dev.reelflow.schemas.FrameGeometry;
+import dev.reelflow.schemas.avro.AspectRatio;
+import dev.reelflow.schemas.avro.Resolution;
 import dev.reelflow.worker.spi.EngineContext;
 import dev.reelflow.worker.spi.EngineRegistry;
 import dev.reelflow.worker.spi.EngineSettings;
@@ -129,6 +133,25 @@ class LatentSrEngineTest {
         .isInstanceOf(WeightLoadException.class)
         .hasMessageContaining("upsampler")
         .hasMessageContaining("1080p_sr_distilled");
+  }
+
+  @Test
+  void theOfficialBucketMapGivesThePipelinesSrGridForEveryAspectRatio() {
+    for (AspectRatio ar : AspectRatio.values()) {
+      FrameGeometry.FrameSize base = FrameGeometry.base(Resolution.P720, ar);
+      assertThat(SrBuckets.isBucket(base.width(), base.height(), SrVariant.SR_1080P.lrBaseSize()))
+          .as("%s base %s", ar, base)
+          .isTrue();
+      // the official BucketMap matches the base bucket's own ratio (goldens: OfficialSrPiecesTest)
+      int[] hr = SrBuckets.hrSize(base.width(), base.height(), SrVariant.SR_1080P.hrBaseSize());
+      FrameGeometry.FrameSize out = FrameGeometry.upscaled(ar);
+      System.out.printf(
+          "SR grid %s: base %s -> %dx%d -> delivered %s%n", ar, base, hr[0], hr[1], out);
+      // the delivered size is the SR grid resized: aspect ratios within 1.5%
+      double a = (double) hr[0] / hr[1];
+      double b = (double) out.width() / out.height();
+      assertThat(Math.abs(a / b - 1)).as("%s", ar).isLessThan(0.015);
+    }
   }
 
   private static void deleteTree(Path p) throws IOException {
