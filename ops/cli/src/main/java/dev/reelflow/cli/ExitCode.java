@@ -20,5 +20,8 @@ final class ExitCode {
   /** Waiting ended before the renders finished (--timeout). */
   static final int TIMEOUT = 5;
 
+  /** A checked checkpoint folder has problems ({@code reelflow model check}). */
+  static final int MODEL_INVALID = 6;
+
   private ExitCode() {}
 }

@@ -23,6 +23,7 @@ import picocli.CommandLine.Command;
       ProcessCommands.Worker.class,
       ProcessCommands.Orchestrator.class,
       ProvisionCommand.class,
+      ModelCommands.class,
       CommandLine.HelpCommand.class
     })
 public final class ReelflowCli implements Runnable {
