@@ -4,6 +4,7 @@ import dev.reelflow.engine.GenerationCancelledException;
 import dev.reelflow.engine.attention.AttentionConfig;
 import dev.reelflow.engine.backend.CpuBackend;
 import dev.reelflow.engine.backend.Tensor;
+import dev.reelflow.engine.checkpoint.ModelFolder;
 import dev.reelflow.engine.dit.DitCondition;
 import dev.reelflow.engine.dit.DitConfig;
 import dev.reelflow.engine.dit.HunyuanDit;
@@ -144,6 +145,15 @@ final class LatentSrUpscaler implements AutoCloseable {
     return SrVariant.SR_1080P;
   }
 
+  private ModelFolder folder;
+
+  private synchronized ModelFolder folder() {
+    if (folder == null) {
+      folder = ModelFolder.open(settings.modelDir());
+    }
+    return folder;
+  }
+
   private synchronized Parts parts(SrVariant v) {
     return parts.computeIfAbsent(v, this::open);
   }
@@ -151,8 +161,7 @@ final class LatentSrUpscaler implements AutoCloseable {
   private Parts open(SrVariant v) {
     if (!randomInit()) {
       SrCheckpoint ck =
-          SrCheckpoint.load(
-              settings.modelDir(), v, backend, new SrCheckpoint.Options().withEncoder(true));
+          SrCheckpoint.load(folder(), v, backend, new SrCheckpoint.Options().withEncoder(true));
       DitConfig dc = ck.ditConfig();
       return new Parts(
           ck.transformer(),

@@ -3,20 +3,10 @@ package dev.reelflow.upscale;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.reelflow.engine.backend.CpuBackend;
-import dev.reelflow.engine.dit.DitConfig;
-import dev.reelflow.engine.dit.HunyuanDit;
+import dev.reelflow.engine.checkpoint.ModelFolderException;
 import dev.reelflow.engine.sr.SrBuckets;
-import dev.reelflow.engine.sr.SrTo1080pUpsampler;
-import dev.reelflow.engine.sr.SrTo720pUpsampler;
 import dev.reelflow.engine.sr.SrVariant;
-import dev.reelflow.engine.vae.CausalVae;
-import dev.reelflow.engine.vae.VaeConfig;
-import dev.reelflow.engine.weights.Json;
-import dev.reelflow.engine.weights.ParamSpec;
-import dev.reelflow.engine.weights.SafetensorsWriter;
-import dev.reelflow.engine.weights.WeightLoadException;
-import dev.reelflow.engine.weights.WeightSet;
+import dev.reelflow.engine.testing.SyntheticModelFolder;
 import dev.reelflow.schemas.FrameGeometry;
 import dev.reelflow.schemas.avro.AspectRatio;
 import dev.reelflow.schemas.avro.Resolution;
@@ -31,7 +21,6 @@ import dev.reelflow.worker.spi.UpscaleJob;
 import dev.reelflow.worker.spi.UpscaleResult;
 import dev.reelflow.worker.spi.VideoFrames;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -91,8 +80,11 @@ class LatentSrEngineTest {
 
   @Test
   void upscalesFromACheckpointFolderWithTheReleasedLayout() throws Exception {
-    Path dir = work.resolve("HunyuanVideo-1.5");
-    writeTinyFolder(dir);
+    Path dir =
+        SyntheticModelFolder.builder()
+            .variants(List.of("720p_sr_distilled", "1080p_sr_distilled"))
+            .build()
+            .write(work.resolve("HunyuanVideo-1.5"));
     Map<String, String> opts = new HashMap<>();
     opts.put("modelDir", dir.toString());
     opts.put("threads", "2");
@@ -117,7 +109,8 @@ class LatentSrEngineTest {
               "HunyuanVideo-1.5",
               "transformer/1080p_sr_distilled",
               "upsampler/1080p_sr_distilled",
-              "diffusion_pytorch_model.safetensors")
+              "diffusion_pytorch_model.safetensors",
+              "sha256:")
           .doesNotContain("random-init");
     }
     opts.put("variant", "720p_sr_distilled");
@@ -130,7 +123,7 @@ class LatentSrEngineTest {
     deleteTree(dir.resolve("upsampler"));
     opts.remove("variant");
     assertThatThrownBy(() -> REGISTRY.createUpscale(settings(opts)))
-        .isInstanceOf(WeightLoadException.class)
+        .isInstanceOf(ModelFolderException.class)
         .hasMessageContaining("upsampler")
         .hasMessageContaining("1080p_sr_distilled");
   }
@@ -159,81 +152,6 @@ class LatentSrEngineTest {
       for (Path q : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
         Files.delete(q);
       }
-    }
-  }
-
-  // ------------------------------------------------------------------ a tiny released layout
-
-  private static final String TRANSFORMER_JSON =
-      "{\"_class_name\": \"HunyuanVideo_1_5_DiffusionTransformer\", \"patch_size\": [1, 1, 1],"
-          + " \"in_channels\": 98, \"concat_condition\": false, \"out_channels\": 32,"
-          + " \"hidden_size\": 64, \"heads_num\": 2, \"mlp_width_ratio\": 2.0,"
-          + " \"mm_double_blocks_depth\": 1, \"mm_single_blocks_depth\": 0,"
-          + " \"rope_dim_list\": [4, 14, 14], \"text_states_dim\": 16, \"glyph_byT5_v2\": false,"
-          + " \"vision_projection\": \"none\"}";
-  private static final String VAE_JSON =
-      "{\"_class_name\": \"AutoencoderKLConv3D\", \"block_out_channels\": [8, 16, 32, 64, 64],"
-          + " \"downsample_match_channel\": true, \"ffactor_spatial\": 16, \"ffactor_temporal\": 4,"
-          + " \"in_channels\": 3, \"latent_channels\": 32, \"layers_per_block\": 1,"
-          + " \"out_channels\": 3, \"sample_size\": 256, \"sample_tsize\": 64,"
-          + " \"scaling_factor\": 1.03682, \"shift_factor\": null, \"upsample_match_channel\": true}";
-  private static final String UP1080_JSON =
-      "{\"_class_name\": \"SRTo1080pUpsampler\", \"z_channels\": 32, \"out_channels\": 32,"
-          + " \"block_out_channels\": [64, 32], \"num_res_blocks\": 1, \"is_residual\": false}";
-  private static final String UP720_JSON =
-      "{\"_class_name\": \"SRTo720pUpsampler\", \"in_channels\": 32, \"out_channels\": 32,"
-          + " \"hidden_channels\": 16, \"num_blocks\": 1, \"global_residual\": false}";
-
-  @SuppressWarnings("unchecked")
-  private static Map<String, Object> json(String s) {
-    return (Map<String, Object>) Json.parse(s);
-  }
-
-  /** transformer/ and upsampler/ of both SR variants and vae/, random tiny weights. */
-  static void writeTinyFolder(Path dir) throws IOException {
-    try (CpuBackend be = new CpuBackend(1)) {
-      for (SrVariant v : SrVariant.values()) {
-        DitConfig dc = DitConfig.fromJson(v.folder(), json(TRANSFORMER_JSON));
-        write(
-            be,
-            dir.resolve("transformer").resolve(v.folder()),
-            TRANSFORMER_JSON,
-            HunyuanDit.params(dc),
-            1);
-      }
-      write(
-          be,
-          dir.resolve("upsampler/1080p_sr_distilled"),
-          UP1080_JSON,
-          SrTo1080pUpsampler.params(SrTo1080pUpsampler.Config.fromConfig(json(UP1080_JSON))),
-          2);
-      write(
-          be,
-          dir.resolve("upsampler/720p_sr_distilled"),
-          UP720_JSON,
-          SrTo720pUpsampler.params(SrTo720pUpsampler.Config.fromConfig(json(UP720_JSON))),
-          3);
-      write(
-          be,
-          dir.resolve("vae"),
-          VAE_JSON,
-          CausalVae.params(VaeConfig.fromConfig("vae", json(VAE_JSON))),
-          4);
-    }
-  }
-
-  private static void write(
-      CpuBackend be, Path folder, String config, List<ParamSpec> specs, long seed)
-      throws IOException {
-    Files.createDirectories(folder);
-    Files.writeString(folder.resolve("config.json"), config);
-    SafetensorsWriter w = new SafetensorsWriter();
-    try (WeightSet ws = WeightSet.random(specs, be, seed)) {
-      ws.all().forEach((n, t) -> w.add(n, t.shape(), be.toArray(t)));
-    }
-    try (OutputStream out =
-        Files.newOutputStream(folder.resolve("diffusion_pytorch_model.safetensors"))) {
-      w.writeTo(out);
     }
   }
 

@@ -2,31 +2,30 @@ package dev.reelflow.engine.sr;
 
 import dev.reelflow.engine.attention.AttentionConfig;
 import dev.reelflow.engine.backend.Backend;
+import dev.reelflow.engine.checkpoint.Component;
+import dev.reelflow.engine.checkpoint.ModelFolder;
+import dev.reelflow.engine.checkpoint.ModelFolderException;
+import dev.reelflow.engine.checkpoint.TransformerVariant;
+import dev.reelflow.engine.checkpoint.WeightFiles;
 import dev.reelflow.engine.dit.DitConfig;
 import dev.reelflow.engine.dit.HunyuanDit;
 import dev.reelflow.engine.vae.CausalVae;
 import dev.reelflow.engine.vae.VaeConfig;
-import dev.reelflow.engine.weights.Json;
+import dev.reelflow.engine.weights.ParamSpec;
 import dev.reelflow.engine.weights.WeightLoadException;
 import dev.reelflow.engine.weights.WeightSet;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeSet;
-import java.util.stream.Stream;
 
 /**
- * The parts of the SR stage read from a released checkpoint folder, strictly: {@code
- * transformer/<variant>/} (the SR transformer, 98 input channels), {@code upsampler/<variant>/}
- * ({@code SRTo720pUpsampler} or {@code SRTo1080pUpsampler}, chosen by the variant as the official
- * loader does) and {@code vae/}. Each component folder holds a {@code config.json} and its weights:
- * one or more {@code *.safetensors}, or the shards a {@code *.safetensors.index.json} names.
+ * The parts of the SR stage read from a released checkpoint folder ({@link ModelFolder}), strictly:
+ * {@code transformer/<variant>/} (the SR transformer, 98 input channels), {@code
+ * upsampler/<variant>/} ({@code SRTo720pUpsampler} or {@code SRTo1080pUpsampler}, chosen by the
+ * variant as the official loader does) and {@code vae/}.
  */
 public final class SrCheckpoint implements AutoCloseable {
-  private final Path dir;
+  private final ModelFolder folder;
   private final SrVariant variant;
   private final DitConfig ditConfig;
   private final VaeConfig vaeConfig;
@@ -36,40 +35,19 @@ public final class SrCheckpoint implements AutoCloseable {
   private final HunyuanDit dit;
   private final LatentUpsampler upsampler;
   private final CausalVae vae;
+  private final String fingerprint;
 
-  private SrCheckpoint(Path dir, SrVariant variant, Backend be, Options o) {
-    this.dir = dir;
+  private SrCheckpoint(ModelFolder folder, SrVariant variant, Backend be, Options o) {
+    this.folder = folder;
     this.variant = variant;
     List<WeightSet> loaded = new ArrayList<>();
     try {
-      Path up = dir.resolve("upsampler").resolve(variant.folder());
-      Map<String, Object> upJson = config(up);
-      String cls =
-          variant == SrVariant.SR_720P ? SrTo720pUpsampler.CLASS : SrTo1080pUpsampler.CLASS;
-      Object declared = upJson.get("_class_name");
-      if (declared != null && !cls.equals(declared)) {
-        throw new WeightLoadException(
-            up.resolve("config.json")
-                + " declares "
-                + declared
-                + "; "
-                + variant.folder()
-                + " takes a "
-                + cls,
-            null);
-      }
-      if (variant == SrVariant.SR_720P) {
-        SrTo720pUpsampler.Config c = SrTo720pUpsampler.Config.fromConfig(upJson);
-        upWeights = load(WeightSet.loader(SrTo720pUpsampler.params(c)), up, be, loaded);
-        upsampler = new SrTo720pUpsampler(c, upWeights, be);
-      } else {
-        SrTo1080pUpsampler.Config c = SrTo1080pUpsampler.Config.fromConfig(upJson);
-        upWeights = load(WeightSet.loader(SrTo1080pUpsampler.params(c)), up, be, loaded);
-        upsampler = new SrTo1080pUpsampler(c, upWeights, be);
-      }
+      Component up = folder.upsampler(variant.folder());
+      upWeights = load(upsamplerLoader(variant, up.config()), up, be, loaded);
+      upsampler = upsampler(variant, up.config(), upWeights, be);
 
-      Path vaeDir = dir.resolve("vae");
-      vaeConfig = VaeConfig.fromConfig("vae", config(vaeDir));
+      Component vaeDir = folder.vae();
+      vaeConfig = VaeConfig.fromConfig("vae", vaeDir.config());
       WeightSet.Loader vl =
           WeightSet.loader(
               o.withEncoder ? CausalVae.params(vaeConfig) : CausalVae.decoderParams(vaeConfig));
@@ -81,26 +59,27 @@ public final class SrCheckpoint implements AutoCloseable {
       vaeWeights = load(vl, vaeDir, be, loaded);
       vae = new CausalVae(vaeConfig, vaeWeights, be);
 
-      Path tr = dir.resolve("transformer").resolve(variant.folder());
-      ditConfig = DitConfig.fromJson(variant.folder(), config(tr));
+      TransformerVariant tr = folder.variant(variant.folder());
+      ditConfig = tr.config();
       int want = vaeConfig.latentChannels() + SrCondition.channels(vaeConfig.latentChannels());
       if (ditConfig.inChannels() != want
           || ditConfig.latentChannels() != vaeConfig.latentChannels()) {
         throw new WeightLoadException(
-            tr.resolve("config.json")
+            tr.dir().resolve("config.json")
                 + " describes a transformer of "
                 + ditConfig.inChannels()
                 + " input and "
                 + ditConfig.latentChannels()
-                + " output channels; the SR stage"
-                + " with this VAE needs "
+                + " output channels; the SR stage with this VAE needs "
                 + want
                 + " and "
                 + vaeConfig.latentChannels(),
             null);
       }
-      ditWeights = load(HunyuanDit.loader(ditConfig).keepHalf(o.keepHalf), tr, be, loaded);
+      ditWeights = tr.load(be, o.keepHalf);
+      loaded.add(ditWeights);
       dit = new HunyuanDit(ditConfig, ditWeights, be, o.attention);
+      fingerprint = tr.fingerprint();
     } catch (RuntimeException e) {
       loaded.forEach(WeightSet::close);
       throw e;
@@ -133,111 +112,70 @@ public final class SrCheckpoint implements AutoCloseable {
   }
 
   /**
-   * Loads the variant's SR parts from {@code modelDir}.
+   * Loads the variant's SR parts from a checkpoint folder.
    *
-   * @throws WeightLoadException naming the folder, file or tensors that are missing or wrong
+   * @throws dev.reelflow.engine.checkpoint.ModelFolderException naming a missing folder or file
+   * @throws WeightLoadException naming the tensors that are missing, unexpected or wrong
    * @throws IllegalArgumentException when a config.json has unknown or missing keys
    */
-  public static SrCheckpoint load(Path modelDir, SrVariant variant, Backend be, Options options) {
-    return new SrCheckpoint(modelDir, variant, be, options);
+  public static SrCheckpoint load(
+      ModelFolder folder, SrVariant variant, Backend be, Options options) {
+    return new SrCheckpoint(folder, variant, be, options);
   }
 
-  private static WeightSet load(
-      WeightSet.Loader l, Path component, Backend be, List<WeightSet> all) {
-    WeightSet w = l.load(weightFiles(component), be);
-    all.add(w);
-    return w;
-  }
-
-  /** The parsed {@code config.json} of a component folder. */
-  @SuppressWarnings("unchecked")
-  static Map<String, Object> config(Path component) {
-    Path f = component.resolve("config.json");
-    if (!Files.isRegularFile(f)) {
-      throw new WeightLoadException(
-          "checkpoint folder "
-              + component
-              + " has no config.json; point the model directory at the released checkpoint"
-              + " (transformer/, upsampler/, vae/ ...)",
-          null);
-    }
-    try {
-      Object v = Json.parse(Files.readString(f));
-      if (!(v instanceof Map)) {
-        throw new IllegalArgumentException("not a JSON object");
-      }
-      return (Map<String, Object>) v;
-    } catch (IOException | IllegalArgumentException e) {
-      throw new WeightLoadException(f + " is not a readable config.json: " + e.getMessage(), e);
-    }
+  /** The strict loader of {@code upsampler/<variant>/} for its config: exactly its tensors. */
+  public static WeightSet.Loader upsamplerLoader(SrVariant variant, Map<String, Object> config) {
+    return WeightSet.loader(upsamplerParams(variant, config));
   }
 
   /**
-   * The weight files of a component folder: the shards its {@code *.safetensors.index.json} maps
-   * tensors to, else every {@code *.safetensors} in it.
+   * The tensors of {@code upsampler/<variant>/} for its config: those of the official class the
+   * variant takes ({@code _class_name} must agree when present).
    */
-  @SuppressWarnings("unchecked")
-  static List<Path> weightFiles(Path component) {
-    List<Path> indexes;
-    List<Path> plain;
-    try (Stream<Path> s = Files.list(component)) {
-      List<Path> all = s.sorted().toList();
-      indexes =
-          all.stream()
-              .filter(p -> p.getFileName().toString().endsWith(".safetensors.index.json"))
-              .toList();
-      plain =
-          all.stream().filter(p -> p.getFileName().toString().endsWith(".safetensors")).toList();
-    } catch (IOException e) {
-      throw new WeightLoadException(
-          "cannot list checkpoint folder " + component + ": " + e.getMessage(), e);
+  public static List<ParamSpec> upsamplerParams(SrVariant variant, Map<String, Object> config) {
+    String cls = variant == SrVariant.SR_720P ? SrTo720pUpsampler.CLASS : SrTo1080pUpsampler.CLASS;
+    Object declared = config.get("_class_name");
+    if (declared != null && !cls.equals(declared)) {
+      throw new IllegalArgumentException(
+          "upsampler/"
+              + variant.folder()
+              + "/config.json declares "
+              + declared
+              + "; "
+              + variant.folder()
+              + " takes a "
+              + cls);
     }
-    if (indexes.size() > 1) {
-      throw new WeightLoadException(
-          component + " has several safetensors index files: " + indexes, null);
+    return variant == SrVariant.SR_720P
+        ? SrTo720pUpsampler.params(SrTo720pUpsampler.Config.fromConfig(config))
+        : SrTo1080pUpsampler.params(SrTo1080pUpsampler.Config.fromConfig(config));
+  }
+
+  private static LatentUpsampler upsampler(
+      SrVariant variant, Map<String, Object> config, WeightSet w, Backend be) {
+    return variant == SrVariant.SR_720P
+        ? new SrTo720pUpsampler(SrTo720pUpsampler.Config.fromConfig(config), w, be)
+        : new SrTo1080pUpsampler(SrTo1080pUpsampler.Config.fromConfig(config), w, be);
+  }
+
+  private static WeightSet load(WeightSet.Loader l, Component c, Backend be, List<WeightSet> all) {
+    WeightFiles files = c.weights();
+    List<String> problems = new ArrayList<>(files.problems());
+    problems.addAll(files.indexProblems());
+    if (!problems.isEmpty()) {
+      throw new ModelFolderException(c.name() + ": " + String.join("; ", problems));
     }
-    if (indexes.size() == 1) {
-      Path index = indexes.get(0);
-      TreeSet<String> shards = new TreeSet<>();
-      try {
-        Map<String, Object> j = (Map<String, Object>) Json.parse(Files.readString(index));
-        Object map = j.get("weight_map");
-        if (!(map instanceof Map)) {
-          throw new IllegalArgumentException("no weight_map");
-        }
-        ((Map<String, Object>) map).values().forEach(v -> shards.add(String.valueOf(v)));
-      } catch (IOException | RuntimeException e) {
-        throw new WeightLoadException(
-            index + " is not a readable safetensors index: " + e.getMessage(), e);
-      }
-      List<Path> files = new ArrayList<>();
-      List<String> absent = new ArrayList<>();
-      for (String sh : shards) {
-        Path p = component.resolve(sh);
-        if (Files.isRegularFile(p)) {
-          files.add(p);
-        } else {
-          absent.add(sh);
-        }
-      }
-      if (!absent.isEmpty()) {
-        throw new WeightLoadException(index + " names shards that are missing: " + absent, null);
-      }
-      return files;
-    }
-    if (plain.isEmpty()) {
-      throw new WeightLoadException(
-          "checkpoint folder " + component + " has no .safetensors weights", null);
-    }
-    return plain;
+    WeightSet w = l.load(files.files(), be);
+    all.add(w);
+    return w;
   }
 
   public SrVariant variant() {
     return variant;
   }
 
-  public Path directory() {
-    return dir;
+  public ModelFolder folder() {
+    return folder;
   }
 
   public DitConfig ditConfig() {
@@ -260,13 +198,20 @@ public final class SrCheckpoint implements AutoCloseable {
     return vae;
   }
 
+  /** The SR transformer's fingerprint ({@link TransformerVariant#fingerprint}). */
+  public String fingerprint() {
+    return fingerprint;
+  }
+
   /** For manifests: the folder and the components it read, with their weight files. */
   public String id() {
-    return dir.getFileName()
+    return folder.dir().getFileName()
         + ": transformer/"
         + variant.folder()
         + " ["
         + ditWeights.id()
+        + ", "
+        + fingerprint
         + "], upsampler/"
         + variant.folder()
         + " ["
