@@ -1,5 +1,6 @@
 package dev.reelflow.engine.sr;
 
+import dev.reelflow.engine.sampler.SamplerDefaults;
 import java.util.Locale;
 
 /**
@@ -10,33 +11,28 @@ import java.util.Locale;
  */
 public enum SrVariant {
   /** 480p base to 720p: {@code SRTo720pUpsampler}, 6 steps, shift 2. */
-  SR_720P("720p_sr_distilled", "480p", 640, "720p", 960, 6, 2.0),
+  SR_720P("720p_sr_distilled", "480p", 640, "720p", 960),
   /** 720p base to 1080p: {@code SRTo1080pUpsampler}, 8 steps, shift 2. */
-  SR_1080P("1080p_sr_distilled", "720p", 960, "1080p", 1440, 8, 2.0);
+  SR_1080P("1080p_sr_distilled", "720p", 960, "1080p", 1440);
 
   private final String folder;
   private final String baseResolution;
   private final int lrBaseSize;
   private final String resolution;
   private final int hrBaseSize;
-  private final int steps;
-  private final double shift;
 
   SrVariant(
-      String folder,
-      String baseResolution,
-      int lrBaseSize,
-      String resolution,
-      int hrBaseSize,
-      int steps,
-      double shift) {
+      String folder, String baseResolution, int lrBaseSize, String resolution, int hrBaseSize) {
     this.folder = folder;
     this.baseResolution = baseResolution;
     this.lrBaseSize = lrBaseSize;
     this.resolution = resolution;
     this.hrBaseSize = hrBaseSize;
-    this.steps = steps;
-    this.shift = shift;
+  }
+
+  /** The official sampler settings of this variant. */
+  public SamplerDefaults sampler() {
+    return SamplerDefaults.forVariant(folder);
   }
 
   /** The checkpoint folder name, e.g. {@code 1080p_sr_distilled}. */
@@ -66,17 +62,17 @@ public enum SrVariant {
 
   /** Official Euler steps: 6 (720p) or 8 (1080p). */
   public int steps() {
-    return steps;
+    return sampler().steps();
   }
 
   /** Official flow shift: 2. */
   public double shift() {
-    return shift;
+    return sampler().shift();
   }
 
   /** Official guidance scale: 1, i.e. no classifier-free guidance (one transformer pass a step). */
   public double guidance() {
-    return 1.0;
+    return sampler().guidance();
   }
 
   /** By folder name ({@code 1080p_sr_distilled}) or tier ({@code 1080p}). */
