@@ -333,10 +333,12 @@ class StandInTransformer(torch.nn.Module):
         return (v,)
 
 
-# The bucket bases are scaled down (480p: 48 px, 720p: 64 px) so the HR grid is 4x4 latents;
-# the bucket rule, resize, upsampler, condition, schedule and decode are the official code's.
+# The bucket bases are scaled down (480p: 48 px, 720p: 64 px, 1080p: 80 px) so the SR grids are
+# 4x4 (720p_sr from 3x3) and 5x5 latents (1080p_sr from 4x4); the bucket rule, resize, upsampler,
+# condition, schedule and decode are the official code's.
 srp.SizeMap["480p"] = 48
 srp.SizeMap["720p"] = 64
+srp.SizeMap["1080p"] = 80
 SR_VAE = {"_class_name": "AutoencoderKLConv3D", "block_out_channels": [8, 16, 32, 64, 64],
           "downsample_match_channel": True, "ffactor_spatial": 16, "ffactor_temporal": 4,
           "in_channels": 3, "latent_channels": 32, "layers_per_block": 1, "out_channels": 3,
@@ -344,16 +346,19 @@ SR_VAE = {"_class_name": "AutoencoderKLConv3D", "block_out_channels": [8, 16, 32
           "upsample_match_channel": True}
 SR_UP = {"_class_name": "SRTo720pUpsampler", "in_channels": 32, "out_channels": 32,
          "hidden_channels": 8, "num_blocks": 2, "global_residual": False}
+SR_UP_1080 = {"_class_name": "SRTo1080pUpsampler", "z_channels": 32, "out_channels": 32,
+              "block_out_channels": [32, 16], "num_res_blocks": 1, "is_residual": False}
 
 
-def run_flow(tag, frames, output_type, g):
+def run_flow(tag, frames, output_type, g, version="720p_sr_distilled", up_cfg=SR_UP, lq_side=3):
     p = bare_sr_pipeline()
-    cfg = dict(SR_PIPELINE_CONFIGS["720p_sr_distilled"])  # 6 steps, shift 2, CFG 1, base 480p
+    cfg = dict(SR_PIPELINE_CONFIGS[version])  # steps, shift 2, CFG 1, base resolution
     p.config = official_env._Config(glyph_byT5_v2=False, vision_num_semantic_tokens=3,
                                     vision_states_dim=4, **cfg)
-    p.transformer = StandInTransformer("720p")
-    p.upsampler = fill(SRTo720pUpsampler(**{k: v for k, v in SR_UP.items()
-                                            if not k.startswith("_")})).eval()
+    p.transformer = StandInTransformer(version.split("_")[0])
+    up_cls = SRTo720pUpsampler if up_cfg["_class_name"] == "SRTo720pUpsampler" else SRTo1080pUpsampler
+    p.upsampler = fill(up_cls(**{k: v for k, v in up_cfg.items()
+                                 if not k.startswith("_")})).eval()
     p.vae = vae_of(SR_VAE)
     p.vae.set_tile_sample_min_size(32, 0.5)  # tile 2 latents, stride 1, blend 16 px
     p.encode_prompt = lambda *a, **k: (torch.zeros(1, 2, 8), None, torch.ones(1, 2), None)
@@ -365,7 +370,7 @@ def run_flow(tag, frames, output_type, g):
         return rec["latents"]
 
     p.prepare_latents = prepare_latents
-    lq = det("golden.flow.%s.lq" % tag, [1, 32, frames, 3, 3], "unit")
+    lq = det("golden.flow.%s.lq" % tag, [1, 32, frames, lq_side, lq_side], "unit")
     recorded.clear()
     torch.randn_like = recording_randn_like
     try:
@@ -399,3 +404,12 @@ for tag, frames, output_type in (("latent", 2, "latent"), ("video", 1, "pt")):
                          "b = det('standin.velocity.bias', [32], 'unit')")
     run_flow(tag, frames, output_type, g)
     g.write()
+
+# 1080p_sr_distilled: SRTo1080pUpsampler, 8 steps, base 720p; the final latents
+g = Golden("sr_flow_1080p.safetensors")
+g.meta["vae"] = json.dumps(SR_VAE)
+g.meta["upsampler"] = json.dumps(SR_UP_1080)
+g.meta["tile"] = json.dumps({"sample_size": 32, "tile_overlap_factor": 0.5})
+g.meta["bucket_bases"] = json.dumps({"lr_base": 64, "hr_base": 80})
+run_flow("latent", 2, "latent", g, "1080p_sr_distilled", SR_UP_1080, 4)
+g.write()

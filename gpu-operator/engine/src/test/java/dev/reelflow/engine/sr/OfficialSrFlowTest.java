@@ -22,12 +22,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The whole SR stage against the official SR pipeline's {@code __call__}
- * (sr_flow_latent/video.safetensors), run with a stand-in transformer, {@code v = W x + (t/1000) b}
- * per latent pixel, on both sides: bucket map (scaled-down bases 48/64), resize, the official
- * SRTo720pUpsampler, noise mix, the 98-channel condition and its zeroing below t = 700, the 6 Euler
- * steps with shift 2, and the tiled VAE decode. The official initial and lq noise are replayed.
- * Tolerances: per-step timesteps 1e-3, per-step input channel sums 1e-3 (sums of 32 values of order
- * 1), final latents 1e-4, decoded video 1e-4 (in [0, 1]).
+ * (sr_flow_latent/video/1080p.safetensors), run with a stand-in transformer, {@code v = W x +
+ * (t/1000) b} per latent pixel, on both sides: bucket map (scaled-down bases 48/64), resize, the
+ * official SRTo720pUpsampler, noise mix, the 98-channel condition and its zeroing below t = 700,
+ * the 6 Euler steps with shift 2, and the tiled VAE decode. The official initial and lq noise are
+ * replayed. Tolerances: per-step timesteps 1e-3, per-step input channel sums 1e-3 (sums of 32
+ * values of order 1), final latents 1e-4, decoded video 1e-4 (in [0, 1]).
  */
 class OfficialSrFlowTest {
   private static CpuBackend be;
@@ -86,10 +86,15 @@ class OfficialSrFlowTest {
 
   private record Setup(SrStage stage, StandIn standIn, WeightSet up, WeightSet vae) {}
 
-  private static Setup setup(OfficialGoldens g) {
+  private static Setup setup(OfficialGoldens g, SrVariant variant) {
     VaeConfig vc = VaeConfig.fromConfig("sr-tiny", g.json("vae"));
-    SrTo720pUpsampler.Config uc = SrTo720pUpsampler.Config.fromConfig(g.json("upsampler"));
-    WeightSet uw = OfficialGoldens.detWeights(SrTo720pUpsampler.params(uc), be, dir);
+    Map<String, Object> upJson = g.json("upsampler");
+    WeightSet uw =
+        OfficialGoldens.detWeights(SrCheckpoint.upsamplerParams(variant, upJson), be, dir);
+    LatentUpsampler upsampler =
+        variant == SrVariant.SR_720P
+            ? new SrTo720pUpsampler(SrTo720pUpsampler.Config.fromConfig(upJson), uw, be)
+            : new SrTo1080pUpsampler(SrTo1080pUpsampler.Config.fromConfig(upJson), uw, be);
     WeightSet vw = OfficialGoldens.detWeights(CausalVae.params(vc), be, dir);
     Map<String, Object> tile = g.json("tile");
     Map<String, Object> bases = g.json("bucket_bases");
@@ -97,8 +102,8 @@ class OfficialSrFlowTest {
     SrStage stage =
         SrStage.builder()
             .backend(be)
-            .variant(SrVariant.SR_720P)
-            .upsampler(new SrTo720pUpsampler(uc, uw, be))
+            .variant(variant)
+            .upsampler(upsampler)
             .vae(new CausalVae(vc, vw, be))
             .velocity(standIn)
             .tiling(
@@ -117,7 +122,7 @@ class OfficialSrFlowTest {
         Tensor noise = g.tensor(tag + ".noise");
         Tensor lqNoise = g.tensor(tag + ".lq_noise")) {
       SrStage.Grid grid = s.stage().grid((int) lq.dim(1), (int) lq.dim(2), (int) lq.dim(3));
-      assertThat(grid.latentHeight()).isEqualTo(4);
+      assertThat(grid.latentHeight()).isEqualTo(g.shape(tag + ".noise")[2]);
       assertThat(grid.officialBucket()).isTrue();
       return s.stage().denoise(new SrStage.Request(lq, 1234, null, noise, lqNoise), null);
     }
@@ -137,7 +142,7 @@ class OfficialSrFlowTest {
   @Test
   void finalLatentsMatchTheOfficialPipeline() {
     try (OfficialGoldens g = OfficialGoldens.open("sr_flow_latent.safetensors", be)) {
-      Setup s = setup(g);
+      Setup s = setup(g, SrVariant.SR_720P);
       try (WeightSet up = s.up();
           WeightSet vae = s.vae();
           Tensor out = denoise(g, "latent", s)) {
@@ -150,9 +155,25 @@ class OfficialSrFlowTest {
   }
 
   @Test
+  void the1080pVariantsFlowMatchesTheOfficialPipeline() {
+    try (OfficialGoldens g = OfficialGoldens.open("sr_flow_1080p.safetensors", be)) {
+      Setup s = setup(g, SrVariant.SR_1080P);
+      try (WeightSet up = s.up();
+          WeightSet vae = s.vae();
+          Tensor out = denoise(g, "latent", s)) {
+        assertThat(s.standIn().timesteps).hasSize(8);
+        checkSteps(g, "latent", s.standIn());
+        double d = maxDiff(be.toArray(out), g.array("latent.output"));
+        System.out.printf("official SR flow 1080p, latents    max |diff| %.2e%n", d);
+        assertThat(d).isLessThan(1e-4);
+      }
+    }
+  }
+
+  @Test
   void decodedVideoMatchesTheOfficialPipeline() {
     try (OfficialGoldens g = OfficialGoldens.open("sr_flow_video.safetensors", be)) {
-      Setup s = setup(g);
+      Setup s = setup(g, SrVariant.SR_720P);
       try (WeightSet up = s.up();
           WeightSet vae = s.vae();
           Tensor lat = denoise(g, "video", s);
