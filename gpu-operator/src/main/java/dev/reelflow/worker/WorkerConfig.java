@@ -55,6 +55,7 @@ public final class WorkerConfig {
   public static final String WORK_DIR = "work.dir";
   public static final String METRICS_PORT = "metrics.port";
   public static final String TASK_TIMEOUT_MS = "task.timeout.ms";
+  public static final String MODEL_DIR = "model.dir";
 
   /** A documented key. */
   public record Key(String name, String defaultValue, boolean secret, String doc) {}
@@ -129,7 +130,15 @@ public final class WorkerConfig {
               TASK_TIMEOUT_MS,
               "3600000",
               false,
-              "A task running longer fails with TIMEOUT (retryable)."));
+              "A task running longer fails with TIMEOUT (retryable)."),
+          new Key(
+              MODEL_DIR,
+              null,
+              false,
+              "HunyuanVideo-1.5 checkpoint folder (released layout) for the native engine (the"
+                  + " render's resolution and task pick the transformer variant,"
+                  + " engine.native.variant-preference) and the latent-sr engine (the SR variant's"
+                  + " transformer, upsampler and VAE); default none = seeded random-init weights."));
 
   private static final Map<String, Key> BY_NAME = new LinkedHashMap<>();
 
@@ -342,7 +351,10 @@ public final class WorkerConfig {
     return get(ENGINE);
   }
 
-  /** Options of engine {@code name}: keys {@code engine.<name>.*} with the prefix removed. */
+  /**
+   * Options of engine {@code name}: keys {@code engine.<name>.*} with the prefix removed, plus
+   * {@code model-dir} from {@link #MODEL_DIR} unless the engine's own option sets it.
+   */
   public Map<String, String> engineOptions(String name) {
     String prefix = "engine." + name + ".";
     Map<String, String> out = new TreeMap<>();
@@ -352,6 +364,10 @@ public final class WorkerConfig {
             out.put(k.substring(prefix.length()), v);
           }
         });
+    String modelDir = get(MODEL_DIR);
+    if (modelDir != null && !modelDir.isBlank()) {
+      out.putIfAbsent("model-dir", modelDir);
+    }
     return out;
   }
 

@@ -61,6 +61,17 @@ class WorkerConfigTest {
   }
 
   @Test
+  void modelDirReachesTheNativeEngineUnlessItsOwnOptionSetsIt() {
+    WorkerConfig c = WorkerMain.parse(new String[] {"--model-dir", "ckpts/hv15"}, Map.of());
+    assertThat(c.get(WorkerConfig.MODEL_DIR)).isEqualTo("ckpts/hv15");
+    assertThat(c.engineOptions("native")).containsEntry("model-dir", "ckpts/hv15");
+    WorkerConfig own =
+        WorkerConfig.of(Map.of(WorkerConfig.MODEL_DIR, "a", "engine.native.model-dir", "b"));
+    assertThat(own.engineOptions("native")).containsEntry("model-dir", "b");
+    assertThat(WorkerConfig.of(Map.of()).engineOptions("native")).doesNotContainKey("model-dir");
+  }
+
+  @Test
   void engineDefaultsToNativeNeverEmulated() {
     assertThat(WorkerConfig.of(Map.of()).engine()).isEqualTo("native");
   }

@@ -23,19 +23,19 @@ import java.util.Map;
 /**
  * Engine {@code latent-sr}: the official HunyuanVideo-1.5 SR stage (latent upsampler, few-step SR
  * transformer, tiled VAE decode; see {@link dev.reelflow.engine.sr.SrStage}) on the native engine.
- * With {@code modelDir} it reads the released checkpoint folder (transformer/, upsampler/ and vae/
- * of the SR variant, strictly); without one its weights are seeded random, labelled {@code
- * random-init} in every description and manifest.
+ * With {@code model-dir} (or the worker key {@code model.dir}) it reads the released checkpoint
+ * folder (transformer/, upsampler/ and vae/ of the SR variant, strictly); without one its weights
+ * are seeded random, labelled {@code random-init} in every description and manifest.
  *
- * <p>Options (prefix {@code engine.latent-sr.}): {@code modelDir} (the released checkpoint folder;
- * default none = random-init), {@code variant} ({@code auto}: by the base size as the official
- * pipeline routes it, or {@code 720p_sr_distilled} / {@code 1080p_sr_distilled}), {@code model}
- * (random-init transformer shape: tiny, 480p, 720p; default tiny), {@code steps} and {@code shift}
- * (default: the variant's, 8 or 6 steps, shift 2), {@code hrBaseSize} (SR bucket base; default the
- * variant's 1440 or 960, smaller for drafts), {@code vaeTile} and {@code vaeTileOverlap} (VAE
- * tiling; default the official choice for the device memory: 256 px overlapping 0.125 above 21 GiB,
- * else 128 px overlapping 0.25), {@code weightSeed} (default 1234), {@code threads} (default:
- * available processors).
+ * <p>Options (prefix {@code engine.latent-sr.}): {@code model-dir} (the released checkpoint folder,
+ * also the worker key {@code model.dir}; default none = random-init), {@code variant} ({@code
+ * auto}: by the base size as the official pipeline routes it, or {@code 720p_sr_distilled} / {@code
+ * 1080p_sr_distilled}), {@code model} (random-init transformer shape: tiny, 480p, 720p; default
+ * tiny), {@code steps} and {@code shift} (default: the variant's, 8 or 6 steps, shift 2), {@code
+ * hr-base-size} (SR bucket base; default the variant's 1440 or 960, smaller for drafts), {@code
+ * vae-tile} and {@code vae-tile-overlap} (VAE tiling; default the official choice for the device
+ * memory: 256 px overlapping 0.125 above 21 GiB, else 128 px overlapping 0.25), {@code weightSeed}
+ * (default 1234), {@code threads} (default: available processors).
  */
 public final class LatentSrEngineFactory implements EngineFactory {
 
@@ -52,20 +52,20 @@ public final class LatentSrEngineFactory implements EngineFactory {
   @Override
   public UpscaleEngine createUpscale(EngineSettings settings) {
     VaeTiling tiling =
-        settings.option("vaeTile").isPresent()
+        settings.option("vae-tile").isPresent()
             ? new VaeTiling(
-                (int) settings.longOption("vaeTile", 0),
-                settings.doubleOption("vaeTileOverlap", 0.25))
+                (int) settings.longOption("vae-tile", 0),
+                settings.doubleOption("vae-tile-overlap", 0.25))
             : VaeTiling.forDeviceMemory(settings.deviceMemoryBytes());
     LatentSrUpscaler sr =
         new LatentSrUpscaler(
             new LatentSrUpscaler.Settings(
-                settings.option("modelDir").filter(d -> !d.isBlank()).map(Path::of).orElse(null),
+                settings.option("model-dir").filter(d -> !d.isBlank()).map(Path::of).orElse(null),
                 settings.option("variant").orElse("auto"),
                 settings.option("model").orElse("tiny"),
                 (int) settings.longOption("steps", 0),
                 settings.doubleOption("shift", 0),
-                (int) settings.longOption("hrBaseSize", 0),
+                (int) settings.longOption("hr-base-size", 0),
                 settings.longOption("weightSeed", 1234),
                 (int) settings.longOption("threads", Runtime.getRuntime().availableProcessors()),
                 tiling));

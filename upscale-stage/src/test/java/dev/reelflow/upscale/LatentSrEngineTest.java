@@ -50,7 +50,8 @@ class LatentSrEngineTest {
   void randomInitRunsTheOfficialFlowAndSaysSo() throws Exception {
     try (UpscaleEngine e =
         REGISTRY.createUpscale(
-            settings(Map.of("steps", "3", "threads", "2", "hrBaseSize", "128", "vaeTile", "64")))) {
+            settings(
+                Map.of("steps", "3", "threads", "2", "hr-base-size", "128", "vae-tile", "64")))) {
       assertThat(e.describe().weightsId()).startsWith("random-init");
       assertThat(e.describe().modelId()).contains("random-init tiny");
       List<String> steps = new ArrayList<>();
@@ -86,10 +87,10 @@ class LatentSrEngineTest {
             .build()
             .write(work.resolve("HunyuanVideo-1.5"));
     Map<String, String> opts = new HashMap<>();
-    opts.put("modelDir", dir.toString());
+    opts.put("model-dir", dir.toString());
     opts.put("threads", "2");
-    opts.put("hrBaseSize", "64");
-    opts.put("vaeTile", "64");
+    opts.put("hr-base-size", "64");
+    opts.put("vae-tile", "64");
     try (UpscaleEngine e = REGISTRY.createUpscale(settings(opts))) {
       assertThat(e.describe().weightsId()).isEqualTo("model-dir HunyuanVideo-1.5");
       assertThat(e.describe().modelId()).doesNotContain("random-init");

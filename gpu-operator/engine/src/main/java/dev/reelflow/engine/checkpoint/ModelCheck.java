@@ -70,7 +70,15 @@ public final class ModelCheck {
 
   /** The engine's VAE tensors for a {@code vae/config.json} (every key read, see VaeConfig). */
   public static WeightSet.Loader vaeLoader(Map<String, Object> c) {
-    return WeightSet.loader(CausalVae.params(VaeConfig.fromConfig("vae", c)));
+    return WeightSet.loader(CausalVae.params(vaeConfig(c)));
+  }
+
+  /**
+   * The VAE of a {@code vae/config.json}: every key of the official class, see {@link
+   * VaeConfig#fromConfig}.
+   */
+  public static VaeConfig vaeConfig(Map<String, Object> c) {
+    return VaeConfig.fromConfig("vae", c);
   }
 
   /** Checks the folder; never throws for a bad folder content, it reports it. */

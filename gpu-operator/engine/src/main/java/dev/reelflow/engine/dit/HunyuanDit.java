@@ -81,9 +81,10 @@ public final class HunyuanDit {
 
   // ------------------------------------------------------------------ parameters
 
+  /** A Linear: its weight only ever reaches Backend.linear, so it may stay 16-bit. */
   private static void linear(
       List<ParamSpec> p, String name, int out, int in, boolean bias, Init i) {
-    p.add(new ParamSpec(name + ".weight", new long[] {out, in}, i));
+    p.add(new ParamSpec(name + ".weight", new long[] {out, in}, i, true));
     if (bias) {
       p.add(new ParamSpec(name + ".bias", new long[] {out}, Init.ZEROS));
     }
@@ -114,11 +115,13 @@ public final class HunyuanDit {
     int h = c.hidden();
     int mlp = c.mlpHidden();
     int[] ps = c.patch();
+    // the patch-embedding Conv3d runs as a Linear over flattened patches: 16-bit storage is fine
     p.add(
         new ParamSpec(
             "img_in.proj.weight",
             new long[] {h, c.inChannels(), ps[0], ps[1], ps[2]},
-            Init.FAN_IN));
+            Init.FAN_IN,
+            true));
     p.add(new ParamSpec("img_in.proj.bias", new long[] {h}, Init.ZEROS));
     timestepEmbedder(p, "time_in", h);
     if (c.guidanceEmbed()) {
