@@ -16,10 +16,13 @@ tools/official/official_env.py. Tiny configurations keep every file at tens of K
   sr_pieces.safetensors     per-frame bilinear resize, BucketMap for both SR variants, the
                             SR scheduler settings, task masks and both conditions (t2v, i2v),
                             the lq noise mix
-  sr_flow.safetensors       the official SR pipeline __call__ end to end (resize, upsampler,
-                            noise mix, 98-channel condition, t < 700 zeroing, Euler steps, tiled
-                            VAE decode) with a stand-in transformer: v = W x + (t / 1000) b
-                            per latent pixel, recorded inputs per step
+  sr_flow_latent.safetensors, sr_flow_video.safetensors, sr_flow_1080p.safetensors
+                            the official SR pipeline __call__ end to end (bucket map, resize,
+                            upsampler, noise mix, 98-channel condition, t < 700 zeroing, Euler
+                            steps, tiled VAE decode) with a stand-in transformer: v = W x +
+                            (t / 1000) b per latent pixel; 720p_sr final latents and decoded
+                            video, 1080p_sr final latents; timesteps and input channel sums per
+                            step
 
 Weights are not stored: every parameter is filled by a name-seeded generator that the Java test
 reproduces exactly (CRC-32 of the name seeds a 31-bit LCG; see det()). Model configs travel in
