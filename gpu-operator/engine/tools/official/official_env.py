@@ -11,7 +11,9 @@ be installed here are replaced by small stand-ins:
 - attention kernels: torch 2.x `flex_attention`, `scaled_dot_product_attention` and Tencent's `flex_block_attn_func` become exact
   softmax implementations in which a fully masked query row gives 0 (as those kernels do), not NaN;
 - transformers, peft, safetensors, PIL, torchvision, ...: placeholders that fail if actually used
-  (the modules we run only import them);
+  (the modules we run only import them); their attributes are placeholders too;
+- DiffusionPipeline: progress_bar and maybe_free_model_hooks, enough to call a pipeline's
+  __call__ on an instance set up without __init__;
 - torch 2.x names the code touches at import time (torch.compile, torch.compiler.disable,
   torch._dynamo.config, torch.distributed.device_mesh).
 """
@@ -184,7 +186,30 @@ class DiagonalGaussianDistribution:
         return self.mean + self.std * torch.randn(self.mean.shape, generator=generator)
 
 
-class _Placeholder:
+class DiffusionPipeline:
+    """The pipeline base, enough to call the official pipelines' __call__ on an instance whose
+    modules and config a generator sets itself (bypassing __init__, which loads checkpoints)."""
+
+    def progress_bar(self, total=None, **_):
+        import contextlib
+
+        return contextlib.nullcontext(types.SimpleNamespace(update=lambda *a, **k: None))
+
+    def maybe_free_model_hooks(self):
+        pass
+
+
+class _PlaceholderMeta(type):
+    """Attributes of a placeholder are placeholders too (``from PIL import Image`` then
+    ``Image.Image`` in an annotation)."""
+
+    def __getattr__(cls, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return _PlaceholderMeta(name, (_Placeholder,), {})
+
+
+class _Placeholder(metaclass=_PlaceholderMeta):
     """A name the official code imports but the modules we run never use."""
 
     def __init__(self, *a, **k):
@@ -207,7 +232,7 @@ class _PlaceholderModule(types.ModuleType):
     def __getattr__(self, name):
         if name.startswith("__"):
             raise AttributeError(name)
-        return type(name, (_Placeholder,), {})
+        return _PlaceholderMeta(name, (_Placeholder,), {})
 
 
 class _PlaceholderFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -253,7 +278,9 @@ def _patch_torch():
 def _install_diffusers():
     _module("diffusers")
     _module("diffusers.configuration_utils", ConfigMixin=ConfigMixin,
-            register_to_config=register_to_config)
+            register_to_config=register_to_config, FrozenDict=_Config)
+    _module("diffusers.image_processor",
+            VaeImageProcessor=type("VaeImageProcessor", (_Placeholder,), {}))
     _module("diffusers.models", ModelMixin=ModelMixin,
             AutoencoderKL=type("AutoencoderKL", (_Placeholder,), {}))
     _module("diffusers.models.modeling_utils", ModelMixin=ModelMixin)
@@ -273,8 +300,7 @@ def _install_diffusers():
     _module("diffusers.utils.torch_utils", randn_tensor=lambda shape, generator=None, device=None,
             dtype=None: torch.randn(shape, generator=generator, dtype=dtype))
     _module("diffusers.pipelines")
-    _module("diffusers.pipelines.pipeline_utils",
-            DiffusionPipeline=type("DiffusionPipeline", (), {}))
+    _module("diffusers.pipelines.pipeline_utils", DiffusionPipeline=DiffusionPipeline)
     _module("diffusers.hooks")
     _module("diffusers.hooks.group_offloading", _is_group_offload_enabled=lambda *a, **k: False)
     _module("flex_block_attn", flex_block_attn_func=flex_block_attn_func)

@@ -144,10 +144,10 @@ public final class WorkerConfig {
               MODEL_DIR,
               null,
               false,
-              "HunyuanVideo-1.5 checkpoint folder (released layout) for the native engine: the"
-                  + " render's resolution and task pick the transformer variant"
-                  + " (engine.native.variant-preference); default none = the seeded random-init"
-                  + " model engine.native.model."));
+              "HunyuanVideo-1.5 checkpoint folder (released layout) for the native engine (the"
+                  + " render's resolution and task pick the transformer variant,"
+                  + " engine.native.variant-preference) and the latent-sr engine (the SR variant's"
+                  + " transformer, upsampler and VAE); default none = seeded random-init weights."));
 
   private static final Map<String, Key> BY_NAME = new LinkedHashMap<>();
 

@@ -22,6 +22,7 @@ import dev.reelflow.engine.text.TextEncoder;
 import dev.reelflow.engine.text.TextFeatures;
 import dev.reelflow.engine.vae.CausalVae;
 import dev.reelflow.engine.vae.VaeConfig;
+import dev.reelflow.engine.vae.VaeTiling;
 import dev.reelflow.engine.vision.VisionEncoder;
 import dev.reelflow.engine.weights.WeightSet;
 import java.nio.file.Path;
@@ -77,7 +78,7 @@ public final class NativeVideoEngine implements AutoCloseable {
   private final WeightSet vaeWeights;
   private final HunyuanDit dit;
   private final CausalVae vae;
-  private final int vaeTileLatent;
+  private final VaeTiling vaeTiling;
   private final Checkpoint checkpoint;
   private final VisionEncoder vision;
   private final double embeddedGuidance;
@@ -163,7 +164,7 @@ public final class NativeVideoEngine implements AutoCloseable {
     }
     this.dit = new HunyuanDit(ditConfig, ditWeights, backend, attention);
     this.vae = new CausalVae(vaeConfig, vaeWeights, backend);
-    this.vaeTileLatent = b.vaeTileLatent;
+    this.vaeTiling = b.vaeTiling;
     LOG.info(
         "native engine: model={} vae={} attention={} weights={} backend={} text={}",
         modelId(),
@@ -343,12 +344,9 @@ public final class NativeVideoEngine implements AutoCloseable {
       float[] latents = backend.toArray(x);
       long t1 = System.nanoTime();
       List<int[]> frames;
-      try (Tensor z = backend.allocate(c, t, h, w)) {
-        backend.scale(x, 1f / vaeConfig.scalingFactor(), z);
-        try (Tensor pixels = vae.decodeTiled(z, vaeTileLatent, Math.max(1, vaeTileLatent / 4))) {
-          frames =
-              toFrames(backend.toArray(pixels), (int) pixels.dim(1), spec.height(), spec.width());
-        }
+      try (Tensor pixels = vae.decodeLatents(x, vaeTiling)) {
+        frames =
+            toFrames(backend.toArray(pixels), (int) pixels.dim(1), spec.height(), spec.width());
       }
       double decodeSeconds = (System.nanoTime() - t1) / 1e9;
       return new GenerationResult(
@@ -387,8 +385,7 @@ public final class NativeVideoEngine implements AutoCloseable {
       px[2 * ph * pw + i] = (p & 0xff) / 127.5f - 1f;
     }
     try (Tensor image = backend.fromArray(px, 3, 1, ph, pw);
-        Tensor lat = vae.encode(image)) {
-      backend.scale(lat, vaeConfig.scalingFactor(), lat);
+        Tensor lat = vae.encodeLatents(image)) {
       long plane = (long) t * h * w;
       long frame = (long) h * w;
       for (int ch = 0; ch < c; ch++) {
@@ -438,8 +435,9 @@ public final class NativeVideoEngine implements AutoCloseable {
    * (only for guidance-embedded configs), {@code backend} (default a new {@link CpuBackend} with
    * {@code threads}, default all processors), {@code ditCheckpoint}/{@code vaeCheckpoint}
    * (safetensors files; default none = seeded random weights with {@code weightSeed}, default 0),
-   * {@code keepHalfWeights} (keep bf16/fp16 linear weights 16-bit, default true), {@code
-   * vaeTileLatent} (spatial VAE tile in latent pixels, default 16 = 256 px), {@code textEncoder}.
+   * {@code keepHalfWeights} (keep bf16/fp16 linear weights 16-bit, default true), {@code vaeTiling}
+   * (the official spatial VAE tiling, default 256 px tiles overlapping 0.125, the official choice
+   * above 21 GiB), {@code textEncoder}.
    */
   public static final class Builder {
     private Backend backend;
@@ -456,7 +454,7 @@ public final class NativeVideoEngine implements AutoCloseable {
     private List<Path> vaeCheckpoint = List.of();
     private long weightSeed = 0;
     private boolean keepHalf = true;
-    private int vaeTileLatent = 16;
+    private VaeTiling vaeTiling = VaeTiling.forDeviceMemory(Long.MAX_VALUE);
 
     public Builder model(String name) {
       this.ditConfig = DitConfig.named(name);
@@ -539,11 +537,8 @@ public final class NativeVideoEngine implements AutoCloseable {
       return this;
     }
 
-    public Builder vaeTileLatent(int tile) {
-      if (tile < 2) {
-        throw new IllegalArgumentException("vaeTileLatent must be >= 2");
-      }
-      this.vaeTileLatent = tile;
+    public Builder vaeTiling(VaeTiling tiling) {
+      this.vaeTiling = Objects.requireNonNull(tiling);
       return this;
     }
 

@@ -10,6 +10,7 @@ import dev.reelflow.engine.checkpoint.VariantName.Kind;
 import dev.reelflow.engine.sampler.SamplerDefaults;
 import dev.reelflow.engine.testing.FormulaValues;
 import dev.reelflow.engine.testing.SyntheticModelFolder;
+import dev.reelflow.engine.vae.VaeTiling;
 import dev.reelflow.engine.vision.VisionEncoder;
 import dev.reelflow.engine.weights.WeightLoadException;
 import java.nio.file.Files;
@@ -68,7 +69,7 @@ class NativeVideoEngineFolderTest {
         .backend(backend)
         .modelFolder(folder, variant)
         .visionEncoder(TEST_VISION)
-        .vaeTileLatent(4)
+        .vaeTiling(new VaeTiling(64, 0.25))
         .build();
   }
 

@@ -8,6 +8,7 @@ import dev.reelflow.engine.backend.CpuBackend;
 import dev.reelflow.engine.dit.DitConfig;
 import dev.reelflow.engine.dit.HunyuanDit;
 import dev.reelflow.engine.vae.VaeConfig;
+import dev.reelflow.engine.vae.VaeTiling;
 import dev.reelflow.engine.weights.SafetensorsFile;
 import dev.reelflow.engine.weights.SafetensorsWriter;
 import dev.reelflow.engine.weights.WeightSet;
@@ -29,7 +30,12 @@ class NativeVideoEngineTest {
   @BeforeAll
   static void start() {
     backend = new CpuBackend(2);
-    engine = NativeVideoEngine.builder().model("tiny").backend(backend).vaeTileLatent(4).build();
+    engine =
+        NativeVideoEngine.builder()
+            .model("tiny")
+            .backend(backend)
+            .vaeTiling(new VaeTiling(64, 0.25))
+            .build();
   }
 
   @AfterAll
@@ -152,7 +158,7 @@ class NativeVideoEngineTest {
                 .backend(backend)
                 .model(small)
                 .vae(VaeConfig.tiny())
-                .vaeTileLatent(4)
+                .vaeTiling(new VaeTiling(64, 0.25))
                 .build();
         NativeVideoEngine loaded =
             NativeVideoEngine.builder()
@@ -160,7 +166,7 @@ class NativeVideoEngineTest {
                 .model(small)
                 .vae(VaeConfig.tiny())
                 .ditCheckpoint(List.of(ckpt))
-                .vaeTileLatent(4)
+                .vaeTiling(new VaeTiling(64, 0.25))
                 .build()) {
       GenerationResult a = random.generate(spec, null);
       GenerationResult b = loaded.generate(spec, null);
@@ -176,7 +182,7 @@ class NativeVideoEngineTest {
         NativeVideoEngine.builder()
             .backend(backend)
             .attention(AttentionConfig.ssta().withTile(1, 2, 2).withTopk(2))
-            .vaeTileLatent(4)
+            .vaeTiling(new VaeTiling(64, 0.25))
             .build()) {
       GenerationResult r = ssta.generate(small().build(), null);
       assertThat(r.attention()).startsWith("ssta");

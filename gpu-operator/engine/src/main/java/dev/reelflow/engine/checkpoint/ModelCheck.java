@@ -3,6 +3,8 @@ package dev.reelflow.engine.checkpoint;
 import dev.reelflow.engine.dit.DitConfig;
 import dev.reelflow.engine.sampler.SamplerDefaults;
 import dev.reelflow.engine.sampler.SchedulerConfig;
+import dev.reelflow.engine.sr.SrCheckpoint;
+import dev.reelflow.engine.sr.SrVariant;
 import dev.reelflow.engine.vae.CausalVae;
 import dev.reelflow.engine.vae.VaeConfig;
 import dev.reelflow.engine.weights.SafetensorsFile;
@@ -30,7 +32,8 @@ import java.util.stream.Stream;
  * }</pre>
  *
  * Components other than the transformers are checked where a {@link ComponentSpec} says what the
- * engine expects of them (built in: {@code vae}); the others are listed with their size.
+ * engine expects of them (built in: {@code vae} and both {@code upsampler/<sr variant>}); the
+ * others are listed with their size.
  */
 public final class ModelCheck {
   /** What the engine expects of a component, from the component's parsed config. */
@@ -65,46 +68,17 @@ public final class ModelCheck {
     return builder().build().check(dir);
   }
 
-  /** The engine's VAE tensors for a {@code vae/config.json} (official constructor keys). */
+  /** The engine's VAE tensors for a {@code vae/config.json} (every key read, see VaeConfig). */
   public static WeightSet.Loader vaeLoader(Map<String, Object> c) {
     return WeightSet.loader(CausalVae.params(vaeConfig(c)));
   }
 
   /**
-   * The VAE shape of a {@code vae/config.json}: latent_channels, block_out_channels,
-   * layers_per_block, ffactor_spatial, ffactor_temporal, scaling_factor (the VAE owner's code may
-   * read more of it, e.g. shift_factor).
+   * The VAE of a {@code vae/config.json}: every key of the official class, see {@link
+   * VaeConfig#fromConfig}.
    */
   public static VaeConfig vaeConfig(Map<String, Object> c) {
-    return new VaeConfig(
-        "vae",
-        intKey(c, "latent_channels"),
-        intList(c, "block_out_channels"),
-        intKey(c, "layers_per_block"),
-        intKey(c, "ffactor_spatial"),
-        intKey(c, "ffactor_temporal"),
-        c.get("scaling_factor") instanceof Number n ? n.floatValue() : 1f);
-  }
-
-  private static int intKey(Map<String, Object> c, String k) {
-    if (c.get(k) instanceof Number n) {
-      return n.intValue();
-    }
-    throw new IllegalArgumentException("config.json lacks the integer " + k);
-  }
-
-  private static int[] intList(Map<String, Object> c, String k) {
-    if (c.get(k) instanceof List<?> l) {
-      int[] out = new int[l.size()];
-      for (int i = 0; i < out.length; i++) {
-        if (!(l.get(i) instanceof Number n)) {
-          throw new IllegalArgumentException("config.json " + k + " must list integers");
-        }
-        out[i] = n.intValue();
-      }
-      return out;
-    }
-    throw new IllegalArgumentException("config.json lacks the list " + k);
+    return VaeConfig.fromConfig("vae", c);
   }
 
   /** Checks the folder; never throws for a bad folder content, it reports it. */
@@ -404,6 +378,9 @@ public final class ModelCheck {
 
     private Builder() {
       specs.put("vae", ModelCheck::vaeLoader);
+      for (SrVariant v : SrVariant.values()) {
+        specs.put("upsampler/" + v.folder(), c -> SrCheckpoint.upsamplerLoader(v, c));
+      }
     }
 
     /**

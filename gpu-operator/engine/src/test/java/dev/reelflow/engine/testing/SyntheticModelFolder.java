@@ -4,6 +4,8 @@ import dev.reelflow.engine.backend.DType;
 import dev.reelflow.engine.checkpoint.VariantName;
 import dev.reelflow.engine.dit.DitConfig;
 import dev.reelflow.engine.dit.HunyuanDit;
+import dev.reelflow.engine.sr.SrCheckpoint;
+import dev.reelflow.engine.sr.SrVariant;
 import dev.reelflow.engine.vae.CausalVae;
 import dev.reelflow.engine.vae.VaeConfig;
 import dev.reelflow.engine.weights.Json;
@@ -25,7 +27,7 @@ import java.util.Map;
  * channels, text 64-d, glyph 32-d, vision 16-d; the step-distilled variant with mean-flow, the
  * sparse one with SSTA on 1x2x2 tiles, the SR ones with 98 input channels and {@code
  * concat_condition} false) and weights from {@link FormulaValues}; {@code vae/} with the tiny VAE;
- * {@code scheduler/}; placeholder upsampler, text-encoder and vision-encoder folders.
+ * {@code scheduler/}; both tiny SR upsamplers; placeholder text-encoder and vision-encoder folders.
  *
  * <p>By default the weights are stored as BF16, except {@code 480p_i2v} (F32) and {@code 720p_t2v}
  * (F16), and {@code 480p_t2v} is split over two shards with an index, so one folder exercises every
@@ -129,6 +131,31 @@ public final class SyntheticModelFolder {
     return c;
   }
 
+  /**
+   * The {@code upsampler/<name>/config.json} content (official constructor keys, tiny widths):
+   * {@code SRTo720pUpsampler} with hidden 16 and one block, {@code SRTo1080pUpsampler} with levels
+   * 64 and 32 of two resnets each.
+   */
+  public static Map<String, Object> upsamplerConfig(String name) {
+    Map<String, Object> c = new LinkedHashMap<>();
+    if (name.startsWith("720p")) {
+      c.put("_class_name", "SRTo720pUpsampler");
+      c.put("in_channels", 32L);
+      c.put("out_channels", 32L);
+      c.put("hidden_channels", 16L);
+      c.put("num_blocks", 1L);
+      c.put("global_residual", false);
+    } else {
+      c.put("_class_name", "SRTo1080pUpsampler");
+      c.put("z_channels", 32L);
+      c.put("out_channels", 32L);
+      c.put("block_out_channels", List.of(64L, 32L));
+      c.put("num_res_blocks", 1L);
+      c.put("is_residual", false);
+    }
+    return c;
+  }
+
   /** The {@code vae/config.json} content (official constructor keys, tiny widths). */
   public static Map<String, Object> vaeConfig() {
     Map<String, Object> c = new LinkedHashMap<>();
@@ -175,14 +202,13 @@ public final class SyntheticModelFolder {
     writeJson(sched.resolve("scheduler_config.json"), sc);
     for (String u : VariantName.RELEASED_UPSAMPLERS) {
       Path d = Files.createDirectories(dir.resolve("upsampler").resolve(u));
-      Map<String, Object> cfg = upsamplerConfigs.get(u);
-      if (cfg == null) {
-        cfg = new LinkedHashMap<>();
-        cfg.put("_class_name", u.startsWith("720p") ? "SRTo720pUpsampler" : "SRTo1080pUpsampler");
-        cfg.put("_reelflow_placeholder", "synthetic test folder: no upsampler tensors");
-      }
+      Map<String, Object> cfg = upsamplerConfigs.getOrDefault(u, upsamplerConfig(u));
       writeJson(d.resolve("config.json"), cfg);
-      writeWeights(d, upsamplerParams.getOrDefault(u, List.of()), DType.F32, 1);
+      List<ParamSpec> params = upsamplerParams.get(u);
+      if (params == null) {
+        params = SrCheckpoint.upsamplerParams(SrVariant.named(u), cfg);
+      }
+      writeWeights(d, params, DType.F32, 1);
     }
     for (String t :
         List.of(
@@ -311,7 +337,7 @@ public final class SyntheticModelFolder {
       return this;
     }
 
-    /** An upsampler's config and tensors (default: a placeholder config and no tensors). */
+    /** An upsampler's config and tensors (default: {@link #upsamplerConfig} and its tensors). */
     public Builder upsampler(String name, Map<String, Object> config, List<ParamSpec> params) {
       upsamplerConfigs.put(name, config);
       upsamplerParams.put(name, List.copyOf(params));
