@@ -4,8 +4,10 @@ import dev.reelflow.engine.backend.Backend;
 import dev.reelflow.engine.backend.DType;
 import dev.reelflow.engine.backend.Tensor;
 import java.io.IOException;
+import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -14,6 +16,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.bytedeco.javacpp.Pointer;
 
 /**
  * Reader for the safetensors format: an 8-byte little-endian header length, a JSON header mapping
@@ -155,8 +158,9 @@ public final class SafetensorsFile implements AutoCloseable {
   }
 
   /**
-   * Reads one tensor into the backend. F32 stays F32; F16/BF16 stay 16-bit when {@code keepHalf},
-   * otherwise they are widened to F32.
+   * Reads one tensor into the backend straight from the memory-mapped file ({@link
+   * Backend#fromHost}). F32 stays F32; F16/BF16 stay 16-bit when {@code keepHalf}, otherwise they
+   * are widened to F32 on the backend.
    */
   public Tensor read(String name, Backend backend, boolean keepHalf) throws IOException {
     Entry e = entries.get(name);
@@ -176,32 +180,27 @@ public final class SafetensorsFile implements AutoCloseable {
     if (e.end - e.begin != n * width) {
       throw new IOException(name + ": byte range does not match shape and dtype");
     }
-    ByteBuffer map =
-        channel
-            .map(FileChannel.MapMode.READ_ONLY, dataStart + e.begin, e.end - e.begin)
-            .order(ByteOrder.LITTLE_ENDIAN);
-    if (width == 4) {
-      Tensor t = backend.allocate(e.shape);
-      float[] chunk = new float[(int) Math.min(n, 1 << 20)];
-      var fb = map.asFloatBuffer();
-      for (long off = 0; off < n; off += chunk.length) {
-        int len = (int) Math.min(chunk.length, n - off);
-        fb.get(chunk, 0, len);
-        backend.write(t, off, chunk, 0, len);
+    DType dt =
+        switch (e.dtype) {
+          case "BF16" -> DType.BF16;
+          case "F16" -> DType.F16;
+          default -> DType.F32;
+        };
+    // the mapped file region goes to the backend (and its device) in the stored type, no Java
+    // array in between; safetensors is little-endian like every platform we run on
+    MappedByteBuffer map =
+        channel.map(FileChannel.MapMode.READ_ONLY, dataStart + e.begin, e.end - e.begin);
+    try {
+      Tensor t = backend.fromHost(new Pointer(map), dt, e.shape);
+      if (dt == DType.F32 || keepHalf) {
+        return t;
       }
-      return t;
+      try (t) {
+        return backend.convert(t, DType.F32);
+      }
+    } finally {
+      Reference.reachabilityFence(map);
     }
-    short[] bits = new short[Math.toIntExact(n)];
-    map.asShortBuffer().get(bits);
-    DType dt = e.dtype.equals("BF16") ? DType.BF16 : DType.F16;
-    if (keepHalf) {
-      return backend.fromBits(dt, bits, e.shape);
-    }
-    float[] f = new float[bits.length];
-    for (int i = 0; i < f.length; i++) {
-      f[i] = dt == DType.BF16 ? DType.bf16ToFloat(bits[i]) : DType.f16ToFloat(bits[i]);
-    }
-    return backend.fromArray(f, e.shape);
   }
 
   @Override
