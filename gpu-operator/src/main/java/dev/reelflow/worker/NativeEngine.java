@@ -14,6 +14,7 @@ import dev.reelflow.engine.checkpoint.ModelFolderException;
 import dev.reelflow.engine.checkpoint.TransformerVariant;
 import dev.reelflow.engine.checkpoint.VariantName;
 import dev.reelflow.engine.sampler.SamplerDefaults;
+import dev.reelflow.engine.vae.VaeTiling;
 import dev.reelflow.worker.spi.BaseVideoEngine;
 import dev.reelflow.worker.spi.BaseVideoJob;
 import dev.reelflow.worker.spi.BaseVideoResult;
@@ -119,6 +120,11 @@ final class NativeEngine implements BaseVideoEngine {
     }
   }
 
+  /** The slot's memory budget for the official VAE tiling choice (unknown: the large tiles). */
+  private static long budget(EngineSettings s) {
+    return s.deviceMemoryBytes() > 0 ? s.deviceMemoryBytes() : Long.MAX_VALUE;
+  }
+
   private static List<VariantName.Kind> preference(String csv) {
     List<VariantName.Kind> out = new ArrayList<>();
     for (String k : csv.split(",")) {
@@ -145,7 +151,13 @@ final class NativeEngine implements BaseVideoEngine {
     NativeVideoEngine.Builder b =
         NativeVideoEngine.builder()
             .backend(backend)
+            // device.offload-weights: only libtorch can stream blocks; the CPU backend keeps all
+            .offloadBlocks(settings.offloadWeights() && backend instanceof TorchBackend)
             .weightSeed(settings.longOption("weight-seed", 0));
+    if (settings.backend().isCuda()) {
+      // the official rule: 256 px VAE tiles above 21 GiB of GPU memory, else 128 px
+      b.vaeTiling(VaeTiling.forDeviceMemory(budget(settings)));
+    }
     settings
         .option("attention")
         .ifPresent(

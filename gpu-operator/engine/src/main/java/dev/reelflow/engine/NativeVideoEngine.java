@@ -163,6 +163,9 @@ public final class NativeVideoEngine implements AutoCloseable {
       this.checkpoint = null;
     }
     this.dit = new HunyuanDit(ditConfig, ditWeights, backend, attention);
+    if (b.offloadBlocks) {
+      dit.offloadBlocks();
+    }
     this.vae = new CausalVae(vaeConfig, vaeWeights, backend);
     this.vaeTiling = b.vaeTiling;
     LOG.info(
@@ -420,6 +423,7 @@ public final class NativeVideoEngine implements AutoCloseable {
 
   @Override
   public void close() {
+    dit.close();
     ditWeights.close();
     vaeWeights.close();
     if (ownsBackend) {
@@ -435,9 +439,10 @@ public final class NativeVideoEngine implements AutoCloseable {
    * (only for guidance-embedded configs), {@code backend} (default a new {@link CpuBackend} with
    * {@code threads}, default all processors), {@code ditCheckpoint}/{@code vaeCheckpoint}
    * (safetensors files; default none = seeded random weights with {@code weightSeed}, default 0),
-   * {@code keepHalfWeights} (keep bf16/fp16 linear weights 16-bit, default true), {@code vaeTiling}
-   * (the official spatial VAE tiling, default 256 px tiles overlapping 0.125, the official choice
-   * above 21 GiB), {@code textEncoder}.
+   * {@code keepHalfWeights} (keep bf16/fp16 linear weights 16-bit, default true), {@code
+   * offloadBlocks} (stream blocks from host memory, default false), {@code vaeTiling} (the official
+   * spatial VAE tiling, default 256 px tiles overlapping 0.125, the official choice above 21 GiB),
+   * {@code textEncoder}.
    */
   public static final class Builder {
     private Backend backend;
@@ -454,6 +459,7 @@ public final class NativeVideoEngine implements AutoCloseable {
     private List<Path> vaeCheckpoint = List.of();
     private long weightSeed = 0;
     private boolean keepHalf = true;
+    private boolean offloadBlocks;
     private VaeTiling vaeTiling = VaeTiling.forDeviceMemory(Long.MAX_VALUE);
 
     public Builder model(String name) {
@@ -534,6 +540,15 @@ public final class NativeVideoEngine implements AutoCloseable {
 
     public Builder keepHalfWeights(boolean k) {
       this.keepHalf = k;
+      return this;
+    }
+
+    /**
+     * Streams transformer blocks from host memory one block ahead instead of keeping every block on
+     * the device (for GPUs smaller than the model; torch backends only). Default false.
+     */
+    public Builder offloadBlocks(boolean offload) {
+      this.offloadBlocks = offload;
       return this;
     }
 

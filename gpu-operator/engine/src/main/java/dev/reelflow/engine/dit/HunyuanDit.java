@@ -3,6 +3,7 @@ package dev.reelflow.engine.dit;
 import dev.reelflow.engine.attention.AttentionConfig;
 import dev.reelflow.engine.attention.SstaAttention;
 import dev.reelflow.engine.backend.Backend;
+import dev.reelflow.engine.backend.BlockOffload;
 import dev.reelflow.engine.backend.Tensor;
 import dev.reelflow.engine.text.TextFeatures;
 import dev.reelflow.engine.weights.ParamSpec;
@@ -34,7 +35,7 @@ import java.util.List;
  * run in one forward: the row-wise layers see the rows of every sample at once; attention runs per
  * sample because text lengths differ.
  */
-public final class HunyuanDit {
+public final class HunyuanDit implements AutoCloseable {
   private static final float EPS = 1e-6f;
 
   private final DitConfig cfg;
@@ -43,6 +44,7 @@ public final class HunyuanDit {
   private final AttentionConfig attention;
   private final SstaAttention ssta;
   private volatile SstaAttention.Stats lastSsta;
+  private BlockOffload offload = BlockOffload.disabled();
 
   /** The transformer with the attention its config asks for. */
   public HunyuanDit(DitConfig cfg, WeightSet weights, Backend backend) {
@@ -67,6 +69,44 @@ public final class HunyuanDit {
 
   public DitConfig config() {
     return cfg;
+  }
+
+  /**
+   * Streams the blocks' weights from host memory, one block ahead of the compute, instead of
+   * keeping all of them on the device (the official low-memory mode, for GPUs smaller than the
+   * model; torch backends only). The double blocks come first, then the single blocks.
+   */
+  public void offloadBlocks() {
+    if (offload.enabled()) {
+      return;
+    }
+    List<List<Tensor>> blocks = new ArrayList<>();
+    for (int i = 0; i < cfg.depth(); i++) {
+      blocks.add(blockWeights("double_blocks." + i + "."));
+    }
+    for (int i = 0; i < cfg.singleDepth(); i++) {
+      blocks.add(blockWeights("single_blocks." + i + "."));
+    }
+    offload = BlockOffload.of(be, blocks);
+  }
+
+  private List<Tensor> blockWeights(String prefix) {
+    List<Tensor> out = new ArrayList<>();
+    w.all()
+        .forEach(
+            (name, t) -> {
+              if (name.startsWith(prefix)) {
+                out.add(t);
+              }
+            });
+    return out;
+  }
+
+  /** Releases the offload streams (the weights themselves belong to the WeightSet). */
+  @Override
+  public void close() {
+    offload.close();
+    offload = BlockOffload.disabled();
   }
 
   /** The attention in effect. */
@@ -608,10 +648,14 @@ public final class HunyuanDit {
         }
         be.silu(vec, sv);
         for (int i = 0; i < cfg.depth(); i++) {
+          offload.beforeBlock(i);
           doubleBlock(i, img, txt, b, txtLens, validLens, sv, grid, cos, sin);
+          offload.afterBlock(i);
         }
         for (int i = 0; i < cfg.singleDepth(); i++) {
+          offload.beforeBlock(cfg.depth() + i);
           singleBlock(i, img, txt, b, txtLens, validLens, sv, grid, cos, sin);
+          offload.afterBlock(cfg.depth() + i);
         }
         return finalLayer(img, sv, b, grid);
       }
