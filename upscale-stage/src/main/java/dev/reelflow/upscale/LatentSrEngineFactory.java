@@ -68,10 +68,16 @@ public final class LatentSrEngineFactory implements EngineFactory {
                 (int) settings.longOption("hr-base-size", 0),
                 settings.longOption("weightSeed", 1234),
                 (int) settings.longOption("threads", Runtime.getRuntime().availableProcessors()),
-                tiling));
+                tiling,
+                settings.backend()));
     EngineDescription d =
         new EngineDescription(
-            name(), false, "cpu", settings.device(), sr.modelId(), sr.weightsId());
+            name(),
+            false,
+            settings.backend().toString(),
+            settings.device(),
+            sr.modelId(),
+            sr.weightsId());
     return new Engine(sr, d);
   }
 

@@ -2,7 +2,9 @@ package dev.reelflow.upscale;
 
 import dev.reelflow.engine.GenerationCancelledException;
 import dev.reelflow.engine.attention.AttentionConfig;
-import dev.reelflow.engine.backend.CpuBackend;
+import dev.reelflow.engine.backend.Backend;
+import dev.reelflow.engine.backend.BackendSpec;
+import dev.reelflow.engine.backend.Backends;
 import dev.reelflow.engine.backend.Tensor;
 import dev.reelflow.engine.checkpoint.ModelFolder;
 import dev.reelflow.engine.dit.DitCondition;
@@ -80,6 +82,7 @@ final class LatentSrUpscaler implements AutoCloseable {
    * @param weightSeed random-init seed
    * @param threads CPU threads
    * @param tiling the VAE decode's tiling
+   * @param backend the worker slot's tensor backend
    */
   record Settings(
       Path modelDir,
@@ -90,17 +93,18 @@ final class LatentSrUpscaler implements AutoCloseable {
       int hrBaseSize,
       long weightSeed,
       int threads,
-      VaeTiling tiling) {}
+      VaeTiling tiling,
+      BackendSpec backend) {}
 
   private final Settings settings;
   private final SrVariant fixed;
-  private final CpuBackend backend;
+  private final Backend backend;
   private final Map<SrVariant, Parts> parts = new EnumMap<>(SrVariant.class);
 
   LatentSrUpscaler(Settings s) {
     this.settings = s;
     this.fixed = s.variant().equals("auto") ? null : SrVariant.named(s.variant());
-    this.backend = new CpuBackend(s.threads());
+    this.backend = Backends.open(s.backend(), s.threads());
     try {
       // a misconfigured folder fails the worker's start, not its first task
       parts(fixed != null ? fixed : SrVariant.SR_1080P);
