@@ -20,6 +20,8 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The base stage: runs the base engine, encodes the preview MP4, writes the latents (safetensors)
@@ -28,6 +30,7 @@ import java.util.Map;
  * manifest is written last: it is the marker that the attempt completed.
  */
 final class BaseStage implements StageRunner {
+  private static final Logger LOG = LoggerFactory.getLogger(BaseStage.class);
 
   private final BaseVideoEngine engine;
   private final ArtifactStore store;
@@ -49,6 +52,7 @@ final class BaseStage implements StageRunner {
     this.encoder = encoder;
     this.memoryBudget = memoryBudget;
     this.offload = offload;
+    LOG.info("{}: {}", workerId, MemoryPlan.startPlan(engine, memoryBudget, offload));
   }
 
   @Override

@@ -1,6 +1,10 @@
 package dev.reelflow.worker;
 
 import dev.reelflow.schemas.FrameGeometry;
+import dev.reelflow.schemas.Vocabulary;
+import dev.reelflow.schemas.avro.AspectRatio;
+import dev.reelflow.schemas.avro.Resolution;
+import dev.reelflow.worker.spi.BaseVideoEngine;
 import dev.reelflow.worker.spi.BaseVideoJob;
 
 /**
@@ -34,6 +38,47 @@ final class MemoryPlan {
     return (long) latentFrames
         * Math.max(1, job.height() / FrameGeometry.SPATIAL_STRIDE)
         * Math.max(1, job.width() / FrameGeometry.SPATIAL_STRIDE);
+  }
+
+  /**
+   * The start-up plan of a base engine: what a 16:9 clip of 121 frames at 480p and at 720p needs
+   * against the budget (the engine's own estimate), so an operator sees before the first task which
+   * renders this worker will refuse.
+   */
+  static String startPlan(BaseVideoEngine engine, long budget, boolean offload) {
+    StringBuilder s =
+        new StringBuilder("memory plan (budget ")
+            .append(gib(budget))
+            .append(offload ? ", weights offloaded between blocks):" : "):");
+    for (Resolution r : new Resolution[] {Resolution.P480, Resolution.P720}) {
+      FrameGeometry.FrameSize size = FrameGeometry.base(r, AspectRatio.AR_16_9);
+      BaseVideoJob job =
+          new BaseVideoJob(
+              "plan",
+              "plan",
+              "plan",
+              "",
+              null,
+              Vocabulary.resolution(r),
+              size.width(),
+              size.height(),
+              121,
+              24,
+              null,
+              null,
+              0L);
+      long needed = engine.estimateDeviceBytes(job, offload);
+      s.append(' ')
+          .append(job.resolution())
+          .append(" 121 frames ")
+          .append(gib(needed))
+          .append(budget <= 0 || needed <= budget ? " fits;" : " REFUSED (over budget);");
+    }
+    return s.substring(0, s.length() - 1);
+  }
+
+  private static String gib(long bytes) {
+    return String.format(java.util.Locale.ROOT, "%.1f GiB", bytes / (double) (1L << 30));
   }
 
   /** A refusal message that says what to do. */

@@ -154,4 +154,19 @@ class NativeEngineTest {
         .hasMessageContaining("cannot open backend cuda:0")
         .hasMessageMatching("(?s).*(CUDA|cuda|GPU|driver).*");
   }
+
+  @Test
+  void theStartPlanSaysWhatFitsTheBudget() throws Exception {
+    try (BaseVideoEngine e =
+        BuiltinEngines.registry()
+            .createBase(new EngineSettings("native", Map.of("threads", "2"), "cpu", 0, false))) {
+      // the estimate counts full-width (2048) activations: about 10 GiB at 480p, 22 GiB at 720p
+      String plan = MemoryPlan.startPlan(e, 16L << 30, false);
+      assertThat(plan)
+          .contains("budget 16.0 GiB")
+          .containsPattern("480p 121 frames [0-9.]+ GiB fits");
+      assertThat(plan).containsPattern("720p 121 frames [0-9.]+ GiB REFUSED");
+      assertThat(MemoryPlan.startPlan(e, 0, false)).doesNotContain("REFUSED");
+    }
+  }
 }
