@@ -674,6 +674,11 @@ public final class CpuBackend implements Backend {
   }
 
   @Override
+  public void relu(Tensor x, Tensor out) {
+    map(x, out, v -> v < 0f ? 0f : v, "relu");
+  }
+
+  @Override
   public void silu(Tensor x, Tensor out) {
     map(x, out, v -> v / (1f + FastMath.exp(-v)), "silu");
   }
@@ -1052,6 +1057,10 @@ public final class CpuBackend implements Backend {
               + o[2]
               + "]");
     }
+    if (strideH == 1 && strideW == 1 && k[1] * k[2] > 1) {
+      conv2dShifted(x, weight, bias, padH, padW, out);
+      return;
+    }
     for (int s = 0; s < n; s++) {
       convSample(
           x,
@@ -1067,6 +1076,125 @@ public final class CpuBackend implements Backend {
           (long) s * outC * o[1] * o[2],
           outC,
           o);
+    }
+  }
+
+  /**
+   * Output columns per task of {@link #conv2dShifted}; fixed so results do not depend on threads.
+   */
+  private static final int SHIFTED_COLUMNS = 2048;
+
+  /**
+   * Stride-1 conv2d without im2col. Each sample is copied once into a zero-margined buffer [C, Hp +
+   * 1, Wp] (the spare row takes the last taps' over-read); then every tap (dy, dx) is one GEMM [O,
+   * C] x [C, Ho * Wp] reading that buffer shifted by dy * Wp + dx, accumulated in place. Rows of
+   * the product are Wp wide; the Wp - Wo extra columns are dropped when the result is copied out
+   * with the bias. That is kh * kw times less copying than im2col, and the GEMMs run over column
+   * slices sized for the cache, all taps of a slice on one thread.
+   */
+  private void conv2dShifted(Tensor x, Tensor weight, Tensor bias, int padH, int padW, Tensor out) {
+    requireF32(x, "conv2d");
+    requireF32(weight, "conv2d weight");
+    requireF32(out, "conv2d");
+    int n = (int) x.dim(0);
+    int c = (int) x.dim(1);
+    int h = (int) x.dim(2);
+    int w = (int) x.dim(3);
+    int o = (int) weight.dim(0);
+    int kh = (int) weight.dim(2);
+    int kw = (int) weight.dim(3);
+    int taps = kh * kw;
+    int hp = h + 2 * padH;
+    int wp = w + 2 * padW;
+    int ho = hp - kh + 1;
+    int wo = wp - kw + 1;
+    long plane = (long) (hp + 1) * wp;
+    long cols = (long) ho * wp;
+    if ((long) c * plane > Integer.MAX_VALUE || (long) o * cols > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException("conv2d: " + x + " too large for one sample; tile it");
+    }
+    // weights regrouped per tap: [taps][O][C]
+    float[] wt = new float[taps * o * c];
+    FloatBuffer wb = weight.floats();
+    for (int oo = 0; oo < o; oo++) {
+      for (int cc = 0; cc < c; cc++) {
+        int src = (oo * c + cc) * taps;
+        for (int t = 0; t < taps; t++) {
+          wt[(t * o + oo) * c + cc] = wb.get(src + t);
+        }
+      }
+    }
+    Scratch sc = scratch.get();
+    // views, so that the scratch pointers' own position and limit stay untouched
+    FloatPointer padded = new FloatPointer(sc.a(c * plane)).position(0).limit(c * plane);
+    FloatPointer full = new FloatPointer(sc.b(o * cols)).position(0).limit(o * cols);
+    FloatBuffer pb = padded.asBuffer();
+    FloatBuffer fb = full.asBuffer();
+    padded.zero(); // margins stay zero for every sample; interiors are overwritten
+    FloatBuffer xb = x.floats();
+    FloatBuffer ob = out.floats();
+    FloatBuffer biasB = bias == null ? null : bias.floats();
+    int chunks = (int) ((cols + SHIFTED_COLUMNS - 1) / SHIFTED_COLUMNS);
+    try (FloatPointer wtp = new FloatPointer(wt)) {
+      for (int s = 0; s < n; s++) {
+        long xOff = (long) s * c * h * w;
+        parallel.forRange(
+            c,
+            1,
+            (c0, c1) -> {
+              for (int cc = c0; cc < c1; cc++) {
+                for (int y = 0; y < h; y++) {
+                  pb.put(
+                      (int) (cc * plane + (long) (y + padH) * wp + padW),
+                      xb,
+                      (int) (xOff + ((long) cc * h + y) * w),
+                      w);
+                }
+              }
+            });
+        parallel.forEach(
+            chunks,
+            (k0, k1) -> {
+              for (int k = k0; k < k1; k++) {
+                long col0 = (long) k * SHIFTED_COLUMNS;
+                int len = (int) Math.min(SHIFTED_COLUMNS, cols - col0);
+                for (int t = 0; t < taps; t++) {
+                  long shift = (long) (t / kw) * wp + t % kw;
+                  sgemm(
+                      false,
+                      false,
+                      o,
+                      len,
+                      c,
+                      1f,
+                      new FloatPointer(wtp).position((long) t * o * c),
+                      c,
+                      new FloatPointer(padded).position(shift + col0),
+                      (int) plane,
+                      t == 0 ? 0f : 1f,
+                      new FloatPointer(full).position(col0),
+                      (int) cols);
+                }
+              }
+            });
+        long outOff = (long) s * o * ho * wo;
+        parallel.forRange(
+            o,
+            1,
+            (o0, o1) -> {
+              float[] row = new float[wo];
+              for (int oo = o0; oo < o1; oo++) {
+                float b = biasB == null ? 0f : biasB.get(oo);
+                for (int y = 0; y < ho; y++) {
+                  fb.get((int) (oo * cols + (long) y * wp), row, 0, wo);
+                  for (int i = 0; i < wo; i++) {
+                    row[i] += b;
+                  }
+                  ob.put((int) (outOff + ((long) oo * ho + y) * wo), row, 0, wo);
+                }
+              }
+            });
+      }
     }
   }
 
