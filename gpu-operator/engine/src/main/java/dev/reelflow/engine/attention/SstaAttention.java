@@ -3,6 +3,7 @@ package dev.reelflow.engine.attention;
 import dev.reelflow.engine.backend.Backend;
 import dev.reelflow.engine.backend.BlockMask;
 import dev.reelflow.engine.backend.Tensor;
+import dev.reelflow.engine.backend.TileSelection;
 import java.util.Arrays;
 
 /**
@@ -19,7 +20,8 @@ import java.util.Arrays;
  *   <li>exact softmax inside each kept block (padding tokens take part, as upstream).
  * </ol>
  *
- * The mask is built on the host (it is tiny: tiles x tiles); the kernel is the backend's {@link
+ * Tile scoring and top-k run on the backend ({@link Backend#topTiles}); the mask is built on the
+ * host from the selected indices (it is tiny: tiles x tiles); the kernel is the backend's {@link
  * Backend#blockSparseAttention}.
  */
 public final class SstaAttention {
@@ -209,11 +211,19 @@ public final class SstaAttention {
    * @param scores per-head importance scores from {@link #importanceScores}
    */
   public BlockMask mask(Layout l, float[][][] scores, int heads) {
+    int k = Math.min(config.effectiveTopk(l.grid()[0]), l.videoTiles());
+    return maskFromTop(l, k > 0 ? TileSelection.topTiles(scores, k) : null, heads);
+  }
+
+  /**
+   * The block mask from selected tiles: window OR {@code top[h][i]} (from {@link Backend#topTiles},
+   * null for none) over video tiles; text rows and columns kept.
+   */
+  public BlockMask maskFromTop(Layout l, int[][][] top, int heads) {
     int n = l.totalTiles();
     int nv = l.videoTiles();
     int[] tiles = l.tiles();
     int[] window = config.window();
-    int k = Math.min(config.effectiveTopk(l.grid()[0]), nv);
     BlockMask m = new BlockMask(heads, n, n);
     boolean[][] win = new boolean[nv][nv];
     for (int i = 0; i < nv; i++) {
@@ -229,9 +239,9 @@ public final class SstaAttention {
           m.set(h, i, j, keep);
         }
       }
-      if (k > 0) {
+      if (top != null) {
         for (int i = 0; i < nv; i++) {
-          for (int j : topk(scores[h][i], k)) {
+          for (int j : top[h][i]) {
             m.set(h, i, j, true);
           }
         }
@@ -280,19 +290,18 @@ public final class SstaAttention {
       be.gatherRows(k, perm, pk);
       be.gatherRows(v, perm, pv);
       int nv = l.videoTiles();
-      float[][][] scores;
-      if (config.effectiveTopk(grid[0]) > 0) {
+      // tile means, scores and top-k on the backend's device; only the indices come back
+      int topk = Math.min(config.effectiveTopk(grid[0]), nv);
+      int[][][] top = null;
+      if (topk > 0) {
         try (Tensor qm = be.allocate(nv, ld);
             Tensor km = be.allocate(nv, ld)) {
           be.groupMeanRows(pq.slice(0, (long) nv * l.blockSize(), ld), l.blockSize(), qm);
           be.groupMeanRows(pk.slice(0, (long) nv * l.blockSize(), ld), l.blockSize(), km);
-          scores =
-              importanceScores(be.toArray(qm), be.toArray(km), nv, heads, headDim, config.lambda());
+          top = be.topTiles(qm, km, heads, headDim, config.lambda(), topk);
         }
-      } else {
-        scores = new float[heads][nv][nv];
       }
-      BlockMask mask = mask(l, scores, heads);
+      BlockMask mask = maskFromTop(l, top, heads);
       be.blockSparseAttention(pq, pk, pv, po, heads, headDim, l.blockSize(), mask, scale);
       // un-permute: the first occurrence of every original row carries its output
       int rows = grid[0] * grid[1] * grid[2] + textTokens;

@@ -34,6 +34,45 @@ public interface Backend extends AutoCloseable {
   /** A 16-bit tensor (bf16/f16 bit patterns) holding a copy of {@code bits}. */
   Tensor fromBits(DType dtype, short[] bits, long... shape);
 
+  /**
+   * A tensor holding a copy of {@code n = sizeOf(shape)} elements of {@code dtype} read from host
+   * memory at {@code data} (for example a memory-mapped safetensors region), stored in that type
+   * (16-bit weights stay 16-bit). The bytes are little-endian, as on every supported host; {@code
+   * data} is read before the method returns and may be unmapped afterwards.
+   */
+  default Tensor fromHost(org.bytedeco.javacpp.Pointer data, DType dtype, long... shape) {
+    int n = Math.toIntExact(Tensor.sizeOf(shape));
+    if (dtype == DType.F32) {
+      float[] f = new float[n];
+      new org.bytedeco.javacpp.FloatPointer(data).get(f);
+      return fromArray(f, shape);
+    }
+    short[] s = new short[n];
+    new org.bytedeco.javacpp.ShortPointer(data).get(s);
+    return fromBits(dtype, s, shape);
+  }
+
+  /**
+   * A copy of {@code x} converted to {@code dtype} (float32 to bf16/f16 rounds to nearest even).
+   */
+  default Tensor convert(Tensor x, DType dtype) {
+    if (x.dtype() == DType.F32 && dtype == DType.F32) {
+      Tensor t = allocate(x.shape());
+      copy(x, 0, t, 0, x.size());
+      return t;
+    }
+    if (x.dtype() != DType.F32) {
+      throw new UnsupportedOperationException(
+          name() + ": convert from " + x.dtype() + " is not implemented");
+    }
+    float[] f = toArray(x);
+    short[] s = new short[f.length];
+    for (int i = 0; i < f.length; i++) {
+      s[i] = dtype == DType.BF16 ? DType.floatToBf16(f[i]) : DType.floatToF16(f[i]);
+    }
+    return fromBits(dtype, s, x.shape());
+  }
+
   /** Copies a float32 tensor into a new array. */
   float[] toArray(Tensor t);
 
@@ -260,6 +299,20 @@ public interface Backend extends AutoCloseable {
       int blockSize,
       BlockMask mask,
       float scale);
+
+  /**
+   * SSTA top-k tile selection: for each head and query tile, the {@code min(k, tiles)} key tiles
+   * with the highest importance {@code lambda * sim - (1 - lambda) * redundancy} over the
+   * L2-normalised tile means (see {@link TileSelection#scores}); ties go to the lower index. {@code
+   * qMeans} and {@code kMeans} are [tiles, heads*headDim]. Returns [heads][tiles][k] tile indices
+   * in ascending order. Device backends score on the device and return only the indices.
+   */
+  default int[][][] topTiles(
+      Tensor qMeans, Tensor kMeans, int heads, int headDim, double lambda, int k) {
+    int tiles = Math.toIntExact(qMeans.size() / ((long) heads * headDim));
+    return TileSelection.topTiles(
+        TileSelection.scores(toArray(qMeans), toArray(kMeans), tiles, heads, headDim, lambda), k);
+  }
 
   /** Releases threads and scratch memory. */
   @Override

@@ -152,6 +152,16 @@ public final class CpuBackend implements Backend {
   }
 
   @Override
+  public Tensor fromHost(org.bytedeco.javacpp.Pointer data, DType dtype, long... shape) {
+    if (data == null || data.isNull()) {
+      throw new IllegalArgumentException("fromHost: null host pointer");
+    }
+    Tensor t = allocate(dtype, shape);
+    org.bytedeco.javacpp.Pointer.memcpy(t.pointer(), data, t.size() * dtype.bytes());
+    return t;
+  }
+
+  @Override
   public float[] toArray(Tensor t) {
     requireF32(t, "toArray");
     float[] out = new float[Math.toIntExact(t.size())];

@@ -10,8 +10,10 @@ import org.bytedeco.javacpp.ShortPointer;
 /**
  * A dense, row-major tensor owned by a {@link Backend}. Storage lives outside the Java heap (for
  * the CPU backend a JavaCPP pointer, for a GPU backend device memory), so native kernels never copy
- * Java arrays. Compute tensors are {@link DType#F32}; {@link DType#BF16}/{@link DType#F16} tensors
- * hold weights and are only accepted where a method says so (for example {@link Backend#linear}).
+ * Java arrays. A backend may attach its own native handle (for {@link TorchBackend} the libtorch
+ * tensor holding the storage); views and slices share it and record their element {@link #offset()}
+ * into it. Compute tensors are {@link DType#F32}; {@link DType#BF16}/{@link DType#F16} tensors hold
+ * weights and are only accepted where a method says so (for example {@link Backend#linear}).
  *
  * <p>Close tensors you no longer need; the memory is otherwise released only when the garbage
  * collector finds the tensor unreachable.
@@ -25,6 +27,9 @@ public final class Tensor implements AutoCloseable {
   private final FloatBuffer floats;
   private final ShortBuffer shorts;
   private final boolean owning;
+  private final Object handle;
+  private final long offset;
+  private final AutoCloseable release;
   private boolean closed;
 
   /**
@@ -32,16 +37,48 @@ public final class Tensor implements AutoCloseable {
    * tensors from {@link Backend#allocate}.
    */
   public static Tensor wrap(Backend owner, DType dtype, long[] shape, Pointer data) {
-    return new Tensor(owner, dtype, shape, data, true);
+    return new Tensor(owner, dtype, shape, data, true, null, 0, null);
   }
 
-  private Tensor(Backend owner, DType dtype, long[] shape, Pointer data, boolean owning) {
+  /**
+   * Wraps storage held by a backend-specific native object. For backend implementations only.
+   *
+   * @param host a host pointer to the first element when the storage is host memory (gives the
+   *     {@link #floats()}/{@link #shorts()} views), or null for device memory
+   * @param handle the backend's native object (for example a libtorch tensor); never null
+   * @param release frees the storage when this tensor is closed (views never call it)
+   */
+  public static Tensor wrapNative(
+      Backend owner,
+      DType dtype,
+      long[] shape,
+      Pointer host,
+      Object handle,
+      AutoCloseable release) {
+    if (handle == null || release == null) {
+      throw new IllegalArgumentException("wrapNative needs a handle and a release action");
+    }
+    return new Tensor(owner, dtype, shape, host, true, handle, 0, release);
+  }
+
+  private Tensor(
+      Backend owner,
+      DType dtype,
+      long[] shape,
+      Pointer data,
+      boolean owning,
+      Object handle,
+      long offset,
+      AutoCloseable release) {
     this.owner = owner;
     this.owning = owning;
     this.dtype = dtype;
     this.shape = shape.clone();
     this.size = sizeOf(shape);
     this.data = data;
+    this.handle = handle;
+    this.offset = offset;
+    this.release = release;
     if (data instanceof FloatPointer fp && dtype == DType.F32) {
       this.floats = fp.capacity(size).asBuffer();
       this.shorts = null;
@@ -93,10 +130,35 @@ public final class Tensor implements AutoCloseable {
     return size;
   }
 
-  /** The native storage (host pointer on the CPU backend, device pointer on a GPU backend). */
+  /**
+   * The host storage: the CPU backend's pointer, or a host pointer to a native tensor's first
+   * element. Device tensors have none (see {@link #isHost()}).
+   */
   public Pointer pointer() {
     ensureOpen();
+    if (data == null) {
+      throw new IllegalStateException("tensor " + Arrays.toString(shape) + " is device memory");
+    }
     return data;
+  }
+
+  /** Whether the storage is host memory reachable through {@link #pointer()}. */
+  public boolean isHost() {
+    return data != null;
+  }
+
+  /**
+   * The backend's native object behind this tensor (for example a libtorch tensor), shared by all
+   * views and slices; null for plain pointer storage. For backend implementations.
+   */
+  public Object handle() {
+    ensureOpen();
+    return handle;
+  }
+
+  /** Element offset of this view into the storage of {@link #handle()} (0 for the owner). */
+  public long offset() {
+    return offset;
   }
 
   /**
@@ -139,7 +201,7 @@ public final class Tensor implements AutoCloseable {
       throw new IllegalArgumentException(
           "cannot view " + Arrays.toString(shape) + " as " + Arrays.toString(newShape));
     }
-    return new Tensor(owner, dtype, newShape, data, false);
+    return new Tensor(owner, dtype, newShape, data, false, handle, offset, null);
   }
 
   /**
@@ -153,21 +215,29 @@ public final class Tensor implements AutoCloseable {
           "slice [" + offset + ", " + (offset + n) + ") of " + Arrays.toString(shape));
     }
     Pointer p;
-    if (data instanceof FloatPointer fp) {
+    if (data == null) {
+      p = null;
+    } else if (data instanceof FloatPointer fp) {
       p = new FloatPointer(fp.getPointer(offset)).capacity(Math.max(1, n));
     } else if (data instanceof ShortPointer sp) {
       p = new ShortPointer(sp.getPointer(offset)).capacity(Math.max(1, n));
     } else {
       throw new UnsupportedOperationException("slice of " + data.getClass());
     }
-    return new Tensor(owner, dtype, newShape, p, false);
+    return new Tensor(owner, dtype, newShape, p, false, handle, this.offset + offset, null);
   }
 
   @Override
   public void close() {
     if (!closed) {
       closed = true;
-      if (owning && !data.isNull()) {
+      if (owning && release != null) {
+        try {
+          release.close();
+        } catch (Exception e) {
+          throw new IllegalStateException("releasing " + this + " failed", e);
+        }
+      } else if (owning && !data.isNull()) {
         data.deallocate();
       }
     }
