@@ -1,7 +1,9 @@
 package dev.reelflow.upscale;
 
 import dev.reelflow.engine.backend.Backend;
-import dev.reelflow.engine.backend.CpuBackend;
+import dev.reelflow.engine.backend.BackendSpec;
+import dev.reelflow.engine.backend.BackendUnavailableException;
+import dev.reelflow.engine.backend.Backends;
 import dev.reelflow.worker.spi.EngineDescription;
 import dev.reelflow.worker.spi.EngineException;
 import dev.reelflow.worker.spi.EngineFactory;
@@ -24,11 +26,13 @@ import org.slf4j.LoggerFactory;
  *       slim} pick a set explicitly (slim is committed and about 30 times cheaper).
  *   <li>{@code modelsDir}: folder with x2/x3/x4/x8 model folders of the chosen set (default: this
  *       build's copy)
- *   <li>{@code backend}: tensor backend, {@code cpu} (default, OpenBLAS)
+ *   <li>{@code backend}: tensor backend, {@code cpu} (default, OpenBLAS), {@code torch} (libtorch
+ *       on the CPU) or {@code cuda[:N]} (libtorch on GPU N; frames of a batch go to the device
+ *       together)
  *   <li>{@code scale}: 0 = smallest network scale that covers the target (default), or 2/3/4/8
  *   <li>{@code tileSize}: tile side in input pixels (default 256)
  *   <li>{@code maxMargin}: upper bound of the tile overlap (default 24)
- *   <li>{@code threads}: threads of the CPU backend (default: available processors)
+ *   <li>{@code threads}: CPU threads of the backend (default: available processors)
  *   <li>{@code frameBatch}: frames per device batch and per progress report (default 1)
  * </ul>
  */
@@ -113,13 +117,24 @@ public final class EsrganEngineFactory implements EngineFactory {
     return new PixelUpscaleEngine(up, d, frameBatch);
   }
 
-  /** The tensor backend named by {@code engine.esrgan.backend}. */
-  static Backend openBackend(String spec, int threads) {
-    String s = spec.trim().toLowerCase(Locale.ROOT);
-    if (s.equals("cpu")) {
-      return new CpuBackend(threads);
+  /**
+   * The tensor backend named by {@code engine.esrgan.backend}: {@code cpu} (OpenBLAS), {@code
+   * torch} (libtorch on the CPU) or {@code cuda[:N]} (libtorch on GPU N), opened by the engine's
+   * {@link Backends}; {@code cuda} without a usable GPU fails here saying what is missing, never
+   * falling back to the CPU.
+   */
+  static Backend openBackend(String spec, int threads) throws EngineException {
+    BackendSpec parsed;
+    try {
+      parsed = BackendSpec.parse(spec);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("engine.esrgan.backend: " + e.getMessage(), e);
     }
-    throw new IllegalArgumentException(
-        "engine.esrgan.backend '" + spec + "' is not available in this build; use cpu");
+    try {
+      return Backends.open(parsed, threads);
+    } catch (BackendUnavailableException e) {
+      throw EngineException.engineError(
+          "engine.esrgan.backend " + parsed + " cannot be opened: " + e.getMessage(), e);
+    }
   }
 }
