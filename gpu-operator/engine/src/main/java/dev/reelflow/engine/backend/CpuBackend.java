@@ -1067,8 +1067,15 @@ public final class CpuBackend implements Backend {
               + o[2]
               + "]");
     }
-    if (strideH == 1 && strideW == 1 && k[1] * k[2] > 1) {
-      conv2dShifted(x, weight, bias, padH, padW, out);
+    if (strideH == 1
+        && strideW == 1
+        && k[1] * k[2] > 1
+        && k[1] % 2 == 1
+        && k[2] % 2 == 1
+        && padH == (k[1] - 1) / 2
+        && padW == (k[2] - 1) / 2
+        && in[2] > 2 * padW) {
+      conv2dSame(x, weight, bias, out);
       return;
     }
     for (int s = 0; s < n; s++) {
@@ -1089,20 +1096,18 @@ public final class CpuBackend implements Backend {
     }
   }
 
-  /**
-   * Output columns per task of {@link #conv2dShifted}; fixed so results do not depend on threads.
-   */
-  private static final int SHIFTED_COLUMNS = 2048;
+  /** Output columns per task of {@link #conv2dSame}; fixed so results do not depend on threads. */
+  private static final int SAME_CONV_COLUMNS = 2048;
 
   /**
-   * Stride-1 conv2d without im2col. Each sample is copied once into a zero-margined buffer [C, Hp +
-   * 1, Wp] (the spare row takes the last taps' over-read); then every tap (dy, dx) is one GEMM [O,
-   * C] x [C, Ho * Wp] reading that buffer shifted by dy * Wp + dx, accumulated in place. Rows of
-   * the product are Wp wide; the Wp - Wo extra columns are dropped when the result is copied out
-   * with the bias. That is kh * kw times less copying than im2col, and the GEMMs run over column
-   * slices sized for the cache, all taps of a slice on one thread.
+   * Stride-1 "same" conv2d (odd kernel, padding (k - 1) / 2) without im2col or a padded copy. The
+   * output is first set to the bias; then every tap (dy, dx) is one GEMM [O, C] x [C, positions]
+   * that reads the input plane shifted by oy * W + ox, over the positions whose source row exists
+   * (the zero padding of the top and bottom rows). Only the pw columns at each side read across a
+   * row end; they are recomputed exactly afterwards from a small im2col of just those columns. The
+   * GEMMs run over column slices sized for the cache, all taps of a slice on one thread.
    */
-  private void conv2dShifted(Tensor x, Tensor weight, Tensor bias, int padH, int padW, Tensor out) {
+  private void conv2dSame(Tensor x, Tensor weight, Tensor bias, Tensor out) {
     requireF32(x, "conv2d");
     requireF32(weight, "conv2d weight");
     requireF32(out, "conv2d");
@@ -1113,16 +1118,11 @@ public final class CpuBackend implements Backend {
     int o = (int) weight.dim(0);
     int kh = (int) weight.dim(2);
     int kw = (int) weight.dim(3);
+    int ph = (kh - 1) / 2;
+    int pw = (kw - 1) / 2;
     int taps = kh * kw;
-    int hp = h + 2 * padH;
-    int wp = w + 2 * padW;
-    int ho = hp - kh + 1;
-    int wo = wp - kw + 1;
-    long plane = (long) (hp + 1) * wp;
-    long cols = (long) ho * wp;
-    if ((long) c * plane > Integer.MAX_VALUE || (long) o * cols > Integer.MAX_VALUE) {
-      throw new IllegalArgumentException("conv2d: " + x + " too large for one sample; tile it");
-    }
+    int ck = c * taps;
+    int plane = Math.multiplyExact(h, w);
     // weights regrouped per tap: [taps][O][C]
     float[] wt = new float[taps * o * c];
     FloatBuffer wb = weight.floats();
@@ -1134,31 +1134,41 @@ public final class CpuBackend implements Backend {
         }
       }
     }
+    int[] borderX = new int[Math.min(w, 2 * pw)];
+    for (int i = 0; i < borderX.length; i++) {
+      borderX[i] = i < pw ? i : w - 2 * pw + i;
+    }
+    int nb = borderX.length * h;
     Scratch sc = scratch.get();
     // views, so that the scratch pointers' own position and limit stay untouched
-    FloatPointer padded = new FloatPointer(sc.a(c * plane)).position(0).limit(c * plane);
-    FloatPointer full = new FloatPointer(sc.b(o * cols)).position(0).limit(o * cols);
-    FloatBuffer pb = padded.asBuffer();
-    FloatBuffer fb = full.asBuffer();
-    padded.zero(); // margins stay zero for every sample; interiors are overwritten
+    FloatPointer col = new FloatPointer(sc.a(Math.max(1L, (long) ck * nb))).position(0);
+    FloatPointer res = new FloatPointer(sc.b(Math.max(1L, (long) o * nb))).position(0);
+    FloatBuffer cb = col.limit((long) ck * nb).asBuffer();
+    FloatBuffer rb = res.limit((long) o * nb).asBuffer();
     FloatBuffer xb = x.floats();
     FloatBuffer ob = out.floats();
-    FloatBuffer biasB = bias == null ? null : bias.floats();
-    int chunks = (int) ((cols + SHIFTED_COLUMNS - 1) / SHIFTED_COLUMNS);
+    float[] bv = new float[o];
+    if (bias != null) {
+      bias.floats().get(0, bv);
+    }
+    int chunks = (plane + SAME_CONV_COLUMNS - 1) / SAME_CONV_COLUMNS;
     try (FloatPointer wtp = new FloatPointer(wt)) {
       for (int s = 0; s < n; s++) {
-        long xOff = (long) s * c * h * w;
+        long xOff = (long) s * c * plane;
+        long outOff = (long) s * o * plane;
         parallel.forRange(
-            c,
+            o,
             1,
-            (c0, c1) -> {
-              for (int cc = c0; cc < c1; cc++) {
-                for (int y = 0; y < h; y++) {
-                  pb.put(
-                      (int) (cc * plane + (long) (y + padH) * wp + padW),
-                      xb,
-                      (int) (xOff + ((long) cc * h + y) * w),
-                      w);
+            (o0, o1) -> {
+              float[] row = new float[Math.min(plane, 1 << 14)];
+              for (int oo = o0; oo < o1; oo++) {
+                java.util.Arrays.fill(row, bv[oo]);
+                for (int p = 0; p < plane; p += row.length) {
+                  ob.put(
+                      (int) (outOff + (long) oo * plane + p),
+                      row,
+                      0,
+                      Math.min(row.length, plane - p));
                 }
               }
             });
@@ -1166,44 +1176,68 @@ public final class CpuBackend implements Backend {
             chunks,
             (k0, k1) -> {
               for (int k = k0; k < k1; k++) {
-                long col0 = (long) k * SHIFTED_COLUMNS;
-                int len = (int) Math.min(SHIFTED_COLUMNS, cols - col0);
+                int c0 = k * SAME_CONV_COLUMNS;
+                int c1 = Math.min(plane, c0 + SAME_CONV_COLUMNS);
                 for (int t = 0; t < taps; t++) {
-                  long shift = (long) (t / kw) * wp + t % kw;
-                  sgemm(
-                      false,
-                      false,
-                      o,
-                      len,
-                      c,
-                      1f,
-                      new FloatPointer(wtp).position((long) t * o * c),
-                      c,
-                      new FloatPointer(padded).position(shift + col0),
-                      (int) plane,
-                      t == 0 ? 0f : 1f,
-                      new FloatPointer(full).position(col0),
-                      (int) cols);
-                }
-              }
-            });
-        long outOff = (long) s * o * ho * wo;
-        parallel.forRange(
-            o,
-            1,
-            (o0, o1) -> {
-              float[] row = new float[wo];
-              for (int oo = o0; oo < o1; oo++) {
-                float b = biasB == null ? 0f : biasB.get(oo);
-                for (int y = 0; y < ho; y++) {
-                  fb.get((int) (oo * cols + (long) y * wp), row, 0, wo);
-                  for (int i = 0; i < wo; i++) {
-                    row[i] += b;
+                  int oy = t / kw - ph;
+                  int shift = oy * w + t % kw - pw;
+                  int lo = Math.max(c0, Math.max(Math.max(0, -oy) * w, -shift));
+                  int hi = Math.min(c1, Math.min(Math.min(h, h - oy) * w, plane - shift));
+                  if (hi > lo) {
+                    sgemm(
+                        false,
+                        false,
+                        o,
+                        hi - lo,
+                        c,
+                        1f,
+                        new FloatPointer(wtp).position((long) t * o * c),
+                        c,
+                        at(x, xOff + lo + shift),
+                        plane,
+                        1f,
+                        at(out, outOff + lo),
+                        plane);
                   }
-                  ob.put((int) (outOff + ((long) oo * ho + y) * wo), row, 0, wo);
                 }
               }
             });
+        if (nb == 0) {
+          continue;
+        }
+        // the border columns, exactly: im2col of those positions, one GEMM, bias, scatter
+        parallel.forRange(
+            ck,
+            4,
+            (r0, r1) -> {
+              for (int r = r0; r < r1; r++) {
+                int dx = r % kw - pw;
+                int dy = (r / kw) % kh - ph;
+                int ch = r / taps;
+                int j = r * nb;
+                for (int y = 0; y < h; y++) {
+                  int yi = y + dy;
+                  for (int bx : borderX) {
+                    int xi = bx + dx;
+                    cb.put(
+                        j++,
+                        yi >= 0 && yi < h && xi >= 0 && xi < w
+                            ? xb.get((int) (xOff + (long) ch * plane + yi * w + xi))
+                            : 0f);
+                  }
+                }
+              }
+            });
+        sgemm(false, false, o, nb, ck, 1f, at(weight, 0), ck, col, nb, 0f, res, nb);
+        for (int oo = 0; oo < o; oo++) {
+          int j = oo * nb;
+          long base = outOff + (long) oo * plane;
+          for (int y = 0; y < h; y++) {
+            for (int bx : borderX) {
+              ob.put((int) (base + y * w + bx), rb.get(j++) + bv[oo]);
+            }
+          }
+        }
       }
     }
   }
