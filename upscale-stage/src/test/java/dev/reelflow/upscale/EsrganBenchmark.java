@@ -22,7 +22,8 @@ import java.util.concurrent.TimeUnit;
  *     -Dexec.mainClass=dev.reelflow.upscale.EsrganBenchmark -Dexec.classpathScope=test
  * </pre>
  *
- * Optional system properties: {@code reps} (default 2) and {@code tfjs=false} to skip the anchor.
+ * Optional system properties: {@code reps} (default 2), {@code tfjs=false} to skip the anchor,
+ * {@code weights=thick} for the default upscaler's rows instead (480p and preview to 1080p).
  */
 public final class EsrganBenchmark {
   private static final int W = 848;
@@ -35,6 +36,21 @@ public final class EsrganBenchmark {
         "esrgan benchmark: frame %dx%d -> 1920x1080, %d timed frames per row, %d cores%n",
         W, H, reps, Runtime.getRuntime().availableProcessors());
     List<String> rows = new ArrayList<>();
+    if ("thick".equals(System.getProperty("weights"))) {
+      // the default 1080p upscaler: 480p and the preview tier to 1080p, 2 threads
+      rows.add(
+          run("thick auto (x3) + resize, CpuBackend, 2 threads", EsrganWeights.THICK, frame, 2, 1));
+      rows.add(
+          run(
+              "thick auto (x8) 256x144 + resize, CpuBackend, 2 threads",
+              EsrganWeights.THICK,
+              Resampler.resize(frame, 256, 144),
+              2,
+              reps));
+      System.out.println();
+      rows.forEach(System.out::println);
+      return;
+    }
     int batch = Integer.getInteger("batch", 1);
     rows.add(run("slim x2 + resize, CpuBackend, 1 thread", 2, 1, 1, frame, reps));
     rows.add(run("slim x2 + resize, CpuBackend, 2 threads", 2, 2, 1, frame, reps));
@@ -65,6 +81,27 @@ public final class EsrganBenchmark {
       double cpu = (processCpuNanos() - c0) / 1e9 / reps / batch;
       int net = up.scaleFor(W, H, 1920, 1080);
       double gflop = up.network(net).flopsPerInputPixel * W * H / 1e9;
+      return String.format(
+          "%-50s %7.3f s/frame  %6.3f fps  %7.3f CPU-s/frame  (%.0f GFLOP network, %.1f GFLOP/s)",
+          label, s, 1 / s, cpu, gflop, gflop / s);
+    }
+  }
+
+  private static String run(
+      String label, EsrganWeights weights, RgbFrame frame, int threads, int reps) {
+    try (EsrganUpscaler up = EsrganUpscaler.builder().weights(weights).threads(threads).build()) {
+      int w = frame.width();
+      int h = frame.height();
+      int net = up.scaleFor(w, h, 1920, 1080);
+      up.network(net); // load the weights before timing
+      long c0 = processCpuNanos();
+      long t0 = System.nanoTime();
+      for (int i = 0; i < reps; i++) {
+        up.upscale(frame, 1920, 1080, () -> false);
+      }
+      double s = (System.nanoTime() - t0) / 1e9 / reps;
+      double cpu = (processCpuNanos() - c0) / 1e9 / reps;
+      double gflop = up.network(net).flopsPerInputPixel * w * h / 1e9;
       return String.format(
           "%-50s %7.3f s/frame  %6.3f fps  %7.3f CPU-s/frame  (%.0f GFLOP network, %.1f GFLOP/s)",
           label, s, 1 / s, cpu, gflop, gflop / s);
