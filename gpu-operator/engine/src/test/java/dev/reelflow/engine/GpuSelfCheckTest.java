@@ -81,7 +81,7 @@ class GpuSelfCheckTest {
     }
     assertThat(names)
         .containsExactly(
-            "attention dense (sdpa)",
+            "attention dense",
             "attention ssta",
             "dit block (tiny config)",
             "dit block (tiny config)",
@@ -92,6 +92,8 @@ class GpuSelfCheckTest {
     JsonNode nvenc = root.get("benchmarks").get(7);
     assertThat(nvenc.get("seconds").isNull()).isTrue();
     assertThat(nvenc.get("note").asText()).startsWith("failed:").contains("no encoder here");
+    assertThat(root.get("benchmarks").get(0).get("note").asText())
+        .contains("scaled_dot_product_attention");
     assertThat(root.get("elapsedSeconds").asDouble()).isLessThan(60);
   }
 

@@ -115,6 +115,26 @@ class TorchParityTest {
   }
 
   @Test
+  void onCudaTheDitForwardAndVaeDecodeMatchCpuBackend() {
+    String why = cudaUnavailable();
+    org.junit.jupiter.api.Assumptions.assumeTrue(why == null, () -> "CUDA parity skipped: " + why);
+    try (TorchBackend cuda = TorchBackend.builder().cuda(0).build()) {
+      AttentionConfig ssta = AttentionConfig.ssta().withTile(2, 4, 4).withTopk(2);
+      assertThat(relError(ditForward(cuda, ssta), ditForward(cpu, ssta))).isLessThan(3e-2);
+      assertThat(relError(vaeDecode(cuda), vaeDecode(cpu))).isLessThan(1e-3);
+    }
+  }
+
+  private static String cudaUnavailable() {
+    try {
+      dev.reelflow.engine.backend.TorchRuntime.requireCuda(0);
+      return null;
+    } catch (dev.reelflow.engine.backend.BackendUnavailableException e) {
+      return e.getMessage();
+    }
+  }
+
+  @Test
   void vaeDecodeMatchesCpuBackend() {
     float[] ref = vaeDecode(cpu);
     assertThat(ref.length).isEqualTo(3 * 9 * 32 * 48);

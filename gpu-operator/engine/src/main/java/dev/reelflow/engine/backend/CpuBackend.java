@@ -162,6 +162,30 @@ public final class CpuBackend implements Backend {
   }
 
   @Override
+  public Tensor convert(Tensor x, DType dtype) {
+    Tensor t = allocate(dtype, x.shape());
+    int n = (int) x.size();
+    if (x.dtype() == dtype) {
+      org.bytedeco.javacpp.Pointer.memcpy(t.pointer(), x.pointer(), (long) n * dtype.bytes());
+      return t;
+    }
+    for (int i = 0; i < n; i++) {
+      float v =
+          switch (x.dtype()) {
+            case F32 -> x.floats().get(i);
+            case BF16 -> DType.bf16ToFloat(x.shorts().get(i));
+            case F16 -> DType.f16ToFloat(x.shorts().get(i));
+          };
+      switch (dtype) {
+        case F32 -> t.floats().put(i, v);
+        case BF16 -> t.shorts().put(i, DType.floatToBf16(v));
+        case F16 -> t.shorts().put(i, DType.floatToF16(v));
+      }
+    }
+    return t;
+  }
+
+  @Override
   public float[] toArray(Tensor t) {
     requireF32(t, "toArray");
     float[] out = new float[Math.toIntExact(t.size())];

@@ -16,31 +16,39 @@ import org.bytedeco.pytorch.global.torch_cuda;
 final class CudaInfo {
   private CudaInfo() {}
 
+  /**
+   * Every device's name, memory and compute capability. Free memory is left unknown (-1): reading
+   * it needs a CUDA context on the device, and a process must not create contexts (hundreds of MB
+   * each) on GPUs that other workers use; see {@link #device(int)}.
+   */
   static List<DeviceInfo> devices(int count) {
     List<DeviceInfo> out = new ArrayList<>();
     try (PointerScope scope = new PointerScope()) {
       for (int i = 0; i < count; i++) {
         cudaDeviceProp p = torch_cuda.getDeviceProperties((byte) i);
-        long free = -1;
-        long total = p.totalGlobalMem();
-        if (cudart.cudaSetDevice(i) == 0) {
-          SizeTPointer f = new SizeTPointer(1);
-          SizeTPointer t = new SizeTPointer(1);
-          if (cudart.cudaMemGetInfo(f, t) == 0) {
-            free = f.get();
-            total = t.get();
-          }
-        }
         out.add(
             new DeviceInfo(
-                "cuda:" + i, p.name().getString(), total, free, p.major() + "." + p.minor()));
+                "cuda:" + i,
+                p.name().getString(),
+                p.totalGlobalMem(),
+                -1,
+                p.major() + "." + p.minor()));
       }
     }
     return out;
   }
 
-  /** Free bytes on one device, or -1. */
+  /** One device with its free memory (creates the CUDA context of that device only). */
+  static DeviceInfo device(int index) {
+    DeviceInfo d = devices(index + 1).get(index);
+    return new DeviceInfo(
+        d.spec(), d.name(), d.totalBytes(), freeBytes(index), d.computeCapability());
+  }
+
+  /** Free bytes on one device, or -1; the calling thread's current device is restored. */
   static long freeBytes(int index) {
+    int[] previous = new int[1];
+    boolean restore = cudart.cudaGetDevice(previous) == 0;
     try (PointerScope scope = new PointerScope()) {
       if (cudart.cudaSetDevice(index) != 0) {
         return -1;
@@ -48,6 +56,10 @@ final class CudaInfo {
       SizeTPointer f = new SizeTPointer(1);
       SizeTPointer t = new SizeTPointer(1);
       return cudart.cudaMemGetInfo(f, t) == 0 ? f.get() : -1;
+    } finally {
+      if (restore) {
+        cudart.cudaSetDevice(previous[0]);
+      }
     }
   }
 

@@ -191,6 +191,17 @@ public final class TorchBackend implements Backend {
     }
   }
 
+  /**
+   * Returns the CUDA caching allocator's unused cached blocks to the driver (a no-op on the CPU). A
+   * worker calls it after a {@link DeviceOutOfMemoryException} failed a task, so the next task and
+   * other processes see the memory as free again.
+   */
+  public void releaseCachedMemory() {
+    if (cudaIndex >= 0) {
+      exec("releaseCachedMemory", torch::emptyCache);
+    }
+  }
+
   // ------------------------------------------------------------------ plumbing
 
   private void exec(String op, Runnable body) {
@@ -587,7 +598,12 @@ public final class TorchBackend implements Backend {
         () -> {
           var cv = operand(c, cOff, m, n, ldc, false);
           if (k == 0) {
-            cv.mul_(scalar(beta));
+            // BLAS: C = beta C, and with beta 0 C is not read
+            if (beta == 0) {
+              cv.zero_();
+            } else {
+              cv.mul_(scalar(beta));
+            }
             return;
           }
           cv.addmm_(
@@ -1068,6 +1084,11 @@ public final class TorchBackend implements Backend {
     }
   }
 
+  /**
+   * {@code scaled_dot_product_attention} over [batch, heads, S, D] operands: the fused kernels
+   * (flash, memory-efficient; the CPU flash kernel too) take only 4-d inputs, 3-d ones fall back to
+   * the math kernel that materialises S x S scores.
+   */
   private org.bytedeco.pytorch.Tensor sdpa(
       org.bytedeco.pytorch.Tensor q,
       org.bytedeco.pytorch.Tensor k,
@@ -1077,9 +1098,9 @@ public final class TorchBackend implements Backend {
         q, k, v, new TensorOptional(), 0.0, false, new DoubleOptional(scale), false);
   }
 
-  /** [S, H*D] as [H, S, D] in the attention type. */
+  /** [S, H*D] as [1, H, S, D] in the attention type. */
   private org.bytedeco.pytorch.Tensor heads(Tensor t, long s, int heads, int d) {
-    return tv(t, s, heads, d).transpose(0, 1).to(attentionType());
+    return tv(t, s, heads, d).transpose(0, 1).to(attentionType()).unsqueeze(0);
   }
 
   @Override
@@ -1106,7 +1127,7 @@ public final class TorchBackend implements Backend {
                   heads(k, sk, heads, headDim),
                   heads(v, sk, heads, headDim),
                   scale);
-          o.copy_(r.transpose(0, 1));
+          o.copy_(r.squeeze(0).transpose(0, 1));
         });
   }
 
@@ -1185,10 +1206,11 @@ public final class TorchBackend implements Backend {
               try (PointerScope inner = new PointerScope()) {
                 var qIdx = longs(qi);
                 var kIdx = longs(ki);
-                var qs = qb.index_select(0, qIdx);
-                var ks = kb.index_select(0, kIdx).view(n, (long) c * blockSize, headDim);
-                var vs = vb.index_select(0, kIdx).view(n, (long) c * blockSize, headDim);
-                ob.index_copy_(0, qIdx, sdpa(qs, ks, vs, scale));
+                // [n, 1, rows, D]: n query blocks as the batch, one head each
+                var qs = qb.index_select(0, qIdx).unsqueeze(1);
+                var ks = kb.index_select(0, kIdx).view(n, 1, (long) c * blockSize, headDim);
+                var vs = vb.index_select(0, kIdx).view(n, 1, (long) c * blockSize, headDim);
+                ob.index_copy_(0, qIdx, sdpa(qs, ks, vs, scale).squeeze(1));
               }
             }
           }

@@ -81,7 +81,8 @@ public final class TorchRuntime {
   public static void main(String[] args) {
     try {
       String v = warmUp();
-      LOG.info("JavaCPP cache warm: {}", v);
+      // an entry point for launchers: they read this line
+      System.out.println("JavaCPP cache warm: " + v);
     } catch (RuntimeException e) {
       LOG.error("libtorch warm-up failed: {}", e.getMessage());
       System.exit(1);
@@ -172,10 +173,19 @@ public final class TorchRuntime {
     }
   }
 
-  /** The CUDA devices with memory and compute capability; empty when CUDA is not usable. */
+  /**
+   * The CUDA devices with total memory and compute capability (free memory -1: reading it would
+   * create a CUDA context on every GPU); empty when CUDA is not usable.
+   */
   public static List<DeviceInfo> devices() {
     int n = cudaDeviceCount();
     return n == 0 ? List.of() : CudaInfo.devices(n);
+  }
+
+  /** One CUDA device including its free memory (creates that device's CUDA context). */
+  public static DeviceInfo device(int index) {
+    requireCuda(index);
+    return CudaInfo.device(index);
   }
 
   /** Driver and CUDA runtime versions, or why there are none. */

@@ -86,6 +86,42 @@ class BackendConformanceTest {
     run(kind, BackendConformance::topTiles);
   }
 
+  @ParameterizedTest
+  @EnumSource(ConformanceBackends.Kind.class)
+  void fromHostReadsAMemoryMappedFileRegionInItsStoredType(
+      ConformanceBackends.Kind kind, @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    Backend b = ConformanceBackends.get(kind);
+    // as SafetensorsFile does: map the tensor's byte range, hand its address to the backend
+    float[] f = {1.5f, -2.25f, 3f, 0.125f, 7f, -0.5f};
+    java.nio.ByteBuffer bytes =
+        java.nio.ByteBuffer.allocate(8 + 4 * f.length + 2 * f.length)
+            .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    bytes.putLong(42);
+    for (float v : f) {
+      bytes.putFloat(v);
+    }
+    for (float v : f) {
+      bytes.putShort(DType.floatToBf16(v));
+    }
+    java.nio.file.Path file = dir.resolve("t.bin");
+    java.nio.file.Files.write(file, bytes.array());
+    try (var ch = java.nio.channels.FileChannel.open(file)) {
+      var f32 = ch.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, 8, 4L * f.length);
+      var b16 =
+          ch.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, 8 + 4L * f.length, 2L * f.length);
+      try (org.bytedeco.javacpp.Pointer p32 = new org.bytedeco.javacpp.Pointer(f32);
+          org.bytedeco.javacpp.Pointer p16 = new org.bytedeco.javacpp.Pointer(b16);
+          Tensor a = b.fromHost(p32, DType.F32, 2, 3);
+          Tensor h = b.fromHost(p16, DType.BF16, 2, 3);
+          Tensor w = b.convert(h, DType.F32)) {
+        assertThat(b.toArray(a)).containsExactly(f);
+        assertThat(h.dtype()).isEqualTo(DType.BF16);
+        assertThat(b.toArray(w)).containsExactly(f); // all exactly representable in bf16
+      }
+    }
+  }
+
   @Test
   void aCheckFailsWhenAnOperationIsWrong() {
     // the harness itself must be able to fail: a backend whose silu is the identity

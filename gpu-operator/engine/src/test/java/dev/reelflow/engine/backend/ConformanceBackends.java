@@ -20,12 +20,19 @@ final class ConformanceBackends {
   }
 
   private static final Map<Kind, Backend> OPEN = new EnumMap<>(Kind.class);
+  private static final org.slf4j.Logger LOG =
+      org.slf4j.LoggerFactory.getLogger(ConformanceBackends.class);
+  private static boolean cudaSkipLogged;
 
   private ConformanceBackends() {}
 
   static synchronized Backend get(Kind kind) {
     if (kind == Kind.TORCH_CUDA) {
       String why = cudaUnavailable();
+      if (why != null && !cudaSkipLogged) {
+        cudaSkipLogged = true;
+        LOG.warn("CUDA conformance and parity tests SKIPPED: {}", why);
+      }
       assumeTrue(why == null, () -> "CUDA conformance skipped: " + why);
     }
     return OPEN.computeIfAbsent(
