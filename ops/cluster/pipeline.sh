@@ -13,7 +13,7 @@
 # .reelflow/local.json: `reelflow status --dir DIR` finds the API through it).
 #
 #   pipeline.sh start DIR [--base-workers N] [--upscale-workers M] [--engine NAME]
-#                         [--upscale-engine NAME] [--job-jar JAR]
+#                         [--upscale-engine NAME] [--backend cpu|torch|cuda[:N]] [--job-jar JAR]
 #                         [--set-worker key=value]... [--set-orchestrator key=value]...
 #   pipeline.sh status DIR     every recorded process and the Flink job; exit 1 if one is down
 #   pipeline.sh stop DIR       everything in reverse order (SIGTERM, then SIGKILL); safe to repeat
@@ -26,7 +26,7 @@ set -Eeuo pipefail
 usage() {
   cat >&2 <<'USAGE'
 usage: pipeline.sh start DIR [--base-workers N] [--upscale-workers M] [--engine NAME]
-                             [--upscale-engine NAME] [--job-jar JAR]
+                             [--upscale-engine NAME] [--backend cpu|torch|cuda[:N]] [--job-jar JAR]
                              [--set-worker key=value]... [--set-orchestrator key=value]...
        pipeline.sh status DIR
        pipeline.sh stop DIR
@@ -42,6 +42,7 @@ base_workers=1
 upscale_workers=1
 engine=native
 upscale_engine=esrgan
+backend=cpu
 job_jar=""
 worker_sets=()
 orchestrator_sets=()
@@ -52,6 +53,7 @@ while [[ $# -gt 0 ]]; do
     --upscale-workers) upscale_workers="$2" ;;
     --engine) engine="$2" ;;
     --upscale-engine) upscale_engine="$2" ;;
+    --backend) backend="$2" ;;
     --job-jar) job_jar="$2" ;;
     --set-worker) worker_sets+=("$2") ;;
     --set-orchestrator) orchestrator_sets+=("$2") ;;
@@ -180,7 +182,7 @@ start() {
   job_id="$(value job.id "$out")"
   "$here/flink-cluster.sh" await "$dir/flink" "$job_id" >/dev/null
 
-  step "$base_workers base worker(s) ($engine), $upscale_workers upscale worker(s) ($upscale_engine)"
+  step "$base_workers base worker(s) ($engine), $upscale_workers upscale worker(s) ($upscale_engine), backend $backend"
   {
     echo "# Written by ops/cluster/pipeline.sh"
     echo "bootstrap.servers=$bootstrap"
@@ -196,11 +198,11 @@ start() {
   for kv in "${worker_sets[@]}"; do sets+=(--set "$kv"); done
   if [[ "$base_workers" -gt 0 ]]; then
     "$here/workers.sh" start "$dir/workers-base" --pool base --count "$base_workers" \
-      --config "$dir/worker.properties" --engine "$engine" "${sets[@]}" >/dev/null
+      --config "$dir/worker.properties" --engine "$engine" --backend "$backend" "${sets[@]}" >/dev/null
   fi
   if [[ "$upscale_workers" -gt 0 ]]; then
     "$here/workers.sh" start "$dir/workers-upscale" --pool upscale --count "$upscale_workers" \
-      --config "$dir/worker.properties" --engine "$upscale_engine" "${sets[@]}" >/dev/null
+      --config "$dir/worker.properties" --engine "$upscale_engine" --backend "$backend" "${sets[@]}" >/dev/null
   fi
 
   step "ingest API"

@@ -5,6 +5,16 @@ import dev.reelflow.engine.GenerationResult;
 import dev.reelflow.engine.GenerationSpec;
 import dev.reelflow.engine.NativeVideoEngine;
 import dev.reelflow.engine.attention.AttentionConfig;
+import dev.reelflow.engine.backend.Backend;
+import dev.reelflow.engine.backend.Backends;
+import dev.reelflow.engine.backend.DeviceOutOfMemoryException;
+import dev.reelflow.engine.backend.TorchBackend;
+import dev.reelflow.engine.checkpoint.ModelFolder;
+import dev.reelflow.engine.checkpoint.ModelFolderException;
+import dev.reelflow.engine.checkpoint.TransformerVariant;
+import dev.reelflow.engine.checkpoint.VariantName;
+import dev.reelflow.engine.sampler.SamplerDefaults;
+import dev.reelflow.engine.vae.VaeTiling;
 import dev.reelflow.worker.spi.BaseVideoEngine;
 import dev.reelflow.worker.spi.BaseVideoJob;
 import dev.reelflow.worker.spi.BaseVideoResult;
@@ -19,61 +29,176 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The {@code native} engine: an adapter over the Java engine ({@link NativeVideoEngine}) in {@code
  * dev.reelflow.engine}. Its step listener reports every denoising step and stops the sampler when
  * the runtime cancels.
  *
- * <p>Options ({@code engine.native.*}): {@code model} (tiny | 480p | 720p, default tiny), {@code
- * attention} (dense | ssta, default dense), {@code threads} (default all processors), {@code
- * dit-checkpoint} and {@code vae-checkpoint} (comma-separated safetensors files; default none =
- * seeded random weights, which manifests say), {@code weight-seed} (default 0), {@code
- * default-steps} (default 8 for tiny, 50 otherwise), {@code guidance} (default 6), {@code shift}
- * (default 5, 7 for 720p), {@code weights-bytes} for memory planning (default: 8.3B bf16 for the
- * real configs, 64 MiB for tiny).
+ * <p>The tensor backend is the worker slot's ({@code backend}: cpu, torch, cuda[:N]), opened once
+ * and kept across variant swaps. Options ({@code engine.native.*}): {@code model-dir} (a
+ * HunyuanVideo-1.5 checkpoint folder in the released layout; also the worker key {@code
+ * model.dir}): each render's resolution (preview renders with the 480p variant) and task pick the
+ * transformer variant, tried in the order of {@code variant-preference} (comma-separated kinds:
+ * base, distilled, sparse, step-distilled; default base, as the official generate.py), one variant
+ * resident at a time; steps, guidance and shift default to that variant's official settings, and
+ * the manifest names the variant and its fingerprint. Without a folder: {@code model} (tiny | 480p
+ * | 720p, default tiny) with seeded random weights (manifests say random-init) or {@code
+ * dit-checkpoint}/{@code vae-checkpoint} (comma-separated safetensors files), {@code weight-seed}
+ * (default 0). Both: {@code attention} (dense | ssta; default: the variant config's, dense for the
+ * presets), {@code threads} (default all processors), {@code default-steps} (default: the
+ * variant's, 8 for tiny, 50 otherwise), {@code guidance} (default: the variant's, else 6), {@code
+ * shift} (default: the variant's, else 5, 7 for 720p), {@code weights-bytes} for memory planning
+ * (default: the variant's files, 8.3B bf16 for the real presets, 64 MiB for tiny).
  */
 final class NativeEngine implements BaseVideoEngine {
   static final String NAME = "native";
+  private static final Logger LOG = LoggerFactory.getLogger(NativeEngine.class);
 
   private final EngineSettings settings;
-  private final NativeVideoEngine engine;
   private final String model;
-  private final int defaultSteps;
-  private final double guidance;
-  private final double shift;
-  private final long weightsBytes;
+  private final ModelFolder folder;
+  private final List<VariantName.Kind> preference;
+  private NativeVideoEngine engine;
+  private TransformerVariant variant;
+  private final Backend backend;
 
   NativeEngine(EngineSettings settings) throws EngineException {
     this.settings = settings;
     this.model = settings.option("model").orElse("tiny");
-    String attention = settings.option("attention").orElse("dense");
-    NativeVideoEngine.Builder b =
-        NativeVideoEngine.builder()
-            .model(model)
-            .threads(
-                (int) settings.longOption("threads", Runtime.getRuntime().availableProcessors()))
-            .weightSeed(settings.longOption("weight-seed", 0));
-    switch (attention) {
-      case "dense" -> b.attention(AttentionConfig.dense());
-      case "ssta" -> b.attention(AttentionConfig.ssta());
-      default ->
-          throw new IllegalArgumentException(
-              "engine.native.attention must be dense or ssta, got '" + attention + "'");
-    }
-    settings.option("dit-checkpoint").ifPresent(v -> b.ditCheckpoint(paths(v)));
-    settings.option("vae-checkpoint").ifPresent(v -> b.vaeCheckpoint(paths(v)));
     try {
-      this.engine = b.build();
+      this.backend =
+          Backends.open(
+              settings.backend(),
+              (int) settings.longOption("threads", Runtime.getRuntime().availableProcessors()));
     } catch (RuntimeException e) {
       throw EngineException.engineError(
-          "cannot load the native engine (model " + model + "): " + e.getMessage(), e);
+          "cannot open backend " + settings.backend() + ": " + e.getMessage(), e);
     }
-    boolean tiny = model.equals("tiny");
-    this.defaultSteps = (int) settings.longOption("default-steps", tiny ? 8 : 50);
-    this.guidance = settings.doubleOption("guidance", 6.0);
-    this.shift = settings.doubleOption("shift", model.equals("720p") ? 7.0 : 5.0);
-    this.weightsBytes = settings.longOption("weights-bytes", tiny ? 64L << 20 : 16_600_000_000L);
+    try {
+      Optional<String> dir = settings.option("model-dir").filter(v -> !v.isBlank());
+      this.preference = preference(settings.option("variant-preference").orElse("base"));
+      if (dir.isPresent()) {
+        try {
+          this.folder = ModelFolder.open(Path.of(dir.get()));
+        } catch (ModelFolderException e) {
+          throw EngineException.engineError("engine.native.model-dir: " + e.getMessage(), e);
+        }
+        // resident at start: the first base variant the folder has for the preference
+        TransformerVariant first = null;
+        List<String> errors = new ArrayList<>();
+        for (String res : List.of("480p", "720p")) {
+          for (boolean i2v : new boolean[] {false, true}) {
+            if (first == null) {
+              try {
+                first = folder.select(res, i2v, preference);
+              } catch (ModelFolderException e) {
+                errors.add(e.getMessage());
+              }
+            }
+          }
+        }
+        if (first == null) {
+          throw EngineException.engineError(
+              "engine.native.model-dir: no base variant for the preference "
+                  + preference
+                  + ": "
+                  + errors.get(0),
+              null);
+        }
+        load(first);
+      } else {
+        this.folder = null;
+        this.engine = build(builder().model(model));
+      }
+    } catch (EngineException | RuntimeException e) {
+      backend.close();
+      throw e;
+    }
+  }
+
+  /** The slot's memory budget for the official VAE tiling choice (unknown: the large tiles). */
+  private static long budget(EngineSettings s) {
+    return s.deviceMemoryBytes() > 0 ? s.deviceMemoryBytes() : Long.MAX_VALUE;
+  }
+
+  private static List<VariantName.Kind> preference(String csv) {
+    List<VariantName.Kind> out = new ArrayList<>();
+    for (String k : csv.split(",")) {
+      String n = k.trim().toUpperCase().replace('-', '_');
+      if (n.isEmpty()) {
+        continue;
+      }
+      try {
+        out.add(VariantName.Kind.valueOf(n));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(
+            "engine.native.variant-preference: '"
+                + k.trim()
+                + "' is not base, distilled, sparse or step-distilled");
+      }
+    }
+    if (out.isEmpty()) {
+      throw new IllegalArgumentException("engine.native.variant-preference is empty");
+    }
+    return out;
+  }
+
+  private NativeVideoEngine.Builder builder() {
+    NativeVideoEngine.Builder b =
+        NativeVideoEngine.builder()
+            .backend(backend)
+            // device.offload-weights: only libtorch can stream blocks; the CPU backend keeps all
+            .offloadBlocks(settings.offloadWeights() && backend instanceof TorchBackend)
+            .weightSeed(settings.longOption("weight-seed", 0));
+    if (settings.backend().isCuda()) {
+      // the official rule: 256 px VAE tiles above 21 GiB of GPU memory, else 128 px
+      b.vaeTiling(VaeTiling.forDeviceMemory(budget(settings)));
+    }
+    settings
+        .option("attention")
+        .ifPresent(
+            a -> {
+              switch (a) {
+                case "dense" -> b.attention(AttentionConfig.dense());
+                case "ssta" -> b.attention(AttentionConfig.ssta());
+                default ->
+                    throw new IllegalArgumentException(
+                        "engine.native.attention must be dense or ssta, got '" + a + "'");
+              }
+            });
+    return b;
+  }
+
+  private NativeVideoEngine build(NativeVideoEngine.Builder b) throws EngineException {
+    if (folder == null) {
+      settings.option("dit-checkpoint").ifPresent(v -> b.ditCheckpoint(paths(v)));
+      settings.option("vae-checkpoint").ifPresent(v -> b.vaeCheckpoint(paths(v)));
+    }
+    try {
+      return b.build();
+    } catch (RuntimeException e) {
+      throw EngineException.engineError(
+          "cannot load the native engine ("
+              + (variant != null ? "variant " + variant.name() : "model " + model)
+              + "): "
+              + e.getMessage(),
+          e);
+    }
+  }
+
+  /** Makes {@code v} the resident variant (closing the previous one first, to free its memory). */
+  private void load(TransformerVariant v) throws EngineException {
+    if (engine != null) {
+      LOG.info("native engine: swapping {} for {}", variant.name(), v.name());
+      engine.close();
+      engine = null;
+    }
+    variant = v;
+    engine = build(builder().modelFolder(folder, v.name()));
   }
 
   private static List<Path> paths(String csv) {
@@ -87,7 +212,7 @@ final class NativeEngine implements BaseVideoEngine {
   }
 
   @Override
-  public EngineDescription describe() {
+  public synchronized EngineDescription describe() {
     return new EngineDescription(
         NAME,
         false,
@@ -97,24 +222,55 @@ final class NativeEngine implements BaseVideoEngine {
         engine.weightsId());
   }
 
-  @Override
-  public int defaultSteps() {
-    return defaultSteps;
+  private Optional<SamplerDefaults> defaults() {
+    return variant == null ? Optional.empty() : Optional.of(variant.samplerDefaults());
   }
 
   @Override
-  public long estimateDeviceBytes(BaseVideoJob job, boolean offloadWeights) {
-    return MemoryPlan.baseBytes(job, weightsBytes, offloadWeights);
+  public synchronized int defaultSteps() {
+    return (int)
+        settings.longOption(
+            "default-steps",
+            defaults().map(SamplerDefaults::steps).orElse(model.equals("tiny") ? 8 : 50));
   }
 
   @Override
-  public BaseVideoResult generate(BaseVideoJob job, EngineContext context)
+  public synchronized long estimateDeviceBytes(BaseVideoJob job, boolean offloadWeights) {
+    long dflt =
+        variant != null
+            ? variant.files().bytes()
+            : (model.equals("tiny") ? 64L << 20 : 16_600_000_000L);
+    return MemoryPlan.baseBytes(job, settings.longOption("weights-bytes", dflt), offloadWeights);
+  }
+
+  @Override
+  public synchronized BaseVideoResult generate(BaseVideoJob job, EngineContext context)
       throws EngineException, InterruptedException {
     if (job.imageUrl() != null && !job.imageUrl().isBlank()) {
       throw EngineException.badParameters(
           "image-to-video is not wired into the worker yet (the first frame would be fetched from"
               + " imageUrl); render t2v or use engine=command");
     }
+    if (folder != null) {
+      // preview renders use the 480p variant: it is the smaller model, run at the preview size
+      String res = job.resolution().equals("720p") ? "720p" : "480p";
+      TransformerVariant wanted;
+      try {
+        wanted = folder.select(res, false, preference);
+      } catch (ModelFolderException e) {
+        throw EngineException.engineError(e.getMessage(), e);
+      }
+      if (!wanted.name().equals(variant.name())) {
+        load(wanted);
+      }
+    }
+    SamplerDefaults d = defaults().orElse(null);
+    double guidance =
+        job.guidanceScale() != null
+            ? job.guidanceScale()
+            : settings.doubleOption("guidance", d != null ? d.guidance() : 6.0);
+    double shift =
+        settings.doubleOption("shift", d != null ? d.shift() : (model.equals("720p") ? 7.0 : 5.0));
     GenerationSpec spec;
     try {
       spec =
@@ -124,8 +280,8 @@ final class NativeEngine implements BaseVideoEngine {
               .seed(job.seed())
               .size(job.width(), job.height())
               .frames(job.frames())
-              .steps(job.stepsOr(defaultSteps))
-              .guidance(job.guidanceScale() != null ? job.guidanceScale() : guidance)
+              .steps(job.stepsOr(defaultSteps()))
+              .guidance(guidance)
               .shift(shift)
               .build();
     } catch (IllegalArgumentException e) {
@@ -143,6 +299,11 @@ final class NativeEngine implements BaseVideoEngine {
     } catch (GenerationCancelledException e) {
       context.checkCancelled();
       throw EngineException.engineError("the native engine stopped: " + e.getMessage(), e);
+    } catch (DeviceOutOfMemoryException e) {
+      if (backend instanceof TorchBackend t) {
+        t.releaseCachedMemory(); // the next task starts from an empty caching allocator
+      }
+      throw EngineException.deviceOutOfMemory(e.getMessage(), e);
     } catch (OutOfMemoryError e) {
       throw EngineException.outOfMemory(
           "out of memory in the native engine: " + e.getMessage(), null);
@@ -165,6 +326,14 @@ final class NativeEngine implements BaseVideoEngine {
     facts.put("decodeSeconds", String.format("%.3f", r.decodeSeconds()));
     facts.put("guidance", Double.toString(spec.guidance()));
     facts.put("shift", Double.toString(spec.shift()));
+    engine
+        .checkpoint()
+        .ifPresent(
+            c -> {
+              facts.put("checkpointVariant", c.variant());
+              facts.put("checkpointFingerprint", c.fingerprint());
+              facts.put("vaeFingerprint", c.vaeFingerprint());
+            });
     return BaseVideoResult.ofFrames(
         new ArgbFrames(r.width(), r.height(), r.frames()),
         new Latents(shape, r.latents(), meta),
@@ -172,8 +341,9 @@ final class NativeEngine implements BaseVideoEngine {
   }
 
   @Override
-  public void close() {
+  public synchronized void close() {
     engine.close();
+    backend.close();
   }
 
   /** The engine's packed ARGB frames as RGB24, converted per frame on demand. */

@@ -114,7 +114,8 @@ final class UpscaleStage implements StageRunner {
             target.width(),
             target.height(),
             p.getFps(),
-            baseFacts);
+            baseFacts,
+            p.getPrompt() == null ? "" : p.getPrompt().toString());
     long needed = engine.estimateDeviceBytes(job, offload);
     if (memoryBudget > 0 && needed > memoryBudget) {
       throw EngineException.badParameters(

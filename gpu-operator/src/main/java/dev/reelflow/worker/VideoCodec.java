@@ -71,12 +71,15 @@ import org.bytedeco.ffmpeg.avutil.AVRational;
 import org.bytedeco.ffmpeg.swscale.SwsContext;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.DoublePointer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * H.264 MP4 encoding (yuv420p, faststart), poster JPEGs and decoding, on the bytedeco FFmpeg preset
  * (an LGPL build: h264_nvenc and libopenh264, no libx264).
  */
 final class VideoCodec {
+  private static final Logger LOG = LoggerFactory.getLogger(VideoCodec.class);
 
   /** Encoder preference: {@code auto} picks h264_nvenc where a GPU is present. */
   enum Encoder {
@@ -104,6 +107,20 @@ final class VideoCodec {
   }
 
   private VideoCodec() {}
+
+  /**
+   * What {@link #encodeMp4} will try under {@code preference} on this machine, for the start log.
+   */
+  static String describe(Encoder preference) {
+    return switch (preference) {
+      case H264_NVENC -> "h264_nvenc (configured; no fallback)";
+      case LIBOPENH264 -> "libopenh264 (configured)";
+      case AUTO ->
+          gpuPresent()
+              ? "h264_nvenc (NVIDIA device present), libopenh264 if NVENC fails"
+              : "libopenh264 (no NVIDIA device, so no NVENC)";
+    };
+  }
 
   /** True when an NVIDIA device node exists, i.e. NVENC may work. */
   static boolean gpuPresent() {
@@ -134,6 +151,9 @@ final class VideoCodec {
     for (String name : candidates) {
       try {
         encodeWith(name, frames, fps, outWidth, outHeight, out);
+        if (last != null) {
+          LOG.warn("encoded with {} after h264_nvenc failed: {}", name, last.getMessage());
+        }
         return name;
       } catch (IOException e) {
         last = e;

@@ -1,5 +1,6 @@
 package dev.reelflow.worker;
 
+import dev.reelflow.engine.backend.BackendSpec;
 import dev.reelflow.schemas.avro.Stage;
 import java.io.IOException;
 import java.io.Reader;
@@ -36,6 +37,7 @@ public final class WorkerConfig {
   public static final String WORKER_ID = "worker.id";
   public static final String SLOTS = "worker.slots";
   public static final String ENGINE = "engine";
+  public static final String BACKEND = "backend";
   public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
   public static final String SCHEMA_REGISTRY_URL = "schema.registry.url";
   public static final String S3_ENDPOINT = "s3.endpoint";
@@ -55,6 +57,7 @@ public final class WorkerConfig {
   public static final String WORK_DIR = "work.dir";
   public static final String METRICS_PORT = "metrics.port";
   public static final String TASK_TIMEOUT_MS = "task.timeout.ms";
+  public static final String MODEL_DIR = "model.dir";
 
   /** A documented key. */
   public record Key(String name, String defaultValue, boolean secret, String doc) {}
@@ -67,6 +70,13 @@ public final class WorkerConfig {
               WORKER_ID, null, false, "Worker id prefix; default host-pid. Slot i gets <id>-<i>."),
           new Key(SLOTS, "1", false, "Workers started in this process (one per GPU or CPU slot)."),
           new Key(ENGINE, "native", false, "Engine: native | command | emulated | <registered>."),
+          new Key(
+              BACKEND,
+              "cpu",
+              false,
+              "Tensor backend of the native engines: cpu (OpenBLAS), torch (libtorch on the CPU),"
+                  + " cuda or cuda:N (libtorch on GPU N; slot i of a multi-slot process gets GPU"
+                  + " N+i). cuda without a usable GPU fails at start saying what is missing."),
           new Key(BOOTSTRAP_SERVERS, null, false, "Kafka bootstrap servers (required)."),
           new Key(SCHEMA_REGISTRY_URL, null, false, "Schema registry URL (required)."),
           new Key(S3_ENDPOINT, null, false, "S3 endpoint URL (required)."),
@@ -99,7 +109,7 @@ public final class WorkerConfig {
               DEVICE_NAME,
               "auto",
               false,
-              "Device: auto (GPU if nvidia-smi finds one, else cpu), cpu, or a GPU name."),
+              "Device: auto (GPU 0 if NVML finds one, else cpu), cpu, or a GPU name."),
           new Key(
               DEVICE_MEMORY_BYTES,
               "auto",
@@ -129,7 +139,15 @@ public final class WorkerConfig {
               TASK_TIMEOUT_MS,
               "3600000",
               false,
-              "A task running longer fails with TIMEOUT (retryable)."));
+              "A task running longer fails with TIMEOUT (retryable)."),
+          new Key(
+              MODEL_DIR,
+              null,
+              false,
+              "HunyuanVideo-1.5 checkpoint folder (released layout) for the native engine (the"
+                  + " render's resolution and task pick the transformer variant,"
+                  + " engine.native.variant-preference) and the latent-sr engine (the SR variant's"
+                  + " transformer, upsampler and VAE); default none = seeded random-init weights."));
 
   private static final Map<String, Key> BY_NAME = new LinkedHashMap<>();
 
@@ -253,6 +271,7 @@ public final class WorkerConfig {
     positive(DEDUPE_CACHE_SIZE);
     positive(TASK_TIMEOUT_MS);
     VideoCodec.Encoder.parse(get(VIDEO_ENCODER));
+    backend(slots() - 1);
     String mem = get(DEVICE_MEMORY_BYTES);
     if (!"auto".equals(mem)) {
       positive(DEVICE_MEMORY_BYTES);
@@ -342,7 +361,10 @@ public final class WorkerConfig {
     return get(ENGINE);
   }
 
-  /** Options of engine {@code name}: keys {@code engine.<name>.*} with the prefix removed. */
+  /**
+   * Options of engine {@code name}: keys {@code engine.<name>.*} with the prefix removed, plus
+   * {@code model-dir} from {@link #MODEL_DIR} unless the engine's own option sets it.
+   */
   public Map<String, String> engineOptions(String name) {
     String prefix = "engine." + name + ".";
     Map<String, String> out = new TreeMap<>();
@@ -352,6 +374,10 @@ public final class WorkerConfig {
             out.put(k.substring(prefix.length()), v);
           }
         });
+    String modelDir = get(MODEL_DIR);
+    if (modelDir != null && !modelDir.isBlank()) {
+      out.putIfAbsent("model-dir", modelDir);
+    }
     return out;
   }
 
@@ -417,6 +443,20 @@ public final class WorkerConfig {
 
   public boolean dedupeCheckStore() {
     return Boolean.parseBoolean(get(DEDUPE_CHECK_STORE));
+  }
+
+  /**
+   * The tensor backend of worker slot {@code slot}: the configured one, and for {@code cuda:N} the
+   * GPU {@code N + slot}, so a process with one slot per GPU spreads over the node's GPUs.
+   */
+  public BackendSpec backend(int slot) {
+    BackendSpec b;
+    try {
+      b = BackendSpec.parse(get(BACKEND));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(BACKEND + ": " + e.getMessage(), e);
+    }
+    return b.isCuda() ? BackendSpec.cuda(b.deviceIndex() + slot) : b;
   }
 
   /** Configured device name; {@code auto} is resolved by {@link DeviceProbe}. */

@@ -7,10 +7,10 @@ import java.util.concurrent.CountDownLatch;
 
 /**
  * Starts a worker process: {@code WorkerMain [--config FILE] [--set key=value]... [--pool
- * base|upscale] [--engine NAME] [--slots N]}. Configuration: the file, then {@code
- * REELFLOW_WORKER_*} environment variables, then the arguments (see {@link WorkerConfig#KEYS}).
- * SIGTERM drains: DRAINING, the running tasks finish within {@code drain.grace.ms} or are handed
- * back, STOPPED, exit 0.
+ * base|upscale] [--engine NAME] [--slots N] [--backend cpu|torch|cuda[:N]] [--model-dir DIR]}.
+ * Configuration: the file, then {@code REELFLOW_WORKER_*} environment variables, then the arguments
+ * (see {@link WorkerConfig#KEYS}). SIGTERM drains: DRAINING, the running tasks finish within {@code
+ * drain.grace.ms} or are handed back, STOPPED, exit 0.
  */
 public final class WorkerMain {
 
@@ -59,6 +59,8 @@ public final class WorkerMain {
         case "--pool" -> overrides.put(WorkerConfig.POOL, require(a, next));
         case "--engine" -> overrides.put(WorkerConfig.ENGINE, require(a, next));
         case "--slots" -> overrides.put(WorkerConfig.SLOTS, require(a, next));
+        case "--backend" -> overrides.put(WorkerConfig.BACKEND, require(a, next));
+        case "--model-dir" -> overrides.put(WorkerConfig.MODEL_DIR, require(a, next));
         case "--help", "-h" -> throw new IllegalArgumentException("usage");
         default -> throw new IllegalArgumentException("unknown argument '" + a + "'");
       }
@@ -78,7 +80,8 @@ public final class WorkerMain {
     StringBuilder sb =
         new StringBuilder(
             "usage: WorkerMain [--config FILE] [--set key=value]... [--pool base|upscale]"
-                + " [--engine NAME] [--slots N]\nkeys (env REELFLOW_WORKER_<KEY>):");
+                + " [--engine NAME] [--slots N] [--backend cpu|torch|cuda[:N]] [--model-dir DIR]\nkeys"
+                + " (env REELFLOW_WORKER_<KEY>):");
     for (WorkerConfig.Key k : WorkerConfig.KEYS) {
       sb.append("\n  ")
           .append(k.name())

@@ -5,13 +5,13 @@ import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.util.List;
-import java.util.OptionalLong;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Prometheus metrics of one worker process: tasks by outcome, step time, busy fraction per worker,
- * device memory budget and GPU memory in use (where nvidia-smi answers).
+ * device memory budget, and GPU memory and utilization per device (through NVML; only where a GPU
+ * answers).
  */
 final class WorkerMetrics {
 
@@ -53,7 +53,7 @@ final class WorkerMetrics {
   final Histogram taskSeconds;
   private final List<Busy> busy = new CopyOnWriteArrayList<>();
 
-  WorkerMetrics(String pool, long deviceMemoryBytes, boolean gpu) {
+  WorkerMetrics(String pool, long deviceMemoryBytes, GpuTelemetry gpus) {
     tasks =
         Counter.builder()
             .name("reelflow_worker_tasks_total")
@@ -91,19 +91,32 @@ final class WorkerMetrics {
         .help("Device memory budget the worker plans tasks against")
         .callback(cb -> cb.call(deviceMemoryBytes))
         .register(registry);
-    if (gpu) {
-      GaugeWithCallback.builder()
-          .name("reelflow_worker_gpu_memory_used_bytes")
-          .help("GPU memory in use (nvidia-smi)")
-          .callback(
-              cb -> {
-                OptionalLong used = DeviceProbe.gpuMemoryUsed();
-                if (used.isPresent()) {
-                  cb.call(used.getAsLong());
-                }
-              })
-          .register(registry);
-    }
+    GaugeWithCallback.builder()
+        .name(GpuTelemetry.MEMORY_USED)
+        .help("GPU memory in use per device (NVML)")
+        .labelNames(GpuTelemetry.LABELS.toArray(String[]::new))
+        .callback(cb -> gpus.sample().forEach(d -> cb.call(d.memoryUsedBytes(), id(d), d.name())))
+        .register(registry);
+    GaugeWithCallback.builder()
+        .name(GpuTelemetry.MEMORY_TOTAL)
+        .help("GPU memory per device (NVML)")
+        .labelNames(GpuTelemetry.LABELS.toArray(String[]::new))
+        .callback(cb -> gpus.sample().forEach(d -> cb.call(d.memoryTotalBytes(), id(d), d.name())))
+        .register(registry);
+    GaugeWithCallback.builder()
+        .name(GpuTelemetry.UTILIZATION)
+        .help("Share of the last sample period a kernel ran on the GPU, per device (NVML)")
+        .labelNames(GpuTelemetry.LABELS.toArray(String[]::new))
+        .callback(
+            cb ->
+                gpus.sample().stream()
+                    .filter(d -> !Double.isNaN(d.utilization()))
+                    .forEach(d -> cb.call(d.utilization(), id(d), d.name())))
+        .register(registry);
+  }
+
+  private static String id(GpuTelemetry.DeviceSample d) {
+    return Integer.toString(d.index());
   }
 
   Busy busy(String workerId) {

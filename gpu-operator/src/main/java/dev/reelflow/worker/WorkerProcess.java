@@ -1,6 +1,7 @@
 package dev.reelflow.worker;
 
 import com.sun.net.httpserver.HttpExchange;
+import dev.reelflow.engine.backend.BackendSpec;
 import dev.reelflow.schemas.avro.RenderCommand;
 import dev.reelflow.schemas.avro.RenderTask;
 import dev.reelflow.schemas.avro.Stage;
@@ -59,6 +60,7 @@ public final class WorkerProcess implements AutoCloseable {
   private final ScheduledExecutorService ticker;
   private final HTTPServer http;
   private final TaskLedger ledger;
+  private final GpuTelemetry gpus;
   private volatile boolean drained;
 
   private WorkerProcess(WorkerConfig config, EngineRegistry engines)
@@ -66,14 +68,16 @@ public final class WorkerProcess implements AutoCloseable {
     this.config = config;
     config.requireConnections();
     LOG.info("{}", config.describe());
-    DeviceProbe.Device device = DeviceProbe.resolve(config);
+    gpus = GpuTelemetry.open();
+    DeviceProbe.Device device = DeviceProbe.resolve(config, gpus);
     LOG.info(
         "device {} with a memory budget of {} MiB (offload weights: {})",
         device.name(),
         device.memoryBytes() >> 20,
         config.offloadWeights());
     Stage pool = config.pool();
-    WorkerMetrics metrics = new WorkerMetrics(pool.name(), device.memoryBytes(), device.gpu());
+    LOG.info("video encoder: {}", VideoCodec.describe(config.videoEncoder()));
+    WorkerMetrics metrics = new WorkerMetrics(pool.name(), device.memoryBytes(), gpus);
     ledger = new TaskLedger(config.dedupeCacheSize());
 
     SchemaRegistryClient registry = SchemaRegistryClient.create(config.schemaRegistryUrl());
@@ -130,13 +134,17 @@ public final class WorkerProcess implements AutoCloseable {
           config.slots() == 1 && config.get(WorkerConfig.WORKER_ID) != null
               ? prefix
               : prefix + "-" + slot;
+      BackendSpec backend = config.backend(slot);
+      DeviceProbe.Device dev = DeviceProbe.forSlot(device, backend, gpus, config);
       EngineSettings settings =
           new EngineSettings(
               config.engine(),
               config.engineOptions(config.engine()),
-              device.name(),
-              device.memoryBytes(),
-              config.offloadWeights());
+              dev.name(),
+              dev.memoryBytes(),
+              config.offloadWeights(),
+              backend);
+      LOG.info("slot {}: backend {} on {}", id, backend, dev.name());
       StageRunner runner =
           pool == Stage.BASE
               ? new BaseStage(
@@ -144,25 +152,24 @@ public final class WorkerProcess implements AutoCloseable {
                   store,
                   id,
                   config.videoEncoder(),
-                  device.memoryBytes(),
+                  dev.memoryBytes(),
                   config.offloadWeights())
               : new UpscaleStage(
                   engines.createUpscale(settings),
                   store,
                   id,
                   config.videoEncoder(),
-                  device.memoryBytes(),
+                  dev.memoryBytes(),
                   config.offloadWeights());
       Map<String, Object> props = new HashMap<>(taskProps);
       props.put(ConsumerConfig.CLIENT_ID_CONFIG, id);
       Worker.Shared own =
           new Worker.Shared(
-              config, producer, taskReader, store, ledger, metrics, props, device.memoryBytes());
+              config, producer, taskReader, store, ledger, metrics, props, dev.memoryBytes());
       StageEvents events =
           new StageEvents(
               producer,
-              new StageEvents.Identity(
-                  id, pool, device.name(), device.memoryBytes(), config.engine()));
+              new StageEvents.Identity(id, pool, dev.name(), dev.memoryBytes(), config.engine()));
       workers.add(new Worker(id, own, runner, events));
     }
     ticker =
@@ -293,6 +300,7 @@ public final class WorkerProcess implements AutoCloseable {
     if (http != null) {
       http.close();
     }
+    gpus.close();
     LOG.info("worker process stopped");
   }
 

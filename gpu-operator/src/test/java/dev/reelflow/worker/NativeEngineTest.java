@@ -2,13 +2,18 @@ package dev.reelflow.worker;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.reelflow.engine.backend.BackendSpec;
+import dev.reelflow.engine.testing.SyntheticModelFolder;
 import dev.reelflow.schemas.avro.ErrorCode;
 import dev.reelflow.worker.spi.BaseVideoEngine;
 import dev.reelflow.worker.spi.BaseVideoJob;
 import dev.reelflow.worker.spi.BaseVideoResult;
+import dev.reelflow.worker.spi.EngineException;
 import dev.reelflow.worker.spi.EngineSettings;
 import dev.reelflow.worker.spi.TaskCancelledException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -51,5 +56,102 @@ class NativeEngineTest {
               x -> assertThat(x.code()).isEqualTo(ErrorCode.CANCELLED));
       assertThat(cancelling.steps).hasSize(1);
     }
+  }
+
+  @Test
+  void rendersFromACheckpointFolderPickingTheVariantPerRender() throws Exception {
+    Path folder = SyntheticModelFolder.writeDefault(dir.resolve("hv15"));
+    try (BaseVideoEngine e =
+        BuiltinEngines.registry()
+            .createBase(
+                new EngineSettings(
+                    "native",
+                    Map.of(
+                        "threads",
+                        "2",
+                        "model-dir",
+                        folder.toString(),
+                        "variant-preference",
+                        "distilled,base"),
+                    "cpu",
+                    0,
+                    false))) {
+      assertThat(e.describe().modelId()).isEqualTo("hunyuanvideo-1.5-480p_t2v_distilled");
+      assertThat(e.describe().weightsId()).startsWith("dit=480p_t2v_distilled@sha256:");
+      // the variant's official settings: CFG-distilled, 50 steps, shift 5
+      assertThat(e.defaultSteps()).isEqualTo(50);
+      BaseVideoResult r = e.generate(JOB, new RecordingContext(dir));
+      assertThat(r.facts())
+          .containsEntry("checkpointVariant", "480p_t2v_distilled")
+          .containsEntry("guidance", "1.0")
+          .containsEntry("shift", "5.0");
+      assertThat(r.facts().get("checkpointFingerprint")).startsWith("sha256:");
+      assertThat(r.latents().metadata().get("weights")).startsWith("dit=480p_t2v_distilled@");
+      // a 720p render: no 720p T2V distilled variant is released, so the preference falls to base
+      BaseVideoJob hd =
+          new BaseVideoJob(
+              "r-h:BASE:1", "r-h", "a red fox", "", null, "720p", 64, 48, 5, 24, 2, null, 3L);
+      BaseVideoResult r2 = e.generate(hd, new RecordingContext(dir));
+      assertThat(r2.facts())
+          .containsEntry("checkpointVariant", "720p_t2v")
+          .containsEntry("guidance", "6.0")
+          .containsEntry("shift", "9.0");
+      assertThat(e.describe().modelId()).isEqualTo("hunyuanvideo-1.5-720p_t2v");
+    }
+  }
+
+  @Test
+  void aFolderWithoutTheWantedVariantsFailsToStartNamingThem() throws Exception {
+    Path folder =
+        SyntheticModelFolder.builder()
+            .variants(java.util.List.of("720p_i2v"))
+            .build()
+            .write(dir.resolve("i2v-only"));
+    assertThatThrownBy(
+            () ->
+                BuiltinEngines.registry()
+                    .createBase(
+                        new EngineSettings(
+                            "native",
+                            Map.of("model-dir", folder.toString(), "variant-preference", "sparse"),
+                            "cpu",
+                            0,
+                            false)))
+        .hasMessageContaining("480p_t2v_distilled_sparse")
+        .hasMessageContaining("720p_i2v");
+  }
+
+  @Test
+  void theSlotsBackendRunsTheEngineTorchOnTheCpuRendersTheSameJob() throws Exception {
+    try (BaseVideoEngine e =
+        BuiltinEngines.registry()
+            .createBase(
+                new EngineSettings(
+                    "native", Map.of("threads", "2"), "cpu", 0, false, BackendSpec.torch()))) {
+      BaseVideoResult r = e.generate(JOB, new RecordingContext(dir));
+      assertThat(e.describe().backend()).isEqualTo("torch");
+      assertThat(r.frames().count()).isEqualTo(5);
+      assertThat(r.latents().metadata()).containsEntry("backend", "torch");
+    }
+  }
+
+  @Test
+  void cudaWithoutAUsableGpuFailsAtStartSayingWhatIsMissing() {
+    assumeTrue(
+        !Files.exists(Path.of("/dev/nvidia0")), "a GPU is present: the refusal is not testable");
+    assertThatThrownBy(
+            () ->
+                BuiltinEngines.registry()
+                    .createBase(
+                        new EngineSettings(
+                            "native",
+                            Map.of("threads", "2"),
+                            "cpu",
+                            0,
+                            false,
+                            BackendSpec.cuda(0))))
+        .isInstanceOf(EngineException.class)
+        .hasMessageContaining("cannot open backend cuda:0")
+        .hasMessageMatching("(?s).*(CUDA|cuda|GPU|driver).*");
   }
 }

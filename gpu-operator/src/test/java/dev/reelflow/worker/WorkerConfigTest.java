@@ -3,6 +3,7 @@ package dev.reelflow.worker;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.reelflow.engine.backend.BackendSpec;
 import dev.reelflow.schemas.avro.Stage;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -61,6 +62,17 @@ class WorkerConfigTest {
   }
 
   @Test
+  void modelDirReachesTheNativeEngineUnlessItsOwnOptionSetsIt() {
+    WorkerConfig c = WorkerMain.parse(new String[] {"--model-dir", "ckpts/hv15"}, Map.of());
+    assertThat(c.get(WorkerConfig.MODEL_DIR)).isEqualTo("ckpts/hv15");
+    assertThat(c.engineOptions("native")).containsEntry("model-dir", "ckpts/hv15");
+    WorkerConfig own =
+        WorkerConfig.of(Map.of(WorkerConfig.MODEL_DIR, "a", "engine.native.model-dir", "b"));
+    assertThat(own.engineOptions("native")).containsEntry("model-dir", "b");
+    assertThat(WorkerConfig.of(Map.of()).engineOptions("native")).doesNotContainKey("model-dir");
+  }
+
+  @Test
   void engineDefaultsToNativeNeverEmulated() {
     assertThat(WorkerConfig.of(Map.of()).engine()).isEqualTo("native");
   }
@@ -85,5 +97,22 @@ class WorkerConfigTest {
     assertThat(c.engineOptions("emulated")).containsEntry("step-ms", "5");
     assertThatThrownBy(() -> WorkerMain.parse(new String[] {"--set", "novalue"}, Map.of()))
         .hasMessageContaining("key=value");
+  }
+
+  @Test
+  void backendSpreadsCudaSlotsOverTheGpusAndRefusesUnknownForms() {
+    assertThat(WorkerConfig.of(Map.of()).backend(0)).isEqualTo(BackendSpec.cpu());
+    WorkerConfig cuda =
+        WorkerConfig.of(Map.of(WorkerConfig.BACKEND, "cuda:2", WorkerConfig.SLOTS, "3"));
+    assertThat(cuda.backend(0)).isEqualTo(BackendSpec.cuda(2));
+    assertThat(cuda.backend(2)).isEqualTo(BackendSpec.cuda(4));
+    assertThat(
+            WorkerConfig.of(Map.of(WorkerConfig.BACKEND, "torch", WorkerConfig.SLOTS, "2"))
+                .backend(1))
+        .isEqualTo(BackendSpec.torch());
+    assertThatThrownBy(() -> WorkerConfig.of(Map.of(WorkerConfig.BACKEND, "gpu")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("backend")
+        .hasMessageContaining("cuda:N");
   }
 }

@@ -297,6 +297,37 @@ class WorkerRenderIT {
   }
 
   @Test
+  @Order(6)
+  void nativeEngineRendersFromACheckpointFolderAndTheManifestNamesTheVariant() throws Exception {
+    Path folder =
+        dev.reelflow.engine.testing.SyntheticModelFolder.writeDefault(dir.resolve("hv15"));
+    Map<String, String> cfg = orch.workerConfig("w-ckpt", "native");
+    cfg.put("engine.native.threads", "2");
+    cfg.put(WorkerConfig.MODEL_DIR, folder.toString());
+    cfg.put("engine.native.variant-preference", "distilled,base");
+    cfg.put(WorkerConfig.WORK_DIR, dir.resolve("work-ckpt").toString());
+    cfg.put(WorkerConfig.METRICS_PORT, "-1");
+    try (WorkerProcess ckptWorker = WorkerProcess.start(WorkerConfig.of(cfg))) {
+      assertThat(ckptWorker.awaitReady(WAIT)).isTrue();
+      RenderTask task = OrchestratorDouble.task("r-ckpt", 1, 5, 2, false, 30_000);
+      orch.dispatch(task, partitionOf("w-ckpt"));
+      StageEvent done =
+          orch.await(task.getTaskId(), StageEventType.COMPLETED, Duration.ofMinutes(3));
+      assertThat(done.getFacts())
+          .containsEntry("engine", "native")
+          .containsEntry("modelId", "hunyuanvideo-1.5-480p_t2v_distilled")
+          .containsEntry("checkpointVariant", "480p_t2v_distilled")
+          .containsEntry("guidance", "1.0");
+      assertThat(done.getFacts().get("weightsId")).startsWith("dit=480p_t2v_distilled@sha256:");
+      Map<String, OutputArtifact> out =
+          done.getOutputs().stream().collect(Collectors.toMap(OutputArtifact::getName, o -> o));
+      Manifest m = Manifest.fromJson(orch.store.getBytes(out.get("manifest").getKey(), true));
+      assertThat(m.weightsId()).isEqualTo(done.getFacts().get("weightsId"));
+      assertThat(m.modelId()).isEqualTo("hunyuanvideo-1.5-480p_t2v_distilled");
+    }
+  }
+
+  @Test
   @Order(7)
   void drainFinishesATaskThatFitsTheGracePeriodThenStops() throws Exception {
     // Same path as SIGTERM in WorkerMain (its shutdown hook calls drain()); the hand-back case

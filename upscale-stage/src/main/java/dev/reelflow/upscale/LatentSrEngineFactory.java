@@ -1,5 +1,7 @@
 package dev.reelflow.upscale;
 
+import dev.reelflow.engine.sr.SrStage;
+import dev.reelflow.engine.vae.VaeTiling;
 import dev.reelflow.schemas.avro.ErrorCode;
 import dev.reelflow.worker.spi.EngineContext;
 import dev.reelflow.worker.spi.EngineDescription;
@@ -12,17 +14,28 @@ import dev.reelflow.worker.spi.UpscaleEngine;
 import dev.reelflow.worker.spi.UpscaleJob;
 import dev.reelflow.worker.spi.UpscaleResult;
 import dev.reelflow.worker.spi.VideoFrames;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Engine {@code latent-sr}: the reference model's VSR path (latent upsampler + few-step SR DiT +
- * VAE decode) on the native engine, with seeded random weights, labelled {@code random-init} in
- * every description and manifest. Options (prefix {@code engine.latent-sr.}): {@code model} (tiny,
- * 480p, 720p; default tiny), {@code steps} (default 6), {@code shift} (default 2), {@code
- * weightSeed} (default 1234), {@code threads} (default: available processors).
+ * Engine {@code latent-sr}: the official HunyuanVideo-1.5 SR stage (latent upsampler, few-step SR
+ * transformer, tiled VAE decode; see {@link dev.reelflow.engine.sr.SrStage}) on the native engine.
+ * With {@code model-dir} (or the worker key {@code model.dir}) it reads the released checkpoint
+ * folder (transformer/, upsampler/ and vae/ of the SR variant, strictly); without one its weights
+ * are seeded random, labelled {@code random-init} in every description and manifest.
+ *
+ * <p>Options (prefix {@code engine.latent-sr.}): {@code model-dir} (the released checkpoint folder,
+ * also the worker key {@code model.dir}; default none = random-init), {@code variant} ({@code
+ * auto}: by the base size as the official pipeline routes it, or {@code 720p_sr_distilled} / {@code
+ * 1080p_sr_distilled}), {@code model} (random-init transformer shape: tiny, 480p, 720p; default
+ * tiny), {@code steps} and {@code shift} (default: the variant's, 8 or 6 steps, shift 2), {@code
+ * hr-base-size} (SR bucket base; default the variant's 1440 or 960, smaller for drafts), {@code
+ * vae-tile} and {@code vae-tile-overlap} (VAE tiling; default the official choice for the device
+ * memory: 256 px overlapping 0.125 above 21 GiB, else 128 px overlapping 0.25), {@code weightSeed}
+ * (default 1234), {@code threads} (default: available processors).
  */
 public final class LatentSrEngineFactory implements EngineFactory {
 
@@ -38,16 +51,33 @@ public final class LatentSrEngineFactory implements EngineFactory {
 
   @Override
   public UpscaleEngine createUpscale(EngineSettings settings) {
+    VaeTiling tiling =
+        settings.option("vae-tile").isPresent()
+            ? new VaeTiling(
+                (int) settings.longOption("vae-tile", 0),
+                settings.doubleOption("vae-tile-overlap", 0.25))
+            : VaeTiling.forDeviceMemory(settings.deviceMemoryBytes());
     LatentSrUpscaler sr =
         new LatentSrUpscaler(
-            settings.option("model").orElse("tiny"),
-            (int) settings.longOption("steps", 6),
-            settings.doubleOption("shift", 2.0),
-            settings.longOption("weightSeed", 1234),
-            (int) settings.longOption("threads", Runtime.getRuntime().availableProcessors()));
+            new LatentSrUpscaler.Settings(
+                settings.option("model-dir").filter(d -> !d.isBlank()).map(Path::of).orElse(null),
+                settings.option("variant").orElse("auto"),
+                settings.option("model").orElse("tiny"),
+                (int) settings.longOption("steps", 0),
+                settings.doubleOption("shift", 0),
+                (int) settings.longOption("hr-base-size", 0),
+                settings.longOption("weightSeed", 1234),
+                (int) settings.longOption("threads", Runtime.getRuntime().availableProcessors()),
+                tiling,
+                settings.backend()));
     EngineDescription d =
         new EngineDescription(
-            name(), false, "cpu", settings.device(), sr.modelId(), sr.weightsId());
+            name(),
+            false,
+            settings.backend().toString(),
+            settings.device(),
+            sr.modelId(),
+            sr.weightsId());
     return new Engine(sr, d);
   }
 
@@ -63,6 +93,18 @@ public final class LatentSrEngineFactory implements EngineFactory {
     @Override
     public EngineDescription describe() {
       return description;
+    }
+
+    /** The SR stage's estimate ({@link dev.reelflow.engine.sr.SrMemory}) for the job's base. */
+    @Override
+    public long estimateDeviceBytes(UpscaleJob job, boolean offloadWeights) {
+      Latents l = job.baseLatents();
+      if (l != null && l.shape().length == 4) {
+        int[] s = l.shape();
+        return sr.estimateBytes(s[1], s[2], s[3]);
+      }
+      VideoFrames f = job.baseFrames();
+      return sr.estimateBytes((f.count() - 1) / 4 + 1, f.height() / 16, f.width() / 16);
     }
 
     @Override
@@ -113,6 +155,7 @@ public final class LatentSrEngineFactory implements EngineFactory {
                 shape[1],
                 shape[2],
                 shape[3],
+                job.prompt(),
                 job.targetWidth(),
                 job.targetHeight(),
                 job.seed(),
@@ -129,11 +172,17 @@ public final class LatentSrEngineFactory implements EngineFactory {
         throw new TaskCancelledException(ErrorCode.CANCELLED, e.getMessage());
       }
       Map<String, String> facts = new LinkedHashMap<>();
+      SrStage.Grid g = out.grid();
       facts.put("upscaleEngine", "latent-sr");
-      facts.put("upscaleWeights", sr.weightsId());
+      facts.put("upscaleWeights", sr.weightsId(out.variant()));
+      facts.put("srVariant", out.variant().folder());
       facts.put("srInput", source);
-      facts.put("srLatentGrid", shape[1] + "x" + out.latentHeight() + "x" + out.latentWidth());
-      facts.put("srSteps", Integer.toString(sr.steps()));
+      facts.put("srGrid", g.width() + "x" + g.height());
+      facts.put("srLatentGrid", g.frames() + "x" + g.latentHeight() + "x" + g.latentWidth());
+      facts.put(
+          "srBucket", g.officialBucket() ? "official" : "closest ratio (base off the buckets)");
+      facts.put("srSteps", Integer.toString(out.steps()));
+      facts.put("srCondition", "t2v (the upscale job carries no reference image)");
       facts.put("upscaleTo", out.width() + "x" + out.height());
       return new UpscaleResult(VideoFrames.of(out.width(), out.height(), out.frames()), facts);
     }

@@ -1,33 +1,48 @@
 package dev.reelflow.upscale;
 
+import dev.reelflow.engine.GenerationCancelledException;
 import dev.reelflow.engine.attention.AttentionConfig;
-import dev.reelflow.engine.backend.CpuBackend;
+import dev.reelflow.engine.backend.Backend;
+import dev.reelflow.engine.backend.BackendSpec;
+import dev.reelflow.engine.backend.Backends;
 import dev.reelflow.engine.backend.Tensor;
+import dev.reelflow.engine.checkpoint.ModelFolder;
+import dev.reelflow.engine.dit.DitCondition;
 import dev.reelflow.engine.dit.DitConfig;
 import dev.reelflow.engine.dit.HunyuanDit;
-import dev.reelflow.engine.sampler.FlowMatchSchedule;
+import dev.reelflow.engine.sr.LatentUpsampler;
+import dev.reelflow.engine.sr.SrBuckets;
+import dev.reelflow.engine.sr.SrCheckpoint;
+import dev.reelflow.engine.sr.SrMemory;
+import dev.reelflow.engine.sr.SrStage;
+import dev.reelflow.engine.sr.SrTo1080pUpsampler;
+import dev.reelflow.engine.sr.SrTo720pUpsampler;
+import dev.reelflow.engine.sr.SrTransformer;
+import dev.reelflow.engine.sr.SrVariant;
 import dev.reelflow.engine.text.ByteTextEncoder;
-import dev.reelflow.engine.text.TextFeatures;
 import dev.reelflow.engine.vae.CausalVae;
 import dev.reelflow.engine.vae.VaeConfig;
-import dev.reelflow.engine.weights.ParamSpec;
+import dev.reelflow.engine.vae.VaeTiling;
 import dev.reelflow.engine.weights.WeightSet;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
-import java.util.SplittableRandom;
+import java.util.Map;
 import java.util.function.BooleanSupplier;
 
 /**
- * The HunyuanVideo-1.5-style latent super-resolution path (reference notes §5) on the native
- * engine: bilinear resize of the base latents to the high-resolution latent grid, a residual conv
- * latent upsampler, {@code lq = 0.3·lq + 0.7·noise}, a few-step flow-matching SR DiT of the base
- * DiT class conditioned on lq (condition slot + mask, zeroed while t &lt; 700 as the reference
- * does), then the causal VAE decoder.
+ * The official HunyuanVideo-1.5 SR stage ({@link SrStage}) for the upscale pool: from the released
+ * checkpoint folder when one is configured (transformer/, upsampler/ and vae/ of the variant, read
+ * strictly), else with seeded random weights of the same structure, labelled {@code random-init}
+ * everywhere. The SR grid (e.g. 1904x1072) is resized to the delivered size (e.g. 1920x1080) with
+ * the pool's bicubic {@link Resampler}.
  *
- * <p>Weights are seeded random (no SR checkpoint is available here), and everything says so: the
- * output is structure, not a picture. Deviation from the reference: the base DiT class takes 65
- * input channels (latents 32, condition 32, mask 1), so lq occupies the condition slot instead of
- * the reference SR checkpoint's separate 98-channel layout.
+ * <p>The variant follows the base size as the official pipeline routes it: a base on a 720p bucket
+ * goes to 1080p_sr_distilled, one on a 480p bucket to 720p_sr_distilled, anything else (e.g.
+ * previews) to the configured default. The SR transformer sees the render's prompt through the
+ * engine's text encoder (the byte-level stand-in until the real encoders are wired) and a T2V
+ * condition: the upscale job carries no reference image.
  */
 final class LatentSrUpscaler implements AutoCloseable {
   static final int LATENT = 32;
@@ -37,99 +52,225 @@ final class LatentSrUpscaler implements AutoCloseable {
     void step(int done, int total);
   }
 
-  /** Decoded result: RGB24 frames of (16·H')×(16·W'). */
-  record Output(int width, int height, List<byte[]> frames, int latentHeight, int latentWidth) {}
+  /** The result: RGB24 frames of the delivered size and what the stage did. */
+  record Output(
+      int width,
+      int height,
+      List<byte[]> frames,
+      SrVariant variant,
+      SrStage.Grid grid,
+      int steps) {}
 
-  private final CpuBackend backend;
-  private final DitConfig ditConfig;
-  private final VaeConfig vaeConfig;
-  private final WeightSet ditWeights;
-  private final WeightSet vaeWeights;
-  private final WeightSet upWeights;
-  private final HunyuanDit dit;
-  private final CausalVae vae;
-  private final ByteTextEncoder text;
-  private final int steps;
-  private final double shift;
-  private final int hidden;
-  private final int blocks;
-  private final long weightSeed;
-  private final int vaeTile;
+  /** The parts of one variant: loaded from the folder or random. */
+  private record Parts(
+      HunyuanDit dit,
+      LatentUpsampler upsampler,
+      CausalVae vae,
+      ByteTextEncoder text,
+      String weightsId,
+      List<AutoCloseable> resources) {}
 
-  LatentSrUpscaler(String model, int steps, double shift, long weightSeed, int threads) {
-    this.backend = new CpuBackend(threads);
-    this.ditConfig = DitConfig.named(model);
-    this.vaeConfig = model.equals("tiny") ? VaeConfig.tiny() : VaeConfig.reference();
-    this.steps = steps;
-    this.shift = shift;
-    this.weightSeed = weightSeed;
-    this.hidden = 64;
-    this.blocks = 6;
-    this.vaeTile = 16;
-    this.ditWeights = WeightSet.random(HunyuanDit.params(ditConfig), backend, weightSeed);
-    this.vaeWeights = WeightSet.random(CausalVae.params(vaeConfig), backend, weightSeed + 1);
-    this.upWeights =
-        WeightSet.random(upsamplerParams(LATENT, hidden, blocks), backend, weightSeed + 2);
-    this.dit = new HunyuanDit(ditConfig, ditWeights, backend, AttentionConfig.ssta());
-    this.vae = new CausalVae(vaeConfig, vaeWeights, backend);
-    this.text = new ByteTextEncoder(ditConfig.textDim(), ditConfig.glyphDim(), 256);
+  /**
+   * Settings.
+   *
+   * @param modelDir the released checkpoint folder, or null for random-init
+   * @param variant {@code auto} or a variant name
+   * @param model random-init transformer size (tiny, 480p, 720p)
+   * @param steps Euler steps, 0 for the variant's
+   * @param shift flow shift, 0 for the variant's
+   * @param hrBaseSize SR bucket base size, 0 for the variant's (1440 or 960)
+   * @param weightSeed random-init seed
+   * @param threads CPU threads
+   * @param tiling the VAE decode's tiling
+   * @param backend the worker slot's tensor backend
+   */
+  record Settings(
+      Path modelDir,
+      String variant,
+      String model,
+      int steps,
+      double shift,
+      int hrBaseSize,
+      long weightSeed,
+      int threads,
+      VaeTiling tiling,
+      BackendSpec backend) {}
+
+  private final Settings settings;
+  private final SrVariant fixed;
+  private final Backend backend;
+  private final Map<SrVariant, Parts> parts = new EnumMap<>(SrVariant.class);
+
+  LatentSrUpscaler(Settings s) {
+    this.settings = s;
+    this.fixed = s.variant().equals("auto") ? null : SrVariant.named(s.variant());
+    this.backend = Backends.open(s.backend(), s.threads());
+    try {
+      // a misconfigured folder fails the worker's start, not its first task
+      parts(fixed != null ? fixed : SrVariant.SR_1080P);
+    } catch (RuntimeException e) {
+      backend.close();
+      throw e;
+    }
+  }
+
+  boolean randomInit() {
+    return settings.modelDir() == null;
   }
 
   String modelId() {
-    return "hunyuanvideo-1.5-sr-"
-        + ditConfig.name()
-        + " (latent upsampler + SR DiT + VAE "
-        + vaeConfig.name()
-        + ")";
+    return "hunyuanvideo-1.5-sr "
+        + (fixed == null ? "auto (720p_sr_distilled | 1080p_sr_distilled)" : fixed.folder())
+        + (randomInit() ? " (random-init " + settings.model() + " shapes)" : "");
   }
 
   String weightsId() {
-    return WeightSet.RANDOM_INIT + " (seed " + weightSeed + ")";
+    return randomInit()
+        ? WeightSet.RANDOM_INIT + " (seed " + settings.weightSeed() + ")"
+        : "model-dir " + settings.modelDir().getFileName();
   }
 
-  int steps() {
-    return steps;
+  /** The weights of the parts used so far (after a run: what that run read). */
+  String weightsId(SrVariant v) {
+    return parts(v).weightsId();
   }
 
-  /** SRTo720pUpsampler-shaped: conv in → blocks × (3 convs, residual) → conv out, hidden 64. */
-  static List<ParamSpec> upsamplerParams(int c, int hidden, int blocks) {
-    List<ParamSpec> p = new ArrayList<>();
-    p.add(
-        new ParamSpec(
-            "upsampler.conv_in.weight", new long[] {hidden, c, 3, 3}, ParamSpec.Init.FAN_IN));
-    p.add(new ParamSpec("upsampler.conv_in.bias", new long[] {hidden}, ParamSpec.Init.ZEROS));
-    for (int b = 0; b < blocks; b++) {
-      for (int j = 0; j < 3; j++) {
-        String n = "upsampler.blocks." + b + ".conv" + (j + 1);
-        p.add(
-            new ParamSpec(n + ".weight", new long[] {hidden, hidden, 3, 3}, ParamSpec.Init.FAN_IN));
-        p.add(new ParamSpec(n + ".bias", new long[] {hidden}, ParamSpec.Init.ZEROS));
-      }
+  /** The variant for a base of this pixel size. */
+  SrVariant variantFor(int width, int height) {
+    if (fixed != null) {
+      return fixed;
     }
-    // zero-initialised output conv: an untrained upsampler passes the resized latents through
-    p.add(
-        new ParamSpec(
-            "upsampler.conv_out.weight", new long[] {c, hidden, 3, 3}, ParamSpec.Init.ZEROS));
-    p.add(new ParamSpec("upsampler.conv_out.bias", new long[] {c}, ParamSpec.Init.ZEROS));
-    return p;
+    if (SrBuckets.isBucket(width, height, SrVariant.SR_1080P.lrBaseSize())) {
+      return SrVariant.SR_1080P;
+    }
+    if (SrBuckets.isBucket(width, height, SrVariant.SR_720P.lrBaseSize())) {
+      return SrVariant.SR_720P;
+    }
+    return SrVariant.SR_1080P;
   }
 
-  /** Encodes RGB24 frames (F = 4k+1, sides multiples of 16) to scaled latents [32, T, h, w]. */
+  private ModelFolder folder;
+
+  private synchronized ModelFolder folder() {
+    if (folder == null) {
+      folder = ModelFolder.open(settings.modelDir());
+    }
+    return folder;
+  }
+
+  private synchronized Parts parts(SrVariant v) {
+    return parts.computeIfAbsent(v, this::open);
+  }
+
+  private Parts open(SrVariant v) {
+    if (!randomInit()) {
+      SrCheckpoint ck =
+          SrCheckpoint.load(folder(), v, backend, new SrCheckpoint.Options().withEncoder(true));
+      DitConfig dc = ck.ditConfig();
+      return new Parts(
+          ck.transformer(),
+          ck.upsampler(),
+          ck.vae(),
+          new ByteTextEncoder(dc.textDim(), dc.glyphDim(), 256),
+          ck.id(),
+          List.of(ck));
+    }
+    long seed = settings.weightSeed();
+    DitConfig dc =
+        DitConfig.named(settings.model()).toBuilder()
+            .name(settings.model() + "-sr")
+            .inChannels(LATENT + 2 * LATENT + 2)
+            .idealResolution(v.resolution())
+            .build();
+    VaeConfig vc = settings.model().equals("tiny") ? VaeConfig.tiny() : VaeConfig.reference();
+    List<AutoCloseable> res = new ArrayList<>();
+    WeightSet dw = WeightSet.random(HunyuanDit.params(dc), backend, seed);
+    res.add(dw);
+    WeightSet vw = WeightSet.random(CausalVae.params(vc), backend, seed + 1);
+    res.add(vw);
+    LatentUpsampler up;
+    if (v == SrVariant.SR_720P) {
+      // the official class defaults: hidden 64, 6 blocks
+      SrTo720pUpsampler.Config c = new SrTo720pUpsampler.Config(LATENT, LATENT, 64, 6, false);
+      WeightSet uw = WeightSet.random(SrTo720pUpsampler.params(c), backend, seed + 2);
+      res.add(uw);
+      up = new SrTo720pUpsampler(c, uw, backend);
+    } else {
+      SrTo1080pUpsampler.Config c =
+          new SrTo1080pUpsampler.Config(LATENT, LATENT, new int[] {64, 64}, 1, false);
+      WeightSet uw = WeightSet.random(SrTo1080pUpsampler.params(c), backend, seed + 2);
+      res.add(uw);
+      up = new SrTo1080pUpsampler(c, uw, backend);
+    }
+    return new Parts(
+        new HunyuanDit(dc, dw, backend, AttentionConfig.dense()),
+        up,
+        new CausalVae(vc, vw, backend),
+        new ByteTextEncoder(dc.textDim(), dc.glyphDim(), 256),
+        weightsId(),
+        res);
+  }
+
+  /**
+   * An estimate of the memory the SR stage needs for base latents of T x h x w ({@link SrMemory}:
+   * weights as this engine keeps them, float32 activations).
+   */
+  long estimateBytes(int t, int h, int w) {
+    SrVariant v = variantFor(w * SrBuckets.PATCH, h * SrBuckets.PATCH);
+    Parts p = parts(v);
+    SrStage stage = stage(v, p, "");
+    return SrMemory.estimate(
+            p.dit().config(),
+            p.upsampler().params(),
+            p.vae().config(),
+            settings.tiling(),
+            stage.grid(t, h, w),
+            randomInit() ? SrMemory.Weights.F32 : SrMemory.Weights.LINEAR_16,
+            4)
+        .peakBytes();
+  }
+
+  private SrStage stage(SrVariant v, Parts p, String prompt) {
+    SrStage.Builder b =
+        SrStage.builder()
+            .backend(backend)
+            .variant(v)
+            .upsampler(p.upsampler())
+            .vae(p.vae())
+            .velocity(
+                new SrTransformer(p.dit(), DitCondition.t2v(p.text().encode(prompt)), backend))
+            .tiling(settings.tiling());
+    if (settings.steps() > 0) {
+      b.steps(settings.steps());
+    }
+    if (settings.shift() > 0) {
+      b.shift(settings.shift());
+    }
+    if (settings.hrBaseSize() > 0) {
+      b.bucketBases(v.lrBaseSize(), settings.hrBaseSize());
+    }
+    return b.build();
+  }
+
+  /**
+   * Encodes RGB24 frames (F = 4k+1, sides multiples of 16) to scaled latents [32, T, h, w] with the
+   * VAE of the variant this size routes to.
+   */
   float[] encode(List<byte[]> frames, int width, int height, int[] shapeOut) {
+    Parts p = parts(variantFor(width, height));
     int f = frames.size();
     int plane = width * height;
     float[] px = new float[3 * f * plane];
     for (int i = 0; i < f; i++) {
       byte[] rgb = frames.get(i);
-      for (int p = 0; p < plane; p++) {
+      for (int q = 0; q < plane; q++) {
         for (int c = 0; c < 3; c++) {
-          px[(c * f + i) * plane + p] = (rgb[p * 3 + c] & 0xff) / 127.5f - 1f;
+          px[(c * f + i) * plane + q] = (rgb[q * 3 + c] & 0xff) / 127.5f - 1f;
         }
       }
     }
     try (Tensor x = backend.fromArray(px, 3, f, height, width);
-        Tensor lat = vae.encode(x)) {
-      backend.scale(lat, vaeConfig.scalingFactor(), lat);
+        Tensor lat = p.vae().encodeLatents(x)) {
       for (int i = 0; i < 4; i++) {
         shapeOut[i] = (int) lat.dim(i);
       }
@@ -142,153 +283,69 @@ final class LatentSrUpscaler implements AutoCloseable {
       int t,
       int h,
       int w,
+      String prompt,
       int targetWidth,
       int targetHeight,
       long seed,
       BooleanSupplier cancelled,
       Steps listener) {
-    int s = vaeConfig.spatialFactor();
-    int hh = Math.max(1, Math.round((float) targetHeight / s));
-    int ww = Math.max(1, Math.round((float) targetWidth / s));
-    int c = LATENT;
-    long plane = (long) t * hh * ww;
-    // 1. bilinear resize to the HR latent grid, laid out [T, C, H', W'] for conv2d
-    float[] lq = new float[(int) (c * plane)];
-    for (int ch = 0; ch < c; ch++) {
-      for (int f = 0; f < t; f++) {
-        bilinear(
-            latents, ((long) ch * t + f) * h * w, h, w, lq, ((long) f * c + ch) * hh * ww, hh, ww);
-      }
-    }
-    // 2. latent upsampler (fp32 residual conv net)
-    float[] up = upsample(lq, t, c, hh, ww);
-    // 3. lq = 0.3 lq + 0.7 noise; back to [C, T, H', W']
-    SplittableRandom rnd = new SplittableRandom(seed ^ 0x5eed5eedL);
-    float[] cond = new float[up.length];
-    for (int f = 0; f < t; f++) {
-      for (int ch = 0; ch < c; ch++) {
-        int src = (f * c + ch) * hh * ww;
-        int dst = (ch * t + f) * hh * ww;
-        for (int i = 0; i < hh * ww; i++) {
-          cond[dst + i] = 0.3f * up[src + i] + 0.7f * (float) gaussian(rnd);
-        }
-      }
-    }
-    // 4. few-step flow-matching SR DiT, conditioned on lq
-    float[] sigmas = FlowMatchSchedule.sigmas(steps, shift);
-    float[] noise = new float[(int) (c * plane)];
-    SplittableRandom nr = new SplittableRandom(seed);
-    for (int i = 0; i < noise.length; i++) {
-      noise[i] = (float) gaussian(nr);
-    }
-    List<TextFeatures> texts = List.of(text.encode(""));
-    float[] ones = new float[(int) plane];
-    java.util.Arrays.fill(ones, 1f);
-    float[] zeros = new float[(int) (c * plane)];
-    try (Tensor x = backend.fromArray(noise, c, t, hh, ww);
-        Tensor input = backend.allocate(2L * c + 1, t, hh, ww)) {
-      for (int i = 0; i < steps; i++) {
+    SrVariant v = variantFor(w * SrBuckets.PATCH, h * SrBuckets.PATCH);
+    Parts p = parts(v);
+    SrStage stage = stage(v, p, prompt);
+    SrStage.Grid grid = stage.grid(t, h, w);
+    try (Tensor base = backend.fromArray(latents, LATENT, t, h, w);
+        Tensor lat =
+            stage.denoise(
+                SrStage.Request.of(base, seed),
+                (done, total, sigma) -> {
+                  if (cancelled.getAsBoolean()) {
+                    throw new UpscaleCancelledException("cancelled between SR denoising steps");
+                  }
+                  listener.step(done, total);
+                  return true;
+                });
+        Tensor pixels = stage.decode(lat)) {
+      int frames = (int) pixels.dim(1);
+      int ph = (int) pixels.dim(2);
+      int pw = (int) pixels.dim(3);
+      float[] px = backend.toArray(pixels);
+      List<byte[]> out = new ArrayList<>(frames);
+      int pl = ph * pw;
+      for (int f = 0; f < frames; f++) {
         if (cancelled.getAsBoolean()) {
-          throw new UpscaleCancelledException("cancelled between SR denoising steps");
+          throw new UpscaleCancelledException("cancelled while resizing the SR frames");
         }
-        float timestep = sigmas[i] * 1000f;
-        backend.copy(x, 0, input, 0, c * plane);
-        boolean useLq = timestep >= 700f;
-        backend.write(input, c * plane, useLq ? cond : zeros, 0, (int) (c * plane));
-        backend.write(input, 2L * c * plane, useLq ? ones : new float[(int) plane], 0, (int) plane);
-        try (Tensor v = dit.forward(input, timestep, texts)) {
-          Tensor vel = v.slice(0, c, t, hh, ww);
-          backend.axpby(1f, x, sigmas[i + 1] - sigmas[i], vel, x);
-        }
-        listener.step(i + 1, steps);
-      }
-      // 5. VAE decode (tiled)
-      try (Tensor z = backend.allocate(c, t, hh, ww)) {
-        backend.scale(x, 1f / vaeConfig.scalingFactor(), z);
-        try (Tensor pixels = vae.decodeTiled(z, vaeTile, Math.max(1, vaeTile / 4))) {
-          int frames = (int) pixels.dim(1);
-          int ph = (int) pixels.dim(2);
-          int pw = (int) pixels.dim(3);
-          float[] px = backend.toArray(pixels);
-          List<byte[]> out = new ArrayList<>(frames);
-          int pl = ph * pw;
-          for (int f = 0; f < frames; f++) {
-            byte[] rgb = new byte[pl * 3];
-            for (int p = 0; p < pl; p++) {
-              for (int ch = 0; ch < 3; ch++) {
-                float v = Math.max(-1f, Math.min(1f, px[(ch * frames + f) * pl + p]));
-                rgb[p * 3 + ch] = (byte) Math.round((v + 1f) * 127.5f);
-              }
-            }
-            out.add(rgb);
+        float[] rgb = new float[pl * 3];
+        for (int q = 0; q < pl; q++) {
+          for (int ch = 0; ch < 3; ch++) {
+            // the official output transform, (x / 2 + 0.5) clamped to [0, 1], on 0..255
+            float val = px[(ch * frames + f) * pl + q] / 2f + 0.5f;
+            rgb[q * 3 + ch] = 255f * Math.max(0f, Math.min(1f, val));
           }
-          return new Output(pw, ph, out, hh, ww);
         }
+        RgbFrame sr = new RgbFrame(pw, ph, rgb);
+        out.add(Resampler.resize(sr, targetWidth, targetHeight).toRgb24());
       }
-    }
-  }
-
-  private float[] upsample(float[] x, int n, int c, int h, int w) {
-    try (Tensor in = backend.fromArray(x, n, c, h, w);
-        Tensor a = backend.allocate(n, hidden, h, w);
-        Tensor b = backend.allocate(n, hidden, h, w);
-        Tensor r = backend.allocate(n, hidden, h, w);
-        Tensor out = backend.allocate(n, c, h, w)) {
-      conv(in, "upsampler.conv_in", a);
-      backend.silu(a, a);
-      for (int i = 0; i < blocks; i++) {
-        String p = "upsampler.blocks." + i;
-        conv(a, p + ".conv1", b);
-        backend.silu(b, b);
-        conv(b, p + ".conv2", r);
-        backend.silu(r, r);
-        conv(r, p + ".conv3", b);
-        backend.add(a, b, a);
+      return new Output(targetWidth, targetHeight, out, v, grid, stage.steps());
+    } catch (GenerationCancelledException e) {
+      if (e.getCause() instanceof UpscaleCancelledException u) {
+        throw u;
       }
-      conv(a, "upsampler.conv_out", out);
-      backend.add(in, out, out);
-      return backend.toArray(out);
+      throw new UpscaleCancelledException(e.getMessage());
     }
-  }
-
-  private void conv(Tensor x, String name, Tensor out) {
-    backend.conv2d(
-        x, upWeights.get(name + ".weight"), upWeights.get(name + ".bias"), 1, 1, 1, 1, out);
-  }
-
-  /** Bilinear resize (align_corners=False, edge clamp) of one h×w plane. */
-  private static void bilinear(
-      float[] src, long so, int h, int w, float[] dst, long dOff, int hh, int ww) {
-    float sy = (float) h / hh;
-    float sx = (float) w / ww;
-    for (int y = 0; y < hh; y++) {
-      float fy = Math.max(0f, (y + 0.5f) * sy - 0.5f);
-      int y0 = Math.min(h - 1, (int) fy);
-      int y1 = Math.min(h - 1, y0 + 1);
-      float ay = fy - y0;
-      for (int x = 0; x < ww; x++) {
-        float fx = Math.max(0f, (x + 0.5f) * sx - 0.5f);
-        int x0 = Math.min(w - 1, (int) fx);
-        int x1 = Math.min(w - 1, x0 + 1);
-        float ax = fx - x0;
-        float top = src[(int) (so + y0 * w + x0)] * (1 - ax) + src[(int) (so + y0 * w + x1)] * ax;
-        float bot = src[(int) (so + y1 * w + x0)] * (1 - ax) + src[(int) (so + y1 * w + x1)] * ax;
-        dst[(int) (dOff + (long) y * ww + x)] = top * (1 - ay) + bot * ay;
-      }
-    }
-  }
-
-  private static double gaussian(SplittableRandom r) {
-    double u = r.nextDouble();
-    double v = r.nextDouble();
-    return Math.sqrt(-2 * Math.log(1 - u)) * Math.cos(2 * Math.PI * v);
   }
 
   @Override
   public void close() {
-    ditWeights.close();
-    vaeWeights.close();
-    upWeights.close();
+    for (Parts p : parts.values()) {
+      for (AutoCloseable c : p.resources()) {
+        try {
+          c.close();
+        } catch (Exception e) {
+          // weights are native memory; closing cannot meaningfully fail
+        }
+      }
+    }
     backend.close();
   }
 }

@@ -433,7 +433,7 @@ public final class GpuSelfCheck {
 
   /** A tiny-config DiT forward (seeded random weights) on a backend. */
   private static float[] tinyDit(Backend be) {
-    DitConfig cfg = DitConfig.tiny().withDepth(2);
+    DitConfig cfg = DitConfig.tiny().toBuilder().depth(2).build();
     int[] grid = {3, 6, 8};
     ByteTextEncoder enc = new ByteTextEncoder(cfg.textDim(), cfg.glyphDim(), 1000);
     List<TextFeatures> texts = List.of(enc.encode("a red kite over a beach"));
@@ -561,7 +561,10 @@ public final class GpuSelfCheck {
   }
 
   private void ditBlocks(Backend be, List<Measurement> out, long deadline) {
-    DitConfig cfg = fullShapes ? DitConfig.p720().withDepth(1) : DitConfig.tiny().withDepth(1);
+    DitConfig cfg =
+        fullShapes
+            ? DitConfig.p720().toBuilder().depth(1).build()
+            : DitConfig.tiny().toBuilder().depth(1).build();
     int[][] grids =
         fullShapes ? new int[][] {{31, 30, 53}, {31, 45, 80}} : new int[][] {{2, 8, 8}, {4, 8, 8}};
     String[] labels = fullShapes ? new String[] {"480p", "720p"} : new String[] {"a", "b"};

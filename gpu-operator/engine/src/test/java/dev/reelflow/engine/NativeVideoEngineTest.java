@@ -8,6 +8,7 @@ import dev.reelflow.engine.backend.CpuBackend;
 import dev.reelflow.engine.dit.DitConfig;
 import dev.reelflow.engine.dit.HunyuanDit;
 import dev.reelflow.engine.vae.VaeConfig;
+import dev.reelflow.engine.vae.VaeTiling;
 import dev.reelflow.engine.weights.SafetensorsFile;
 import dev.reelflow.engine.weights.SafetensorsWriter;
 import dev.reelflow.engine.weights.WeightSet;
@@ -29,7 +30,12 @@ class NativeVideoEngineTest {
   @BeforeAll
   static void start() {
     backend = new CpuBackend(2);
-    engine = NativeVideoEngine.builder().model("tiny").backend(backend).vaeTileLatent(4).build();
+    engine =
+        NativeVideoEngine.builder()
+            .model("tiny")
+            .backend(backend)
+            .vaeTiling(new VaeTiling(64, 0.25))
+            .build();
   }
 
   @AfterAll
@@ -127,7 +133,18 @@ class NativeVideoEngineTest {
   @Test
   void checkpointWithTheSameWeightsReproducesRandomInit(@TempDir Path dir) throws Exception {
     DitConfig small =
-        new DitConfig("small", 64, 2, 1, 2, 32, new int[] {4, 14, 14}, 256, 64, 1, 32, 32, 0);
+        DitConfig.builder()
+            .name("small")
+            .hidden(64)
+            .heads(2)
+            .depth(1)
+            .mlpWidthRatio(2)
+            .ropeDims(new int[] {4, 14, 14})
+            .textDim(64)
+            .refinerDepth(1)
+            .glyph(32, 32)
+            .visionDim(0)
+            .build();
     Path ckpt = dir.resolve("dit.safetensors");
     try (WeightSet w = WeightSet.random(HunyuanDit.params(small), backend, 0);
         OutputStream out = Files.newOutputStream(ckpt)) {
@@ -141,7 +158,7 @@ class NativeVideoEngineTest {
                 .backend(backend)
                 .model(small)
                 .vae(VaeConfig.tiny())
-                .vaeTileLatent(4)
+                .vaeTiling(new VaeTiling(64, 0.25))
                 .build();
         NativeVideoEngine loaded =
             NativeVideoEngine.builder()
@@ -149,7 +166,7 @@ class NativeVideoEngineTest {
                 .model(small)
                 .vae(VaeConfig.tiny())
                 .ditCheckpoint(List.of(ckpt))
-                .vaeTileLatent(4)
+                .vaeTiling(new VaeTiling(64, 0.25))
                 .build()) {
       GenerationResult a = random.generate(spec, null);
       GenerationResult b = loaded.generate(spec, null);
@@ -165,7 +182,7 @@ class NativeVideoEngineTest {
         NativeVideoEngine.builder()
             .backend(backend)
             .attention(AttentionConfig.ssta().withTile(1, 2, 2).withTopk(2))
-            .vaeTileLatent(4)
+            .vaeTiling(new VaeTiling(64, 0.25))
             .build()) {
       GenerationResult r = ssta.generate(small().build(), null);
       assertThat(r.attention()).startsWith("ssta");

@@ -72,7 +72,7 @@ class TorchParityTest {
   }
 
   private static float[] ditForward(Backend be, AttentionConfig attention) {
-    DitConfig cfg = DitConfig.tiny().withDepth(2);
+    DitConfig cfg = DitConfig.tiny().toBuilder().depth(2).build();
     int[] grid = {3, 6, 10};
     ByteTextEncoder enc = new ByteTextEncoder(cfg.textDim(), cfg.glyphDim(), 1000);
     List<TextFeatures> texts =

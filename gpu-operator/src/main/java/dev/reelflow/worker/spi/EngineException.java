@@ -25,6 +25,14 @@ public class EngineException extends Exception {
     return new EngineException(ErrorCode.OUT_OF_MEMORY, message, true, cause);
   }
 
+  /**
+   * The GPU ran out of memory for this task: permanent, because the same task would fail again on
+   * the same device class; the worker stays up (the backend freed what the operation allocated).
+   */
+  public static EngineException deviceOutOfMemory(String message, Throwable cause) {
+    return new EngineException(ErrorCode.OUT_OF_MEMORY, message, false, cause);
+  }
+
   /** The engine failed for a reason that another attempt may not repeat. */
   public static EngineException engineError(String message, Throwable cause) {
     return new EngineException(ErrorCode.ENGINE_ERROR, message, true, cause);

@@ -16,6 +16,7 @@ import java.util.Objects;
  * @param targetHeight delivered height, e.g. 1080
  * @param fps frames per second of the delivered video
  * @param baseFacts facts of the base stage manifest (engine, model, ...), may be empty
+ * @param prompt the render's prompt (an SR transformer is conditioned on it), empty when unknown
  */
 public record UpscaleJob(
     String taskId,
@@ -26,7 +27,8 @@ public record UpscaleJob(
     int targetWidth,
     int targetHeight,
     int fps,
-    Map<String, String> baseFacts) {
+    Map<String, String> baseFacts,
+    String prompt) {
 
   public UpscaleJob {
     Objects.requireNonNull(taskId, "taskId");
@@ -35,5 +37,30 @@ public record UpscaleJob(
       throw new IllegalArgumentException("target size and fps must be positive");
     }
     baseFacts = baseFacts == null ? Map.of() : Map.copyOf(baseFacts);
+    prompt = prompt == null ? "" : prompt;
+  }
+
+  /** A job without the render's prompt (engines that do not read it). */
+  public UpscaleJob(
+      String taskId,
+      String requestId,
+      long seed,
+      VideoFrames baseFrames,
+      Latents baseLatents,
+      int targetWidth,
+      int targetHeight,
+      int fps,
+      Map<String, String> baseFacts) {
+    this(
+        taskId,
+        requestId,
+        seed,
+        baseFrames,
+        baseLatents,
+        targetWidth,
+        targetHeight,
+        fps,
+        baseFacts,
+        "");
   }
 }

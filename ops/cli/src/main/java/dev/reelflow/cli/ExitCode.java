@@ -5,7 +5,10 @@ final class ExitCode {
   /** Everything asked for succeeded. */
   static final int OK = 0;
 
-  /** The command ran, but at least one render failed, was cancelled or expired. */
+  /**
+   * The command ran, but at least one render failed, was cancelled or expired (for {@code doctor}:
+   * a check failed).
+   */
   static final int RENDER_FAILED = 1;
 
   /** Bad flags or arguments, or no API address/key. */
@@ -19,6 +22,12 @@ final class ExitCode {
 
   /** Waiting ended before the renders finished (--timeout). */
   static final int TIMEOUT = 5;
+
+  /** The requested device cannot run here (e.g. --backend cuda without a usable GPU). */
+  static final int UNAVAILABLE = 6;
+
+  /** A checked checkpoint folder has problems ({@code reelflow model check}). */
+  static final int MODEL_INVALID = 7;
 
   private ExitCode() {}
 }

@@ -1,5 +1,9 @@
 package dev.reelflow.cli;
 
+import dev.reelflow.engine.backend.BackendSpec;
+import dev.reelflow.engine.backend.BackendUnavailableException;
+import dev.reelflow.engine.backend.TorchRuntime;
+import dev.reelflow.worker.WorkerConfig;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
@@ -33,7 +37,9 @@ final class PipelineOptions {
       names = "--backend",
       defaultValue = "cpu",
       description =
-          "Tensor backend of the workers: cpu (cuda where a GPU and the CUDA backend exist).")
+          "Tensor backend of the workers: cpu (OpenBLAS, the default), torch (libtorch on the"
+              + " CPU), cuda or cuda:N (libtorch on GPU N; base worker i gets GPU N+i). cuda"
+              + " without a usable GPU stops at start saying what is missing.")
   String backend;
 
   @Option(names = "--api-port", defaultValue = "0", description = "API port (0: a free port).")
@@ -46,13 +52,22 @@ final class PipelineOptions {
   int flinkUiPort;
 
   LocalPipeline.Options toOptions() {
-    if (!"cpu".equals(backend)) {
-      throw new CliException(
-          ExitCode.USAGE,
-          "--backend " + backend + ": only the cpu backend is available in this build");
+    BackendSpec spec;
+    try {
+      spec = BackendSpec.parse(backend);
+    } catch (IllegalArgumentException e) {
+      throw new CliException(ExitCode.USAGE, "--backend: " + e.getMessage());
     }
     if (baseWorkers < 1 || upscaleWorkers < 0) {
       throw new CliException(ExitCode.USAGE, "need at least one base worker");
+    }
+    if (spec.isCuda()) {
+      // refuse before the stack starts; the workers would fail the same way
+      try {
+        TorchRuntime.requireCuda(spec.deviceIndex() + Math.max(baseWorkers, upscaleWorkers) - 1);
+      } catch (BackendUnavailableException e) {
+        throw new CliException(ExitCode.UNAVAILABLE, "--backend " + spec + ": " + e.getMessage());
+      }
     }
     return new LocalPipeline.Options(
         dir.toAbsolutePath().normalize(),
@@ -63,6 +78,6 @@ final class PipelineOptions {
         apiPort,
         flinkUiPort == 0 ? FreePort.find() : flinkUiPort,
         java.util.Map.of(),
-        java.util.Map.of());
+        java.util.Map.of(WorkerConfig.BACKEND, spec.toString()));
   }
 }

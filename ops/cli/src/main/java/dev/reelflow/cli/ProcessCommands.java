@@ -45,7 +45,8 @@ final class ProcessCommands {
       description = {
         "Run a worker process of a pool; SIGTERM drains it.",
         "Arguments as WorkerMain: [--config FILE] [--set key=value]... [--pool base|upscale]"
-            + " [--engine NAME] [--slots N]; environment REELFLOW_WORKER_*."
+            + " [--engine NAME] [--slots N] [--backend cpu|torch|cuda[:N]]; environment"
+            + " REELFLOW_WORKER_*."
       })
   static final class Worker implements Callable<Integer> {
     @Unmatched List<String> args = new ArrayList<>();

@@ -23,6 +23,8 @@ import picocli.CommandLine.Command;
       ProcessCommands.Worker.class,
       ProcessCommands.Orchestrator.class,
       ProvisionCommand.class,
+      DoctorCommand.class,
+      ModelCommands.class,
       CommandLine.HelpCommand.class
     })
 public final class ReelflowCli implements Runnable {

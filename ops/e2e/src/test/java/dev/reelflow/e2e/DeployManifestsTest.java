@@ -215,11 +215,15 @@ class DeployManifestsTest {
         for (String line : lines) {
           if (line.startsWith("COPY ") && !line.contains("--from")) {
             String source = line.substring(5).trim().split("\\s+")[0];
-            // Sources are build outputs (target/) of modules that exist in this repository.
-            String module = source.substring(0, source.indexOf("/target/"));
-            assertThat(ROOT.resolve(module).resolve("pom.xml"))
-                .as("module of %s", source)
-                .isRegularFile();
+            if (source.contains("/target/")) {
+              // Build outputs (target/) of modules that exist in this repository.
+              String module = source.substring(0, source.indexOf("/target/"));
+              assertThat(ROOT.resolve(module).resolve("pom.xml"))
+                  .as("module of %s", source)
+                  .isRegularFile();
+            } else {
+              assertThat(ROOT.resolve(source)).as("file copied by %s", dockerfile).isRegularFile();
+            }
           }
         }
       }

@@ -31,7 +31,7 @@ import java.util.Map;
  * s3 start DIR [--port N]
  * ingest start DIR --classpath CP [--config FILE] [--port N] [--heap SIZE]
  * workers start DIR --classpath CP --pool base|upscale [--count N] [--config FILE]
- *               [--engine NAME] [--heap SIZE] [--set key=value]...
+ *               [--engine NAME] [--backend cpu|torch|cuda[:N]] [--heap SIZE] [--set key=value]...
  * registry|s3|ingest|workers stop DIR
  * status DIR                            processes recorded in DIR and its subdirectories
  * describe FILE [key=value]...          writes FILE as nested JSON (the shape of local.json)
@@ -58,7 +58,8 @@ public final class ClusterMain {
           "       ClusterMain ingest start DIR --classpath CP [--config FILE] [--port N]"
               + " [--heap SIZE]",
           "       ClusterMain workers start DIR --classpath CP --pool base|upscale [--count N]"
-              + " [--config FILE] [--engine NAME] [--heap SIZE] [--set key=value]...",
+              + " [--config FILE] [--engine NAME] [--backend cpu|torch|cuda[:N]] [--heap SIZE]"
+              + " [--set key=value]...",
           "       ClusterMain registry|s3|ingest|workers stop DIR",
           "       ClusterMain status DIR",
           "       ClusterMain describe FILE [key=value]...");
@@ -279,6 +280,19 @@ public final class ClusterMain {
   }
 
   /**
+   * The backend of worker {@code i} (1-based): {@code cuda:N} becomes {@code cuda:N+i-1}, one GPU
+   * per worker JVM; other values pass through (the worker validates them).
+   */
+  static String workerBackend(String backend, int i) {
+    String b = backend.trim();
+    if (b.equals("cuda") || b.matches("cuda:\\d{1,4}")) {
+      int base = b.equals("cuda") ? 0 : Integer.parseInt(b.substring(5));
+      return "cuda:" + (base + i - 1);
+    }
+    return b;
+  }
+
+  /**
    * {@code --count} workers of one pool ({@code reelflow worker}), each its own JVM with one slot,
    * id {@code <pool>-<i>}, work directory and log under DIR, and its {@code /healthz} on a free
    * port; returns once every one answers. A SIGTERM drains a worker, so stopping waits up to 120 s.
@@ -295,6 +309,7 @@ public final class ClusterMain {
     }
     String config = option(rest, "--config", null);
     String engine = option(rest, "--engine", null);
+    String backend = option(rest, "--backend", null);
     // Upscale frames (1080p, every frame of a clip) are on the heap; the base engine's tensors
     // are off-heap, so its heap stays small.
     String heap = option(rest, "--heap", pool.equals("upscale") ? "2g" : "768m");
@@ -316,6 +331,9 @@ public final class ClusterMain {
         }
         if (engine != null) {
           args.addAll(List.of("--engine", engine));
+        }
+        if (backend != null) {
+          args.addAll(List.of("--backend", workerBackend(backend, i)));
         }
         for (String kv :
             List.of(

@@ -23,6 +23,14 @@ class ClusterMainTest {
   }
 
   @Test
+  void eachWorkerJvmGetsItsOwnGpu() {
+    assertThat(ClusterMain.workerBackend("cuda", 1)).isEqualTo("cuda:0");
+    assertThat(ClusterMain.workerBackend("cuda:2", 3)).isEqualTo("cuda:4");
+    assertThat(ClusterMain.workerBackend("torch", 3)).isEqualTo("torch");
+    assertThat(ClusterMain.workerBackend("cpu", 2)).isEqualTo("cpu");
+  }
+
+  @Test
   void servicesOfLocalStackMainAreChecked() {
     assertThat(LocalStackMain.services("registry, s3")).containsExactly("registry", "s3");
     assertThatThrownBy(() -> LocalStackMain.services("registry,zookeeper"))

@@ -3,17 +3,33 @@ package dev.reelflow.engine.attention;
 /**
  * How the DiT's joint attention runs. {@link Mode#DENSE} uses the exact flash-style kernel over all
  * tokens; {@link Mode#SSTA} uses selective and sliding tile attention as in HunyuanVideo-1.5
- * (defaults: tiles 6x8x8, window 3x3x3 tiles, top-k 64 halved at <= 31 latent frames, lambda 0.7).
+ * (defaults: tiles 6x8x8, window 3x3x3 tiles, top-k 64 halved at <= 31 latent frames, lambda 0.7,
+ * zero padding of the video grid, the text mask in effect, every block sparse).
  *
  * @param mode dense or SSTA
  * @param tile tile size in latent tokens (t, h, w); its product is the attention block size
  * @param window sliding window in tiles (t, h, w); a window covering the grid keeps every block
  * @param topk importance-selected key tiles per query tile and head (before halving)
  * @param lambda weight of similarity against redundancy in the importance score
- * @param halveTopkAtFrames halve topk when the latent grid has at most this many frames
+ * @param halveTopkAtFrames halve topk when the latent grid has 2 to this many frames
+ * @param repeatPad pad the video grid to whole tiles by repeating its last frame/row/column
+ *     (upstream {@code attn_pad_type="repeat"}) instead of zeros ({@code "zero"}, the default)
+ * @param textMask keep only the text tiles that hold valid tokens (upstream {@code
+ *     attn_use_text_mask=1}, the default); false keeps every text tile, padding included
+ * @param denseEvery 0 for every block sparse (upstream {@code win_type="fixed"}); n for dense
+ *     attention in every n-th block and the last one ({@code win_type="hybrid"}, {@code
+ *     win_ratio=n})
  */
 public record AttentionConfig(
-    Mode mode, int[] tile, int[] window, int topk, double lambda, int halveTopkAtFrames) {
+    Mode mode,
+    int[] tile,
+    int[] window,
+    int topk,
+    double lambda,
+    int halveTopkAtFrames,
+    boolean repeatPad,
+    boolean textMask,
+    int denseEvery) {
   /** Attention implementation. */
   public enum Mode {
     DENSE,
@@ -32,8 +48,17 @@ public record AttentionConfig(
     if (topk < 0 || lambda < 0 || lambda > 1) {
       throw new IllegalArgumentException("topk must be >= 0 and lambda in [0, 1]");
     }
+    if (denseEvery < 0) {
+      throw new IllegalArgumentException("denseEvery must be >= 0");
+    }
     tile = tile.clone();
     window = window.clone();
+  }
+
+  /** SSTA settings with zero padding, the text mask and every block sparse. */
+  public AttentionConfig(
+      Mode mode, int[] tile, int[] window, int topk, double lambda, int halveTopkAtFrames) {
+    this(mode, tile, window, topk, lambda, halveTopkAtFrames, false, true, 0);
   }
 
   /** Exact dense attention. */
@@ -47,19 +72,57 @@ public record AttentionConfig(
   }
 
   public AttentionConfig withTile(int t, int h, int w) {
-    return new AttentionConfig(mode, new int[] {t, h, w}, window, topk, lambda, halveTopkAtFrames);
+    return new AttentionConfig(
+        mode,
+        new int[] {t, h, w},
+        window,
+        topk,
+        lambda,
+        halveTopkAtFrames,
+        repeatPad,
+        textMask,
+        denseEvery);
   }
 
   public AttentionConfig withWindow(int t, int h, int w) {
-    return new AttentionConfig(mode, tile, new int[] {t, h, w}, topk, lambda, halveTopkAtFrames);
+    return new AttentionConfig(
+        mode,
+        tile,
+        new int[] {t, h, w},
+        topk,
+        lambda,
+        halveTopkAtFrames,
+        repeatPad,
+        textMask,
+        denseEvery);
   }
 
   public AttentionConfig withTopk(int k) {
-    return new AttentionConfig(mode, tile, window, k, lambda, halveTopkAtFrames);
+    return new AttentionConfig(
+        mode, tile, window, k, lambda, halveTopkAtFrames, repeatPad, textMask, denseEvery);
   }
 
   public AttentionConfig withLambda(double l) {
-    return new AttentionConfig(mode, tile, window, topk, l, halveTopkAtFrames);
+    return new AttentionConfig(
+        mode, tile, window, topk, l, halveTopkAtFrames, repeatPad, textMask, denseEvery);
+  }
+
+  /** Padding of the video grid: repeat the border (true) or zeros (false). */
+  public AttentionConfig withRepeatPad(boolean repeat) {
+    return new AttentionConfig(
+        mode, tile, window, topk, lambda, halveTopkAtFrames, repeat, textMask, denseEvery);
+  }
+
+  /** Whether text tiles without valid tokens are masked out. */
+  public AttentionConfig withTextMask(boolean mask) {
+    return new AttentionConfig(
+        mode, tile, window, topk, lambda, halveTopkAtFrames, repeatPad, mask, denseEvery);
+  }
+
+  /** Dense attention in every n-th block and the last (0: every block sparse). */
+  public AttentionConfig withDenseEvery(int n) {
+    return new AttentionConfig(
+        mode, tile, window, topk, lambda, halveTopkAtFrames, repeatPad, textMask, n);
   }
 
   @Override
@@ -77,9 +140,23 @@ public record AttentionConfig(
     return tile[0] * tile[1] * tile[2];
   }
 
-  /** Top-k in effect for a grid with {@code latentFrames} frames. */
+  /**
+   * Top-k in effect for a grid with {@code latentFrames} frames: halved for short clips, but not
+   * for a single frame (an image uses its own tile and window, upstream).
+   */
   public int effectiveTopk(int latentFrames) {
-    return latentFrames <= halveTopkAtFrames ? topk / 2 : topk;
+    return latentFrames > 1 && latentFrames <= halveTopkAtFrames ? topk / 2 : topk;
+  }
+
+  /**
+   * Whether block {@code index} of {@code blocks} attends densely: always in dense mode; in SSTA
+   * mode every {@code denseEvery}-th block and the last one when {@code denseEvery > 0}.
+   */
+  public boolean denseAt(int index, int blocks) {
+    if (mode == Mode.DENSE) {
+      return true;
+    }
+    return denseEvery > 0 && ((index + 1) % denseEvery == 0 || index + 1 == blocks);
   }
 
   @Override
@@ -102,6 +179,9 @@ public record AttentionConfig(
             + topk
             + ", lambda="
             + lambda
+            + (repeatPad ? ", pad=repeat" : "")
+            + (textMask ? "" : ", text-mask=off")
+            + (denseEvery > 0 ? ", dense-every=" + denseEvery : "")
             + ")";
   }
 }

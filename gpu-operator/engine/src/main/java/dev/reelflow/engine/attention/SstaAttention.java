@@ -11,13 +11,18 @@ import java.util.Arrays;
  * HunyuanVideo-1.5 reference:
  *
  * <ol>
- *   <li>the video grid is zero-padded to whole tiles and permuted tile by tile; text is padded by
- *       repeating its last token to whole blocks;
- *   <li>every query tile keeps the key tiles of a sliding window clamped at the borders (text rows
- *       and columns always kept);
+ *   <li>the video grid is padded to whole tiles (zeros, or its border repeated) and permuted tile
+ *       by tile; a single-frame grid uses the image tile of the same block size and a 1x1x1 window;
+ *       the text sequence is padded by repeating its last token to whole blocks;
+ *   <li>every query tile keeps the key tiles of a sliding window clamped at the borders; text rows
+ *       and columns are kept up to the last text tile that holds a valid token (the text mask,
+ *       {@code ceil(valid / block)} tiles, at least one); later text tiles attend only to
+ *       themselves;
  *   <li>plus, per head, its top-k video key tiles by {@code lambda*sim - (1-lambda)*redundancy}
  *       over L2-normalised tile means of q and k;
- *   <li>exact softmax inside each kept block (padding tokens take part, as upstream).
+ *   <li>exact softmax inside each kept block: padding tokens take part, as upstream, including the
+ *       text stream's padding tokens that share the last valid text tile (the caller passes the
+ *       text sequence with its padding, valid tokens first).
  * </ol>
  *
  * Tile scoring and top-k run on the backend ({@link Backend#topTiles}); the mask is built on the
@@ -35,8 +40,27 @@ public final class SstaAttention {
     return config;
   }
 
-  /** Tile layout of a latent grid. */
-  public record Layout(int[] grid, int[] tile, int[] tiles, int videoTiles, int textTiles) {
+  /**
+   * Tile layout of a latent grid and its text.
+   *
+   * @param grid latent grid (t, h, w)
+   * @param tile tile in tokens (the image tile for a single frame)
+   * @param window sliding window in tiles
+   * @param tiles tiles per axis
+   * @param videoTiles tiles of the padded grid
+   * @param textTiles tiles of the padded text sequence
+   * @param validTextTiles text tiles kept by the text mask (all of them without the mask)
+   * @param repeatPad video padding repeats the border instead of zeros
+   */
+  public record Layout(
+      int[] grid,
+      int[] tile,
+      int[] window,
+      int[] tiles,
+      int videoTiles,
+      int textTiles,
+      int validTextTiles,
+      boolean repeatPad) {
     public int blockSize() {
       return tile[0] * tile[1] * tile[2];
     }
@@ -51,21 +75,62 @@ public final class SstaAttention {
     }
   }
 
-  /** The tile layout for a grid (t, h, w) and {@code textTokens} text tokens. */
+  /** The tile layout for a grid (t, h, w) and {@code textTokens} text tokens, all valid. */
   public Layout layout(int[] grid, int textTokens) {
+    return layout(grid, textTokens, textTokens);
+  }
+
+  /**
+   * The tile layout for a grid (t, h, w) and a text sequence of {@code textTokens} tokens of which
+   * the first {@code validTextTokens} are valid (the rest is padding).
+   */
+  public Layout layout(int[] grid, int textTokens, int validTextTokens) {
+    if (validTextTokens < 0 || validTextTokens > textTokens) {
+      throw new IllegalArgumentException(
+          "valid text tokens " + validTextTokens + " not in [0, " + textTokens + "]");
+    }
     int[] tile = config.tile();
+    int[] window = config.window();
+    int block = tile[0] * tile[1] * tile[2];
+    if (grid[0] == 1) {
+      // upstream: an image (one latent frame) takes the 1-frame tile of the same block size
+      tile =
+          switch (block) {
+            case 384 -> new int[] {1, 16, 24};
+            case 128 -> new int[] {1, 16, 8};
+            case 64 -> new int[] {1, 8, 8};
+            case 16 -> new int[] {1, 4, 4};
+            default ->
+                throw new IllegalArgumentException(
+                    "SSTA on a single latent frame needs a tile of 16, 64, 128 or 384 tokens, got "
+                        + block);
+          };
+      window = new int[] {1, 1, 1};
+    }
     int[] tiles = new int[3];
     for (int i = 0; i < 3; i++) {
       tiles[i] = (grid[i] + tile[i] - 1) / tile[i];
     }
-    int block = tile[0] * tile[1] * tile[2];
     int textTiles = (textTokens + block - 1) / block;
-    return new Layout(grid.clone(), tile, tiles, tiles[0] * tiles[1] * tiles[2], textTiles);
+    int validTiles =
+        config.textMask()
+            ? Math.min(textTiles, Math.max(1, (validTextTokens + block - 1) / block))
+            : textTiles;
+    return new Layout(
+        grid.clone(),
+        tile,
+        window,
+        tiles,
+        tiles[0] * tiles[1] * tiles[2],
+        textTiles,
+        validTiles,
+        config.repeatPad());
   }
 
   /**
    * Row index map from the padded, tile-permuted sequence to the original [video | text] rows: -1
-   * for zero padding, the last text row for text padding.
+   * for zero padding (or the nearest border row with repeat padding), the last text row for text
+   * padding.
    */
   public static int[] permutation(Layout l, int textTokens) {
     int block = l.blockSize();
@@ -82,8 +147,14 @@ public final class SstaAttention {
                 int tt = it * t[0] + a;
                 int hh = ih * t[1] + b;
                 int ww = iw * t[2] + c;
-                idx[pos++] =
-                    tt < g[0] && hh < g[1] && ww < g[2] ? (tt * g[1] + hh) * g[2] + ww : -1;
+                boolean inside = tt < g[0] && hh < g[1] && ww < g[2];
+                if (!inside && l.repeatPad()) {
+                  tt = Math.min(tt, g[0] - 1);
+                  hh = Math.min(hh, g[1] - 1);
+                  ww = Math.min(ww, g[2] - 1);
+                  inside = true;
+                }
+                idx[pos++] = inside ? (tt * g[1] + hh) * g[2] + ww : -1;
               }
             }
           }
@@ -206,7 +277,8 @@ public final class SstaAttention {
   }
 
   /**
-   * The block mask: window OR per-head top-k over video tiles; text rows and columns kept.
+   * The block mask: window OR per-head top-k over video tiles; text rows and columns kept up to the
+   * last valid text tile; text tiles beyond it keep only themselves.
    *
    * @param scores per-head importance scores from {@link #importanceScores}
    */
@@ -223,7 +295,8 @@ public final class SstaAttention {
     int n = l.totalTiles();
     int nv = l.videoTiles();
     int[] tiles = l.tiles();
-    int[] window = config.window();
+    int[] window = l.window();
+    int kept = nv + l.validTextTiles();
     BlockMask m = new BlockMask(heads, n, n);
     boolean[][] win = new boolean[nv][nv];
     for (int i = 0; i < nv; i++) {
@@ -235,7 +308,7 @@ public final class SstaAttention {
     for (int h = 0; h < heads; h++) {
       for (int i = 0; i < n; i++) {
         for (int j = 0; j < n; j++) {
-          boolean keep = i >= nv || j >= nv || win[i][j];
+          boolean keep = i >= kept || j >= kept ? i == j : i >= nv || j >= nv || win[i][j];
           m.set(h, i, j, keep);
         }
       }
@@ -265,7 +338,7 @@ public final class SstaAttention {
 
   /**
    * Joint attention of one sample: q, k, v, out are [videoTokens + textTokens, heads*headDim] in
-   * [video (t,h,w row-major) | text] order.
+   * [video (t,h,w row-major) | text] order, every text token valid.
    */
   public Stats attend(
       Backend be,
@@ -278,7 +351,28 @@ public final class SstaAttention {
       int heads,
       int headDim,
       float scale) {
-    Layout l = layout(grid, textTokens);
+    return attend(be, q, k, v, out, grid, textTokens, textTokens, heads, headDim, scale);
+  }
+
+  /**
+   * Joint attention of one sample over [video (t,h,w row-major) | text]: q, k, v, out are
+   * [videoTokens + textTokens, heads*headDim]; the first {@code validTextTokens} text tokens are
+   * valid, the rest is the text stream's padding (which takes part where its tile is kept, as
+   * upstream).
+   */
+  public Stats attend(
+      Backend be,
+      Tensor q,
+      Tensor k,
+      Tensor v,
+      Tensor out,
+      int[] grid,
+      int textTokens,
+      int validTextTokens,
+      int heads,
+      int headDim,
+      float scale) {
+    Layout l = layout(grid, textTokens, validTextTokens);
     int[] perm = permutation(l, textTokens);
     int ld = heads * headDim;
     int padded = l.paddedTokens();

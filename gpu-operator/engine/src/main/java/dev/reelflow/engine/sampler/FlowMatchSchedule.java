@@ -25,6 +25,18 @@ public final class FlowMatchSchedule {
     return s;
   }
 
+  /**
+   * The mean-flow target timesteps of the step-distilled variants ({@code timestep_r} in the
+   * official pipeline): each step's next timestep, 0 for the last step.
+   */
+  public static float[] meanFlowTimestepR(float[] timesteps) {
+    float[] r = new float[timesteps.length];
+    for (int i = 0; i + 1 < timesteps.length; i++) {
+      r[i] = timesteps[i + 1];
+    }
+    return r;
+  }
+
   /** Model timesteps {@code sigma[i] * 1000} for i in [0, steps). */
   public static float[] timesteps(float[] sigmas) {
     float[] t = new float[sigmas.length - 1];

@@ -21,6 +21,9 @@ public final class ByteTextEncoder implements TextEncoder {
       Pattern.compile("\"([^\"]+)\"|\u201c([^\u201d]+)\u201d|\u300c([^\u300d]+)\u300d|'([^']+)'");
   private static final int BOS = 256;
 
+  /** Glyph sequence length (the official {@code byt5_max_length}). */
+  public static final int GLYPH_TOKENS = 256;
+
   private final int dim;
   private final int glyphDim;
   private final int maxTokens;
@@ -88,9 +91,10 @@ public final class ByteTextEncoder implements TextEncoder {
       quoted.append(quoted.length() == 0 ? "" : " ").append(q);
     }
     byte[] qb = quoted.toString().getBytes(StandardCharsets.UTF_8);
-    int gn = Math.min(qb.length, 256);
+    int gn = Math.min(qb.length, GLYPH_TOKENS);
     float[] g = gn == 0 ? new float[0] : embed(qb, gn, glyphTable, glyphDim, false);
-    return new TextFeatures(f, n, dim, g, gn, glyphDim);
+    // padded like the official pipeline: the MLLM to maxTokens, ByT5 to 256
+    return new TextFeatures(f, n, dim, g, gn, glyphDim, maxTokens, GLYPH_TOKENS);
   }
 
   private static float[] embed(byte[] bytes, int n, float[] tab, int d, boolean bos) {

@@ -1,9 +1,11 @@
 package dev.reelflow.engine.vae;
 
+import static dev.reelflow.engine.vae.CausalBlocks.conv;
+import static dev.reelflow.engine.vae.CausalBlocks.norm;
+
 import dev.reelflow.engine.backend.Backend;
 import dev.reelflow.engine.backend.Tensor;
 import dev.reelflow.engine.weights.ParamSpec;
-import dev.reelflow.engine.weights.ParamSpec.Init;
 import dev.reelflow.engine.weights.WeightSet;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,11 +24,13 @@ public final class CausalVae {
   private final VaeConfig cfg;
   private final WeightSet w;
   private final Backend be;
+  private final CausalBlocks blocks;
 
   public CausalVae(VaeConfig cfg, WeightSet weights, Backend backend) {
     this.cfg = cfg;
     this.w = weights;
     this.be = backend;
+    this.blocks = new CausalBlocks(weights, backend);
   }
 
   public VaeConfig config() {
@@ -35,61 +39,37 @@ public final class CausalVae {
 
   // ------------------------------------------------------------------ parameters
 
-  private static void conv(List<ParamSpec> p, String name, int out, int in, int k) {
-    p.add(new ParamSpec(name + ".weight", new long[] {out, in, k, k, k}, Init.FAN_IN));
-    p.add(new ParamSpec(name + ".bias", new long[] {out}, Init.ZEROS));
-  }
-
-  private static void norm(List<ParamSpec> p, String name, int c) {
-    p.add(new ParamSpec(name + ".gamma", new long[] {c, 1, 1, 1}, Init.ONES));
-  }
-
-  private static void resnet(List<ParamSpec> p, String b, int in, int out) {
-    norm(p, b + ".norm1", in);
-    conv(p, b + ".conv1.conv", out, in, 3);
-    norm(p, b + ".norm2", out);
-    conv(p, b + ".conv2.conv", out, out, 3);
-    if (in != out) {
-      conv(p, b + ".nin_shortcut", out, in, 1);
-    }
-  }
-
   private static void mid(List<ParamSpec> p, String b, int c) {
-    resnet(p, b + ".block_1", c, c);
+    CausalBlocks.resnet(p, b + ".block_1", c, c);
     norm(p, b + ".attn_1.norm", c);
     for (String s : new String[] {"q", "k", "v", "proj_out"}) {
       conv(p, b + ".attn_1." + s, c, c, 1);
     }
-    resnet(p, b + ".block_2", c, c);
-  }
-
-  private static int log2(int v) {
-    return 31 - Integer.numberOfLeadingZeros(v);
+    CausalBlocks.resnet(p, b + ".block_2", c, c);
   }
 
   /** Decoder parameters ("decoder." prefix). */
   public static List<ParamSpec> decoderParams(VaeConfig c) {
     List<ParamSpec> p = new ArrayList<>();
-    int[] bo = reversed(c.blockOut());
+    int[] bo = c.decoderWidths();
     int in = bo[0];
     conv(p, "decoder.conv_in.conv", in, c.latentChannels(), 3);
     mid(p, "decoder.mid", in);
     for (int i = 0; i < bo.length; i++) {
       int out = bo[i];
       for (int j = 0; j < c.layersPerBlock() + 1; j++) {
-        resnet(p, "decoder.up." + i + ".block." + j, in, out);
+        CausalBlocks.resnet(p, "decoder.up." + i + ".block." + j, in, out);
         in = out;
       }
-      boolean spatial = i < log2(c.spatialFactor());
-      boolean temporal = i < log2(c.temporalFactor());
-      if (spatial || temporal) {
-        int next = bo[i + 1];
-        conv(p, "decoder.up." + i + ".upsample.conv.conv", next * (temporal ? 8 : 4), in, 3);
+      if (c.decoderUpsamples(i)) {
+        int next = c.upsampleMatchChannel() ? bo[i + 1] : in;
+        int factor = c.decoderUpsamplesInTime(i) ? 8 : 4;
+        conv(p, "decoder.up." + i + ".upsample.conv.conv", next * factor, in, 3);
         in = next;
       }
     }
     norm(p, "decoder.norm_out", in);
-    conv(p, "decoder.conv_out.conv", 3, in, 3);
+    conv(p, "decoder.conv_out.conv", c.outChannels(), in, 3);
     return p;
   }
 
@@ -98,18 +78,17 @@ public final class CausalVae {
     List<ParamSpec> p = new ArrayList<>();
     int[] bo = c.blockOut();
     int in = bo[0];
-    conv(p, "encoder.conv_in.conv", in, 3, 3);
+    conv(p, "encoder.conv_in.conv", in, c.inChannels(), 3);
     for (int i = 0; i < bo.length; i++) {
       int out = bo[i];
       for (int j = 0; j < c.layersPerBlock(); j++) {
-        resnet(p, "encoder.down." + i + ".block." + j, in, out);
+        CausalBlocks.resnet(p, "encoder.down." + i + ".block." + j, in, out);
         in = out;
       }
-      boolean spatial = i < log2(c.spatialFactor());
-      boolean temporal = spatial && i >= log2(c.spatialFactor() / c.temporalFactor());
-      if (spatial) {
-        int next = bo[i + 1];
-        conv(p, "encoder.down." + i + ".downsample.conv.conv", next / (temporal ? 8 : 4), in, 3);
+      if (c.encoderDownsamples(i)) {
+        int next = c.downsampleMatchChannel() ? bo[i + 1] : in;
+        int factor = c.encoderDownsamplesInTime(i) ? 8 : 4;
+        conv(p, "encoder.down." + i + ".downsample.conv.conv", next / factor, in, 3);
         in = next;
       }
     }
@@ -126,14 +105,6 @@ public final class CausalVae {
     return p;
   }
 
-  private static int[] reversed(int[] a) {
-    int[] r = new int[a.length];
-    for (int i = 0; i < a.length; i++) {
-      r[i] = a[a.length - 1 - i];
-    }
-    return r;
-  }
-
   // ------------------------------------------------------------------ layers
 
   private static long[] shape(Tensor x) {
@@ -142,52 +113,15 @@ public final class CausalVae {
 
   /** CausalConv3d: replicate pad (time k-1 in front, h/w k/2), then a valid convolution. */
   public Tensor causalConv(Tensor x, String name) {
-    Tensor weight = w.get(name + ".weight");
-    Tensor bias = w.get(name + ".bias");
-    int k = (int) weight.dim(2);
-    int c = (int) x.dim(0);
-    int t = (int) x.dim(1);
-    int h = (int) x.dim(2);
-    int wd = (int) x.dim(3);
-    int oc = (int) weight.dim(0);
-    if (k == 1) {
-      Tensor out = be.allocate(oc, t, h, wd);
-      be.conv3d(x, weight, bias, new int[] {1, 1, 1}, new int[] {0, 0, 0}, out);
-      return out;
-    }
-    try (Tensor padded = be.allocate(c, t + k - 1, h + 2 * (k / 2), wd + 2 * (k / 2))) {
-      be.padReplicate3d(x, k - 1, 0, k / 2, k / 2, padded);
-      Tensor out = be.allocate(oc, t, h, wd);
-      be.conv3d(padded, weight, bias, new int[] {1, 1, 1}, new int[] {0, 0, 0}, out);
-      return out;
-    }
+    return blocks.causalConv(x, name);
   }
 
   private Tensor normSwish(Tensor x, String name) {
-    Tensor out = be.allocate(shape(x));
-    be.channelRmsNorm(x, w.get(name + ".gamma"), 1e-12f, out);
-    be.silu(out, out);
-    return out;
+    return blocks.normSwish(x, name);
   }
 
   Tensor resnet(Tensor x, String b) {
-    Tensor h1;
-    try (Tensor n1 = normSwish(x, b + ".norm1")) {
-      h1 = causalConv(n1, b + ".conv1.conv");
-    }
-    Tensor h2;
-    try (Tensor n2 = normSwish(h1, b + ".norm2")) {
-      h1.close();
-      h2 = causalConv(n2, b + ".conv2.conv");
-    }
-    if (w.contains(b + ".nin_shortcut.weight")) {
-      try (Tensor s = causalConv(x, b + ".nin_shortcut")) {
-        be.add(h2, s, h2);
-      }
-    } else {
-      be.add(h2, x, h2);
-    }
-    return h2;
+    return blocks.resnet(x, b);
   }
 
   /** Mid attention: single head over all tokens, each frame attending to frames up to its own. */
@@ -245,16 +179,8 @@ public final class CausalVae {
     return out;
   }
 
-  /** repeat_interleave along channels. */
   private Tensor repeatChannels(Tensor x, int r) {
-    int c = (int) x.dim(0);
-    int[] idx = new int[c * r];
-    for (int i = 0; i < idx.length; i++) {
-      idx[i] = i / r;
-    }
-    Tensor out = be.allocate(c * r, x.dim(1), x.dim(2), x.dim(3));
-    be.gatherRows(x.view(c, x.size() / c), idx, out.view(c * r, x.size() / c));
-    return out;
+    return blocks.repeatChannels(x, r);
   }
 
   /** "(r1 r2 r3 c) f h w -> c (f r1) (h r2) (w r3)". */
@@ -384,7 +310,7 @@ public final class CausalVae {
    * 16h, 16w] in [-1, 1] (not clamped).
    */
   public Tensor decode(Tensor z) {
-    int[] bo = reversed(cfg.blockOut());
+    int[] bo = cfg.decoderWidths();
     int zc = cfg.latentChannels();
     Tensor h = causalConv(z, "decoder.conv_in.conv");
     try (Tensor rep = repeatChannels(z, bo[0] / zc)) {
@@ -397,10 +323,8 @@ public final class CausalVae {
       for (int j = 0; j < cfg.layersPerBlock() + 1; j++) {
         h = replace(h, resnet(h, "decoder.up." + i + ".block." + j));
       }
-      boolean spatial = i < log2(cfg.spatialFactor());
-      boolean temporal = i < log2(cfg.temporalFactor());
-      if (spatial || temporal) {
-        h = replace(h, upsample(h, "decoder.up." + i + ".upsample", temporal));
+      if (cfg.decoderUpsamples(i)) {
+        h = replace(h, upsample(h, "decoder.up." + i + ".upsample", cfg.decoderUpsamplesInTime(i)));
       }
     }
     try (Tensor n = normSwish(h, "decoder.norm_out")) {
@@ -420,10 +344,12 @@ public final class CausalVae {
       for (int j = 0; j < cfg.layersPerBlock(); j++) {
         h = replace(h, resnet(h, "encoder.down." + i + ".block." + j));
       }
-      boolean spatial = i < log2(cfg.spatialFactor());
-      boolean temporal = spatial && i >= log2(cfg.spatialFactor() / cfg.temporalFactor());
-      if (spatial) {
-        h = replace(h, downsample(h, "encoder.down." + i + ".downsample", temporal));
+      if (cfg.encoderDownsamples(i)) {
+        h =
+            replace(
+                h,
+                downsample(
+                    h, "encoder.down." + i + ".downsample", cfg.encoderDownsamplesInTime(i)));
       }
     }
     h = replace(h, resnet(h, "encoder.mid.block_1"));
@@ -450,94 +376,176 @@ public final class CausalVae {
     return next;
   }
 
-  // ------------------------------------------------------------------ tiling
+  // ------------------------------------------------------------------ the pipelines' decode
 
   /**
-   * Decodes with spatial tiles of {@code tileLatent} latent pixels overlapping by {@code
-   * overlapLatent}, blending overlaps linearly, so memory is bounded by one tile. A tile that
-   * covers the whole latent gives exactly {@link #decode}.
+   * Decodes sampled latents the way the official pipelines do: {@code z = latents / scaling_factor
+   * (+ shift_factor when the config has one)}, then {@link #decodeTiled}. Returns pixels
+   * [outChannels, (T-1)*4+1, 16h, 16w] in [-1, 1] (not clamped).
    */
-  public Tensor decodeTiled(Tensor z, int tileLatent, int overlapLatent) {
+  public Tensor decodeLatents(Tensor latents, VaeTiling tiling) {
+    try (Tensor z = be.allocate(shape(latents))) {
+      be.scale(latents, 1f / cfg.scalingFactor(), z);
+      if (cfg.shiftFactor() != 0f) {
+        try (Tensor shift = be.allocate(shape(latents))) {
+          be.fill(shift, cfg.shiftFactor());
+          be.add(z, shift, z);
+        }
+      }
+      return decodeTiled(z, tiling);
+    }
+  }
+
+  /**
+   * The image-to-video condition latents as the official pipelines build them: the encoder's mean
+   * times {@code scaling_factor} (the pipelines apply no shift factor here).
+   */
+  public Tensor encodeLatents(Tensor pixels) {
+    Tensor mean = encode(pixels);
+    be.scale(mean, cfg.scalingFactor(), mean);
+    return mean;
+  }
+
+  // ------------------------------------------------------------------ tiling
+
+  /** A decoded tile on the host: [planes = C * F][h][w]. */
+  private record Tile(float[] px, int planes, int h, int w) {}
+
+  /**
+   * The official spatially tiled decode ({@code spatial_tiled_decode}): when z is wider or taller
+   * than one tile, latent tiles start every {@link VaeTiling#strideLatent} pixels, each is decoded
+   * over all frames, then, in raster order, blended in place into the tile above and the tile to
+   * the left (rows/columns {@code y < e}: {@code b = a[-e + y] (1 - y/e) + b[y] y/e}, with {@code
+   * e} the blend width clipped to both tiles) and cropped to {@link VaeTiling#keepPixels}. Tiles
+   * are held on the host two rows at a time. There is no temporal tiling, as in the official VAE.
+   */
+  public Tensor decodeTiled(Tensor z, VaeTiling tiling) {
+    int tile = tiling.tileLatent(cfg);
     int lh = (int) z.dim(2);
     int lw = (int) z.dim(3);
-    if (tileLatent >= lh && tileLatent >= lw) {
+    if (lh <= tile && lw <= tile) {
       return decode(z);
     }
+    int stride = tiling.strideLatent(cfg);
+    int blend = tiling.blendPixels();
+    int keep = tiling.keepPixels();
     int s = cfg.spatialFactor();
     int c = (int) z.dim(0);
     int t = (int) z.dim(1);
-    int frames = cfg.pixelFrames(t);
-    int ph = lh * s;
-    int pw = lw * s;
-    int stride = Math.max(1, tileLatent - overlapLatent);
-    float[] acc = new float[3 * frames * ph * pw];
-    float[] weight = new float[ph * pw];
+    int rows = (lh + stride - 1) / stride;
+    int cols = (lw + stride - 1) / stride;
+    int outH = 0;
+    for (int i = 0; i < rows; i++) {
+      outH += Math.min(keep, Math.min(tile, lh - i * stride) * s);
+    }
+    int outW = 0;
+    for (int j = 0; j < cols; j++) {
+      outW += Math.min(keep, Math.min(tile, lw - j * stride) * s);
+    }
     float[] zt = be.toArray(z);
-    for (int y0 = 0; y0 < lh; y0 += stride) {
-      for (int x0 = 0; x0 < lw; x0 += stride) {
-        int th = Math.min(tileLatent, lh - y0);
-        int tw = Math.min(tileLatent, lw - x0);
-        float[] pix;
-        try (Tensor tile = be.allocate(c, t, th, tw)) {
-          float[] tt = new float[c * t * th * tw];
-          for (int ch = 0; ch < c; ch++) {
-            for (int f = 0; f < t; f++) {
-              for (int y = 0; y < th; y++) {
-                System.arraycopy(
-                    zt,
-                    ((ch * t + f) * lh + y0 + y) * lw + x0,
-                    tt,
-                    ((ch * t + f) * th + y) * tw,
-                    tw);
-              }
-            }
+    Tensor out = null;
+    Tile[] above = null;
+    int y0 = 0;
+    try {
+      for (int i = 0; i < rows; i++) {
+        Tile[] row = new Tile[cols];
+        for (int j = 0; j < cols; j++) {
+          row[j] = decodeTile(zt, c, t, lh, lw, i * stride, j * stride, tile);
+          if (i > 0) {
+            blendRows(above[j], row[j], blend);
           }
-          be.write(tile, 0, tt, 0, tt.length);
-          try (Tensor out = decode(tile)) {
-            pix = be.toArray(out);
+          if (j > 0) {
+            blendCols(row[j - 1], row[j], blend);
           }
         }
-        int oh = th * s;
-        int ow = tw * s;
-        int ov = overlapLatent * s;
-        for (int y = 0; y < oh; y++) {
-          float wy = ramp(y, oh, ov, y0 > 0, y0 + th < lh);
-          for (int x = 0; x < ow; x++) {
-            float wgt = wy * ramp(x, ow, ov, x0 > 0, x0 + tw < lw);
-            int py = y0 * s + y;
-            int px = x0 * s + x;
-            weight[py * pw + px] += wgt;
-            for (int ch = 0; ch < 3; ch++) {
-              for (int f = 0; f < frames; f++) {
-                acc[((ch * frames + f) * ph + py) * pw + px] +=
-                    wgt * pix[((ch * frames + f) * oh + y) * ow + x];
-              }
-            }
-          }
+        if (out == null) {
+          out = be.allocate(cfg.outChannels(), row[0].planes / cfg.outChannels(), outH, outW);
         }
-        if (x0 + tw >= lw) {
-          break;
-        }
+        int cropH = Math.min(keep, row[0].h);
+        writeRow(row, keep, cropH, out, y0, outW);
+        y0 += cropH;
+        above = row;
       }
-      if (y0 + Math.min(tileLatent, lh - y0) >= lh) {
-        break;
+      return out;
+    } catch (RuntimeException e) {
+      if (out != null) {
+        out.close();
       }
+      throw e;
     }
-    for (int i = 0; i < acc.length; i++) {
-      acc[i] /= weight[i % (ph * pw)];
-    }
-    return be.fromArray(acc, 3, frames, ph, pw);
   }
 
-  /** Linear blend weight at position i of n with ramps of length ov at the overlapping edges. */
-  private static float ramp(int i, int n, int ov, boolean rampStart, boolean rampEnd) {
-    float v = 1f;
-    if (rampStart && ov > 0 && i < ov) {
-      v = Math.min(v, (i + 0.5f) / ov);
+  private Tile decodeTile(float[] zt, int c, int t, int lh, int lw, int y0, int x0, int tile) {
+    int th = Math.min(tile, lh - y0);
+    int tw = Math.min(tile, lw - x0);
+    float[] tt = new float[c * t * th * tw];
+    for (int ch = 0; ch < c; ch++) {
+      for (int f = 0; f < t; f++) {
+        for (int y = 0; y < th; y++) {
+          System.arraycopy(
+              zt, ((ch * t + f) * lh + y0 + y) * lw + x0, tt, ((ch * t + f) * th + y) * tw, tw);
+        }
+      }
     }
-    if (rampEnd && ov > 0 && i >= n - ov) {
-      v = Math.min(v, (n - i - 0.5f) / ov);
+    try (Tensor in = be.fromArray(tt, c, t, th, tw);
+        Tensor px = decode(in)) {
+      int planes = (int) (px.dim(0) * px.dim(1));
+      return new Tile(be.toArray(px), planes, (int) px.dim(2), (int) px.dim(3));
     }
-    return v;
+  }
+
+  /** blend_v: the first e rows of b take over from the last e rows of a. */
+  private static void blendRows(Tile a, Tile b, int blend) {
+    int e = Math.min(Math.min(a.h, b.h), blend);
+    int w = b.w;
+    for (int p = 0; p < b.planes; p++) {
+      for (int y = 0; y < e; y++) {
+        float wa = (float) (1 - (double) y / e);
+        float wb = (float) ((double) y / e);
+        int ar = (p * a.h + a.h - e + y) * a.w;
+        int br = (p * b.h + y) * w;
+        for (int x = 0; x < w; x++) {
+          b.px[br + x] = a.px[ar + x] * wa + b.px[br + x] * wb;
+        }
+      }
+    }
+  }
+
+  /** blend_h: the first e columns of b take over from the last e columns of a. */
+  private static void blendCols(Tile a, Tile b, int blend) {
+    int e = Math.min(Math.min(a.w, b.w), blend);
+    float[] wa = new float[e];
+    float[] wb = new float[e];
+    for (int x = 0; x < e; x++) {
+      wa[x] = (float) (1 - (double) x / e);
+      wb[x] = (float) ((double) x / e);
+    }
+    for (int p = 0; p < b.planes; p++) {
+      for (int y = 0; y < b.h; y++) {
+        int ar = (p * a.h + y) * a.w + a.w - e;
+        int br = (p * b.h + y) * b.w;
+        for (int x = 0; x < e; x++) {
+          b.px[br + x] = a.px[ar + x] * wa[x] + b.px[br + x] * wb[x];
+        }
+      }
+    }
+  }
+
+  /** Writes the cropped tiles of one row into rows [y0, y0 + cropH) of out, plane by plane. */
+  private void writeRow(Tile[] row, int keep, int cropH, Tensor out, int y0, int outW) {
+    int planes = row[0].planes;
+    long outH = out.dim(2);
+    float[] strip = new float[cropH * outW];
+    for (int p = 0; p < planes; p++) {
+      int x0 = 0;
+      for (Tile tl : row) {
+        int cw = Math.min(keep, tl.w);
+        for (int y = 0; y < cropH; y++) {
+          System.arraycopy(tl.px, (p * tl.h + y) * tl.w, strip, y * outW + x0, cw);
+        }
+        x0 += cw;
+      }
+      be.write(out, (p * outH + y0) * outW, strip, 0, strip.length);
+    }
   }
 }

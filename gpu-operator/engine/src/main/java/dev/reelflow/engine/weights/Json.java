@@ -5,8 +5,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Minimal JSON reader/writer for safetensors headers (objects, arrays, strings, numbers). */
-final class Json {
+/**
+ * Minimal JSON reader for safetensors headers and checkpoint configs: objects become {@code
+ * LinkedHashMap<String, Object>} (key order kept), arrays {@code List<Object>}, integers {@code
+ * Long}, other numbers {@code Double}, plus {@code String}, {@code Boolean} and {@code null}.
+ */
+public final class Json {
   private final String s;
   private int i;
 
@@ -14,9 +18,15 @@ final class Json {
     this.s = s;
   }
 
-  static Object parse(String text) {
+  /** Parses one JSON value; {@link IllegalArgumentException} with the offset on bad input. */
+  public static Object parse(String text) {
     Json j = new Json(text);
-    Object v = j.value();
+    Object v;
+    try {
+      v = j.value();
+    } catch (StringIndexOutOfBoundsException e) {
+      throw new IllegalArgumentException("unexpected end of JSON", e);
+    }
     j.ws();
     if (j.i != text.length()) {
       throw new IllegalArgumentException("trailing characters in JSON at " + j.i);
@@ -32,6 +42,9 @@ final class Json {
 
   private Object value() {
     ws();
+    if (i >= s.length()) {
+      throw new IllegalArgumentException("unexpected end of JSON at " + i);
+    }
     char c = s.charAt(i);
     if (c == '{') {
       i++;
@@ -133,7 +146,8 @@ final class Json {
     }
   }
 
-  static String quote(String v) {
+  /** A JSON string literal. */
+  public static String quote(String v) {
     StringBuilder b = new StringBuilder("\"");
     for (char c : v.toCharArray()) {
       if (c == '"' || c == '\\') {

@@ -4,8 +4,10 @@ import dev.reelflow.engine.backend.Backend;
 import dev.reelflow.engine.backend.DType;
 import dev.reelflow.engine.backend.Tensor;
 import java.io.IOException;
+import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -14,6 +16,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.bytedeco.javacpp.Pointer;
 
 /**
  * Reader for the safetensors format: an 8-byte little-endian header length, a JSON header mapping
@@ -30,18 +33,24 @@ public final class SafetensorsFile implements AutoCloseable {
   private final long dataStart;
   private final Map<String, Entry> entries;
   private final Map<String, String> metadata;
+  private final byte[] header;
+  private final long fileSize;
 
   private SafetensorsFile(
       Path path,
       FileChannel channel,
       long dataStart,
       Map<String, Entry> entries,
-      Map<String, String> metadata) {
+      Map<String, String> metadata,
+      byte[] header,
+      long fileSize) {
     this.path = path;
     this.channel = channel;
     this.dataStart = dataStart;
     this.entries = entries;
     this.metadata = metadata;
+    this.header = header;
+    this.fileSize = fileSize;
   }
 
   /** Opens and parses the header; the data stays on disk until a tensor is read. */
@@ -82,8 +91,30 @@ public final class SafetensorsFile implements AutoCloseable {
                 ((Number) off.get(0)).longValue(),
                 ((Number) off.get(1)).longValue()));
       }
+      long size = ch.size();
+      for (Entry e : entries.values()) {
+        if (e.begin < 0 || e.end < e.begin || 8 + n + e.end > size) {
+          throw new IOException(
+              path
+                  + ": tensor "
+                  + e.name
+                  + " lies outside the file (data_offsets ["
+                  + e.begin
+                  + ", "
+                  + e.end
+                  + "], file of "
+                  + size
+                  + " bytes): the file is truncated or corrupt");
+        }
+      }
       return new SafetensorsFile(
-          path, ch, 8 + n, Collections.unmodifiableMap(entries), Collections.unmodifiableMap(meta));
+          path,
+          ch,
+          8 + n,
+          Collections.unmodifiableMap(entries),
+          Collections.unmodifiableMap(meta),
+          hb.array(),
+          size);
     } catch (RuntimeException | IOException e) {
       ch.close();
       if (e instanceof IOException io) {
@@ -111,14 +142,25 @@ public final class SafetensorsFile implements AutoCloseable {
     return entries;
   }
 
+  /** The raw JSON header as stored in the file (for fingerprints). */
+  public byte[] headerBytes() {
+    return header.clone();
+  }
+
+  /** Size of the whole file in bytes. */
+  public long fileSize() {
+    return fileSize;
+  }
+
   /** The {@code __metadata__} string map (empty when absent). */
   public Map<String, String> metadata() {
     return metadata;
   }
 
   /**
-   * Reads one tensor into the backend. F32 stays F32; F16/BF16 stay 16-bit when {@code keepHalf},
-   * otherwise they are widened to F32.
+   * Reads one tensor into the backend straight from the memory-mapped file ({@link
+   * Backend#fromHost}). F32 stays F32; F16/BF16 stay 16-bit when {@code keepHalf}, otherwise they
+   * are widened to F32 on the backend.
    */
   public Tensor read(String name, Backend backend, boolean keepHalf) throws IOException {
     Entry e = entries.get(name);
@@ -138,32 +180,27 @@ public final class SafetensorsFile implements AutoCloseable {
     if (e.end - e.begin != n * width) {
       throw new IOException(name + ": byte range does not match shape and dtype");
     }
-    ByteBuffer map =
-        channel
-            .map(FileChannel.MapMode.READ_ONLY, dataStart + e.begin, e.end - e.begin)
-            .order(ByteOrder.LITTLE_ENDIAN);
-    if (width == 4) {
-      Tensor t = backend.allocate(e.shape);
-      float[] chunk = new float[(int) Math.min(n, 1 << 20)];
-      var fb = map.asFloatBuffer();
-      for (long off = 0; off < n; off += chunk.length) {
-        int len = (int) Math.min(chunk.length, n - off);
-        fb.get(chunk, 0, len);
-        backend.write(t, off, chunk, 0, len);
+    DType dt =
+        switch (e.dtype) {
+          case "BF16" -> DType.BF16;
+          case "F16" -> DType.F16;
+          default -> DType.F32;
+        };
+    // the mapped file region goes to the backend (and its device) in the stored type, no Java
+    // array in between; safetensors is little-endian like every platform we run on
+    MappedByteBuffer map =
+        channel.map(FileChannel.MapMode.READ_ONLY, dataStart + e.begin, e.end - e.begin);
+    try {
+      Tensor t = backend.fromHost(new Pointer(map), dt, e.shape);
+      if (dt == DType.F32 || keepHalf) {
+        return t;
       }
-      return t;
+      try (t) {
+        return backend.convert(t, DType.F32);
+      }
+    } finally {
+      Reference.reachabilityFence(map);
     }
-    short[] bits = new short[Math.toIntExact(n)];
-    map.asShortBuffer().get(bits);
-    DType dt = e.dtype.equals("BF16") ? DType.BF16 : DType.F16;
-    if (keepHalf) {
-      return backend.fromBits(dt, bits, e.shape);
-    }
-    float[] f = new float[bits.length];
-    for (int i = 0; i < f.length; i++) {
-      f[i] = dt == DType.BF16 ? DType.bf16ToFloat(bits[i]) : DType.f16ToFloat(bits[i]);
-    }
-    return backend.fromArray(f, e.shape);
   }
 
   @Override

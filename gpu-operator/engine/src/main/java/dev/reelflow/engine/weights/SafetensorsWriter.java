@@ -1,32 +1,71 @@
 package dev.reelflow.engine.weights;
 
+import dev.reelflow.engine.backend.DType;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Writes float32 tensors (and string metadata) in the safetensors format. */
+/**
+ * Writes tensors (and string metadata) in the safetensors format: float data stored as F32, F16 or
+ * BF16 (rounded to nearest even), or raw bytes under any dtype name (for fixtures of files the
+ * engine must refuse).
+ */
 public final class SafetensorsWriter {
-  private record Item(String name, long[] shape, float[] data) {}
+  private record Item(String name, String dtype, long[] shape, byte[] bytes) {}
 
   private final List<Item> items = new ArrayList<>();
   private final Map<String, String> metadata = new LinkedHashMap<>();
 
-  /** Adds a float32 tensor; data length must equal the product of shape. */
-  public SafetensorsWriter add(String name, long[] shape, float[] data) {
+  private static long count(String name, long[] shape) {
     long n = 1;
     for (long d : shape) {
+      if (d < 0) {
+        throw new IllegalArgumentException(name + ": negative dimension");
+      }
       n *= d;
     }
+    return n;
+  }
+
+  /** Adds a float32 tensor; data length must equal the product of shape. */
+  public SafetensorsWriter add(String name, long[] shape, float[] data) {
+    return add(name, shape, data, DType.F32);
+  }
+
+  /** Adds a tensor stored as {@code storage} (F32, F16 or BF16) from float values. */
+  public SafetensorsWriter add(String name, long[] shape, float[] data, DType storage) {
+    long n = count(name, shape);
     if (n != data.length) {
       throw new IllegalArgumentException(name + ": " + data.length + " values for shape size " + n);
     }
-    items.add(new Item(name, shape.clone(), data));
+    ByteBuffer b =
+        ByteBuffer.allocate(Math.toIntExact(n * storage.bytes())).order(ByteOrder.LITTLE_ENDIAN);
+    for (float f : data) {
+      switch (storage) {
+        case F32 -> b.putFloat(f);
+        case F16 -> b.putShort(DType.floatToF16(f));
+        case BF16 -> b.putShort(DType.floatToBf16(f));
+      }
+    }
+    items.add(new Item(name, storage.name(), shape.clone(), b.array()));
+    return this;
+  }
+
+  /**
+   * Adds a tensor with the given safetensors dtype name (e.g. {@code F64}, {@code I32}) and raw
+   * little-endian bytes, which are written unchecked.
+   */
+  public SafetensorsWriter addRaw(String name, String dtype, long[] shape, byte[] bytes) {
+    count(name, shape);
+    items.add(new Item(name, dtype, shape.clone(), bytes.clone()));
     return this;
   }
 
@@ -53,11 +92,12 @@ public final class SafetensorsWriter {
       if (h.length() > 1) {
         h.append(',');
       }
-      h.append(Json.quote(it.name)).append(":{\"dtype\":\"F32\",\"shape\":[");
+      h.append(Json.quote(it.name)).append(":{\"dtype\":").append(Json.quote(it.dtype));
+      h.append(",\"shape\":[");
       for (int i = 0; i < it.shape.length; i++) {
         h.append(i == 0 ? "" : ",").append(it.shape[i]);
       }
-      long end = off + 4L * it.data.length;
+      long end = off + it.bytes.length;
       h.append("],\"data_offsets\":[").append(off).append(',').append(end).append("]}");
       off = end;
     }
@@ -71,16 +111,15 @@ public final class SafetensorsWriter {
     for (int i = 0; i < pad; i++) {
       out.write(' ');
     }
-    ByteBuffer buf = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
     for (Item it : items) {
-      for (float f : it.data) {
-        if (!buf.hasRemaining()) {
-          out.write(buf.array(), 0, buf.position());
-          buf.clear();
-        }
-        buf.putFloat(f);
-      }
+      out.write(it.bytes);
     }
-    out.write(buf.array(), 0, buf.position());
+  }
+
+  /** Writes the file {@code path} (replacing it). */
+  public void writeTo(Path path) throws IOException {
+    try (OutputStream out = Files.newOutputStream(path)) {
+      writeTo(out);
+    }
   }
 }

@@ -6,10 +6,16 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The parameters of one model, by checkpoint name, either loaded from safetensors files or filled
@@ -17,6 +23,8 @@ import java.util.SplittableRandom;
  * checkpoint file names), so manifests never pretend random weights are trained ones.
  */
 public final class WeightSet implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(WeightSet.class);
+
   /** The weights id reported when no checkpoint was loaded. */
   public static final String RANDOM_INIT = "random-init";
 
@@ -55,6 +63,14 @@ public final class WeightSet implements AutoCloseable {
     return new WeightSet(map, RANDOM_INIT);
   }
 
+  /**
+   * Wraps tensors the caller built (e.g. weights computed by a test formula or converted from
+   * another format), under the given id; the set owns and closes them.
+   */
+  public static WeightSet of(Map<String, Tensor> tensors, String id) {
+    return new WeightSet(new LinkedHashMap<>(tensors), id);
+  }
+
   /** Box-Muller normal sample (SplittableRandom has no nextGaussian on Java 17). */
   static double gaussian(SplittableRandom r) {
     double u1 = r.nextDouble();
@@ -64,68 +80,192 @@ public final class WeightSet implements AutoCloseable {
 
   /**
    * Loads every declared parameter from the given safetensors files (a sharded checkpoint may be
-   * split over several). Extra tensors in the files are ignored. Missing or mis-shaped tensors fail
-   * with a {@link WeightLoadException} that lists all of them.
+   * split over several), strictly: a tensor of the files that no parameter declares is an error, as
+   * are missing, mis-shaped, duplicated or unreadable (not F32/F16/BF16) tensors; {@link
+   * WeightLoadException} lists all of them. To skip tensors on purpose, use {@link #loader} with
+   * {@link Loader#ignore}.
    *
    * @param keepHalf keep F16/BF16 weights in 16-bit storage (2-D linear weights only)
    */
   public static WeightSet load(
       List<ParamSpec> specs, List<Path> files, Backend backend, boolean keepHalf) {
-    List<SafetensorsFile> opened = new ArrayList<>();
-    try {
-      for (Path f : files) {
-        opened.add(SafetensorsFile.open(f));
-      }
-      List<String> missing = new ArrayList<>();
-      List<String> misshaped = new ArrayList<>();
-      Map<String, SafetensorsFile> where = new LinkedHashMap<>();
+    return loader(specs).keepHalf(keepHalf).load(files, backend);
+  }
+
+  /** A strict loader for these parameters; add ignore rules and options, then load or check. */
+  public static Loader loader(List<ParamSpec> specs) {
+    return new Loader(specs);
+  }
+
+  /**
+   * Strict checkpoint loading with rules for the tensors a model ignores on purpose. Every tensor
+   * of the checkpoint must be consumed by a declared parameter or matched by an {@link #ignore}
+   * rule, which states why; {@link #check} does the matching from the headers alone.
+   */
+  public static final class Loader {
+    private record IgnoreRule(Pattern pattern, String reason) {}
+
+    private final List<ParamSpec> specs;
+    private final List<IgnoreRule> ignores = new ArrayList<>();
+    private boolean keepHalf;
+
+    private Loader(List<ParamSpec> specs) {
+      this.specs = List.copyOf(specs);
+      Set<String> seen = new HashSet<>();
       for (ParamSpec p : specs) {
-        SafetensorsFile src = null;
-        for (SafetensorsFile f : opened) {
-          if (f.entries().containsKey(p.name())) {
-            src = f;
-            break;
+        if (!seen.add(p.name())) {
+          throw new IllegalArgumentException("parameter " + p.name() + " declared twice");
+        }
+      }
+    }
+
+    /** Keep F16/BF16 linear weights 16-bit (see {@link ParamSpec#halfStorage()}); default false. */
+    public Loader keepHalf(boolean k) {
+      this.keepHalf = k;
+      return this;
+    }
+
+    /**
+     * Ignores every tensor whose whole name matches {@code regex}, for the stated reason (reported
+     * by {@link #check} and logged on load). A declared parameter is never ignored.
+     */
+    public Loader ignore(String regex, String reason) {
+      if (reason == null || reason.isBlank()) {
+        throw new IllegalArgumentException("an ignore rule needs a reason");
+      }
+      ignores.add(new IgnoreRule(Pattern.compile(regex), reason));
+      return this;
+    }
+
+    /** Matches the checkpoint's headers against the parameters; reads no tensor data. */
+    public WeightCheck check(List<Path> files) {
+      List<SafetensorsFile> opened = new ArrayList<>();
+      try {
+        for (Path f : files) {
+          opened.add(SafetensorsFile.open(f));
+        }
+        return check(opened, files.toString());
+      } catch (IOException e) {
+        throw new WeightLoadException("cannot read checkpoint " + files + ": " + e.getMessage(), e);
+      } finally {
+        closeAll(opened);
+      }
+    }
+
+    WeightCheck check(List<SafetensorsFile> files, String source) {
+      Map<String, ParamSpec> declared = new LinkedHashMap<>();
+      specs.forEach(p -> declared.put(p.name(), p));
+      Map<String, SafetensorsFile> where = new LinkedHashMap<>();
+      List<String> duplicated = new ArrayList<>();
+      for (SafetensorsFile f : files) {
+        for (String name : f.entries().keySet()) {
+          SafetensorsFile before = where.putIfAbsent(name, f);
+          if (before != null) {
+            duplicated.add(
+                name + ": in " + before.path().getFileName() + " and " + f.path().getFileName());
           }
         }
-        if (src == null) {
+      }
+      List<WeightCheck.Use> consumed = new ArrayList<>();
+      Map<String, String> ignored = new LinkedHashMap<>();
+      List<String> missing = new ArrayList<>();
+      List<String> misshaped = new ArrayList<>();
+      List<String> wrongDtype = new ArrayList<>();
+      List<String> unexpected = new ArrayList<>();
+      for (ParamSpec p : specs) {
+        SafetensorsFile f = where.get(p.name());
+        if (f == null) {
           missing.add(p.name());
           continue;
         }
-        long[] got = src.entries().get(p.name()).shape();
-        if (!Arrays.equals(got, p.shape())) {
+        SafetensorsFile.Entry e = f.entries().get(p.name());
+        boolean good = true;
+        if (!Arrays.equals(e.shape(), p.shape())) {
           misshaped.add(
               p.name()
                   + ": expected "
                   + Arrays.toString(p.shape())
                   + " got "
-                  + Arrays.toString(got));
+                  + Arrays.toString(e.shape()));
+          good = false;
+        }
+        if (!WeightCheck.READABLE_DTYPES.contains(e.dtype())) {
+          wrongDtype.add(
+              p.name() + ": stored as " + e.dtype() + "; the engine reads F32, F16 or BF16");
+          good = false;
+        }
+        if (good) {
+          consumed.add(new WeightCheck.Use(p, e.dtype(), f.path()));
+        }
+      }
+      for (String name : where.keySet()) {
+        if (declared.containsKey(name)) {
           continue;
         }
-        where.put(p.name(), src);
-      }
-      String source = files.toString();
-      if (!missing.isEmpty() || !misshaped.isEmpty()) {
-        throw new WeightLoadException(source, missing, misshaped);
-      }
-      Map<String, Tensor> map = new LinkedHashMap<>();
-      for (ParamSpec p : specs) {
-        boolean half = keepHalf && p.shape().length == 2 && p.init() == ParamSpec.Init.FAN_IN;
-        map.put(p.name(), where.get(p.name()).read(p.name(), backend, half));
-      }
-      StringBuilder id = new StringBuilder();
-      for (Path f : files) {
-        id.append(id.length() == 0 ? "" : "+").append(f.getFileName());
-      }
-      return new WeightSet(map, id.toString());
-    } catch (IOException e) {
-      throw new WeightLoadException("cannot read checkpoint " + files + ": " + e.getMessage(), e);
-    } finally {
-      for (SafetensorsFile f : opened) {
-        try {
-          f.close();
-        } catch (IOException ignored) {
-          // read-only mapping; nothing to flush
+        String reason = null;
+        for (IgnoreRule r : ignores) {
+          if (r.pattern().matcher(name).matches()) {
+            reason = r.reason();
+            break;
+          }
         }
+        if (reason != null) {
+          ignored.put(name, reason);
+        } else {
+          unexpected.add(name);
+        }
+      }
+      return new WeightCheck(
+          source, consumed, ignored, missing, misshaped, wrongDtype, unexpected, duplicated);
+    }
+
+    /** Checks, then reads every declared parameter into the backend. */
+    public WeightSet load(List<Path> files, Backend backend) {
+      List<SafetensorsFile> opened = new ArrayList<>();
+      try {
+        for (Path f : files) {
+          opened.add(SafetensorsFile.open(f));
+        }
+        WeightCheck check = check(opened, files.toString());
+        check.throwIfBad();
+        if (!check.ignored().isEmpty()) {
+          Map<String, Integer> byReason = new TreeMap<>();
+          check.ignored().values().forEach(r -> byReason.merge(r, 1, Integer::sum));
+          byReason.forEach(
+              (reason, n) -> LOG.info("{}: {} tensor(s) ignored: {}", files, n, reason));
+        }
+        Map<Path, SafetensorsFile> byPath = new LinkedHashMap<>();
+        opened.forEach(f -> byPath.put(f.path(), f));
+        Map<String, Tensor> map = new LinkedHashMap<>();
+        try {
+          for (WeightCheck.Use u : check.consumed()) {
+            ParamSpec p = u.spec();
+            boolean half = keepHalf && p.halfStorage();
+            map.put(p.name(), byPath.get(u.file()).read(p.name(), backend, half));
+          }
+        } catch (IOException | RuntimeException e) {
+          map.values().forEach(Tensor::close);
+          throw e;
+        }
+        StringBuilder id = new StringBuilder();
+        for (Path f : files) {
+          id.append(id.length() == 0 ? "" : "+").append(f.getFileName());
+        }
+        return new WeightSet(map, id.toString());
+      } catch (IOException e) {
+        throw new WeightLoadException("cannot read checkpoint " + files + ": " + e.getMessage(), e);
+      } finally {
+        closeAll(opened);
+      }
+    }
+  }
+
+  private static void closeAll(List<SafetensorsFile> files) {
+    for (SafetensorsFile f : files) {
+      try {
+        f.close();
+      } catch (IOException ignored) {
+        // read-only mapping; nothing to flush
       }
     }
   }

@@ -274,4 +274,53 @@ class SstaAttentionTest {
     assertThat(st.keptVideoFraction()).isBetween(12.0 / 360, 59.0 / 360);
     assertThat(st.keptFraction()).isGreaterThan(st.keptVideoFraction());
   }
+
+  @Test
+  void textTilesAfterTheLastValidOneKeepOnlyThemselves() {
+    // 2x4x4 grid in 1x2x2 tiles: 8 video tiles of 4 tokens; 10 text tokens (3 tiles), 5 valid
+    SstaAttention s = new SstaAttention(AttentionConfig.ssta().withTile(1, 2, 2).withTopk(0));
+    SstaAttention.Layout l = s.layout(new int[] {2, 4, 4}, 10, 5);
+    assertThat(l.textTiles()).isEqualTo(3);
+    assertThat(l.validTextTiles()).isEqualTo(2);
+    BlockMask m = s.mask(l, new float[1][8][8], 1);
+    int lastValid = 8 + 1;
+    int masked = 8 + 2;
+    for (int j = 0; j < l.totalTiles(); j++) {
+      assertThat(m.get(0, lastValid, j)).as("valid text row keeps %d", j).isEqualTo(j < masked);
+      assertThat(m.get(0, masked, j))
+          .as("masked text row keeps only itself")
+          .isEqualTo(j == masked);
+      assertThat(m.get(0, j, masked)).isEqualTo(j == masked);
+    }
+    // the text padding of the permutation repeats the last text token, padding or not
+    int[] perm = SstaAttention.permutation(l, 10);
+    assertThat(perm[perm.length - 1]).isEqualTo(2 * 4 * 4 + 9);
+    // without the text mask every text tile is kept
+    SstaAttention all =
+        new SstaAttention(AttentionConfig.ssta().withTile(1, 2, 2).withTopk(0).withTextMask(false));
+    assertThat(all.layout(new int[] {2, 4, 4}, 10, 5).validTextTiles()).isEqualTo(3);
+    // no valid token still keeps one text tile, as upstream's clamp
+    assertThat(s.layout(new int[] {2, 4, 4}, 10, 0).validTextTiles()).isEqualTo(1);
+  }
+
+  @Test
+  void repeatPaddingAndTheSingleFrameTile() {
+    SstaAttention repeat =
+        new SstaAttention(AttentionConfig.ssta().withTile(2, 4, 4).withRepeatPad(true));
+    SstaAttention.Layout l = repeat.layout(new int[] {3, 5, 5}, 4);
+    int[] perm = SstaAttention.permutation(l, 4);
+    // no zero rows: every padded position points at the nearest border token
+    assertThat(Arrays.stream(perm).filter(i -> i < 0).count()).isZero();
+    // tile (it 0, ih 0, iw 1) starts at w = 4; its second position (t 0, h 0, w 5) lies past the
+    // grid's w = 0..4 and repeats token (0, 0, 4)
+    int tile001 = 1;
+    assertThat(perm[tile001 * 32 + 1]).isEqualTo(4);
+    // one latent frame: the 1-frame image tile of the same block size and a 1x1x1 window
+    SstaAttention s = new SstaAttention(AttentionConfig.ssta());
+    SstaAttention.Layout img = s.layout(new int[] {1, 30, 53}, 100);
+    assertThat(img.tile()).containsExactly(1, 16, 24);
+    assertThat(img.window()).containsExactly(1, 1, 1);
+    assertThat(AttentionConfig.ssta().effectiveTopk(1)).isEqualTo(64);
+    assertThat(AttentionConfig.ssta().effectiveTopk(2)).isEqualTo(32);
+  }
 }

@@ -3,6 +3,8 @@ package dev.reelflow.engine.dit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.reelflow.engine.GenerationSpec;
+import dev.reelflow.engine.NativeVideoEngine;
 import dev.reelflow.engine.attention.AttentionConfig;
 import dev.reelflow.engine.backend.BlockOffload;
 import dev.reelflow.engine.backend.CpuBackend;
@@ -32,7 +34,7 @@ class BlockOffloadTest {
   }
 
   private static float[] runBlocks(TorchBackend be, boolean offload) {
-    DitConfig cfg = DitConfig.tiny().withDepth(3);
+    DitConfig cfg = DitConfig.tiny().toBuilder().depth(3).build();
     int h = cfg.hidden();
     int[] grid = {2, 4, 4};
     int n = 32;
@@ -84,6 +86,25 @@ class BlockOffloadTest {
       float[] offloaded = runBlocks(be, true);
       assertThat(offloaded).containsExactly(plain);
     }
+  }
+
+  @Test
+  void theEngineWithOffloadedBlocksRendersTheSameLatents() {
+    GenerationSpec spec =
+        GenerationSpec.builder().prompt("a red kite").size(32, 32).frames(5).steps(2).build();
+    float[][] latents = new float[2][];
+    for (int run = 0; run < 2; run++) {
+      try (TorchBackend be = TorchBackend.builder().threads(2).build();
+          NativeVideoEngine e =
+              NativeVideoEngine.builder()
+                  .backend(be)
+                  .model(DitConfig.tiny().toBuilder().depth(3).build())
+                  .offloadBlocks(run == 1)
+                  .build()) {
+        latents[run] = e.generate(spec, null).latents();
+      }
+    }
+    assertThat(latents[1]).containsExactly(latents[0]);
   }
 
   @Test

@@ -50,13 +50,119 @@ class WeightSetTest {
             new SafetensorsWriter()
                 .add("a.weight", new long[] {2, 3}, new float[] {1, 2, 3, 4, 5, 6})
                 .add("a.bias", new long[] {2}, new float[] {7, 8})
-                .add("n.weight", new long[] {3}, new float[] {9, 10, 11})
-                .add("unused.extra", new long[] {1}, new float[] {0}));
+                .add("n.weight", new long[] {3}, new float[] {9, 10, 11}));
     try (WeightSet w = WeightSet.load(SPECS, List.of(f), BE, false)) {
       assertThat(w.id()).isEqualTo("ok.safetensors");
       assertThat(BE.toArray(w.get("a.weight"))).containsExactly(1, 2, 3, 4, 5, 6);
       assertThat(BE.toArray(w.get("n.weight"))).containsExactly(9, 10, 11);
     }
+  }
+
+  @Test
+  void anExtraTensorIsAnErrorUnlessIgnoredWithAReason(@TempDir Path dir) throws Exception {
+    Path f =
+        write(
+            dir,
+            "extra.safetensors",
+            new SafetensorsWriter()
+                .add("a.weight", new long[] {2, 3}, new float[] {1, 2, 3, 4, 5, 6})
+                .add("a.bias", new long[] {2}, new float[] {7, 8})
+                .add("n.weight", new long[] {3}, new float[] {9, 10, 11})
+                .add("guidance_in.mlp.0.weight", new long[] {1}, new float[] {0})
+                .add("ema.a.weight", new long[] {1}, new float[] {0}));
+    assertThatThrownBy(() -> WeightSet.load(SPECS, List.of(f), BE, false))
+        .isInstanceOfSatisfying(
+            WeightLoadException.class,
+            e ->
+                assertThat(e.unexpected())
+                    .containsExactly("guidance_in.mlp.0.weight", "ema.a.weight"))
+        .hasMessageContaining("unexpected tensors")
+        .hasMessageContaining("guidance_in.mlp.0.weight");
+    WeightSet.Loader loader =
+        WeightSet.loader(SPECS).ignore("ema\\..*", "EMA copies are not used for inference");
+    WeightCheck check = loader.check(List.of(f));
+    assertThat(check.ignored())
+        .containsEntry("ema.a.weight", "EMA copies are not used for inference");
+    assertThat(check.unexpected()).containsExactly("guidance_in.mlp.0.weight");
+    assertThat(check.ok()).isFalse();
+    loader.ignore("guidance_in\\..*", "test: the model has no guidance embedding");
+    try (WeightSet w = loader.load(List.of(f), BE)) {
+      assertThat(w.contains("ema.a.weight")).isFalse();
+      assertThat(BE.toArray(w.get("a.bias"))).containsExactly(7, 8);
+    }
+  }
+
+  @Test
+  void wrongDtypeAndDuplicatesAcrossShardsAreListedWithTheRest(@TempDir Path dir) throws Exception {
+    Path a =
+        write(
+            dir,
+            "model-00001-of-00002.safetensors",
+            new SafetensorsWriter()
+                .add("a.weight", new long[] {2, 3}, new float[6], DType.BF16)
+                .addRaw("a.bias", "I32", new long[] {2}, new byte[8]));
+    Path b =
+        write(
+            dir,
+            "model-00002-of-00002.safetensors",
+            new SafetensorsWriter()
+                .add("a.weight", new long[] {2, 3}, new float[6])
+                .add("n.weight", new long[] {4}, new float[4], DType.F16));
+    WeightCheck c = WeightSet.loader(SPECS).check(List.of(a, b));
+    assertThat(c.wrongDtype())
+        .containsExactly("a.bias: stored as I32; the engine reads F32, F16 or BF16");
+    assertThat(c.misshaped()).containsExactly("n.weight: expected [3] got [4]");
+    assertThat(c.duplicated())
+        .containsExactly(
+            "a.weight: in model-00001-of-00002.safetensors and model-00002-of-00002.safetensors");
+    assertThat(c.problems()).hasSize(3);
+    assertThatThrownBy(() -> WeightSet.load(SPECS, List.of(a, b), BE, true))
+        .isInstanceOfSatisfying(
+            WeightLoadException.class,
+            e -> {
+              assertThat(e.wrongDtype()).hasSize(1);
+              assertThat(e.duplicated()).hasSize(1);
+              assertThat(e.misshaped()).hasSize(1);
+            });
+  }
+
+  @Test
+  void storedAndResidentBytesFollowTheDtypesAndTheHalfRule(@TempDir Path dir) throws Exception {
+    Path f =
+        write(
+            dir,
+            "half.safetensors",
+            new SafetensorsWriter()
+                .add("a.weight", new long[] {2, 3}, new float[] {1, 2, 3, 4, 5, 6}, DType.BF16)
+                .add("a.bias", new long[] {2}, new float[] {7, 8}, DType.BF16)
+                .add("n.weight", new long[] {3}, new float[] {9, 10, 11}, DType.F16));
+    WeightCheck c = WeightSet.loader(SPECS).check(List.of(f));
+    assertThat(c.ok()).isTrue();
+    assertThat(c.storedBytesByDtype()).containsEntry("BF16", 16L).containsEntry("F16", 6L);
+    // the 2-D fan-in weight stays 16-bit, the bias and the norm weight are widened
+    assertThat(c.residentBytes(true)).isEqualTo(6 * 2 + 2 * 4 + 3 * 4);
+    assertThat(c.residentBytes(false)).isEqualTo(11 * 4);
+    try (WeightSet w = WeightSet.loader(SPECS).keepHalf(true).load(List.of(f), BE)) {
+      assertThat(w.get("a.weight").dtype()).isEqualTo(DType.BF16);
+      assertThat(w.get("a.bias").dtype()).isEqualTo(DType.F32);
+      assertThat(BE.toArray(w.get("n.weight"))).containsExactly(9, 10, 11);
+    }
+  }
+
+  @Test
+  void aTruncatedFileIsNamed(@TempDir Path dir) throws Exception {
+    Path f =
+        write(
+            dir,
+            "cut.safetensors",
+            new SafetensorsWriter()
+                .add("a.weight", new long[] {2, 3}, new float[] {1, 2, 3, 4, 5, 6}));
+    byte[] all = Files.readAllBytes(f);
+    Files.write(f, java.util.Arrays.copyOf(all, all.length - 4));
+    assertThatThrownBy(() -> WeightSet.loader(SPECS).check(List.of(f)))
+        .isInstanceOf(WeightLoadException.class)
+        .hasMessageContaining("cut.safetensors")
+        .hasMessageContaining("truncated");
   }
 
   @Test
