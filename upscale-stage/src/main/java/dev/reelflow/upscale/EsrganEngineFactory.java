@@ -26,15 +26,16 @@ import org.slf4j.LoggerFactory;
  *       slim} pick a set explicitly (slim is committed and about 30 times cheaper).
  *   <li>{@code modelsDir}: folder with x2/x3/x4/x8 model folders of the chosen set (default: this
  *       build's copy)
- *   <li>{@code backend}: tensor backend, {@code cpu} (default, OpenBLAS), {@code torch} (libtorch
- *       on the CPU) or {@code cuda[:N]} (libtorch on GPU N; frames of a batch go to the device
- *       together)
  *   <li>{@code scale}: 0 = smallest network scale that covers the target (default), or 2/3/4/8
  *   <li>{@code tileSize}: tile side in input pixels (default 256)
  *   <li>{@code maxMargin}: upper bound of the tile overlap (default 24)
  *   <li>{@code threads}: CPU threads of the backend (default: available processors)
  *   <li>{@code frameBatch}: frames per device batch and per progress report (default 1)
  * </ul>
+ *
+ * <p>The network runs on the worker slot's tensor backend ({@code backend} in the worker config,
+ * {@link EngineSettings#backend()}): {@code cpu} (OpenBLAS), {@code torch} (libtorch on the CPU) or
+ * {@code cuda[:N]} (libtorch on GPU N; the frames of a batch go to the device together).
  */
 public final class EsrganEngineFactory implements EngineFactory {
   private static final Logger LOG = LoggerFactory.getLogger(EsrganEngineFactory.class);
@@ -90,7 +91,7 @@ public final class EsrganEngineFactory implements EngineFactory {
             .tileSize((int) settings.longOption("tileSize", 256))
             .maxMargin((int) settings.longOption("maxMargin", 24))
             .threads(threads)
-            .ownBackend(openBackend(settings.option("backend").orElse("cpu"), threads));
+            .ownBackend(openBackend(settings.backend(), threads));
     settings.option("modelsDir").ifPresent(d -> b.modelsDir(Paths.get(d)));
     EsrganUpscaler up;
     try {
@@ -118,23 +119,15 @@ public final class EsrganEngineFactory implements EngineFactory {
   }
 
   /**
-   * The tensor backend named by {@code engine.esrgan.backend}: {@code cpu} (OpenBLAS), {@code
-   * torch} (libtorch on the CPU) or {@code cuda[:N]} (libtorch on GPU N), opened by the engine's
-   * {@link Backends}; {@code cuda} without a usable GPU fails here saying what is missing, never
-   * falling back to the CPU.
+   * The slot's tensor backend, opened by the engine's {@link Backends}; {@code cuda} without a
+   * usable GPU fails here saying what is missing, never falling back to the CPU.
    */
-  static Backend openBackend(String spec, int threads) throws EngineException {
-    BackendSpec parsed;
+  static Backend openBackend(BackendSpec spec, int threads) throws EngineException {
     try {
-      parsed = BackendSpec.parse(spec);
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("engine.esrgan.backend: " + e.getMessage(), e);
-    }
-    try {
-      return Backends.open(parsed, threads);
+      return Backends.open(spec, threads);
     } catch (BackendUnavailableException e) {
       throw EngineException.engineError(
-          "engine.esrgan.backend " + parsed + " cannot be opened: " + e.getMessage(), e);
+          "esrgan: backend " + spec + " cannot be opened: " + e.getMessage(), e);
     }
   }
 }

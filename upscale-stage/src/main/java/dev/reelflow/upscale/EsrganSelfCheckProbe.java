@@ -11,7 +11,7 @@ import java.util.List;
  * The GPU self-check's ESRGAN figure: frames per second of the default 1080p upscaler (esrgan-thick
  * where the build has it, else slim, named in the note) at x2 from 960x540 to 1920x1080, frames
  * batched, on the self-check's backend. On a CUDA backend it times the full shape; elsewhere (the
- * CPU part that CI runs) two 48x32 stand-in frames, and the note says so. Add it with {@code
+ * CPU part that CI runs) two 32x24 stand-in frames, and the note says so. Add it with {@code
  * GpuSelfCheck.builder().probe(new EsrganSelfCheckProbe())}.
  */
 public final class EsrganSelfCheckProbe implements GpuSelfCheck.Probe {
@@ -25,8 +25,8 @@ public final class EsrganSelfCheckProbe implements GpuSelfCheck.Probe {
   @Override
   public GpuSelfCheck.Measurement run(Backend backend) {
     boolean full = backend instanceof TorchBackend t && t.isCuda();
-    int w = full ? 960 : 48;
-    int h = full ? 540 : 32;
+    int w = full ? 960 : 32;
+    int h = full ? 540 : 24;
     int batch = full ? 4 : 2;
     EsrganWeights weights =
         EsrganWeights.THICK.bundled() ? EsrganWeights.THICK : EsrganWeights.SLIM;

@@ -16,7 +16,7 @@ class EsrganSelfCheckProbeTest {
       assertThat(m.unit()).isEqualTo("frames/s");
       assertThat(m.value()).isPositive();
       assertThat(m.seconds()).isPositive();
-      assertThat(m.shape()).isEqualTo("2 frames 48x32 -> 96x64");
+      assertThat(m.shape()).isEqualTo("2 frames 32x24 -> 64x48");
       assertThat(m.note())
           .contains("stand-in")
           .contains(EsrganWeights.THICK.bundled() ? "esrgan-thick" : "esrgan-slim");

@@ -3,6 +3,7 @@ package dev.reelflow.upscale;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.reelflow.engine.backend.Backend;
+import dev.reelflow.engine.backend.BackendSpec;
 import dev.reelflow.engine.backend.CpuBackend;
 import dev.reelflow.engine.backend.TorchBackend;
 import dev.reelflow.worker.spi.EngineRegistry;
@@ -54,11 +55,12 @@ class EsrganTorchParityTest {
   }
 
   @Test
-  void theEngineRunsOnTheBackendItsSettingsName() throws Exception {
+  void theEngineRunsOnTheWorkerSlotsBackend() throws Exception {
     EngineRegistry r = EngineRegistry.builder().discover(getClass().getClassLoader()).build();
-    Map<String, String> options = Map.of("weights", "slim", "backend", "torch", "threads", "2");
+    Map<String, String> options = Map.of("weights", "slim", "threads", "2");
     try (UpscaleEngine e =
-        r.createUpscale(new EngineSettings("esrgan", options, "cpu", 0, false))) {
+        r.createUpscale(
+            new EngineSettings("esrgan", options, "cpu", 0, false, BackendSpec.torch()))) {
       assertThat(e.describe().backend()).isEqualTo("torch");
       FrameUpscaler up = ((PixelUpscaleEngine) e).upscaler();
       assertThat(((EsrganUpscaler) up).backend()).isInstanceOf(TorchBackend.class);

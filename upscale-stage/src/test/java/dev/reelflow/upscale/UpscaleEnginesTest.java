@@ -3,8 +3,11 @@ package dev.reelflow.upscale;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.reelflow.engine.backend.BackendSpec;
+import dev.reelflow.engine.backend.Backends;
 import dev.reelflow.schemas.avro.ErrorCode;
 import dev.reelflow.worker.spi.EngineContext;
+import dev.reelflow.worker.spi.EngineException;
 import dev.reelflow.worker.spi.EngineRegistry;
 import dev.reelflow.worker.spi.EngineSettings;
 import dev.reelflow.worker.spi.StepListener;
@@ -18,6 +21,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -83,13 +87,24 @@ class UpscaleEnginesTest {
   }
 
   @Test
-  void unknownWeightsAndBackendsAreRefusedNamingTheKey() {
+  void unknownWeightsAreRefusedNamingTheKeyAndCudaWithoutAGpuFailsAtStart() {
     EngineRegistry r = EngineRegistry.builder().discover(getClass().getClassLoader()).build();
     assertThatThrownBy(() -> r.createUpscale(settings("esrgan", Map.of("weights", "medium"))))
         .hasMessageContaining("engine.esrgan.weights");
+    Assumptions.assumeTrue(
+        Backends.devices().size() == 1, "a CUDA device is present; the refusal needs none");
     assertThatThrownBy(
-            () -> r.createUpscale(settings("esrgan", Map.of("weights", "slim", "backend", "tpu"))))
-        .hasMessageContaining("engine.esrgan.backend");
+            () ->
+                r.createUpscale(
+                    new EngineSettings(
+                        "esrgan",
+                        Map.of("weights", "slim"),
+                        "cpu",
+                        0L,
+                        false,
+                        BackendSpec.cuda(0))))
+        .isInstanceOf(EngineException.class)
+        .hasMessageContaining("cuda:0");
   }
 
   @Test
