@@ -1,30 +1,27 @@
 package dev.reelflow.upscale;
 
+import dev.reelflow.engine.backend.Backend;
 import dev.reelflow.engine.backend.CpuBackend;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The {@code esrgan} engine: a pretrained UpscalerJS ESRGAN network (TF.js layers weights) run
- * frame by frame in overlapping tiles, then resized to the exact target with {@link Resampler}.
+ * The {@code esrgan} engine: a pretrained UpscalerJS ESRGAN network (TF.js layers weights) run on
+ * an engine {@link Backend} in overlapping tiles, then resized to the exact target with {@link
+ * Resampler}.
  *
  * <p>Tiles overlap by the network's receptive-field radius (capped by {@code maxMargin}); each
  * tile's margin is cropped, so with the full radius the tiled result equals the whole-frame result
- * and there are no seams. Tiles run on {@code threads} workers, each with its own native workspace
- * and a single-threaded GEMM; cancellation is polled before every tile.
+ * and there are no seams. Frames of one call are batched: tile k of every frame goes through the
+ * network as one [N, 3, h, w] batch, so a GPU backend sees N times the work per launch. Parallelism
+ * is the backend's own (the CPU backend's thread pool, or the device); cancellation is polled
+ * before every tile batch.
  */
 public final class EsrganUpscaler implements FrameUpscaler {
   private static final Logger LOG = LoggerFactory.getLogger(EsrganUpscaler.class);
@@ -35,15 +32,9 @@ public final class EsrganUpscaler implements FrameUpscaler {
   private final int fixedScale;
   private final int tileSize;
   private final int maxMargin;
-  private final int threads;
-  private final Gemm gemm;
-  private final Gemm wideGemm;
-  private final CpuBackend backend;
-  private final CpuBackend wideBackend;
-  private final Map<Integer, SrNetwork> networks = new ConcurrentHashMap<>();
-  private final BlockingQueue<Workspace> workspaces;
-  private final List<Workspace> allWorkspaces = new ArrayList<>();
-  private final ExecutorService pool;
+  private final Backend backend;
+  private final boolean ownsBackend;
+  private final Map<Integer, DeviceSrNetwork> networks = new ConcurrentHashMap<>();
 
   private EsrganUpscaler(Builder b) {
     this.weights = b.weights;
@@ -51,36 +42,16 @@ public final class EsrganUpscaler implements FrameUpscaler {
     this.fixedScale = b.scale;
     this.tileSize = b.tileSize;
     this.maxMargin = b.maxMargin;
-    this.threads = b.threads;
-    this.backend = new CpuBackend(1);
-    this.gemm = b.directBlas ? new OpenBlasGemm() : new BackendGemm(backend);
-    // a frame that is a single tile parallelises inside each GEMM instead of across tiles
-    this.wideBackend = threads > 1 ? new CpuBackend(threads) : backend;
-    this.wideGemm = threads > 1 && !b.directBlas ? new BackendGemm(wideBackend) : gemm;
-    this.workspaces = new ArrayBlockingQueue<>(threads);
-    for (int i = 0; i < threads; i++) {
-      Workspace ws = new Workspace(gemm);
-      allWorkspaces.add(ws);
-      workspaces.add(ws);
-    }
-    AtomicInteger n = new AtomicInteger();
-    this.pool =
-        Executors.newFixedThreadPool(
-            threads,
-            r -> {
-              Thread t = new Thread(r, "esrgan-tile-" + n.incrementAndGet());
-              t.setDaemon(true);
-              return t;
-            });
+    this.ownsBackend = b.backend == null || b.ownsBackend;
+    this.backend = b.backend != null ? b.backend : new CpuBackend(b.threads);
     LOG.info(
-        "esrgan engine: weights={} ({}), scale={}, tile={}, maxMargin={}, threads={}, gemm={}",
+        "esrgan engine: weights={} ({}), scale={}, tile={}, maxMargin={}, backend={}",
         weights.id(),
         modelsDir == null ? "bundled" : modelsDir,
         fixedScale == 0 ? "auto" : "x" + fixedScale,
         tileSize,
         maxMargin,
-        threads,
-        gemm.describe());
+        backend.device());
   }
 
   public static Builder builder() {
@@ -97,6 +68,11 @@ public final class EsrganUpscaler implements FrameUpscaler {
     return weights.npmPackage() + (fixedScale == 0 ? "" : " x" + fixedScale);
   }
 
+  /** The backend the network runs on. */
+  Backend backend() {
+    return backend;
+  }
+
   /** The scale used to reach at least the target size (or the fixed scale). */
   int scaleFor(int width, int height, int targetWidth, int targetHeight) {
     if (fixedScale != 0) {
@@ -110,7 +86,12 @@ public final class EsrganUpscaler implements FrameUpscaler {
     return SCALES[SCALES.length - 1];
   }
 
+  /** The x{@code scale} network, loaded and placed on the backend on first use. */
   SrNetwork network(int scale) {
+    return device(scale).graph;
+  }
+
+  private DeviceSrNetwork device(int scale) {
     return networks.computeIfAbsent(
         scale,
         s -> {
@@ -128,91 +109,102 @@ public final class EsrganUpscaler implements FrameUpscaler {
               net.parameters,
               net.receptiveRadius(),
               String.format("%.3f", net.flopsPerInputPixel / 1e6));
-          return net;
+          return new DeviceSrNetwork(net, backend);
         });
   }
 
   @Override
   public RgbFrame upscale(
       RgbFrame frame, int targetWidth, int targetHeight, BooleanSupplier cancelled) {
-    int s = scaleFor(frame.width(), frame.height(), targetWidth, targetHeight);
-    RgbFrame big = upscaleByModel(frame, s, cancelled);
-    if (big.width() == targetWidth && big.height() == targetHeight) {
-      return big;
-    }
-    return Resampler.resize(big, targetWidth, targetHeight);
+    return upscale(List.of(frame), targetWidth, targetHeight, cancelled).get(0);
   }
 
-  /** Runs the x{@code scale} network over the frame in tiles; output is scale times larger. */
+  @Override
+  public List<RgbFrame> upscale(
+      List<RgbFrame> frames, int targetWidth, int targetHeight, BooleanSupplier cancelled) {
+    RgbFrame first = frames.get(0);
+    int s = scaleFor(first.width(), first.height(), targetWidth, targetHeight);
+    List<RgbFrame> big = upscaleByModel(frames, s, cancelled);
+    List<RgbFrame> out = new ArrayList<>(big.size());
+    for (RgbFrame b : big) {
+      out.add(
+          b.width() == targetWidth && b.height() == targetHeight
+              ? b
+              : Resampler.resize(b, targetWidth, targetHeight));
+    }
+    return out;
+  }
+
+  /** Runs the x{@code scale} network over one frame in tiles; output is scale times larger. */
   RgbFrame upscaleByModel(RgbFrame frame, int scale, BooleanSupplier cancelled) {
-    SrNetwork net = network(scale);
-    int w = frame.width();
-    int h = frame.height();
-    int margin = Math.min(net.receptiveRadius(), maxMargin);
+    return upscaleByModel(List.of(frame), scale, cancelled).get(0);
+  }
+
+  /**
+   * Runs the x{@code scale} network over equally sized frames, tile by tile, each tile position as
+   * one batch of all frames.
+   */
+  synchronized List<RgbFrame> upscaleByModel(
+      List<RgbFrame> frames, int scale, BooleanSupplier cancelled) {
+    DeviceSrNetwork net = device(scale);
+    int n = frames.size();
+    int w = frames.get(0).width();
+    int h = frames.get(0).height();
+    for (RgbFrame f : frames) {
+      if (f.width() != w || f.height() != h) {
+        throw new IllegalArgumentException(
+            "frames of one batch must have one size: "
+                + w
+                + "x"
+                + h
+                + " and "
+                + f.width()
+                + "x"
+                + f.height());
+      }
+    }
+    int margin = Math.min(net.graph.receptiveRadius(), maxMargin);
     int tilesX = (w + tileSize - 1) / tileSize;
     int tilesY = (h + tileSize - 1) / tileSize;
-    float[] out = new float[w * scale * h * scale * 3];
-    Gemm g = tilesX * tilesY == 1 ? wideGemm : gemm;
-    List<Future<?>> futures = new ArrayList<>();
-    for (int ty = 0; ty < tilesY; ty++) {
-      for (int tx = 0; tx < tilesX; tx++) {
-        int x0 = w * tx / tilesX;
-        int x1 = w * (tx + 1) / tilesX;
-        int y0 = h * ty / tilesY;
-        int y1 = h * (ty + 1) / tilesY;
-        futures.add(
-            pool.submit(() -> runTile(net, frame, out, x0, x1, y0, y1, margin, g, cancelled)));
-      }
-    }
+    float[][] out = new float[n][w * scale * h * scale * 3];
     try {
-      for (Future<?> f : futures) {
-        f.get();
-      }
-    } catch (InterruptedException e) {
-      futures.forEach(f -> f.cancel(false));
-      Thread.currentThread().interrupt();
-      throw new UpscaleCancelledException("interrupted while upscaling");
-    } catch (ExecutionException e) {
-      futures.forEach(f -> f.cancel(false));
-      waitQuietly(futures);
-      Throwable cause = e.getCause();
-      if (cause instanceof RuntimeException re) {
-        throw re;
-      }
-      throw new IllegalStateException("tile failed: " + cause, cause);
-    }
-    return new RgbFrame(w * scale, h * scale, out);
-  }
-
-  private static void waitQuietly(List<Future<?>> futures) {
-    // let running tiles finish so that their workspaces are back before the next frame
-    for (Future<?> f : futures) {
-      try {
-        if (!f.isCancelled()) {
-          f.get();
+      for (int ty = 0; ty < tilesY; ty++) {
+        for (int tx = 0; tx < tilesX; tx++) {
+          if (cancelled.getAsBoolean()) {
+            throw new UpscaleCancelledException("cancelled between tiles");
+          }
+          runTile(
+              net,
+              frames,
+              out,
+              w * tx / tilesX,
+              w * (tx + 1) / tilesX,
+              h * ty / tilesY,
+              h * (ty + 1) / tilesY,
+              margin);
         }
-      } catch (Exception ignored) {
-        // the first failure is the one reported
       }
+    } finally {
+      net.releasePool(); // the next call may bring another frame size; memory goes back now
     }
+    List<RgbFrame> result = new ArrayList<>(n);
+    for (float[] o : out) {
+      result.add(new RgbFrame(w * scale, h * scale, o));
+    }
+    return result;
   }
 
   private void runTile(
-      SrNetwork net,
-      RgbFrame frame,
-      float[] out,
+      DeviceSrNetwork net,
+      List<RgbFrame> frames,
+      float[][] out,
       int x0,
       int x1,
       int y0,
       int y1,
-      int margin,
-      Gemm g,
-      BooleanSupplier cancelled) {
-    if (cancelled.getAsBoolean()) {
-      throw new UpscaleCancelledException("cancelled between tiles");
-    }
-    int w = frame.width();
-    int h = frame.height();
+      int margin) {
+    int w = frames.get(0).width();
+    int h = frames.get(0).height();
     // expanded region: the margin only where the tile borders another tile, so that the image
     // border sees the same zero padding as a whole-frame run
     int ex0 = Math.max(0, x0 - margin);
@@ -221,46 +213,55 @@ public final class EsrganUpscaler implements FrameUpscaler {
     int ey1 = Math.min(h, y1 + margin);
     int tw = ex1 - ex0;
     int th = ey1 - ey0;
-    float[] tile = new float[tw * th * 3];
-    float[] src = frame.pixels();
-    for (int y = 0; y < th; y++) {
-      System.arraycopy(src, ((ey0 + y) * w + ex0) * 3, tile, y * tw * 3, tw * 3);
+    int n = frames.size();
+    int plane = tw * th;
+    float toModel = net.graph.inputRange / 255f;
+    float[] tile = new float[n * 3 * plane];
+    for (int f = 0; f < n; f++) {
+      float[] src = frames.get(f).pixels();
+      for (int y = 0; y < th; y++) {
+        int row = ((ey0 + y) * w + ex0) * 3;
+        for (int x = 0; x < tw; x++) {
+          for (int c = 0; c < 3; c++) {
+            tile[(f * 3 + c) * plane + y * tw + x] = src[row + x * 3 + c] * toModel;
+          }
+        }
+      }
     }
-    Workspace ws = workspaces.poll();
-    if (ws == null) {
-      throw new IllegalStateException("no free workspace; more tile tasks than workers");
-    }
-    float[] res;
-    try {
-      ws.useGemm(g);
-      res = net.run(tile, th, tw, ws);
-    } finally {
-      workspaces.add(ws);
-    }
-    int s = net.scale;
+    float[] res = net.run(tile, n, th, tw);
+    int s = net.graph.scale;
+    float toPixels = 255f / net.graph.inputRange;
     int outW = w * s;
-    int rowLen = (x1 - x0) * s * 3;
     int resW = tw * s;
-    for (int y = (y0 - ey0) * s; y < (y1 - ey0) * s; y++) {
-      int dstY = ey0 * s + y;
-      System.arraycopy(
-          res, (y * resW + (x0 - ex0) * s) * 3, out, (dstY * outW + x0 * s) * 3, rowLen);
+    int resPlane = plane * s * s;
+    for (int f = 0; f < n; f++) {
+      float[] dst = out[f];
+      for (int y = (y0 - ey0) * s; y < (y1 - ey0) * s; y++) {
+        int dstRow = (ey0 * s + y) * outW;
+        for (int x = (x0 - ex0) * s; x < (x1 - ex0) * s; x++) {
+          int d = (dstRow + ex0 * s + x) * 3;
+          for (int c = 0; c < 3; c++) {
+            float v = res[(f * 3 + c) * resPlane + y * resW + x] * toPixels;
+            dst[d + c] = v < 0f ? 0f : (v > 255f ? 255f : v);
+          }
+        }
+      }
     }
   }
 
   @Override
   public void close() {
-    pool.shutdownNow();
-    for (Workspace ws : allWorkspaces) {
-      ws.close();
+    networks.values().forEach(DeviceSrNetwork::close);
+    networks.clear();
+    if (ownsBackend) {
+      backend.close();
     }
-    if (wideBackend != backend) {
-      wideBackend.close();
-    }
-    backend.close();
   }
 
-  /** Validated options; defaults: bundled slim weights, auto scale, 256-px tiles, 1 thread. */
+  /**
+   * Validated options; defaults: bundled slim weights, auto scale, 256-px tiles, a 1-thread CPU
+   * backend.
+   */
   public static final class Builder {
     private EsrganWeights weights = EsrganWeights.SLIM;
     private Path modelsDir;
@@ -268,15 +269,19 @@ public final class EsrganUpscaler implements FrameUpscaler {
     private int tileSize = 256;
     private int maxMargin = 24;
     private int threads = 1;
-    private boolean directBlas;
+    private Backend backend;
+    private boolean ownsBackend;
 
-    /** Which weight set (default {@link EsrganWeights#SLIM}). */
+    /**
+     * Which weight set (default {@link EsrganWeights#SLIM}, the small one; the engine's default is
+     * chosen by {@link EsrganEngineFactory}).
+     */
     public Builder weights(EsrganWeights weights) {
       this.weights = weights;
       return this;
     }
 
-    /** Folder holding x2/x3/x4/x8 model folders (default: the bundled copy). */
+    /** Folder holding x2/x3/x4/x8 model folders (default: the copy in this build). */
     public Builder modelsDir(Path modelsDir) {
       this.modelsDir = modelsDir;
       return this;
@@ -312,7 +317,10 @@ public final class EsrganUpscaler implements FrameUpscaler {
       return this;
     }
 
-    /** Tile workers (default 1); each runs a single-threaded GEMM. */
+    /**
+     * Threads of the CPU backend the upscaler creates for itself (default 1); ignored when a
+     * backend is given.
+     */
     public Builder threads(int threads) {
       if (threads < 1 || threads > 256) {
         throw new IllegalArgumentException("threads must be in 1..256: " + threads);
@@ -322,18 +330,34 @@ public final class EsrganUpscaler implements FrameUpscaler {
     }
 
     /**
-     * Calls OpenBLAS directly instead of through the engine's CPU backend (default false); for
-     * comparing the two in the benchmark.
+     * The backend to run on (default: a {@link CpuBackend} of {@link #threads} threads, owned and
+     * closed by the upscaler). A given backend is shared: the upscaler never closes it.
      */
-    public Builder directBlas(boolean directBlas) {
-      this.directBlas = directBlas;
+    public Builder backend(Backend backend) {
+      this.backend = backend;
+      this.ownsBackend = false;
       return this;
     }
 
+    /** A backend that the upscaler closes with itself (the engine factory opens one per engine). */
+    Builder ownBackend(Backend backend) {
+      this.backend = backend;
+      this.ownsBackend = true;
+      return this;
+    }
+
+    /** Closes a backend handed to {@link #ownBackend} when {@link #build} failed. */
+    void closeBackend() {
+      if (ownsBackend && backend != null) {
+        backend.close();
+      }
+    }
+
     public EsrganUpscaler build() {
-      if (weights == EsrganWeights.THICK && modelsDir == null) {
+      if (modelsDir == null && !weights.bundled()) {
         throw new IllegalArgumentException(
-            "esrgan-thick weights are not bundled: set modelsDir to the 'models' folder of "
+            weights.id()
+                + " weights are not in this build: set modelsDir to the 'models' folder of "
                 + weights.npmPackage());
       }
       return new EsrganUpscaler(this);

@@ -1,5 +1,7 @@
 package dev.reelflow.upscale;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -16,6 +18,19 @@ public interface FrameUpscaler extends AutoCloseable {
   String weightsId();
 
   RgbFrame upscale(RgbFrame frame, int targetWidth, int targetHeight, BooleanSupplier cancelled);
+
+  /**
+   * Upscales equally sized frames; an engine that batches work on its device overrides this. The
+   * default runs them one at a time.
+   */
+  default List<RgbFrame> upscale(
+      List<RgbFrame> frames, int targetWidth, int targetHeight, BooleanSupplier cancelled) {
+    List<RgbFrame> out = new ArrayList<>(frames.size());
+    for (RgbFrame f : frames) {
+      out.add(upscale(f, targetWidth, targetHeight, cancelled));
+    }
+    return out;
+  }
 
   @Override
   default void close() {}

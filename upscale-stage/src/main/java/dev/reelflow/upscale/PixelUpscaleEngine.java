@@ -10,16 +10,18 @@ import dev.reelflow.worker.spi.UpscaleJob;
 import dev.reelflow.worker.spi.UpscaleResult;
 import dev.reelflow.worker.spi.VideoFrames;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * An {@link UpscaleEngine} over a pixel-space {@link FrameUpscaler} ({@code esrgan}, {@code
- * bicubic}): upscales the base preview frame by frame to the delivered size, spooling results to
- * the task's scratch directory, reporting progress after every frame batch and polling cancellation
- * between tiles.
+ * bicubic}): upscales the base preview in batches of {@code batch} frames (one device batch for an
+ * engine that batches) to the delivered size, spooling results to the task's scratch directory,
+ * reporting progress after every batch and polling cancellation between tiles.
  */
 final class PixelUpscaleEngine implements UpscaleEngine {
   private static final Logger LOG = LoggerFactory.getLogger(PixelUpscaleEngine.class);
@@ -32,6 +34,11 @@ final class PixelUpscaleEngine implements UpscaleEngine {
     this.upscaler = upscaler;
     this.description = description;
     this.batch = batch;
+  }
+
+  /** The frame upscaler this engine runs (for tests of what a factory chose). */
+  FrameUpscaler upscaler() {
+    return upscaler;
   }
 
   @Override
@@ -57,24 +64,28 @@ final class PixelUpscaleEngine implements UpscaleEngine {
     }
     long t0 = System.nanoTime();
     try {
-      for (int i = 0; i < n; i++) {
+      for (int i = 0; i < n; i += batch) {
         if (Thread.interrupted()) {
           throw new InterruptedException("upscale of " + job.taskId() + " interrupted");
         }
-        RgbFrame frame = RgbFrame.fromRgb24(in.width(), in.height(), in.rgb(i));
-        RgbFrame up;
+        int end = Math.min(n, i + batch);
+        List<RgbFrame> frames = new ArrayList<>(end - i);
+        for (int j = i; j < end; j++) {
+          frames.add(RgbFrame.fromRgb24(in.width(), in.height(), in.rgb(j)));
+        }
+        List<RgbFrame> up;
         try {
           up =
               upscaler.upscale(
-                  frame, job.targetWidth(), job.targetHeight(), context::cancelRequested);
+                  frames, job.targetWidth(), job.targetHeight(), context::cancelRequested);
         } catch (UpscaleCancelledException e) {
           context.checkCancelled();
           throw new TaskCancelledException(ErrorCode.CANCELLED, e.getMessage());
         }
-        out.append(up.toRgb24());
-        if ((i + 1) % batch == 0 || i + 1 == n) {
-          context.step("upscale", i + 1, n);
+        for (RgbFrame f : up) {
+          out.append(f.toRgb24());
         }
+        context.step("upscale", end, n);
       }
     } catch (IOException e) {
       closeQuietly(out);

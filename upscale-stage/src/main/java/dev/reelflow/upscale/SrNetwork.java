@@ -8,16 +8,17 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.bytedeco.javacpp.FloatPointer;
 
 /**
  * A single-image super-resolution network compiled from a {@link TfjsLayersModel}: the Keras layers
  * the UpscalerJS ESRGAN family uses (Conv2D, Activation relu/linear, Concatenate, Add, UpSampling2D
  * nearest, the custom MultiplyBeta and PixelShuffle{n}x depth-to-space), checked against the weight
- * shapes, then run on one image tile at a time with a {@link Workspace}.
+ * shapes. The compiled graph is backend-neutral (weights in host arrays, TF layout); {@link
+ * DeviceSrNetwork} places it on an engine {@code Backend} and runs it on batches of tiles.
  *
- * <p>Convolutions are k² shifted GEMMs on zero-margined NHWC maps ({@link FeatureMap}); a relu that
- * only follows one linear conv is fused into that conv's bias epilogue.
+ * <p>Two rewrites keep the work at the input resolution: nearest up-sampling followed by a 3×3 conv
+ * becomes one low-resolution conv plus depth-to-space, and a relu that only follows one linear conv
+ * is applied in place on that conv's output.
  */
 final class SrNetwork {
 
@@ -41,16 +42,15 @@ final class SrNetwork {
     int kh;
     int kw;
     boolean relu;
-    FloatPointer kernel;
     float[] kernelValues;
     float[] bias;
     float factor;
     int block;
 
-    /** Index of the node whose map this node's value lives in (itself unless an alias). */
+    /** Index of the node whose tensor holds this node's value (itself unless an alias). */
     int owner;
 
-    /** For an owner: the last node index that reads its map. */
+    /** For an owner: the last node index that reads its tensor. */
     int lastUse;
 
     /** Distance, in input pixels, over which this node's value depends on the input. */
@@ -68,7 +68,6 @@ final class SrNetwork {
   final String name;
   final List<Node> nodes;
   final int scale;
-  final int pad;
   final float inputRange;
   final long parameters;
   final double flopsPerInputPixel;
@@ -80,16 +79,13 @@ final class SrNetwork {
     this.parameters = parameters;
     Node out = nodes.get(nodes.size() - 1);
     this.scale = out.scale;
-    int p = 1;
     double flops = 0;
     for (Node n : nodes) {
       if (n.kind == Kind.CONV) {
-        p = Math.max(p, Math.max((n.kh - 1) / 2, (n.kw - 1) / 2));
         int cin = nodes.get(n.inputs[0]).channels;
         flops += 2.0 * n.kh * n.kw * cin * n.channels * n.scale * n.scale;
       }
     }
-    this.pad = p;
     this.flopsPerInputPixel = flops;
   }
 
@@ -326,7 +322,6 @@ final class SrNetwork {
     node.kw = kw;
     node.relu = act.equals("relu");
     node.kernelValues = kernel.values();
-    node.kernel = new FloatPointer(kernel.values());
     node.bias = bias;
     return node;
   }
@@ -409,7 +404,6 @@ final class SrNetwork {
       lr.kw = 3;
       lr.relu = conv.relu;
       lr.kernelValues = k;
-      lr.kernel = new FloatPointer(k);
       lr.bias = bias;
       lr.radius = conv.radius;
       Node d2s = new Node(conv.name, Kind.DEPTH_TO_SPACE, new int[] {i}, co, conv.scale);
@@ -479,74 +473,5 @@ final class SrNetwork {
             + "' uses "
             + what
             + ", which this engine does not implement");
-  }
-
-  /**
-   * Runs the network on one tile. {@code rgb} is HWC, values [0, 255]; the result is HWC of size
-   * (h·scale)×(w·scale), clamped to [0, 255].
-   */
-  float[] run(float[] rgb, int h, int w, Workspace ws) {
-    FeatureMap[] maps = new FeatureMap[nodes.size()];
-    try {
-      for (int i = 0; i < nodes.size(); i++) {
-        Node n = nodes.get(i);
-        if (n.owner != i) {
-          maps[i] = maps[n.owner];
-        } else {
-          maps[i] =
-              switch (n.kind) {
-                case INPUT -> input(rgb, h, w, ws);
-                case CONV -> ws.conv(n, maps[n.inputs[0]], pad);
-                case RELU -> ws.map(maps[n.inputs[0]], n.channels, 1, pad, Workspace.Op.RELU, 0f);
-                case MULTIPLY ->
-                    ws.map(maps[n.inputs[0]], n.channels, 1, pad, Workspace.Op.SCALE, n.factor);
-                case CONCAT -> ws.concat(maps, n.inputs, n.channels, pad);
-                case ADD -> ws.add(maps, n.inputs, pad);
-                case UPSAMPLE_NEAREST ->
-                    ws.map(maps[n.inputs[0]], n.channels, n.block, pad, Workspace.Op.UPSAMPLE, 0f);
-                case DEPTH_TO_SPACE -> ws.depthToSpace(maps[n.inputs[0]], n.block, pad);
-              };
-        }
-        for (int in : n.inputs) {
-          int o = nodes.get(in).owner;
-          if (nodes.get(o).lastUse == i && maps[o] != null) {
-            ws.release(maps[o]);
-            maps[o] = null;
-          }
-        }
-      }
-      return output(maps[nodes.size() - 1]);
-    } finally {
-      ws.releaseAll();
-    }
-  }
-
-  private FeatureMap input(float[] rgb, int h, int w, Workspace ws) {
-    FeatureMap m = ws.acquire(h, w, 3, pad);
-    float k = inputRange / 255f;
-    float[] row = new float[w * 3];
-    for (int y = 0; y < h; y++) {
-      for (int j = 0; j < row.length; j++) {
-        row[j] = rgb[y * w * 3 + j] * k;
-      }
-      m.putRow(y, 0, row, row.length);
-    }
-    return m;
-  }
-
-  private float[] output(FeatureMap m) {
-    float k = 255f / inputRange;
-    int rowLen = m.width * 3;
-    float[] out = new float[m.height * rowLen];
-    float[] row = new float[rowLen];
-    for (int y = 0; y < m.height; y++) {
-      m.getRow(y, 0, row, rowLen);
-      int base = y * rowLen;
-      for (int j = 0; j < rowLen; j++) {
-        float v = row[j] * k;
-        out[base + j] = v < 0f ? 0f : (v > 255f ? 255f : v);
-      }
-    }
-    return out;
   }
 }

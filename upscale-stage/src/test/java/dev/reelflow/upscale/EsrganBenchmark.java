@@ -11,9 +11,10 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Frames per second of 480p → 1080p (848x480 → 1920x1080) with the esrgan engine on the CPU
- * backend, with 1 and 2 tile threads, and the TF.js anchor (same weights, @tensorflow/tfjs on the
- * wasm backend, one thread) run on the same machine in the same run. Not a test; run:
+ * Frames per second of 480p → 1080p (848x480 → 1920x1080) with the esrgan engine on the CPU backend
+ * (1 and 2 backend threads; {@code -Dbatch=N} adds a row with N frames per batch), and the TF.js
+ * anchor (same weights, @tensorflow/tfjs on the wasm backend, one thread) run on the same machine
+ * in the same run. Not a test; run:
  *
  * <pre>
  *   (cd upscale-stage/tools &amp;&amp; npm install)
@@ -21,7 +22,8 @@ import java.util.concurrent.TimeUnit;
  *     -Dexec.mainClass=dev.reelflow.upscale.EsrganBenchmark -Dexec.classpathScope=test
  * </pre>
  *
- * Optional system properties: {@code reps} (default 2) and {@code tfjs=false} to skip the anchor.
+ * Optional system properties: {@code reps} (default 2), {@code tfjs=false} to skip the anchor,
+ * {@code weights=thick} for the default upscaler's rows instead (480p and preview to 1080p).
  */
 public final class EsrganBenchmark {
   private static final int W = 848;
@@ -34,10 +36,29 @@ public final class EsrganBenchmark {
         "esrgan benchmark: frame %dx%d -> 1920x1080, %d timed frames per row, %d cores%n",
         W, H, reps, Runtime.getRuntime().availableProcessors());
     List<String> rows = new ArrayList<>();
-    rows.add(run("slim x2 + resize, backend gemm, 1 thread", 2, 1, false, frame, reps));
-    rows.add(run("slim x2 + resize, backend gemm, 2 threads", 2, 2, false, frame, reps));
-    rows.add(run("slim x2 + resize, direct OpenBLAS, 1 thread", 2, 1, true, frame, reps));
-    rows.add(run("slim auto (x3) + resize, backend gemm, 1 thread", 0, 1, false, frame, reps));
+    if ("thick".equals(System.getProperty("weights"))) {
+      // the default 1080p upscaler: 480p and the preview tier to 1080p, 2 threads
+      rows.add(
+          run("thick auto (x3) + resize, CpuBackend, 2 threads", EsrganWeights.THICK, frame, 2, 1));
+      rows.add(
+          run(
+              "thick auto (x8) 256x144 + resize, CpuBackend, 2 threads",
+              EsrganWeights.THICK,
+              Resampler.resize(frame, 256, 144),
+              2,
+              reps));
+      System.out.println();
+      rows.forEach(System.out::println);
+      return;
+    }
+    int batch = Integer.getInteger("batch", 1);
+    rows.add(run("slim x2 + resize, CpuBackend, 1 thread", 2, 1, 1, frame, reps));
+    rows.add(run("slim x2 + resize, CpuBackend, 2 threads", 2, 2, 1, frame, reps));
+    if (batch > 1) {
+      rows.add(
+          run("slim x2 + resize, CpuBackend, 2 threads, batch " + batch, 2, 2, batch, frame, reps));
+    }
+    rows.add(run("slim auto (x3) + resize, CpuBackend, 1 thread", 0, 1, 1, frame, reps));
     rows.add(bicubic(frame, reps));
     if (!"false".equals(System.getProperty("tfjs"))) {
       rows.add(tfjs(frame, reps));
@@ -47,10 +68,32 @@ public final class EsrganBenchmark {
   }
 
   private static String run(
-      String label, int scale, int threads, boolean direct, RgbFrame frame, int reps) {
-    try (EsrganUpscaler up =
-        EsrganUpscaler.builder().scale(scale).threads(threads).directBlas(direct).build()) {
-      up.upscale(frame, 1920, 1080, () -> false); // warm-up: load weights, JIT, buffers
+      String label, int scale, int threads, int batch, RgbFrame frame, int reps) {
+    List<RgbFrame> frames = java.util.Collections.nCopies(batch, frame);
+    try (EsrganUpscaler up = EsrganUpscaler.builder().scale(scale).threads(threads).build()) {
+      up.upscale(frames, 1920, 1080, () -> false); // warm-up: load weights, JIT, buffers
+      long c0 = processCpuNanos();
+      long t0 = System.nanoTime();
+      for (int i = 0; i < reps; i++) {
+        up.upscale(frames, 1920, 1080, () -> false);
+      }
+      double s = (System.nanoTime() - t0) / 1e9 / reps / batch;
+      double cpu = (processCpuNanos() - c0) / 1e9 / reps / batch;
+      int net = up.scaleFor(W, H, 1920, 1080);
+      double gflop = up.network(net).flopsPerInputPixel * W * H / 1e9;
+      return String.format(
+          "%-50s %7.3f s/frame  %6.3f fps  %7.3f CPU-s/frame  (%.0f GFLOP network, %.1f GFLOP/s)",
+          label, s, 1 / s, cpu, gflop, gflop / s);
+    }
+  }
+
+  private static String run(
+      String label, EsrganWeights weights, RgbFrame frame, int threads, int reps) {
+    try (EsrganUpscaler up = EsrganUpscaler.builder().weights(weights).threads(threads).build()) {
+      int w = frame.width();
+      int h = frame.height();
+      int net = up.scaleFor(w, h, 1920, 1080);
+      up.network(net); // load the weights before timing
       long c0 = processCpuNanos();
       long t0 = System.nanoTime();
       for (int i = 0; i < reps; i++) {
@@ -58,8 +101,7 @@ public final class EsrganBenchmark {
       }
       double s = (System.nanoTime() - t0) / 1e9 / reps;
       double cpu = (processCpuNanos() - c0) / 1e9 / reps;
-      int net = up.scaleFor(W, H, 1920, 1080);
-      double gflop = up.network(net).flopsPerInputPixel * W * H / 1e9;
+      double gflop = up.network(net).flopsPerInputPixel * w * h / 1e9;
       return String.format(
           "%-50s %7.3f s/frame  %6.3f fps  %7.3f CPU-s/frame  (%.0f GFLOP network, %.1f GFLOP/s)",
           label, s, 1 / s, cpu, gflop, gflop / s);

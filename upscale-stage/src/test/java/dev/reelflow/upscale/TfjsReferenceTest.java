@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Assumptions;
@@ -44,15 +43,10 @@ class TfjsReferenceTest {
     int w = c.path("w").asInt();
     EsrganWeights weights =
         c.path("pkg").asText().equals("thick") ? EsrganWeights.THICK : EsrganWeights.SLIM;
-    Path modelsDir = null;
-    if (weights == EsrganWeights.THICK) {
-      modelsDir = ThickWeights.modelsDir();
-      Assumptions.assumeTrue(modelsDir != null, ThickWeights.HOW_TO);
-    }
+    Assumptions.assumeTrue(weights.bundled(), weights.id() + " is not in this build; see pom.xml");
     RgbFrame in = new RgbFrame(w, h, floats(DIR + name + ".input.f32"));
     float[] expected = floats(DIR + name + ".output.f32");
-    try (EsrganUpscaler up =
-        EsrganUpscaler.builder().weights(weights).modelsDir(modelsDir).scale(scale).build()) {
+    try (EsrganUpscaler up = EsrganUpscaler.builder().weights(weights).scale(scale).build()) {
       RgbFrame out = up.upscaleByModel(in, scale, () -> false);
       assertThat(out.width()).isEqualTo(w * scale);
       assertThat(out.height()).isEqualTo(h * scale);

@@ -3,8 +3,11 @@ package dev.reelflow.upscale;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.reelflow.engine.backend.BackendSpec;
+import dev.reelflow.engine.backend.Backends;
 import dev.reelflow.schemas.avro.ErrorCode;
 import dev.reelflow.worker.spi.EngineContext;
+import dev.reelflow.worker.spi.EngineException;
 import dev.reelflow.worker.spi.EngineRegistry;
 import dev.reelflow.worker.spi.EngineSettings;
 import dev.reelflow.worker.spi.StepListener;
@@ -18,6 +21,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -38,23 +42,77 @@ class UpscaleEnginesTest {
     EngineRegistry r = EngineRegistry.builder().discover(getClass().getClassLoader()).build();
     try (UpscaleEngine e = r.createUpscale(settings("esrgan", Map.of("threads", "2")))) {
       assertThat(e.describe().emulated()).isFalse();
-      assertThat(e.describe().weightsId()).contains("@upscalerjs/esrgan-slim@1.0.0");
+      assertThat(e.describe().backend()).isEqualTo("cpu");
       Ctx ctx = new Ctx(work, -1);
       UpscaleResult res = e.upscale(job(3, 64, 36, 192, 108), ctx);
       assertThat(res.frames().count()).isEqualTo(3);
       assertThat(res.frames().width()).isEqualTo(192);
       assertThat(res.frames().height()).isEqualTo(108);
       assertThat(res.frames().rgb(2)).hasSize(192 * 108 * 3);
-      assertThat(res.facts()).containsEntry("networkScale", "x3");
       assertThat(ctx.steps).containsExactly("upscale 1/3", "upscale 2/3", "upscale 3/3");
+      // the default is the network that beats bicubic when this build has it, else bicubic
+      if (EsrganWeights.THICK.bundled()) {
+        assertThat(e.describe().weightsId()).contains("@upscalerjs/esrgan-thick@1.0.0");
+        assertThat(res.facts())
+            .containsEntry("upscaleEngine", "esrgan-thick")
+            .containsEntry("networkScale", "x3");
+      } else {
+        assertThat(e.describe().modelId()).startsWith("bicubic");
+        assertThat(res.facts()).containsEntry("upscaleEngine", "bicubic");
+      }
     }
+  }
+
+  @Test
+  void framesGoThroughTheNetworkInBatchesWithOneProgressReportPerBatch() throws Exception {
+    EngineRegistry r = EngineRegistry.builder().discover(getClass().getClassLoader()).build();
+    UpscaleJob job = job(5, 64, 36, 192, 108);
+    UpscaleResult one;
+    UpscaleResult batched;
+    Ctx ctx = new Ctx(work, -1);
+    try (UpscaleEngine e =
+        r.createUpscale(settings("esrgan", Map.of("weights", "slim", "threads", "2")))) {
+      assertThat(e.describe().weightsId()).contains("@upscalerjs/esrgan-slim@1.0.0");
+      one = e.upscale(job, new Ctx(java.nio.file.Files.createDirectories(work.resolve("one")), -1));
+    }
+    try (UpscaleEngine e =
+        r.createUpscale(
+            settings("esrgan", Map.of("weights", "slim", "threads", "2", "frameBatch", "2")))) {
+      batched = e.upscale(job, ctx);
+    }
+    assertThat(ctx.steps).containsExactly("upscale 2/5", "upscale 4/5", "upscale 5/5");
+    for (int i = 0; i < 5; i++) {
+      assertThat(batched.frames().rgb(i)).as("frame %d", i).isEqualTo(one.frames().rgb(i));
+    }
+  }
+
+  @Test
+  void unknownWeightsAreRefusedNamingTheKeyAndCudaWithoutAGpuFailsAtStart() {
+    EngineRegistry r = EngineRegistry.builder().discover(getClass().getClassLoader()).build();
+    assertThatThrownBy(() -> r.createUpscale(settings("esrgan", Map.of("weights", "medium"))))
+        .hasMessageContaining("engine.esrgan.weights");
+    Assumptions.assumeTrue(
+        Backends.devices().size() == 1, "a CUDA device is present; the refusal needs none");
+    assertThatThrownBy(
+            () ->
+                r.createUpscale(
+                    new EngineSettings(
+                        "esrgan",
+                        Map.of("weights", "slim"),
+                        "cpu",
+                        0L,
+                        false,
+                        BackendSpec.cuda(0))))
+        .isInstanceOf(EngineException.class)
+        .hasMessageContaining("cuda:0");
   }
 
   @Test
   void cancellationStopsTheTaskWithCodeCancelled() throws Exception {
     EngineRegistry r = EngineRegistry.builder().discover(getClass().getClassLoader()).build();
     try (UpscaleEngine e =
-        r.createUpscale(settings("esrgan", Map.of("threads", "1", "tileSize", "16")))) {
+        r.createUpscale(
+            settings("esrgan", Map.of("weights", "slim", "threads", "1", "tileSize", "16")))) {
       Ctx ctx = new Ctx(work, 1); // cancel right after the first frame's progress report
       assertThatThrownBy(() -> e.upscale(job(4, 64, 36, 192, 108), ctx))
           .isInstanceOf(TaskCancelledException.class)

@@ -3,6 +3,7 @@ package dev.reelflow.cli;
 import dev.reelflow.engine.GpuSelfCheck;
 import dev.reelflow.engine.backend.BackendSpec;
 import dev.reelflow.engine.backend.BackendUnavailableException;
+import dev.reelflow.upscale.EsrganSelfCheckProbe;
 import dev.reelflow.worker.EncodeProbe;
 import dev.reelflow.worker.GpuTelemetry;
 import java.io.PrintWriter;
@@ -92,6 +93,7 @@ final class DoctorCommand implements Callable<Integer> {
             .backend(which)
             .output(out)
             .budget(Duration.ofSeconds(budgetSeconds))
+            .probe(new EsrganSelfCheckProbe())
             .probe(new EncodeProbe(encodeFrames));
     if (threads != null) {
       b.threads(threads);

@@ -42,7 +42,13 @@ class DoctorCommandTest {
     assertThat(r.path("backend").asText()).isEqualTo("torch");
     List<String> names = new ArrayList<>();
     r.path("benchmarks").forEach(b -> names.add(b.path("name").asText()));
-    assertThat(names).contains("h264-encode-1080p");
+    assertThat(names).contains("h264-encode-1080p", "esrgan-x2-1080p");
+    for (JsonNode b : r.path("benchmarks")) {
+      if (b.path("name").asText().equals("esrgan-x2-1080p")) {
+        assertThat(b.path("value").asDouble()).as("ESRGAN frames/s").isPositive();
+        assertThat(b.path("note").asText()).contains("stand-in");
+      }
+    }
     JsonNode encode = null;
     for (JsonNode b : r.path("benchmarks")) {
       if (b.path("name").asText().equals("h264-encode-1080p")) {

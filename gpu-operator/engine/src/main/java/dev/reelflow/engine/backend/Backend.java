@@ -175,6 +175,21 @@ public interface Backend extends AutoCloseable {
   /** {@code out = x * s}. */
   void scale(Tensor x, float s, Tensor out);
 
+  /**
+   * ReLU {@code out = max(x, 0)} (same sizes). The default goes through host memory so that every
+   * backend has it; backends override it with a kernel of their own.
+   */
+  default void relu(Tensor x, Tensor out) {
+    if (x.size() != out.size()) {
+      throw new IllegalArgumentException("relu: sizes differ: " + x + ", " + out);
+    }
+    float[] v = toArray(x);
+    for (int i = 0; i < v.length; i++) {
+      v[i] = v[i] < 0f ? 0f : v[i];
+    }
+    write(out, 0, v, 0, v.length);
+  }
+
   /** {@code out[r, c] = x[r, c] + row[c]}. */
   void addRow(Tensor x, Tensor row, Tensor out);
 

@@ -472,7 +472,9 @@ public final class BackendConformance {
     return x >= 0 ? y : -y;
   }
 
-  /** add, mul, axpby, scale, addRow, silu, gelu, geluTanh, modulate, addGated; in place too. */
+  /**
+   * add, mul, axpby, scale, relu, addRow, silu, gelu, geluTanh, modulate, addGated; in place too.
+   */
   public static List<Check> elementwise(Backend b) {
     BackendConformance c = new BackendConformance(b, "elementwise");
     Random r = new Random(6);
@@ -505,6 +507,8 @@ public final class BackendConformance {
       c.check("axpby", b.toArray(o), e, tol);
       b.scale(xt, 2.5f, o);
       c.check("scale", b.toArray(o), map(x, v -> 2.5 * v), tol);
+      b.relu(xt, o);
+      c.check("relu", b.toArray(o), map(x, v -> Math.max(v, 0)), tol);
       Tensor rowView = rt.slice(4, cols);
       b.addRow(xt, rowView, o);
       for (int i = 0; i < n; i++) {
@@ -805,6 +809,43 @@ public final class BackendConformance {
         Tensor ot = b.allocate(n, co, ho, wo)) {
       b.conv2d(xt, wt, null, 2, 2, 1, 1, ot);
       c.check("conv2d batch 2, stride 2, padding 1", b.toArray(ot), e2, F32_TOLERANCE);
+    }
+    // conv2d: N=2, stride 1, "same" padding, bias, 27 input channels (the ESRGAN x3 case;
+    // libtorch's oneDNN convolution got 26-28 input channels wrong on the CPU)
+    int c3 = 27;
+    float[] x3 = random(r, n * c3 * h * wd);
+    float[] w3 = random(r, co * c3 * kh * kh);
+    float[] b3 = random(r, co);
+    float[] e3 = new float[n * co * h * wd];
+    for (int s = 0; s < n; s++) {
+      for (int oc = 0; oc < co; oc++) {
+        for (int y = 0; y < h; y++) {
+          for (int xx = 0; xx < wd; xx++) {
+            double acc = b3[oc];
+            for (int cc = 0; cc < c3; cc++) {
+              for (int a = 0; a < kh; a++) {
+                for (int bb = 0; bb < kh; bb++) {
+                  int yi = y - 1 + a;
+                  int xi = xx - 1 + bb;
+                  if (yi >= 0 && xi >= 0 && yi < h && xi < wd) {
+                    acc +=
+                        (double) x3[((s * c3 + cc) * h + yi) * wd + xi]
+                            * w3[((oc * c3 + cc) * kh + a) * kh + bb];
+                  }
+                }
+              }
+            }
+            e3[((s * co + oc) * h + y) * wd + xx] = (float) acc;
+          }
+        }
+      }
+    }
+    try (Tensor xt = b.fromArray(x3, n, c3, h, wd);
+        Tensor wt = b.fromArray(w3, co, c3, kh, kh);
+        Tensor bt = b.fromArray(b3, co);
+        Tensor ot = b.allocate(n, co, h, wd)) {
+      b.conv2d(xt, wt, bt, 1, 1, 1, 1, ot);
+      c.check("conv2d batch 2, stride 1, same padding + bias", b.toArray(ot), e3, F32_TOLERANCE);
     }
     return c.out;
   }

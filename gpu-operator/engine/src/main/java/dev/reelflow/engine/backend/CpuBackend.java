@@ -708,6 +708,11 @@ public final class CpuBackend implements Backend {
   }
 
   @Override
+  public void relu(Tensor x, Tensor out) {
+    map(x, out, v -> v < 0f ? 0f : v, "relu");
+  }
+
+  @Override
   public void silu(Tensor x, Tensor out) {
     map(x, out, v -> v / (1f + FastMath.exp(-v)), "silu");
   }
@@ -1086,6 +1091,17 @@ public final class CpuBackend implements Backend {
               + o[2]
               + "]");
     }
+    if (strideH == 1
+        && strideW == 1
+        && k[1] * k[2] > 1
+        && k[1] % 2 == 1
+        && k[2] % 2 == 1
+        && padH == (k[1] - 1) / 2
+        && padW == (k[2] - 1) / 2
+        && in[2] > 2 * padW) {
+      conv2dSame(x, weight, bias, out);
+      return;
+    }
     for (int s = 0; s < n; s++) {
       convSample(
           x,
@@ -1101,6 +1117,152 @@ public final class CpuBackend implements Backend {
           (long) s * outC * o[1] * o[2],
           outC,
           o);
+    }
+  }
+
+  /** Output columns per task of {@link #conv2dSame}; fixed so results do not depend on threads. */
+  private static final int SAME_CONV_COLUMNS = 2048;
+
+  /**
+   * Stride-1 "same" conv2d (odd kernel, padding (k - 1) / 2) without im2col or a padded copy. The
+   * output is first set to the bias; then every tap (dy, dx) is one GEMM [O, C] x [C, positions]
+   * that reads the input plane shifted by oy * W + ox, over the positions whose source row exists
+   * (the zero padding of the top and bottom rows). Only the pw columns at each side read across a
+   * row end; they are recomputed exactly afterwards from a small im2col of just those columns. The
+   * GEMMs run over column slices sized for the cache, all taps of a slice on one thread.
+   */
+  private void conv2dSame(Tensor x, Tensor weight, Tensor bias, Tensor out) {
+    requireF32(x, "conv2d");
+    requireF32(weight, "conv2d weight");
+    requireF32(out, "conv2d");
+    int n = (int) x.dim(0);
+    int c = (int) x.dim(1);
+    int h = (int) x.dim(2);
+    int w = (int) x.dim(3);
+    int o = (int) weight.dim(0);
+    int kh = (int) weight.dim(2);
+    int kw = (int) weight.dim(3);
+    int ph = (kh - 1) / 2;
+    int pw = (kw - 1) / 2;
+    int taps = kh * kw;
+    int ck = c * taps;
+    int plane = Math.multiplyExact(h, w);
+    // weights regrouped per tap: [taps][O][C]
+    float[] wt = new float[taps * o * c];
+    FloatBuffer wb = weight.floats();
+    for (int oo = 0; oo < o; oo++) {
+      for (int cc = 0; cc < c; cc++) {
+        int src = (oo * c + cc) * taps;
+        for (int t = 0; t < taps; t++) {
+          wt[(t * o + oo) * c + cc] = wb.get(src + t);
+        }
+      }
+    }
+    int[] borderX = new int[Math.min(w, 2 * pw)];
+    for (int i = 0; i < borderX.length; i++) {
+      borderX[i] = i < pw ? i : w - 2 * pw + i;
+    }
+    int nb = borderX.length * h;
+    Scratch sc = scratch.get();
+    // views, so that the scratch pointers' own position and limit stay untouched
+    FloatPointer col = new FloatPointer(sc.a(Math.max(1L, (long) ck * nb))).position(0);
+    FloatPointer res = new FloatPointer(sc.b(Math.max(1L, (long) o * nb))).position(0);
+    FloatBuffer cb = col.limit((long) ck * nb).asBuffer();
+    FloatBuffer rb = res.limit((long) o * nb).asBuffer();
+    FloatBuffer xb = x.floats();
+    FloatBuffer ob = out.floats();
+    float[] bv = new float[o];
+    if (bias != null) {
+      bias.floats().get(0, bv);
+    }
+    int chunks = (plane + SAME_CONV_COLUMNS - 1) / SAME_CONV_COLUMNS;
+    try (FloatPointer wtp = new FloatPointer(wt)) {
+      for (int s = 0; s < n; s++) {
+        long xOff = (long) s * c * plane;
+        long outOff = (long) s * o * plane;
+        parallel.forRange(
+            o,
+            1,
+            (o0, o1) -> {
+              float[] row = new float[Math.min(plane, 1 << 14)];
+              for (int oo = o0; oo < o1; oo++) {
+                java.util.Arrays.fill(row, bv[oo]);
+                for (int p = 0; p < plane; p += row.length) {
+                  ob.put(
+                      (int) (outOff + (long) oo * plane + p),
+                      row,
+                      0,
+                      Math.min(row.length, plane - p));
+                }
+              }
+            });
+        parallel.forEach(
+            chunks,
+            (k0, k1) -> {
+              for (int k = k0; k < k1; k++) {
+                int c0 = k * SAME_CONV_COLUMNS;
+                int c1 = Math.min(plane, c0 + SAME_CONV_COLUMNS);
+                for (int t = 0; t < taps; t++) {
+                  int oy = t / kw - ph;
+                  int shift = oy * w + t % kw - pw;
+                  int lo = Math.max(c0, Math.max(Math.max(0, -oy) * w, -shift));
+                  int hi = Math.min(c1, Math.min(Math.min(h, h - oy) * w, plane - shift));
+                  if (hi > lo) {
+                    sgemm(
+                        false,
+                        false,
+                        o,
+                        hi - lo,
+                        c,
+                        1f,
+                        new FloatPointer(wtp).position((long) t * o * c),
+                        c,
+                        at(x, xOff + lo + shift),
+                        plane,
+                        1f,
+                        at(out, outOff + lo),
+                        plane);
+                  }
+                }
+              }
+            });
+        if (nb == 0) {
+          continue;
+        }
+        // the border columns, exactly: im2col of those positions, one GEMM, bias, scatter
+        parallel.forRange(
+            ck,
+            4,
+            (r0, r1) -> {
+              for (int r = r0; r < r1; r++) {
+                int dx = r % kw - pw;
+                int dy = (r / kw) % kh - ph;
+                int ch = r / taps;
+                int j = r * nb;
+                for (int y = 0; y < h; y++) {
+                  int yi = y + dy;
+                  for (int bx : borderX) {
+                    int xi = bx + dx;
+                    cb.put(
+                        j++,
+                        yi >= 0 && yi < h && xi >= 0 && xi < w
+                            ? xb.get((int) (xOff + (long) ch * plane + yi * w + xi))
+                            : 0f);
+                  }
+                }
+              }
+            });
+        sgemm(false, false, o, nb, ck, 1f, at(weight, 0), ck, col, nb, 0f, res, nb);
+        for (int oo = 0; oo < o; oo++) {
+          int j = oo * nb;
+          long base = outOff + (long) oo * plane;
+          for (int y = 0; y < h; y++) {
+            for (int bx : borderX) {
+              ob.put((int) (base + y * w + bx), rb.get(j++) + bv[oo]);
+            }
+          }
+        }
+      }
     }
   }
 

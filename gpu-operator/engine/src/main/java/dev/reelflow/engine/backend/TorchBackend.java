@@ -772,6 +772,12 @@ public final class TorchBackend implements Backend {
   }
 
   @Override
+  public void relu(Tensor x, Tensor out) {
+    sameSize("relu", x, out);
+    exec("relu", () -> torch.clamp_min_out(tv(out), tv(x), scalar(0)));
+  }
+
+  @Override
   public void silu(Tensor x, Tensor out) {
     sameSize("silu", x, out);
     exec("silu", () -> torch.silu_out(tv(out), tv(x)));

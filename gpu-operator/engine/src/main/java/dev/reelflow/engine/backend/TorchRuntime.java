@@ -57,6 +57,11 @@ public final class TorchRuntime {
               + " (java -cp ... dev.reelflow.engine.backend.TorchRuntime)",
           e);
     }
+    // libtorch 2.10's oneDNN (mkldnn) CPU convolution returns wrong values for some shapes here:
+    // 3x3, stride 1, 26-28 input channels, off by up to 17 on unit-variance data (ATen's own
+    // kernels and Python torch 1.13 are right; found by upscale-stage's EsrganTorchParityTest,
+    // checked by BackendConformance). CUDA convolutions go through cuDNN and are unaffected.
+    torch.globalContext().setUserEnabledMkldnn(false);
     loaded = true;
   }
 

@@ -89,6 +89,23 @@ class CpuBackendTest {
   }
 
   @Test
+  void reluClampsNegativesOutOfPlaceAndInPlace() {
+    float[] x = random(new Random(3), 40_000); // above one chunk of the elementwise pool
+    float[] expected = new float[x.length];
+    for (int i = 0; i < x.length; i++) {
+      expected[i] = Math.max(x[i], 0f);
+    }
+    try (Tensor t = CPU.fromArray(x, 200, 200);
+        Tensor o = CPU.allocate(200, 200)) {
+      CPU.relu(t, o);
+      assertThat(CPU.toArray(o)).containsExactly(expected);
+      assertThat(CPU.toArray(t)).containsExactly(x);
+      CPU.relu(t, t);
+      assertThat(CPU.toArray(t)).containsExactly(expected);
+    }
+  }
+
+  @Test
   void geluFormsMatchTheirDefinitions() {
     float[] x = {-3f, -1f, -0.1f, 0f, 0.5f, 2f, 4f};
     // exact GELU reference values x * Phi(x)
@@ -111,27 +128,50 @@ class CpuBackendTest {
 
   @Test
   void conv2dMatchesNaive() {
-    Random r = new Random(2);
-    int n = 2, c = 3, h = 9, w = 11, o = 5, k = 3, stride = 2, pad = 1;
+    // strided (im2col), stride 1 (shifted GEMMs): same, valid, odd and non-square kernels,
+    // pointwise, no bias, and a map wider than one column slice of the shifted path
+    checkConv2d(2, 3, 9, 11, 5, 3, 3, 2, 1, 1, true);
+    checkConv2d(2, 3, 9, 11, 5, 3, 3, 1, 1, 1, true);
+    checkConv2d(1, 4, 8, 7, 6, 3, 3, 1, 0, 0, true);
+    checkConv2d(3, 5, 10, 9, 4, 5, 5, 1, 2, 2, false);
+    checkConv2d(1, 3, 7, 12, 2, 3, 1, 1, 1, 0, true);
+    checkConv2d(2, 6, 5, 5, 3, 1, 1, 1, 0, 0, true);
+    checkConv2d(2, 8, 50, 61, 7, 3, 3, 1, 1, 1, true);
+  }
+
+  private static void checkConv2d(
+      int n,
+      int c,
+      int h,
+      int w,
+      int o,
+      int kh,
+      int kw,
+      int stride,
+      int padH,
+      int padW,
+      boolean withBias) {
+    Random r = new Random(2 + n * 31 + c * 7 + kh);
     float[] x = random(r, n * c * h * w);
-    float[] wt = random(r, o * c * k * k);
+    float[] wt = random(r, o * c * kh * kw);
     float[] b = random(r, o);
-    int ho = (h + 2 * pad - k) / stride + 1;
-    int wo = (w + 2 * pad - k) / stride + 1;
+    int ho = (h + 2 * padH - kh) / stride + 1;
+    int wo = (w + 2 * padW - kw) / stride + 1;
     float[] expected = new float[n * o * ho * wo];
     for (int s = 0; s < n; s++) {
       for (int oc = 0; oc < o; oc++) {
         for (int y = 0; y < ho; y++) {
           for (int xx = 0; xx < wo; xx++) {
-            double acc = b[oc];
+            double acc = withBias ? b[oc] : 0;
             for (int ic = 0; ic < c; ic++) {
-              for (int ky = 0; ky < k; ky++) {
-                for (int kx = 0; kx < k; kx++) {
-                  int iy = y * stride - pad + ky;
-                  int ix = xx * stride - pad + kx;
+              for (int ky = 0; ky < kh; ky++) {
+                for (int kx = 0; kx < kw; kx++) {
+                  int iy = y * stride - padH + ky;
+                  int ix = xx * stride - padW + kx;
                   if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
                     acc +=
-                        x[((s * c + ic) * h + iy) * w + ix] * wt[((oc * c + ic) * k + ky) * k + kx];
+                        x[((s * c + ic) * h + iy) * w + ix]
+                            * wt[((oc * c + ic) * kh + ky) * kw + kx];
                   }
                 }
               }
@@ -142,10 +182,10 @@ class CpuBackendTest {
       }
     }
     try (Tensor tx = CPU.fromArray(x, n, c, h, w);
-        Tensor tw = CPU.fromArray(wt, o, c, k, k);
+        Tensor tw = CPU.fromArray(wt, o, c, kh, kw);
         Tensor tb = CPU.fromArray(b, o);
         Tensor y = CPU.allocate(n, o, ho, wo)) {
-      CPU.conv2d(tx, tw, tb, stride, stride, pad, pad, y);
+      CPU.conv2d(tx, tw, withBias ? tb : null, stride, stride, padH, padW, y);
       assertClose(CPU.toArray(y), expected, 1e-4);
     }
   }
