@@ -157,6 +157,8 @@ final class StageArtifacts {
         engine.name(),
         engine.backend(),
         engine.device(),
+        engine.modelId(),
+        engine.weightsId(),
         outs);
   }
 }

@@ -100,8 +100,9 @@ public final class Manifest {
   }
 
   /**
-   * One stage attempt: who ran it, when, with which engine and backend (null engine, backend or
-   * device: same as the manifest's top-level values) and what it wrote.
+   * One stage attempt: who ran it, when, with which engine, backend, model and weights (null: same
+   * as the manifest's top-level values, or not recorded) and what it wrote. The upscale stage
+   * records its own model and weights here (e.g. the SR variant of a checkpoint folder).
    */
   public record StageRun(
       String stage,
@@ -112,7 +113,25 @@ public final class Manifest {
       String engine,
       String backend,
       String device,
+      String modelId,
+      String weightsId,
       List<Output> outputs) {
+    /** A stage run that records no model or weights of its own. */
+    public StageRun(
+        String stage,
+        String workerId,
+        int attempt,
+        Instant startedAt,
+        Instant endedAt,
+        String engine,
+        String backend,
+        String device,
+        List<Output> outputs) {
+      this(
+          stage, workerId, attempt, startedAt, endedAt, engine, backend, device, null, null,
+          outputs);
+    }
+
     public StageRun {
       requireText("stage.stage", stage);
       requireText("stage.workerId", workerId);
@@ -364,6 +383,12 @@ public final class Manifest {
       if (s.device() != null) {
         n.put("device", s.device());
       }
+      if (s.modelId() != null) {
+        n.put("modelId", s.modelId());
+      }
+      if (s.weightsId() != null) {
+        n.put("weightsId", s.weightsId());
+      }
       writeOutputs(n.putArray("outputs"), s.outputs());
     }
     writeOutputs(root.putArray("outputs"), outputs);
@@ -464,6 +489,8 @@ public final class Manifest {
                   optText(n, "engine", null),
                   optText(n, "backend", null),
                   optText(n, "device", null),
+                  optText(n, "modelId", null),
+                  optText(n, "weightsId", null),
                   readOutputs(n.get("outputs"))));
         }
       }

@@ -62,6 +62,8 @@ class ManifestTest {
                 "esrgan",
                 "cuda",
                 "NVIDIA H100",
+                "upscalerjs-esrgan-thick-x2",
+                "esrgan-thick@1.0.0",
                 List.of()))
         .addOutput(
             new Manifest.Output(
@@ -94,6 +96,10 @@ class ManifestTest {
     assertThat(json.get("resolution").get("tier").asText()).isEqualTo("480p");
     assertThat(json.get("emulated").asBoolean()).isFalse();
     assertThat(json.get("stages").get(0).get("durationMillis").asLong()).isEqualTo(65_000);
+    assertThat(json.get("stages").get(0).has("weightsId")).isFalse();
+    assertThat(json.get("stages").get(1).get("weightsId").asText()).isEqualTo("esrgan-thick@1.0.0");
+    assertThat(json.get("stages").get(1).get("modelId").asText())
+        .isEqualTo("upscalerjs-esrgan-thick-x2");
     assertThat(json.get("stages").get(0).get("outputs").get(0).get("sizeBytes").asLong())
         .isEqualTo(1024);
     assertThat(json.get("lineageRunId").asText()).isEqualTo(LineageEvents.runId("r-42").toString());

@@ -4,7 +4,10 @@ import dev.reelflow.engine.backend.BackendSpec;
 import dev.reelflow.engine.backend.BackendUnavailableException;
 import dev.reelflow.engine.backend.TorchRuntime;
 import dev.reelflow.worker.WorkerConfig;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import picocli.CommandLine.Option;
 
 /** Options of the commands that start the local pipeline ({@code up}, {@code demo}). */
@@ -29,8 +32,10 @@ final class PipelineOptions {
 
   @Option(
       names = "--upscale-engine",
-      defaultValue = "esrgan",
-      description = "Upscale engine: esrgan, bicubic, latent-sr.")
+      description =
+          "Upscale engine: esrgan (the pretrained esrgan-thick network), bicubic, latent-sr."
+              + " Default: esrgan for up; for demo esrgan on cuda, bicubic on the CPU backends"
+              + " (the network costs about 9 s per preview frame on 2 CPU cores).")
   String upscaleEngine;
 
   @Option(
@@ -42,6 +47,14 @@ final class PipelineOptions {
               + " without a usable GPU stops at start saying what is missing.")
   String backend;
 
+  @Option(
+      names = "--model-dir",
+      description =
+          "A HunyuanVideo-1.5 checkpoint folder in the released layout (reelflow model check DIR"
+              + " checks it): the native base engine and the latent-sr upscaler render from it"
+              + " instead of seeded random weights.")
+  Path modelDir;
+
   @Option(names = "--api-port", defaultValue = "0", description = "API port (0: a free port).")
   int apiPort;
 
@@ -51,13 +64,23 @@ final class PipelineOptions {
       description = "Flink web UI / REST port of the MiniCluster (0: a free port).")
   int flinkUiPort;
 
-  LocalPipeline.Options toOptions() {
-    BackendSpec spec;
+  /** The tensor backend chosen with {@code --backend}. */
+  BackendSpec backend() {
     try {
-      spec = BackendSpec.parse(backend);
+      return BackendSpec.parse(backend);
     } catch (IllegalArgumentException e) {
       throw new CliException(ExitCode.USAGE, "--backend: " + e.getMessage());
     }
+  }
+
+  /** The options with {@code up}'s defaults. */
+  LocalPipeline.Options toOptions() {
+    return toOptions("esrgan");
+  }
+
+  /** The options, with {@code defaultUpscale} unless {@code --upscale-engine} was given. */
+  LocalPipeline.Options toOptions(String defaultUpscale) {
+    BackendSpec spec = backend();
     if (baseWorkers < 1 || upscaleWorkers < 0) {
       throw new CliException(ExitCode.USAGE, "need at least one base worker");
     }
@@ -74,10 +97,23 @@ final class PipelineOptions {
         baseWorkers,
         upscaleWorkers,
         baseEngine,
-        upscaleEngine,
+        upscaleEngine != null ? upscaleEngine : defaultUpscale,
         apiPort,
         flinkUiPort == 0 ? FreePort.find() : flinkUiPort,
-        java.util.Map.of(),
-        java.util.Map.of(WorkerConfig.BACKEND, spec.toString()));
+        Map.of(),
+        workerSettings(spec));
+  }
+
+  private Map<String, String> workerSettings(BackendSpec spec) {
+    Map<String, String> w = new LinkedHashMap<>();
+    w.put(WorkerConfig.BACKEND, spec.toString());
+    if (modelDir != null) {
+      Path d = modelDir.toAbsolutePath().normalize();
+      if (!Files.isDirectory(d)) {
+        throw new CliException(ExitCode.USAGE, "--model-dir " + d + " is not a directory");
+      }
+      w.put(WorkerConfig.MODEL_DIR, d.toString());
+    }
+    return w;
   }
 }

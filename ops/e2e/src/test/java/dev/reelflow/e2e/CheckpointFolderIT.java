@@ -1,0 +1,122 @@
+package dev.reelflow.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.reelflow.engine.testing.SyntheticModelFolder;
+import dev.reelflow.schemas.avro.RenderState;
+import dev.reelflow.worker.WorkerConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Renders through the whole pipeline (API, orchestrator, both pools as their own JVMs) from a
+ * checkpoint folder with the released layout: a synthetic one with tiny shapes, written by the
+ * test. The base pool runs the native engine on the folder's 480p T2V variant, the upscale pool the
+ * official SR stage (latent-sr) from its SR transformer, upsampler and VAE; both on the CPU. The
+ * manifests name the folder's variants and fingerprints, never random-init.
+ */
+@ExtendWith(SharedPipeline.class)
+class CheckpointFolderIT {
+  static final Duration WAIT = Duration.ofMinutes(4);
+
+  static SharedPipeline p;
+  static Path folder;
+  static WorkerJvm base;
+  static WorkerJvm upscale;
+
+  @BeforeAll
+  static void startWorkers(SharedPipeline pipeline) throws Exception {
+    p = pipeline;
+    folder =
+        SyntheticModelFolder.writeDefault(
+            Files.createTempDirectory("reelflow-ckpt").resolve("HunyuanVideo-1.5"));
+    Map<String, String> common = new HashMap<>(SharedPipeline.workerSettings(0, 30_000));
+    common.put(WorkerConfig.MODEL_DIR, folder.toString());
+    Map<String, String> b = new HashMap<>(common);
+    b.put(WorkerConfig.ENGINE, "native");
+    b.put("engine.native.threads", "1");
+    Map<String, String> u = new HashMap<>(common);
+    u.put(WorkerConfig.POOL, "upscale");
+    u.put(WorkerConfig.ENGINE, "latent-sr");
+    u.put("engine.latent-sr.threads", "1");
+    u.put("engine.latent-sr.steps", "2");
+    u.put("engine.latent-sr.hr-base-size", "128");
+    base = p.startWorker("ck-base", b);
+    upscale = p.startWorker("ck-up", u);
+    p.awaitReady(WAIT, base, upscale);
+  }
+
+  @AfterAll
+  static void stopWorkers() {
+    for (WorkerJvm w : new WorkerJvm[] {base, upscale}) {
+      if (w != null) {
+        w.close();
+      }
+    }
+  }
+
+  private String submit(String upscaleTo) {
+    RenderApi.Answer a =
+        p.api()
+            .call(
+                "POST",
+                "/v1/renders",
+                "{\"prompt\":\"a lighthouse in fog\",\"resolution\":\"preview\",\"frames\":9,"
+                    + "\"steps\":2,\"upscale\":\""
+                    + upscaleTo
+                    + "\",\"seed\":11}");
+    assertThat(a.status()).as(a.body()).isEqualTo(202);
+    return a.json().get("id").asText();
+  }
+
+  private JsonNode manifestOf(String id) {
+    p.events()
+        .awaitStatus(
+            WAIT,
+            "SUCCEEDED status of " + id,
+            s -> s.getRequestId().equals(id) && s.getState() == RenderState.SUCCEEDED);
+    RenderApi.Answer m = p.api().call("GET", "/v1/renders/" + id + "/manifest", null);
+    assertThat(m.status()).as(m.body()).isEqualTo(200);
+    return m.json();
+  }
+
+  @Test
+  void aTextToVideoRenderNamesTheBaseVariantAndItsFingerprint() {
+    JsonNode m = manifestOf(submit("none"));
+    assertThat(m.path("modelId").asText()).isEqualTo("hunyuanvideo-1.5-480p_t2v");
+    assertThat(m.path("weightsId").asText())
+        .startsWith("dit=480p_t2v@sha256:")
+        .contains(";vae=vae@sha256:")
+        .doesNotContain("random-init");
+    assertThat(m.path("engine").asText()).isEqualTo("native");
+  }
+
+  @Test
+  void anUpscaledRenderRunsTheOfficialSrStageFromTheFolder() {
+    JsonNode m = manifestOf(submit("1080p"));
+    assertThat(m.path("weightsId").asText()).startsWith("dit=480p_t2v@sha256:");
+    JsonNode up = null;
+    for (JsonNode s : m.path("stages")) {
+      if (s.path("stage").asText().equals("upscale")) {
+        up = s;
+      }
+    }
+    assertThat(up).as("upscale stage in %s", m).isNotNull();
+    assertThat(up.path("engine").asText()).isEqualTo("latent-sr");
+    // the SR stage's own model and weights: the folder, not random-init
+    assertThat(up.path("weightsId").asText())
+        .contains(folder.getFileName().toString())
+        .doesNotContain("random-init");
+    assertThat(up.path("modelId").asText()).contains("sr_distilled");
+    assertThat(m.path("resolution").path("width").asInt()).isEqualTo(1920);
+    assertThat(m.path("resolution").path("height").asInt()).isEqualTo(1080);
+  }
+}
