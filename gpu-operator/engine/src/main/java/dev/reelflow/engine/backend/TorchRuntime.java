@@ -62,6 +62,9 @@ public final class TorchRuntime {
     // kernels and Python torch 1.13 are right; found by upscale-stage's EsrganTorchParityTest,
     // checked by BackendConformance). CUDA convolutions go through cuDNN and are unaffected.
     torch.globalContext().setUserEnabledMkldnn(false);
+    // NNPACK needs CPU features many servers lack and then warns on every convolution; ATen's
+    // kernels serve those convolutions either way
+    torch.globalContext().setUserEnabledNNPACK(false);
     loaded = true;
   }
 
