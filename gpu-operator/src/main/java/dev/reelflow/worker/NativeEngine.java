@@ -14,6 +14,8 @@ import dev.reelflow.engine.checkpoint.ModelFolderException;
 import dev.reelflow.engine.checkpoint.TransformerVariant;
 import dev.reelflow.engine.checkpoint.VariantName;
 import dev.reelflow.engine.sampler.SamplerDefaults;
+import dev.reelflow.engine.text.HunyuanTextEncoder;
+import dev.reelflow.engine.text.PromptTooLongException;
 import dev.reelflow.engine.vae.VaeTiling;
 import dev.reelflow.worker.spi.BaseVideoEngine;
 import dev.reelflow.worker.spi.BaseVideoJob;
@@ -65,6 +67,8 @@ final class NativeEngine implements BaseVideoEngine {
   private NativeVideoEngine engine;
   private TransformerVariant variant;
   private final Backend backend;
+  // the folder's real text encoders, loaded once and kept across variant swaps (null: stand-in)
+  private HunyuanTextEncoder text;
 
   NativeEngine(EngineSettings settings) throws EngineException {
     this.settings = settings;
@@ -86,6 +90,14 @@ final class NativeEngine implements BaseVideoEngine {
           this.folder = ModelFolder.open(Path.of(dir.get()));
         } catch (ModelFolderException e) {
           throw EngineException.engineError("engine.native.model-dir: " + e.getMessage(), e);
+        }
+        if (HunyuanTextEncoder.present(folder)) {
+          try {
+            this.text = HunyuanTextEncoder.open(folder, backend, true);
+          } catch (RuntimeException e) {
+            throw EngineException.engineError(
+                "engine.native.model-dir: cannot load the text encoders: " + e.getMessage(), e);
+          }
         }
         // resident at start: the first base variant the folder has for the preference
         TransformerVariant first = null;
@@ -115,6 +127,9 @@ final class NativeEngine implements BaseVideoEngine {
         this.engine = build(builder().model(model));
       }
     } catch (EngineException | RuntimeException e) {
+      if (text != null) {
+        text.close();
+      }
       backend.close();
       throw e;
     }
@@ -154,6 +169,9 @@ final class NativeEngine implements BaseVideoEngine {
             // device.offload-weights: only libtorch can stream blocks; the CPU backend keeps all
             .offloadBlocks(settings.offloadWeights() && backend instanceof TorchBackend)
             .weightSeed(settings.longOption("weight-seed", 0));
+    if (text != null) {
+      b.textEncoder(text);
+    }
     if (settings.backend().isCuda()) {
       // the official rule: 256 px VAE tiles above 21 GiB of GPU memory, else 128 px
       b.vaeTiling(VaeTiling.forDeviceMemory(budget(settings)));
@@ -296,6 +314,10 @@ final class NativeEngine implements BaseVideoEngine {
                 context.listener().onStep("denoise", step, total);
                 return !context.cancelRequested();
               });
+    } catch (PromptTooLongException e) {
+      // permanent: the same prompt never fits (the official pipeline would truncate it silently)
+      throw EngineException.badParameters(
+          e.field() + ": " + e.getMessage() + " (limit " + e.limit() + " tokens)");
     } catch (GenerationCancelledException e) {
       context.checkCancelled();
       throw EngineException.engineError("the native engine stopped: " + e.getMessage(), e);
@@ -343,6 +365,9 @@ final class NativeEngine implements BaseVideoEngine {
   @Override
   public synchronized void close() {
     engine.close();
+    if (text != null) {
+      text.close();
+    }
     backend.close();
   }
 

@@ -97,6 +97,30 @@ class NativeEngineTest {
           .containsEntry("guidance", "6.0")
           .containsEntry("shift", "9.0");
       assertThat(e.describe().modelId()).isEqualTo("hunyuanvideo-1.5-720p_t2v");
+      // the folder's real text encoders, kept across the variant swap
+      assertThat(r.facts().get("textEncoder")).startsWith("mllm=qwen2.5-vl-llm@sha256:");
+      assertThat(r2.facts().get("textEncoder")).isEqualTo(r.facts().get("textEncoder"));
+      // a prompt over the encoder's limit fails permanently, naming prompt and the limit
+      BaseVideoJob tooLong =
+          new BaseVideoJob(
+              "r-l:BASE:1",
+              "r-l",
+              "9".repeat(996),
+              "",
+              null,
+              "preview",
+              64,
+              48,
+              5,
+              24,
+              2,
+              null,
+              3L);
+      assertThatThrownBy(() -> e.generate(tooLong, new RecordingContext(dir)))
+          .isInstanceOfSatisfying(
+              EngineException.class, x -> assertThat(x.code()).isEqualTo(ErrorCode.BAD_PARAMETERS))
+          .hasMessageContaining("prompt")
+          .hasMessageContaining("995");
     }
   }
 

@@ -18,6 +18,7 @@ import dev.reelflow.engine.sampler.FlowMatchSchedule;
 import dev.reelflow.engine.sampler.SamplerDefaults;
 import dev.reelflow.engine.sampler.StepListener;
 import dev.reelflow.engine.text.ByteTextEncoder;
+import dev.reelflow.engine.text.HunyuanTextEncoder;
 import dev.reelflow.engine.text.TextEncoder;
 import dev.reelflow.engine.text.TextFeatures;
 import dev.reelflow.engine.vae.CausalVae;
@@ -74,6 +75,7 @@ public final class NativeVideoEngine implements AutoCloseable {
   private final VaeConfig vaeConfig;
   private final AttentionConfig attention;
   private final TextEncoder text;
+  private final boolean ownsText;
   private final WeightSet ditWeights;
   private final WeightSet vaeWeights;
   private final HunyuanDit dit;
@@ -125,28 +127,34 @@ public final class NativeVideoEngine implements AutoCloseable {
           ditConfig.name()
               + " has a guidance embedding (guidance_embed): set the builder's embeddedGuidance");
     }
+    // a folder with text_encoder/ gets the real encoders; the byte-level stand-in otherwise
+    this.ownsText =
+        b.textEncoder == null && b.folder != null && HunyuanTextEncoder.present(b.folder);
     this.text =
         b.textEncoder != null
             ? b.textEncoder
-            : new ByteTextEncoder(ditConfig.textDim(), ditConfig.glyphDim(), 1000);
-    if (text.dim() != ditConfig.textDim() || text.glyphDim() != ditConfig.glyphDim()) {
-      throw new IllegalArgumentException(
-          "text encoder dims "
-              + text.dim()
-              + "/"
-              + text.glyphDim()
-              + " do not match the model's "
-              + ditConfig.textDim()
-              + "/"
-              + ditConfig.glyphDim());
+            : ownsText
+                ? HunyuanTextEncoder.open(b.folder, backend, b.keepHalf)
+                : new ByteTextEncoder(ditConfig.textDim(), ditConfig.glyphDim(), 1000);
+    try {
+      checkTextDims();
+    } catch (RuntimeException e) {
+      closeText();
+      throw e;
     }
     if (variant != null) {
-      this.ditWeights = variant.load(backend, b.keepHalf);
+      try {
+        this.ditWeights = variant.load(backend, b.keepHalf);
+      } catch (RuntimeException e) {
+        closeText();
+        throw e;
+      }
       WeightFiles vf = vaeFolder.weights();
       try {
         this.vaeWeights = WeightSet.load(CausalVae.params(vaeConfig), vf.files(), backend, false);
       } catch (RuntimeException e) {
         ditWeights.close();
+        closeText();
         throw e;
       }
       this.checkpoint =
@@ -180,6 +188,37 @@ public final class NativeVideoEngine implements AutoCloseable {
 
   public static Builder builder() {
     return new Builder();
+  }
+
+  private void checkTextDims() {
+    if (text.dim() != ditConfig.textDim() || text.glyphDim() != ditConfig.glyphDim()) {
+      throw new IllegalArgumentException(
+          "text encoder "
+              + text.id()
+              + " dims "
+              + text.dim()
+              + "/"
+              + text.glyphDim()
+              + " do not match the model's "
+              + ditConfig.textDim()
+              + "/"
+              + ditConfig.glyphDim());
+    }
+  }
+
+  private void closeText() {
+    if (ownsText && text instanceof AutoCloseable c) {
+      try {
+        c.close();
+      } catch (Exception e) {
+        LOG.warn("closing the text encoder failed", e);
+      }
+    }
+  }
+
+  /** The text encoder's id (as in manifests). */
+  public String textEncoderId() {
+    return text.id();
   }
 
   /** {@code hunyuanvideo-1.5-<config>}, e.g. {@code hunyuanvideo-1.5-720p_i2v_distilled}. */
@@ -302,7 +341,7 @@ public final class NativeVideoEngine implements AutoCloseable {
     boolean cfg = spec.guidance() > 1.0;
     List<DitCondition> samples = new ArrayList<>();
     if (cfg) {
-      samples.add(condition(text.encode(spec.negativePrompt()), visionStates));
+      samples.add(condition(text.encodeNegative(spec.negativePrompt()), visionStates));
     }
     samples.add(condition(text.encode(spec.prompt()), visionStates));
     float[] sigmas = FlowMatchSchedule.sigmas(spec.steps(), spec.shift());
@@ -426,6 +465,7 @@ public final class NativeVideoEngine implements AutoCloseable {
     dit.close();
     ditWeights.close();
     vaeWeights.close();
+    closeText();
     if (ownsBackend) {
       backend.close();
     }

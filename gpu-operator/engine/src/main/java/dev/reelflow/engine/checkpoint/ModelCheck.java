@@ -271,6 +271,20 @@ public final class ModelCheck {
     ComponentSpec spec = specs.get(name);
     WeightCheck check = null;
     ModelCheckReport.Memory memory = null;
+    if (name.startsWith("text_encoder/")) {
+      try {
+        check = textEncoderCheck(folder, name, notes);
+        if (check != null) {
+          own.addAll(check.problems());
+          // the language model keeps 16-bit linear weights 16-bit; the glyph encoder runs in f32
+          memory = memory(check, name.endsWith("/llm") && keepHalf, new Object[] {0L, ""});
+        }
+      } catch (RuntimeException e) {
+        own.add(e.getMessage());
+      }
+      own.forEach(p -> problems.add(name + ": " + p));
+      return new ModelCheckReport.ComponentReport(name, true, true, check, memory, fileBytes, own);
+    }
     if (spec != null) {
       try {
         Component c = folder.component(name);
@@ -296,6 +310,51 @@ public final class ModelCheck {
     own.forEach(p -> problems.add(name + ": " + p));
     return new ModelCheckReport.ComponentReport(
         name, true, spec != null, check, memory, fileBytes, own);
+  }
+
+  /**
+   * The text encoders, headers only: {@code llm} (config, shards and index, tokenizer.json present)
+   * against the layers the encoder runs; {@code Glyph-SDXL-v2} (the pickled state dict's entries or
+   * a safetensors conversion, against byt5-small's config and the assets' tokens); {@code
+   * byt5-small} is config only (its weights are replaced by Glyph-SDXL-v2's), so no check.
+   */
+  private static WeightCheck textEncoderCheck(ModelFolder folder, String name, List<String> notes) {
+    Path dir = folder.dir().resolve(name);
+    switch (name) {
+      case "text_encoder/llm" -> {
+        WeightFiles files = WeightFiles.in(dir);
+        List<String> p = new ArrayList<>(files.problems());
+        p.addAll(files.indexProblems());
+        if (!Files.isRegularFile(dir.resolve("tokenizer.json"))) {
+          p.add("tokenizer.json is missing (the text encoder tokenizes with it)");
+        }
+        if (!p.isEmpty()) {
+          throw new ModelFolderException(String.join("; ", p));
+        }
+        var c = dev.reelflow.engine.text.QwenTextModel.config(dir);
+        notes.add(
+            name
+                + "/: the engine runs "
+                + c.layersUsed()
+                + " of its "
+                + c.layers()
+                + " layers ("
+                + c.parameterCount()
+                + " parameters with the embedding, which stays in its file)");
+        return dev.reelflow.engine.text.QwenTextModel.loader(c).check(files.files());
+      }
+      case "text_encoder/Glyph-SDXL-v2" -> {
+        return dev.reelflow.engine.text.GlyphEncoder.check(
+            folder.dir().resolve("text_encoder/byt5-small"), dir);
+      }
+      default -> {
+        dev.reelflow.engine.text.T5Config.fromConfig(
+            folder.textEncoder("byt5-small").config(),
+            dev.reelflow.engine.text.GlyphTokenizer.BASE_VOCAB);
+        notes.add(name + "/: config read; its weights are replaced by Glyph-SDXL-v2's");
+        return null;
+      }
+    }
   }
 
   private ModelCheckReport.ComponentReport scheduler(

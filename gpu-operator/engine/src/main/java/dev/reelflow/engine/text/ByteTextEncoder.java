@@ -14,7 +14,9 @@ import java.util.regex.Pattern;
  * glyph path, byte by byte, like the reference's ByT5 glyph encoder that sees only quoted text.
  *
  * <p>This is not a trained language model: it gives distinct, stable conditioning per prompt so the
- * pipeline is exercised end to end. Manifests report its {@link #id()}.
+ * pipeline is exercised end to end (the random-init tiny demo). Manifests report its {@link #id()},
+ * which says it is a stand-in; a checkpoint folder with {@code text_encoder/} gets {@link
+ * HunyuanTextEncoder}.
  */
 public final class ByteTextEncoder implements TextEncoder {
   private static final Pattern QUOTED =
@@ -54,7 +56,7 @@ public final class ByteTextEncoder implements TextEncoder {
 
   @Override
   public String id() {
-    return "byte-level-v1";
+    return "byte-level-stand-in-v1";
   }
 
   @Override

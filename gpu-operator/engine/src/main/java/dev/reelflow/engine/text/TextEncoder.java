@@ -6,7 +6,7 @@ package dev.reelflow.engine.text;
  * behind the same interface.
  */
 public interface TextEncoder {
-  /** Identifier reported in manifests, e.g. {@code byte-level-v1}. */
+  /** Identifier reported in manifests, e.g. {@code byte-level-stand-in-v1}. */
   String id();
 
   /** Features of the main text stream ({@code dim} per token). */
@@ -17,4 +17,22 @@ public interface TextEncoder {
 
   /** Encodes a prompt (any language; the empty prompt is valid). */
   TextFeatures encode(String prompt);
+
+  /**
+   * Encodes the negative prompt of classifier-free guidance: as {@link #encode} for the main
+   * stream, without glyph tokens, as the official pipeline (its negative glyph input is always the
+   * empty prompt, whatever the negative prompt quotes).
+   */
+  default TextFeatures encodeNegative(String negativePrompt) {
+    TextFeatures f = encode(negativePrompt);
+    return new TextFeatures(
+        f.features(),
+        f.tokens(),
+        f.dim(),
+        new float[0],
+        0,
+        f.glyphDim(),
+        f.paddedTokens(),
+        f.paddedGlyphTokens());
+  }
 }

@@ -153,19 +153,40 @@ public final class WeightSet implements AutoCloseable {
     }
 
     WeightCheck check(List<SafetensorsFile> files, String source) {
-      Map<String, ParamSpec> declared = new LinkedHashMap<>();
-      specs.forEach(p -> declared.put(p.name(), p));
-      Map<String, SafetensorsFile> where = new LinkedHashMap<>();
+      Map<String, SafetensorsFile.Entry> entries = new LinkedHashMap<>();
+      Map<String, Path> where = new LinkedHashMap<>();
       List<String> duplicated = new ArrayList<>();
       for (SafetensorsFile f : files) {
-        for (String name : f.entries().keySet()) {
-          SafetensorsFile before = where.putIfAbsent(name, f);
+        for (SafetensorsFile.Entry e : f.entries().values()) {
+          Path before = where.putIfAbsent(e.name(), f.path());
           if (before != null) {
             duplicated.add(
-                name + ": in " + before.path().getFileName() + " and " + f.path().getFileName());
+                e.name() + ": in " + before.getFileName() + " and " + f.path().getFileName());
+          } else {
+            entries.put(e.name(), e);
           }
         }
       }
+      return check(entries, where, duplicated, source);
+    }
+
+    /**
+     * Matches the tensors of one checkpoint file of another format (for example a PyTorch state
+     * dict, see {@link TorchCheckpoint#entries}) against the parameters; reads no tensor data.
+     */
+    public WeightCheck check(Path file, Map<String, SafetensorsFile.Entry> entries) {
+      Map<String, Path> where = new LinkedHashMap<>();
+      entries.keySet().forEach(n -> where.put(n, file));
+      return check(entries, where, List.of(), file.toString());
+    }
+
+    private WeightCheck check(
+        Map<String, SafetensorsFile.Entry> entries,
+        Map<String, Path> where,
+        List<String> duplicated,
+        String source) {
+      Map<String, ParamSpec> declared = new LinkedHashMap<>();
+      specs.forEach(p -> declared.put(p.name(), p));
       List<WeightCheck.Use> consumed = new ArrayList<>();
       Map<String, String> ignored = new LinkedHashMap<>();
       List<String> missing = new ArrayList<>();
@@ -173,12 +194,11 @@ public final class WeightSet implements AutoCloseable {
       List<String> wrongDtype = new ArrayList<>();
       List<String> unexpected = new ArrayList<>();
       for (ParamSpec p : specs) {
-        SafetensorsFile f = where.get(p.name());
-        if (f == null) {
+        SafetensorsFile.Entry e = entries.get(p.name());
+        if (e == null) {
           missing.add(p.name());
           continue;
         }
-        SafetensorsFile.Entry e = f.entries().get(p.name());
         boolean good = true;
         if (!Arrays.equals(e.shape(), p.shape())) {
           misshaped.add(
@@ -195,7 +215,7 @@ public final class WeightSet implements AutoCloseable {
           good = false;
         }
         if (good) {
-          consumed.add(new WeightCheck.Use(p, e.dtype(), f.path()));
+          consumed.add(new WeightCheck.Use(p, e.dtype(), where.get(p.name())));
         }
       }
       for (String name : where.keySet()) {

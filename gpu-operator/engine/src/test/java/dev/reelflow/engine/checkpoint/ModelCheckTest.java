@@ -86,8 +86,33 @@ class ModelCheckTest {
         .contains("720p_i2v_distilled_sparse  OK")
         .contains("ssta(tile=1x2x2")
         .contains("mean-flow")
-        .contains("text_encoder/llm/: tensors not checked")
+        .contains("text_encoder/llm  OK")
+        .contains("text_encoder/Glyph-SDXL-v2  OK")
+        .contains("the engine runs 2 of its 4 layers")
+        .contains("vision_encoder/siglip/: tensors not checked")
         .endsWith("no tensor data read)");
+    ModelCheckReport.ComponentReport llm =
+        r.components().stream()
+            .filter(c -> c.name().equals("text_encoder/llm"))
+            .findFirst()
+            .orElseThrow();
+    assertThat(llm.checked()).isTrue();
+    assertThat(llm.check().ignored()).containsKey("lm_head.weight");
+    assertThat(llm.memory().deviceBytes()).isPositive();
+  }
+
+  @Test
+  void namesAMissingTokenizerAndMisShapedGlyphWeights() throws Exception {
+    Path f = SyntheticModelFolder.writeDefault(tmp.resolve("te"));
+    java.nio.file.Files.delete(f.resolve("text_encoder/llm/tokenizer.json"));
+    java.nio.file.Files.writeString(
+        f.resolve("text_encoder/Glyph-SDXL-v2/assets/color_idx.json"),
+        "{\"white\": 0, \"black\": 1, \"red\": 2}");
+    ModelCheckReport r = ModelCheck.run(f);
+    assertThat(r.ok()).isFalse();
+    assertThat(r.problems())
+        .anyMatch(p -> p.startsWith("text_encoder/llm: ") && p.contains("tokenizer.json"))
+        .anyMatch(p -> p.startsWith("text_encoder/Glyph-SDXL-v2: ") && p.contains("embed_tokens"));
   }
 
   @Test

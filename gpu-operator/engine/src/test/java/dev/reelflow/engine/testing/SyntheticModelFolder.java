@@ -27,7 +27,8 @@ import java.util.Map;
  * channels, text 64-d, glyph 32-d, vision 16-d; the step-distilled variant with mean-flow, the
  * sparse one with SSTA on 1x2x2 tiles, the SR ones with 98 input channels and {@code
  * concat_condition} false) and weights from {@link FormulaValues}; {@code vae/} with the tiny VAE;
- * {@code scheduler/}; both tiny SR upsamplers; placeholder text-encoder and vision-encoder folders.
+ * {@code scheduler/}; both tiny SR upsamplers; tiny text encoders ({@link SyntheticTextEncoders}:
+ * llm with a tokenizer.json, byt5-small, Glyph-SDXL-v2); a placeholder vision-encoder folder.
  *
  * <p>By default the weights are stored as BF16, except {@code 480p_i2v} (F32) and {@code 720p_t2v}
  * (F16), and {@code 480p_t2v} is split over two shards with an index, so one folder exercises every
@@ -49,8 +50,10 @@ public final class SyntheticModelFolder {
   private final Map<String, List<ParamSpec>> upsamplerParams;
   private final Map<String, Map<String, Object>> upsamplerConfigs;
   private final DType defaultStorage;
+  private final boolean textEncoders;
 
   private SyntheticModelFolder(Builder b) {
+    this.textEncoders = b.textEncoders;
     this.variants = List.copyOf(b.variants);
     this.storage = Map.copyOf(b.storage);
     this.shards = Map.copyOf(b.shards);
@@ -210,12 +213,18 @@ public final class SyntheticModelFolder {
       }
       writeWeights(d, params, DType.F32, 1);
     }
+    if (textEncoders) {
+      // tiny real-format encoders whose widths match the transformers' text 64 / glyph 32
+      SyntheticTextEncoders.writeAll(dir, 64, 32);
+    }
     for (String t :
-        List.of(
-            "text_encoder/llm",
-            "text_encoder/byt5-small",
-            "text_encoder/Glyph-SDXL-v2",
-            "vision_encoder/siglip")) {
+        textEncoders
+            ? List.of("vision_encoder/siglip")
+            : List.of(
+                "text_encoder/llm",
+                "text_encoder/byt5-small",
+                "text_encoder/Glyph-SDXL-v2",
+                "vision_encoder/siglip")) {
       Path d = Files.createDirectories(dir.resolve(t));
       Files.writeString(
           d.resolve("PLACEHOLDER.txt"),
@@ -310,8 +319,19 @@ public final class SyntheticModelFolder {
     private final Map<String, List<ParamSpec>> upsamplerParams = new LinkedHashMap<>();
     private final Map<String, Map<String, Object>> upsamplerConfigs = new LinkedHashMap<>();
     private DType defaultStorage = DType.BF16;
+    private boolean textEncoders = true;
 
     private Builder() {}
+
+    /**
+     * Whether to write tiny text encoders under {@code text_encoder/} (default true: {@link
+     * SyntheticTextEncoders}); false writes placeholder folders, and engines from the folder use
+     * the byte-level stand-in.
+     */
+    public Builder textEncoders(boolean write) {
+      textEncoders = write;
+      return this;
+    }
 
     /** Which transformer variants to write (default: every released one). */
     public Builder variants(List<String> names) {
