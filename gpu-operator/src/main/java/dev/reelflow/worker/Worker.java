@@ -500,7 +500,8 @@ final class Worker implements Runnable {
       return;
     }
     noteEngine(now);
-    if (running == null && !draining) {
+    // Before the first assignment there is nothing to announce: onPartitionsAssigned says it.
+    if (running == null && !draining && joined.getCount() == 0) {
       announceIdle(now);
     }
   }
