@@ -15,6 +15,9 @@ Behaviour chosen by arguments:
   --load-error CODE    send an error without id instead of "ready" (BAD_PARAMETERS: permanent)
   --stdout-noise       print a line that is not a protocol message before "ready"
   --stage NAME         the stage it says it serves (default: $REELFLOW_RESIDENT_STAGE, else base)
+  --one-shot           no protocol: load, render one base task from --width --height --frames
+                       --steps --seed --output [--latents] with "k/n" progress on stderr, exit
+                       (a per-task program for the command engine, to compare with resident mode)
 and by keywords in a task's prompt:
   [bad]    error BAD_PARAMETERS (permanent)
   [oom]    error OUT_OF_MEMORY (permanent by default)
@@ -189,6 +192,11 @@ def main():
     p.add_argument("--load-error")
     p.add_argument("--stdout-noise", action="store_true")
     p.add_argument("--stage")
+    p.add_argument("--one-shot", action="store_true")
+    for name in ("--width", "--height", "--frames", "--steps", "--seed"):
+        p.add_argument(name, type=int, default=0)
+    p.add_argument("--output")
+    p.add_argument("--latents")
     args = p.parse_args()
     stage = args.stage or os.environ.get("REELFLOW_RESIDENT_STAGE", "base")
     starts = 0
@@ -206,6 +214,15 @@ def main():
     if args.crash_at_start or starts < args.fail_starts:
         log("RuntimeError: cannot load the fake weights (simulated start crash)")
         sys.exit(3)
+    if args.one_shot:
+        for k in range(1, args.steps + 1):
+            time.sleep(args.step_seconds)
+            log("%d/%d" % (k, args.steps))
+        write_y4m(args.output, args.width, args.height, args.frames, args.seed % 256)
+        if args.latents:
+            write_latents(args.latents, [32, (args.frames - 1) // 4 + 1, args.height // 16,
+                                         args.width // 16], args.seed % 256)
+        return
     if args.load_error:
         send({"type": "error", "code": args.load_error, "message": "the fake checkpoint is unusable",
               "retryable": args.load_error != "BAD_PARAMETERS"})
