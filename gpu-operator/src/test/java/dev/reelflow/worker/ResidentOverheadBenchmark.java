@@ -19,11 +19,14 @@ import java.util.Map;
  * steps of 20 ms) per load delay, and prints per-task wall times: command mode pays process start
  * plus the load on every task, resident mode once.
  *
- * <p>Not a test. Run: {@code mvn -o -q -pl gpu-operator test -Dtest=ResidentOverheadBenchmark
- * -Dresident.bench.loads=0,0.5,2 -Dresident.bench.tasks=10} (the JUnit entry point below calls
- * {@link #main}).
+ * <p>Not a test. Run: {@code java -cp
+ * gpu-operator/target/test-classes:gpu-operator/target/classes:$CP
+ * dev.reelflow.worker.ResidentOverheadBenchmark 0,0.5,2 10} (load delays in seconds, tasks per run;
+ * {@code CP} the module's test classpath).
  */
 public final class ResidentOverheadBenchmark {
+
+  private ResidentOverheadBenchmark() {}
 
   /** Figures of one mode at one load delay. */
   record Run(String mode, double loadSeconds, List<Double> taskSeconds) {
@@ -44,8 +47,8 @@ public final class ResidentOverheadBenchmark {
   }
 
   public static void main(String[] args) throws Exception {
-    String loads = System.getProperty("resident.bench.loads", "0,0.5,2");
-    int tasks = Integer.getInteger("resident.bench.tasks", 10);
+    String loads = args.length > 0 ? args[0] : "0,0.5,2";
+    int tasks = args.length > 1 ? Integer.parseInt(args[1]) : 10;
     Path dir = Files.createTempDirectory("resident-bench");
     List<Run> runs = new ArrayList<>();
     for (String l : loads.split(",")) {
@@ -91,7 +94,7 @@ public final class ResidentOverheadBenchmark {
               c.mean(0)));
     }
     System.out.print(out);
-    Files.writeString(Path.of("target", "resident-overhead.txt"), out.toString());
+    Worker.deleteQuietly(dir);
   }
 
   static BaseVideoEngine command(double load) {
@@ -136,11 +139,5 @@ public final class ResidentOverheadBenchmark {
       }
     }
     return new Run(mode, load, seconds);
-  }
-
-  /** Entry point for surefire on request ({@code -Dtest=ResidentOverheadBenchmark}). */
-  @org.junit.jupiter.api.Test
-  void measure() throws Exception {
-    main(new String[0]);
   }
 }
