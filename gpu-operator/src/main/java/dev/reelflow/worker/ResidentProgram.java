@@ -520,7 +520,7 @@ final class ResidentProgram implements AutoCloseable {
         if (t == null) {
           LOG.debug("{}: progress for task {} it is not running (ignored)", label, m.id());
         } else if (total > 0 && step >= 0 && step <= total) {
-          LOG.debug("{} progress {} {} {}/{}", label, m.id(), phase, step, total);
+          LOG.info("{} progress {} {} {}/{}", label, m.id(), phase, step, total);
           t.progress.onStep(phase, (int) step, (int) total);
         } else {
           LOG.warn("{}: progress with step {} of {} for {} (ignored)", label, step, total, m.id());

@@ -375,6 +375,28 @@ class ResidentEngineTest {
   }
 
   @Test
+  void optionsReadTheEnvironmentForTheProgramFromFileKeysAndEnvironmentVariables() {
+    Map<String, String> o = FakeResident.options("");
+    o.put("env.PYTHONPATH", "/opt/hy");
+    o.put("env-cuda-visible-devices", "3");
+    ResidentOptions opts = ResidentOptions.from(new EngineSettings("resident", o, "cpu", 0, false));
+    assertThat(opts.env()).containsEntry("PYTHONPATH", "/opt/hy");
+    assertThat(opts.env()).containsEntry("CUDA_VISIBLE_DEVICES", "3");
+    assertThat(WorkerConfig.keyOfEnv("REELFLOW_WORKER_ENGINE_RESIDENT_ENV_PYTHONPATH"))
+        .isEqualTo("engine.resident.env-pythonpath");
+    ResidentOptions slot =
+        ResidentOptions.from(
+            new EngineSettings(
+                "resident",
+                FakeResident.options(""),
+                "cpu",
+                0,
+                false,
+                dev.reelflow.engine.backend.BackendSpec.cuda(2)));
+    assertThat(slot.env()).as("scope slot on cuda:2").containsEntry("CUDA_VISIBLE_DEVICES", "2");
+  }
+
+  @Test
   void badOptionsNameTheirKey() {
     Map<String, String> o = FakeResident.options("");
     o.put("scope", "node");
