@@ -378,21 +378,17 @@ class Official:
         state = None
         if state_cls is not None:
             state = state_cls(enable_sageattn=args.sageattn, enable_torch_compile=args.torch_compile)
-        self.pipe.apply_infer_optimization(
+        # The upscale stage runs only the SR pipeline (its own transformer and upsampler, sharing
+        # the VAE and text encoders); the base transformer create_pipeline loaded is freed.
+        target = self.pipe if stage == "base" else self.pipe.sr_pipeline
+        target.apply_infer_optimization(
             infer_state=state,
             enable_offloading=args.offloading,
             enable_group_offloading=group,
             overlap_group_offloading=args.overlap_group_offloading,
         )
         if stage == "upscale":
-            self.sr = self.pipe.sr_pipeline
-            self.sr.apply_infer_optimization(
-                infer_state=state,
-                enable_offloading=args.offloading,
-                enable_group_offloading=group,
-                overlap_group_offloading=args.overlap_group_offloading,
-            )
-            # The SR pipeline has its own transformer; the base one is not used by this stage.
+            self.sr = target
             if not args.keep_base_transformer:
                 self.pipe.transformer = None
                 if torch is not None and torch.cuda.is_available():

@@ -189,6 +189,8 @@ class ReferenceServerWithStandInPipelineTest(unittest.TestCase):
         pipe = standin_hyvideo.CREATED[0]
         self.assertTrue(pipe.created_with["create_sr_pipeline"])
         self.assertIsNone(pipe.transformer, "the unused base transformer is freed")
+        self.assertFalse(hasattr(pipe, "optimization"), "only the SR pipeline is set up")
+        self.assertTrue(pipe.sr_pipeline.optimization["enable_offloading"])
         self.assertEqual(ready["default_steps"], 6)
         workdir = os.path.join(self.dir, "u1")
         os.makedirs(workdir)
