@@ -8,8 +8,10 @@ import dev.reelflow.schemas.avro.ErrorCode;
 import dev.reelflow.worker.spi.BaseVideoJob;
 import dev.reelflow.worker.spi.UpscaleJob;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -74,8 +76,8 @@ final class ResidentProtocol {
     }
 
     /** The text of a list of strings, empty when absent. */
-    java.util.List<String> list(String field) {
-      java.util.List<String> out = new java.util.ArrayList<>();
+    List<String> list(String field) {
+      List<String> out = new ArrayList<>();
       JsonNode n = body.get(field);
       if (n != null && n.isArray()) {
         n.forEach(x -> out.add(x.asText()));
