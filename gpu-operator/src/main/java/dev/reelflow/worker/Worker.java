@@ -495,13 +495,16 @@ final class Worker implements Runnable {
    * is ready; otherwise the partitions stay paused and the announcement says why.
    */
   private void watchEngine() {
+    if (running != null) {
+      return; // busy with our own task; commitFinished looks again when it ends
+    }
     EngineStatus now = runner.status();
     if (now.equals(engineStatus)) {
       return;
     }
     noteEngine(now);
     // Before the first assignment there is nothing to announce: onPartitionsAssigned says it.
-    if (running == null && !draining && joined.getCount() == 0) {
+    if (!draining && joined.getCount() == 0) {
       announceIdle(now);
     }
   }

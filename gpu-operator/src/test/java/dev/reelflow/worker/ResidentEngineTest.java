@@ -160,7 +160,7 @@ class ResidentEngineTest {
         .isInstanceOfSatisfying(
             TaskCancelledException.class, x -> assertThat(x.code()).isEqualTo(ErrorCode.CANCELLED));
     long ms = (System.nanoTime() - t0) / 1_000_000;
-    assertThat(ms).as("40 steps of 200 ms would take 8 s").isLessThan(2_000);
+    assertThat(ms).as("40 steps of 200 ms would take 8 s").isLessThan(3_000);
     assertThat(ctx.steps.size()).isLessThanOrEqualTo(3);
     assertThat(e.status().isReady()).isTrue();
     assertThat(e.program().starts()).as("the program stopped the task itself").isEqualTo(1);
@@ -177,7 +177,7 @@ class ResidentEngineTest {
     assertThatThrownBy(() -> e.generate(job("h", "x [hang]", 40), ctx))
         .isInstanceOf(TaskCancelledException.class);
     long ms = (System.nanoTime() - t0) / 1_000_000;
-    assertThat(ms).as("cancel grace 600 ms, then kill").isBetween(600L, 4_000L);
+    assertThat(ms).as("cancel grace 600 ms, then kill").isBetween(600L, 6_000L);
     assertThat(CommandEngineTest.deadWithin(pid, 5_000)).as("hung program killed").isTrue();
     assertThat(e.status().state())
         .as("reloading after the kill")

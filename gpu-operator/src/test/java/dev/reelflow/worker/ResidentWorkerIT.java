@@ -202,7 +202,7 @@ class ResidentWorkerIT {
     StageEvent failed = orch.await(slow.getTaskId(), StageEventType.FAILED, WAIT);
     long cancelMs = (System.nanoTime() - t0) / 1_000_000;
     assertThat(failed.getError().getCode()).isEqualTo(ErrorCode.CANCELLED);
-    assertThat(cancelMs).as("stopped at its next step, not after 40 x 200 ms").isLessThan(1_500);
+    assertThat(cancelMs).as("stopped at its next step, not after 40 x 200 ms").isLessThan(3_000);
     assertThat(lines(faultyLoads())).isEqualTo(loadsBefore);
 
     // The program hangs on cancel: killed after the 1.5 s grace, reloaded, then free again.
@@ -217,7 +217,7 @@ class ResidentWorkerIT {
     StageEvent hungFailed = orch.await(hung.getTaskId(), StageEventType.FAILED, WAIT);
     long hungMs = (System.nanoTime() - t0) / 1_000_000;
     assertThat(hungFailed.getError().getCode()).isEqualTo(ErrorCode.CANCELLED);
-    assertThat(hungMs).as("the grace period, then the kill").isBetween(1_500L, 6_000L);
+    assertThat(hungMs).as("the grace period, then the kill").isBetween(1_500L, 8_000L);
     Instant failedAt = hungFailed.getAt();
     WorkerEvent reloading =
         orch.awaitWorker(
