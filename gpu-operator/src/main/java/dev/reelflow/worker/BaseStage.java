@@ -12,6 +12,7 @@ import dev.reelflow.worker.spi.BaseVideoJob;
 import dev.reelflow.worker.spi.BaseVideoResult;
 import dev.reelflow.worker.spi.EngineDescription;
 import dev.reelflow.worker.spi.EngineException;
+import dev.reelflow.worker.spi.EngineStatus;
 import dev.reelflow.worker.spi.VideoFrames;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -58,6 +59,11 @@ final class BaseStage implements StageRunner {
   @Override
   public EngineDescription describe() {
     return engine.describe();
+  }
+
+  @Override
+  public EngineStatus status() {
+    return engine.status();
   }
 
   /** Resolves the task's parameters; bad ones throw {@link EngineException} BAD_PARAMETERS. */

@@ -7,7 +7,10 @@ import dev.reelflow.worker.spi.EngineRegistry;
 import dev.reelflow.worker.spi.EngineSettings;
 import java.util.List;
 
-/** The engines this module brings: {@code command} and {@code emulated} (plus {@code native}). */
+/**
+ * The engines this module brings: {@code native}, {@code command}, {@code resident} (both pools)
+ * and {@code emulated}.
+ */
 final class BuiltinEngines {
 
   private BuiltinEngines() {}
@@ -26,6 +29,7 @@ final class BuiltinEngines {
             return new CommandEngine(s);
           }
         },
+        new ResidentEngineFactory(),
         new Simple(EmulatedEngine.NAME) {
           @Override
           public BaseVideoEngine createBase(EngineSettings s) {

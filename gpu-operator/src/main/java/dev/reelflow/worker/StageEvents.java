@@ -9,6 +9,7 @@ import dev.reelflow.schemas.avro.StageEvent;
 import dev.reelflow.schemas.avro.StageEventType;
 import dev.reelflow.schemas.avro.WorkerEvent;
 import dev.reelflow.schemas.avro.WorkerEventType;
+import dev.reelflow.worker.spi.EngineStatus;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -99,6 +100,17 @@ final class StageEvents {
       int totalSlots,
       List<Integer> owned,
       List<String> running) {
+    worker(type, freeSlots, totalSlots, owned, running, null);
+  }
+
+  /** A worker event that also says what the engine is doing ({@code engine} may be null). */
+  void worker(
+      WorkerEventType type,
+      int freeSlots,
+      int totalSlots,
+      List<Integer> owned,
+      List<String> running,
+      EngineStatus engine) {
     WorkerEvent e =
         WorkerEvent.newBuilder()
             .setEventId(UUID.randomUUID().toString())
@@ -113,6 +125,8 @@ final class StageEvents {
             .setDeviceMemoryBytes(me.deviceMemoryBytes() > 0 ? me.deviceMemoryBytes() : null)
             .setEngine(me.engine())
             .setAt(Instant.now())
+            .setEngineState(engine == null ? null : engine.state().name())
+            .setEngineReason(engine == null || engine.isReady() ? null : engine.reason())
             .build();
     try {
       producer.send(

@@ -4,6 +4,7 @@ import dev.reelflow.schemas.avro.OutputArtifact;
 import dev.reelflow.schemas.avro.RenderTask;
 import dev.reelflow.worker.spi.EngineDescription;
 import dev.reelflow.worker.spi.EngineException;
+import dev.reelflow.worker.spi.EngineStatus;
 import java.util.List;
 import java.util.Map;
 
@@ -14,6 +15,11 @@ interface StageRunner extends AutoCloseable {
   record Result(List<OutputArtifact> outputs, Map<String, String> facts) {}
 
   EngineDescription describe();
+
+  /** Whether the engine can take a task now (see {@link EngineStatus}). */
+  default EngineStatus status() {
+    return EngineStatus.ready();
+  }
 
   /**
    * Runs the task.

@@ -10,6 +10,7 @@ import dev.reelflow.storage.ArtifactStore;
 import dev.reelflow.storage.Manifest;
 import dev.reelflow.worker.spi.EngineDescription;
 import dev.reelflow.worker.spi.EngineException;
+import dev.reelflow.worker.spi.EngineStatus;
 import dev.reelflow.worker.spi.Latents;
 import dev.reelflow.worker.spi.UpscaleEngine;
 import dev.reelflow.worker.spi.UpscaleJob;
@@ -27,6 +28,9 @@ import java.util.Map;
  * the final manifest write-once, and writes its stage manifest last.
  */
 final class UpscaleStage implements StageRunner {
+
+  /** Where the base preview is fetched in the task directory (external upscalers read it there). */
+  static final String BASE_PREVIEW_FILE = "base-" + ArtifactKeys.PREVIEW_FILE;
 
   private final UpscaleEngine engine;
   private final ArtifactStore store;
@@ -56,6 +60,11 @@ final class UpscaleStage implements StageRunner {
   }
 
   @Override
+  public EngineStatus status() {
+    return engine.status();
+  }
+
+  @Override
   public Result run(RenderTask task, TaskRun run) throws EngineException, InterruptedException {
     Instant started = Instant.now();
     RenderParams p = task.getParams();
@@ -73,7 +82,7 @@ final class UpscaleStage implements StageRunner {
     Path dir = run.workDir();
 
     run.phase("fetch");
-    Path previewFile = dir.resolve("base-" + ArtifactKeys.PREVIEW_FILE);
+    Path previewFile = dir.resolve(BASE_PREVIEW_FILE);
     store.download(previewKey, previewFile, true);
     VideoCodec.Decoded base;
     try {

@@ -53,10 +53,15 @@ import static org.bytedeco.ffmpeg.global.swscale.sws_getContext;
 import static org.bytedeco.ffmpeg.global.swscale.sws_scale;
 
 import dev.reelflow.worker.spi.VideoFrames;
+import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.ffmpeg.avcodec.AVCodec;
@@ -346,6 +351,66 @@ final class VideoCodec {
 
   /** Decodes every frame of the first video stream of {@code file} to RGB24. */
   static Decoded decode(Path file) throws IOException {
+    List<byte[]> out = new ArrayList<>();
+    StreamInfo s = decodeInto(file, out::add);
+    return new Decoded(VideoFrames.of(s.width(), s.height(), out), s.fps());
+  }
+
+  /**
+   * Decodes like {@link #decode} but spools the RGB24 frames to {@code spool} and reads each back
+   * when asked, so a long 1080p clip (6 MB a frame) need not fit the heap.
+   */
+  static Decoded decodeToFile(Path file, Path spool) throws IOException {
+    int[] count = {0};
+    StreamInfo s;
+    try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(spool), 1 << 20)) {
+      s =
+          decodeInto(
+              file,
+              rgb -> {
+                os.write(rgb);
+                count[0]++;
+              });
+    }
+    if (count[0] == 0) {
+      throw new IOException("no video frames in " + file);
+    }
+    return new Decoded(new FileFrames(spool, s.width(), s.height(), count[0]), s.fps());
+  }
+
+  /** Receives decoded RGB24 frames in order. */
+  @FunctionalInterface
+  private interface FrameSink {
+    void accept(byte[] rgb) throws IOException;
+  }
+
+  /** Size and frame rate of a decoded video stream. */
+  private record StreamInfo(int width, int height, int fps) {}
+
+  /** RGB24 frames stored one after another in a file, read on demand. */
+  private record FileFrames(Path file, int width, int height, int count) implements VideoFrames {
+    @Override
+    public byte[] rgb(int index) {
+      if (index < 0 || index >= count) {
+        throw new IndexOutOfBoundsException("frame " + index + " of " + count);
+      }
+      int size = width * height * 3;
+      ByteBuffer buf = ByteBuffer.allocate(size);
+      try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+        long at = (long) index * size;
+        while (buf.hasRemaining()) {
+          if (ch.read(buf, at + buf.position()) < 0) {
+            throw new IOException("spooled frames end before frame " + index);
+          }
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot read spooled frame " + index + " of " + file, e);
+      }
+      return buf.array();
+    }
+  }
+
+  private static StreamInfo decodeInto(Path file, FrameSink out) throws IOException {
     AVFormatContext ic = new AVFormatContext(null);
     check(avformat_open_input(ic, file.toString(), null, null), "open " + file);
     AVCodecContext dc = null;
@@ -372,7 +437,6 @@ final class VideoCodec {
       pkt = av_packet_alloc();
       frame = av_frame_alloc();
       rgb = allocFrame(AV_PIX_FMT_RGB24, w, h);
-      List<byte[]> out = new ArrayList<>();
       while (av_read_frame(ic, pkt) >= 0) {
         try {
           if (pkt.stream_index() == vs) {
@@ -385,7 +449,7 @@ final class VideoCodec {
       }
       avcodec_send_packet(dc, null);
       sws = receiveFrames(dc, frame, rgb, sws, w, h, out);
-      return new Decoded(VideoFrames.of(w, h, out), fps);
+      return new StreamInfo(w, h, fps);
     } finally {
       if (sws != null) {
         sws_freeContext(sws);
@@ -407,7 +471,7 @@ final class VideoCodec {
   }
 
   private static SwsContext receiveFrames(
-      AVCodecContext dc, AVFrame frame, AVFrame rgb, SwsContext sws, int w, int h, List<byte[]> out)
+      AVCodecContext dc, AVFrame frame, AVFrame rgb, SwsContext sws, int w, int h, FrameSink out)
       throws IOException {
     while (true) {
       int r = avcodec_receive_frame(dc, frame);
@@ -430,7 +494,7 @@ final class VideoCodec {
                 (DoublePointer) null);
       }
       sws_scale(sws, frame.data(), frame.linesize(), 0, h, rgb.data(), rgb.linesize());
-      out.add(copyRgbOut(rgb, w, h));
+      out.accept(copyRgbOut(rgb, w, h));
     }
   }
 

@@ -13,6 +13,7 @@ import dev.reelflow.storage.ArtifactKeys;
 import dev.reelflow.storage.ArtifactStore;
 import dev.reelflow.storage.StorageException;
 import dev.reelflow.worker.spi.EngineException;
+import dev.reelflow.worker.spi.EngineStatus;
 import dev.reelflow.worker.spi.TaskCancelledException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -94,6 +95,10 @@ final class Worker implements Runnable {
   private volatile long drainStartNanos;
   private volatile boolean alive = true;
   private volatile List<Integer> owned = List.of();
+
+  /** The engine status last seen on the poll thread (and announced while idle). */
+  private volatile EngineStatus engineStatus = EngineStatus.ready();
+
   private KafkaConsumer<String, byte[]> consumer;
 
   Worker(String id, Shared shared, StageRunner runner, StageEvents events) {
@@ -123,6 +128,11 @@ final class Worker implements Runnable {
 
   boolean alive() {
     return alive;
+  }
+
+  /** What the engine said it was doing when the poll thread last asked. */
+  EngineStatus engineStatus() {
+    return engineStatus;
   }
 
   /** The running task, or null. */
@@ -187,6 +197,8 @@ final class Worker implements Runnable {
   public void run() {
     MDC.put("workerId", id);
     try {
+      engineStatus = runner.status();
+      shared.metrics().engine(id, () -> engineStatus);
       consumer = new KafkaConsumer<>(shared.consumerProps());
       consumer.subscribe(List.of(topic), new Rebalance());
       loop();
@@ -206,6 +218,7 @@ final class Worker implements Runnable {
     Duration poll = shared.config().pollTimeout();
     while (true) {
       commitFinished();
+      watchEngine();
       if (draining) {
         if (!announcedDraining) {
           announcedDraining = true;
@@ -237,7 +250,7 @@ final class Worker implements Runnable {
         continue;
       }
       for (ConsumerRecord<String, byte[]> rec : records) {
-        if (running != null || draining) {
+        if (running != null || draining || !engineStatus.isReady()) {
           // Fetched before the pause took effect: read it again later (or by the next owner).
           consumer.seek(new TopicPartition(rec.topic(), rec.partition()), rec.offset());
           continue;
@@ -465,13 +478,60 @@ final class Worker implements Runnable {
     if (!draining) {
       // Announce first: the commit is a round trip the next dispatch need not wait for (a
       // redelivery after a crash in between is skipped as completed or lease-expired).
-      consumer.resume(consumer.assignment());
-      events.worker(WorkerEventType.READY, 1, 1, owned, List.of());
+      EngineStatus now = runner.status();
+      noteEngine(now);
+      announceIdle(now);
     }
     for (Done f : finished) {
       if (f.commit() && !runningOffsetCommitted && consumer.assignment().contains(f.partition())) {
         commit(f.partition(), f.nextOffset());
       }
+    }
+  }
+
+  /**
+   * On the poll thread: follows the engine's status (a resident program loading its model,
+   * restarting, or given up) and, while no task runs, announces the slot free only when the engine
+   * is ready; otherwise the partitions stay paused and the announcement says why.
+   */
+  private void watchEngine() {
+    if (running != null) {
+      return; // busy with our own task; commitFinished looks again when it ends
+    }
+    EngineStatus now = runner.status();
+    if (now.equals(engineStatus)) {
+      return;
+    }
+    noteEngine(now);
+    // Before the first assignment there is nothing to announce: onPartitionsAssigned says it.
+    if (!draining && joined.getCount() == 0) {
+      announceIdle(now);
+    }
+  }
+
+  private void noteEngine(EngineStatus now) {
+    EngineStatus before = engineStatus;
+    engineStatus = now;
+    if (now.equals(before)) {
+      return;
+    }
+    if (now.isReady()) {
+      LOG.info("worker {}: engine ready", id);
+    } else if (now.state() == EngineStatus.State.UNAVAILABLE) {
+      LOG.error("worker {}: engine unavailable, the slot takes no task: {}", id, now.reason());
+    } else {
+      LOG.info("worker {}: engine {}: {}", id, now.state(), now.reason());
+    }
+  }
+
+  /** Idle slot: free and consuming when the engine is ready, else paused and saying why. */
+  private void announceIdle(EngineStatus now) {
+    if (now.isReady()) {
+      consumer.resume(consumer.assignment());
+      events.worker(WorkerEventType.READY, 1, 1, owned, List.of(), now);
+    } else {
+      consumer.pause(consumer.assignment());
+      events.worker(WorkerEventType.READY, 0, 1, owned, List.of(), now);
     }
   }
 
@@ -570,12 +630,19 @@ final class Worker implements Runnable {
       }
       now.sort(Comparator.naturalOrder());
       owned = List.copyOf(now);
-      if (running != null || draining) {
+      EngineStatus engine = engineStatus;
+      if (running != null || draining || !engine.isReady()) {
         consumer.pause(partitions);
       }
       joined.countDown();
       if (!draining) {
-        events.worker(WorkerEventType.READY, running == null ? 1 : 0, 1, owned, runningIds());
+        events.worker(
+            WorkerEventType.READY,
+            running == null && engine.isReady() ? 1 : 0,
+            1,
+            owned,
+            runningIds(),
+            engine);
       }
       LOG.info("worker {} owns partitions {} of {}", id, owned, topic);
     }

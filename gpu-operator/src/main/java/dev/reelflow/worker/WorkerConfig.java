@@ -69,7 +69,12 @@ public final class WorkerConfig {
           new Key(
               WORKER_ID, null, false, "Worker id prefix; default host-pid. Slot i gets <id>-<i>."),
           new Key(SLOTS, "1", false, "Workers started in this process (one per GPU or CPU slot)."),
-          new Key(ENGINE, "native", false, "Engine: native | command | emulated | <registered>."),
+          new Key(
+              ENGINE,
+              "native",
+              false,
+              "Engine: native | resident (a model server kept loaded, engine.resident.*) | command"
+                  + " | emulated | <registered>."),
           new Key(
               BACKEND,
               "cpu",
@@ -279,7 +284,7 @@ public final class WorkerConfig {
     metricsPort();
     if (get(ENGINE).isBlank()) {
       throw new IllegalArgumentException(
-          ENGINE + " must name an engine (native, command, emulated)");
+          ENGINE + " must name an engine (native, resident, command, emulated)");
     }
   }
 

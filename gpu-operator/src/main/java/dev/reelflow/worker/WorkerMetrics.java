@@ -1,5 +1,6 @@
 package dev.reelflow.worker;
 
+import dev.reelflow.worker.spi.EngineStatus;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
@@ -7,11 +8,13 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 
 /**
  * Prometheus metrics of one worker process: tasks by outcome, step time, busy fraction per worker,
- * device memory budget, and GPU memory and utilization per device (through NVML; only where a GPU
- * answers).
+ * the engine's state per worker, device memory budget, GPU memory and utilization per device
+ * (through NVML; only where a GPU answers), and the resident engine's protocol messages, restarts
+ * and model loads.
  */
 final class WorkerMetrics {
 
@@ -47,13 +50,22 @@ final class WorkerMetrics {
     }
   }
 
+  /** One worker's engine status, sampled on scrape. */
+  private record EngineGauge(String workerId, Supplier<EngineStatus> status) {}
+
   final PrometheusRegistry registry = new PrometheusRegistry();
+  final String pool;
   final Counter tasks;
+  final Counter residentMessages;
+  final Counter residentRestarts;
+  final Histogram residentLoadSeconds;
+  private final List<EngineGauge> engines = new CopyOnWriteArrayList<>();
   final Histogram stepSeconds;
   final Histogram taskSeconds;
   private final List<Busy> busy = new CopyOnWriteArrayList<>();
 
   WorkerMetrics(String pool, long deviceMemoryBytes, GpuTelemetry gpus) {
+    this.pool = pool;
     tasks =
         Counter.builder()
             .name("reelflow_worker_tasks_total")
@@ -87,6 +99,45 @@ final class WorkerMetrics {
             })
         .register(registry);
     GaugeWithCallback.builder()
+        .name("reelflow_worker_engine_state")
+        .help(
+            "1 for the state each worker's engine is in (READY, LOADING, BUSY, UNAVAILABLE), 0 for"
+                + " the others")
+        .labelNames("pool", "worker", "state")
+        .callback(
+            cb -> {
+              for (EngineGauge g : engines) {
+                EngineStatus.State now = g.status().get().state();
+                for (EngineStatus.State st : EngineStatus.State.values()) {
+                  cb.call(st == now ? 1 : 0, pool, g.workerId(), st.name());
+                }
+              }
+            })
+        .register(registry);
+    residentMessages =
+        Counter.builder()
+            .name("reelflow_worker_resident_messages_total")
+            .help(
+                "Resident-engine protocol traffic by direction (out: to the program; in: from it;"
+                    + " stderr: lines it wrote there) and message type")
+            .labelNames("pool", "worker", "direction", "type")
+            .register(registry);
+    residentRestarts =
+        Counter.builder()
+            .name("reelflow_worker_resident_restarts_total")
+            .help(
+                "Resident program starts after the first, by reason: crash_idle, crash_task,"
+                    + " start_failed, load_timeout, cancel_timeout, task_timeout")
+            .labelNames("pool", "worker", "reason")
+            .register(registry);
+    residentLoadSeconds =
+        Histogram.builder()
+            .name("reelflow_worker_resident_load_seconds")
+            .help("Time from starting the resident program to its ready message (model load)")
+            .labelNames("pool", "worker")
+            .classicUpperBounds(0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800)
+            .register(registry);
+    GaugeWithCallback.builder()
         .name("reelflow_worker_device_memory_budget_bytes")
         .help("Device memory budget the worker plans tasks against")
         .callback(cb -> cb.call(deviceMemoryBytes))
@@ -117,6 +168,11 @@ final class WorkerMetrics {
 
   private static String id(GpuTelemetry.DeviceSample d) {
     return Integer.toString(d.index());
+  }
+
+  /** Samples a worker's engine status on every scrape. */
+  void engine(String workerId, Supplier<EngineStatus> status) {
+    engines.add(new EngineGauge(workerId, status));
   }
 
   Busy busy(String workerId) {

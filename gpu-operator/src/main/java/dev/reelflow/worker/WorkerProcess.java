@@ -9,9 +9,11 @@ import dev.reelflow.schemas.registry.SchemaRegistryClient;
 import dev.reelflow.schemas.serde.AvroRecordDeserializer;
 import dev.reelflow.schemas.serde.AvroRecordSerializer;
 import dev.reelflow.storage.ArtifactStore;
+import dev.reelflow.worker.spi.BaseVideoEngine;
 import dev.reelflow.worker.spi.EngineException;
 import dev.reelflow.worker.spi.EngineRegistry;
 import dev.reelflow.worker.spi.EngineSettings;
+import dev.reelflow.worker.spi.UpscaleEngine;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -37,7 +39,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The workers of one process: {@code worker.slots} workers of one pool sharing a Kafka producer, an
- * artifact store, the render.commands listener, the dedupe ledger, metrics and {@code /healthz}.
+ * artifact store, the render.commands listener, the dedupe ledger, metrics and {@code /healthz}
+ * (per worker: alive, healthy, its task, and its engine's state with the reason when not ready).
  *
  * <p>Start with {@link #start(WorkerConfig)}; {@link #drain()} (what SIGTERM does through {@link
  * WorkerMain}) announces DRAINING, finishes or hands back the running tasks, leaves the group and
@@ -145,22 +148,30 @@ public final class WorkerProcess implements AutoCloseable {
               config.offloadWeights(),
               backend);
       LOG.info("slot {}: backend {} on {}", id, backend, dev.name());
-      StageRunner runner =
-          pool == Stage.BASE
-              ? new BaseStage(
-                  engines.createBase(settings),
-                  store,
-                  id,
-                  config.videoEncoder(),
-                  dev.memoryBytes(),
-                  config.offloadWeights())
-              : new UpscaleStage(
-                  engines.createUpscale(settings),
-                  store,
-                  id,
-                  config.videoEncoder(),
-                  dev.memoryBytes(),
-                  config.offloadWeights());
+      StageRunner runner;
+      if (pool == Stage.BASE) {
+        BaseVideoEngine engine = engines.createBase(settings);
+        bindResident(engine, metrics, id);
+        runner =
+            new BaseStage(
+                engine,
+                store,
+                id,
+                config.videoEncoder(),
+                dev.memoryBytes(),
+                config.offloadWeights());
+      } else {
+        UpscaleEngine engine = engines.createUpscale(settings);
+        bindResident(engine, metrics, id);
+        runner =
+            new UpscaleStage(
+                engine,
+                store,
+                id,
+                config.videoEncoder(),
+                dev.memoryBytes(),
+                config.offloadWeights());
+      }
       Map<String, Object> props = new HashMap<>(taskProps);
       props.put(ConsumerConfig.CLIENT_ID_CONFIG, id);
       Worker.Shared own =
@@ -201,6 +212,15 @@ public final class WorkerProcess implements AutoCloseable {
       t.start();
     }
     LOG.info("started {} {} worker(s): {}", workers.size(), pool, workerIds());
+  }
+
+  /**
+   * A resident engine reports its protocol messages, restarts and loads in this process's metrics.
+   */
+  private static void bindResident(Object engine, WorkerMetrics metrics, String workerId) {
+    if (engine instanceof ResidentEngine r) {
+      r.bindMetrics(metrics, workerId);
+    }
   }
 
   /** Starts the workers with the built-in engines and those registered through ServiceLoader. */
@@ -304,6 +324,20 @@ public final class WorkerProcess implements AutoCloseable {
     LOG.info("worker process stopped");
   }
 
+  private static String jsonString(String s) {
+    StringBuilder sb = new StringBuilder("\"");
+    for (char c : s.toCharArray()) {
+      if (c == '"' || c == '\\') {
+        sb.append('\\').append(c);
+      } else if (c < 0x20) {
+        sb.append(String.format("\\u%04x", (int) c));
+      } else {
+        sb.append(c);
+      }
+    }
+    return sb.append('"').toString();
+  }
+
   private HTTPServer startHttp(int port, WorkerMetrics metrics) throws IOException {
     return HTTPServer.builder()
         .port(port)
@@ -335,6 +369,10 @@ public final class WorkerProcess implements AutoCloseable {
             .append(w.healthy())
             .append(",\"task\":")
             .append(r == null ? "null" : "\"" + r.task.getTaskId() + "\"")
+            .append(",\"engine\":\"")
+            .append(w.engineStatus().state())
+            .append("\",\"engineReason\":")
+            .append(jsonString(w.engineStatus().reason()))
             .append('}');
       }
       body.append("]}");

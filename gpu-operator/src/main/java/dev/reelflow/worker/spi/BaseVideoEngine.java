@@ -31,6 +31,14 @@ public interface BaseVideoEngine extends AutoCloseable {
   BaseVideoResult generate(BaseVideoJob job, EngineContext context)
       throws EngineException, InterruptedException;
 
+  /**
+   * Whether the engine can take a task now; the runtime asks between tasks and announces a slot
+   * whose engine is not ready without a free slot, with the reason. Default: always ready.
+   */
+  default EngineStatus status() {
+    return EngineStatus.ready();
+  }
+
   /** Releases weights and device memory. */
   @Override
   default void close() {}

@@ -24,6 +24,14 @@ public interface UpscaleEngine extends AutoCloseable {
   UpscaleResult upscale(UpscaleJob job, EngineContext context)
       throws EngineException, InterruptedException;
 
+  /**
+   * Whether the engine can take a task now; the runtime asks between tasks and announces a slot
+   * whose engine is not ready without a free slot, with the reason. Default: always ready.
+   */
+  default EngineStatus status() {
+    return EngineStatus.ready();
+  }
+
   /** Releases weights and device memory. */
   @Override
   default void close() {}
