@@ -3,6 +3,8 @@ package dev.reelflow.ingest;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.reelflow.schemas.AsyncApiDocument;
+import dev.reelflow.schemas.Topics;
 import dev.reelflow.schemas.avro.CommandType;
 import dev.reelflow.schemas.avro.ErrorCode;
 import dev.reelflow.schemas.avro.ErrorInfo;
@@ -628,6 +630,20 @@ class IngestApiTest {
                         }));
     assertThat(documented)
         .containsExactlyInAnyOrderElementsOf(new HashSet<>(server.routeSignatures()));
+  }
+
+  @Test
+  void asyncApiDescribesEveryTopicWithoutAKey() throws Exception {
+    ApiClient.Answer r = a.as(null).get("/asyncapi.json");
+    assertThat(r.status()).isEqualTo(200);
+    assertThat(r.header("Content-Type")).startsWith("application/json");
+    JsonNode doc = r.json();
+    assertThat(doc.get("asyncapi").asText()).isEqualTo("3.0.0");
+    Set<String> channels = new HashSet<>();
+    doc.get("channels").fieldNames().forEachRemaining(channels::add);
+    assertThat(channels).containsExactlyInAnyOrderElementsOf(Topics.defaults().names());
+    assertThat(r.body().getBytes(java.nio.charset.StandardCharsets.UTF_8))
+        .isEqualTo(AsyncApiDocument.generated().orElseThrow());
   }
 
   @Test
