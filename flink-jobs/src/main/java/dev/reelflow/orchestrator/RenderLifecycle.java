@@ -222,7 +222,7 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
   }
 
   /**
-   * Ingest keeps seeds in 0..2^53 − 1 and times before the year 10000; a record written to
+   * Ingest keeps seeds in 0..2^53 − 2 and times before the year 10000; a record written to
    * render.requests by another producer is held to the same range, since every number of it reaches
    * the status, task and lineage consumers ({@link WireNumbers}).
    */

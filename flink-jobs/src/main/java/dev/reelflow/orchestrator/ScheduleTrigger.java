@@ -226,7 +226,7 @@ final class ScheduleTrigger extends KeyedProcessFunction<String, Inbound, Render
     return b.build();
   }
 
-  /** A row's seed, held to ingest's range 0..2^53 − 1 ({@link WireNumbers}). */
+  /** A row's seed, held to ingest's range 0..2^53 − 2 ({@link WireNumbers}). */
   private static long seed(JsonNode v) {
     if (!v.isIntegralNumber() || !v.canConvertToLong() || !WireNumbers.isValidSeed(v.asLong())) {
       throw new IllegalArgumentException("seed " + WireNumbers.seedRangeMessage(v.toString()));

@@ -160,7 +160,7 @@ class ScheduleTriggerTest {
                 "{\"prompt\":\"ok\"}",
                 "{\"colour\":\"red\"}",
                 "not json",
-                "{\"seed\":9007199254740992}")));
+                "{\"seed\":9007199254740991}")));
     h.setProcessingTime(TEN + 2 * HOUR);
     assertThat(ids()).containsExactly("nightly-20261125T120000Z-0");
     List<DeadLetter> dlq =
@@ -168,7 +168,7 @@ class ScheduleTriggerTest {
     assertThat(dlq).hasSize(4);
     assertThat(dlq.get(0).getReason()).contains("cannot fire");
     assertThat(dlq.get(1).getReason()).contains("row 1", "colour");
-    assertThat(dlq.get(3).getReason()).contains("row 3", "seed", "9007199254740991");
+    assertThat(dlq.get(3).getReason()).contains("row 3", "seed", "9007199254740990");
   }
 
   @Test

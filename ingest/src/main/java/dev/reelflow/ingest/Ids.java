@@ -40,13 +40,13 @@ final class Ids {
     return String.format(Locale.ROOT, "%s-%06d", batchId, row);
   }
 
-  /** A random seed in 0..2^53 − 1 (every consumer reads it exactly: {@link WireNumbers}). */
+  /** A random seed in 0..2^53 − 2 (every consumer reads it exactly: {@link WireNumbers}). */
   static long randomSeed() {
     return WireNumbers.seedFromBits(RANDOM.nextLong());
   }
 
   /**
-   * A seed in 0..2^53 − 1 derived from a string, for renders whose id is deterministic ({@link
+   * A seed in 0..2^53 − 2 derived from a string, for renders whose id is deterministic ({@link
    * WireNumbers}).
    */
   static long derivedSeed(String from) {

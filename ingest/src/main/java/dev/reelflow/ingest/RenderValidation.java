@@ -207,7 +207,7 @@ final class RenderValidation {
   }
 
   /**
-   * The client's seed, in 0..2^53 − 1 ({@link WireNumbers#MAX_SEED}): a larger one could not be
+   * The client's seed, in 0..2^53 − 2 ({@link WireNumbers#MAX_SEED}): a larger one could not be
    * read exactly by JavaScript consumers of the status topic and the API's JSON, so it is refused
    * with a message naming the limit.
    */

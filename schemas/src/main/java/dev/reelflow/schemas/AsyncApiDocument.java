@@ -153,10 +153,11 @@ public final class AsyncApiDocument {
               + " default settings (Java, Python confluent-kafka, Node @confluentinc/schemaregistry)."
               + " render.lineage carries OpenLineage JSON.",
           "",
-          "**Numbers**: every long on these topics stays within JavaScript's safe range (at most"
-              + " 2^53 - 1 = 9007199254740991), so JavaScript consumers read them exactly; each"
-              + " field's doc says how. Timestamps (logical type timestamp-millis) are epoch"
-              + " milliseconds.",
+          "**Numbers**: every long on these topics stays within -(2^53 - 2)..2^53 - 2"
+              + " (9007199254740990), so JavaScript consumers read them exactly: avsc, the Avro"
+              + " library of Confluent's JavaScript deserializer, refuses larger ones ('potential"
+              + " precision loss'). Each field's doc says how; seeds are in 0..2^53 - 2."
+              + " Timestamps (logical type timestamp-millis) are epoch milliseconds.",
           "",
           "**Transactions**: render.status, render.lineage, render.dlq and the task topics are"
               + " written in Kafka transactions; read them with isolation.level=read_committed.",

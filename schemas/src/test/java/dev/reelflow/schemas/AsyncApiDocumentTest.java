@@ -141,7 +141,7 @@ class AsyncApiDocumentTest {
     assertThat(doc.path("channels").path("render.status").path("description").asText())
         .contains("compact");
     assertThat(doc.path("info").path("description").asText())
-        .contains("magic byte 0", "TopicNameStrategy", "read_committed", "2^53 - 1");
+        .contains("magic byte 0", "TopicNameStrategy", "read_committed", "2^53 - 2");
   }
 
   @Test

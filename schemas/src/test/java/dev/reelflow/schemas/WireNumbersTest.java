@@ -12,34 +12,38 @@ import org.junit.jupiter.api.Test;
 class WireNumbersTest {
 
   @Test
-  void theLimitIsJavaScriptsMaxSafeInteger() {
-    assertThat(WireNumbers.MAX_SAFE_INTEGER).isEqualTo(9_007_199_254_740_991L);
-    // 2^53 - 1 is exact as a double; 2^53 + 1 is not (it rounds to 2^53).
-    assertThat((long) (double) WireNumbers.MAX_SAFE_INTEGER)
-        .isEqualTo(WireNumbers.MAX_SAFE_INTEGER);
-    assertThat((long) (double) (WireNumbers.MAX_SAFE_INTEGER + 2))
-        .isNotEqualTo(WireNumbers.MAX_SAFE_INTEGER + 2);
-    assertThat(WireNumbers.isSafe(WireNumbers.MAX_SAFE_INTEGER)).isTrue();
-    assertThat(WireNumbers.isSafe(-WireNumbers.MAX_SAFE_INTEGER)).isTrue();
-    assertThat(WireNumbers.isSafe(WireNumbers.MAX_SAFE_INTEGER + 1)).isFalse();
+  void theLimitIsTheLargestLongAvscReads() {
+    assertThat(WireNumbers.MAX_LONG).isEqualTo(9_007_199_254_740_990L).isEqualTo((1L << 53) - 2);
+    // Exact as a double, as is every integer up to 2^53 - 1; 2^53 + 1 is not (it rounds to 2^53).
+    assertThat((long) (double) WireNumbers.MAX_LONG).isEqualTo(WireNumbers.MAX_LONG);
+    assertThat((long) (double) ((1L << 53) + 1)).isNotEqualTo((1L << 53) + 1);
+    assertThat(WireNumbers.isSafe(WireNumbers.MAX_LONG)).isTrue();
+    assertThat(WireNumbers.isSafe(-WireNumbers.MAX_LONG)).isTrue();
+    // avsc refuses 2^53 - 1 ("potential precision loss"): so does ReelFlow.
+    assertThat(WireNumbers.isSafe(WireNumbers.MAX_LONG + 1)).isFalse();
+    assertThat(WireNumbers.isSafe(-WireNumbers.MAX_LONG - 1)).isFalse();
     assertThat(WireNumbers.isValidSeed(0)).isTrue();
+    assertThat(WireNumbers.isValidSeed(WireNumbers.MAX_SEED)).isTrue();
     assertThat(WireNumbers.isValidSeed(-1)).isFalse();
-    assertThat(WireNumbers.isValidSeed(1L << 53)).isFalse();
+    assertThat(WireNumbers.isValidSeed((1L << 53) - 1)).isFalse();
     assertThat(WireNumbers.isSafe(WireNumbers.MAX_TIME.toEpochMilli())).isTrue();
+    assertThat(WireNumbers.seedRangeMessage("x")).contains("9007199254740990", "2^53 - 2");
   }
 
   @Test
   void seedsFromAnyBitsAreInRange() {
-    for (long bits : new long[] {-1L, Long.MIN_VALUE, Long.MAX_VALUE, 0L, 1L << 53, 12345L}) {
+    long[] edges = {-1L, Long.MIN_VALUE, Long.MAX_VALUE, 0L, (1L << 53) - 1, 1L << 53, 12345L};
+    for (long bits : edges) {
       assertThat(WireNumbers.seedFromBits(bits)).isBetween(0L, WireNumbers.MAX_SEED);
     }
-    assertThat(WireNumbers.seedFromBits(-1L)).isEqualTo(WireNumbers.MAX_SEED);
+    assertThat(WireNumbers.seedFromBits(WireNumbers.MAX_SEED)).isEqualTo(WireNumbers.MAX_SEED);
+    assertThat(WireNumbers.seedFromBits(WireNumbers.MAX_SEED + 1)).isZero();
     assertThat(WireNumbers.seedFromBits(12345L)).isEqualTo(12345L);
   }
 
   /**
    * The audit stays true: every long of every value schema on the topics says in its doc how it
-   * stays within 2^53 - 1 (or why it may not), so a new long field cannot be added silently.
+   * stays within 2^53 - 2 (or why it may not), so a new long field cannot be added silently.
    */
   @Test
   void everyLongOnTheTopicsDocumentsItsRange() {
