@@ -260,6 +260,7 @@ class NodeConsumerIT {
       Map<String, List<JsonNode>> lineage = RenderEventsReader.lineage(bootstrap());
       assertThat(lineage.get(maxId).stream().map(e -> e.path("eventType").asText()).toList())
           .isEqualTo(JSON.convertValue(m.path("lineage"), List.class));
+      pythonExample(maxId);
       // The AsyncAPI document describes the lineage events as they are.
       Schema documented = documentedLineageSchema();
       for (String id : List.of(maxId, chosenId, cancelled, poison)) {
@@ -295,6 +296,46 @@ class NodeConsumerIT {
     }
     assertThat(result.path("specSha256").asText())
         .isEqualTo(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(spec)));
+  }
+
+  /**
+   * Runs the README's Python consumer where confluent-kafka with its Avro support imports (not on
+   * the build machines: no fastavro); ConsumerGuideTest checks its syntax everywhere.
+   */
+  private static void pythonExample(String maxId) throws Exception {
+    Path script =
+        Path.of(System.getProperty("reelflow.repo.root", "../.."))
+            .resolve("ops/e2e/src/test/python/reelflow_events.py")
+            .toAbsolutePath();
+    ProcessBuilder probe =
+        new ProcessBuilder("python3", "-c", "import confluent_kafka.schema_registry.avro")
+            .redirectErrorStream(true);
+    int probed;
+    try {
+      Process p = probe.start();
+      p.getInputStream().readAllBytes();
+      probed = p.waitFor(60, TimeUnit.SECONDS) ? p.exitValue() : -1;
+    } catch (IOException noPython) {
+      probed = -1;
+    }
+    if (probed != 0) {
+      LOG.info(
+          "Python example NOT run: confluent_kafka.schema_registry.avro does not import here"
+              + " (pip install \"confluent-kafka[avro]\"); its syntax is checked by"
+              + " ConsumerGuideTest");
+      return;
+    }
+    Process p =
+        new ProcessBuilder("python3", script.toString(), bootstrap(), registry())
+            .redirectErrorStream(true)
+            .start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(2, TimeUnit.MINUTES)).isTrue();
+    assertThat(p.exitValue()).as(out).isZero();
+    assertThat(out)
+        .contains(maxId + " SUCCEEDED (final) seed=" + WireNumbers.MAX_SEED)
+        .contains("'COMPLETE'");
+    LOG.info("Python example ran:\n{}", out);
   }
 
   private static void awaitState(EventLog log, String id, RenderState state) {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.reelflow.schemas.avro.RenderState;
 import dev.reelflow.schemas.avro.RenderStatus;
 import dev.reelflow.schemas.serde.AvroRecordDeserializer;
+import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -55,7 +56,7 @@ public final class RenderEventsReader {
         (String id, String event) -> {
           try {
             events.computeIfAbsent(id, k -> new ArrayList<>()).add(json.readTree(event));
-          } catch (java.io.IOException e) {
+          } catch (IOException e) {
             throw new UncheckedIOException(e);
           }
         });
