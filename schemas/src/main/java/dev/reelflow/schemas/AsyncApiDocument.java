@@ -159,6 +159,10 @@ public final class AsyncApiDocument {
               + " precision loss'). Each field's doc says how; seeds are in 0..2^53 - 2."
               + " Timestamps (logical type timestamp-millis) are epoch milliseconds.",
           "",
+          "**Partitions** shown are the catalogue's defaults; a deployment may override them"
+              + " (reelflow.topics.partitions.<topic>). Records of one key are in one partition, in"
+              + " order.",
+          "",
           "**Transactions**: render.status, render.lineage, render.dlq and the task topics are"
               + " written in Kafka transactions; read them with isolation.level=read_committed.",
           "",

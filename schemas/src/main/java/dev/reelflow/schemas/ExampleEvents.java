@@ -22,6 +22,8 @@ import dev.reelflow.schemas.avro.StageEventType;
 import dev.reelflow.schemas.avro.UpscaleTarget;
 import dev.reelflow.schemas.avro.WorkerEvent;
 import dev.reelflow.schemas.avro.WorkerEventType;
+import dev.reelflow.schemas.serde.UnreadableRecordException;
+import dev.reelflow.schemas.serde.WireFormat;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -281,6 +283,13 @@ final class ExampleEvents {
 
   private static Example deadLetter() {
     byte[] raw = "not avro".getBytes(StandardCharsets.UTF_8);
+    UnreadableRecordException error;
+    try {
+      WireFormat.schemaId(raw);
+      throw new IllegalStateException("\"not avro\" read as Confluent wire format");
+    } catch (UnreadableRecordException e) {
+      error = e;
+    }
     DeadLetter letter =
         DeadLetters.builder()
             .sourceTopic(Topics.REQUESTS)
@@ -288,7 +297,7 @@ final class ExampleEvents {
             .offset(1_204L)
             .key("r-garbage")
             .value(raw)
-            .reason("UNREADABLE_RECORD", "no magic byte 0: not Confluent wire format")
+            .error(error)
             .component("orchestrator")
             .at(T0)
             .build();
