@@ -84,7 +84,13 @@ final class NodeProject {
           run(
               timeout,
               List.of(
-                  "npm", "install", "--no-audit", "--no-fund", "--ignore-scripts", "--omit=dev"));
+                  "npm",
+                  "install",
+                  "--prefer-offline",
+                  "--no-audit",
+                  "--no-fund",
+                  "--ignore-scripts",
+                  "--omit=dev"));
       if (r.exit() != 0) {
         throw new AssertionError(
             "npm install in " + DIR + " exited " + r.exit() + ":\n" + r.output());
