@@ -63,8 +63,9 @@ async function apiText(path) {
 }
 
 /**
- * JSON.parse that keeps integers beyond 2^53 exact, as their digits: seeds are 64-bit, and a
- * JavaScript number would show another seed than the one the render used.
+ * JSON.parse that keeps integers beyond 2^53 exact, as their digits: seeds are now at most
+ * 2^53 - 2, but renders accepted before that limit may carry 64-bit seeds, and a JavaScript
+ * number would show another seed than the one the render used.
  */
 function parseExact(text) {
   return JSON.parse(text, (key, value, context) => {

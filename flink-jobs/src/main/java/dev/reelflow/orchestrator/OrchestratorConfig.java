@@ -86,6 +86,9 @@ public final class OrchestratorConfig implements Serializable {
   /** Lease of a task: re-queued when no heartbeat arrives within it. Default {@code 30s}. */
   public static final String LEASE = "task.lease";
 
+  /** The longest {@link #LEASE} accepted. */
+  static final Duration MAX_LEASE = Duration.ofDays(1);
+
   /** Attempts per stage before the render fails (1 = no retry). Default {@code 3}. */
   public static final String RETRY_MAX_ATTEMPTS = "retry.max-attempts";
 
@@ -234,6 +237,11 @@ public final class OrchestratorConfig implements Serializable {
     this.transactionalIdPrefix = nonBlank(all, TRANSACTIONAL_ID_PREFIX);
     this.transactionTimeout = positive(all, TRANSACTION_TIMEOUT);
     this.lease = positive(all, LEASE);
+    if (lease.compareTo(MAX_LEASE) > 0) {
+      // A lease is a heartbeat timeout; the cap also keeps RenderTask.leaseMillis JavaScript-safe.
+      throw new OrchestratorConfigException(
+          LEASE + " must be at most " + MAX_LEASE.toHours() + "h, got '" + all.get(LEASE) + "'");
+    }
     int maxAttempts = positiveInt(all, RETRY_MAX_ATTEMPTS);
     double multiplier;
     try {

@@ -1,5 +1,6 @@
 package dev.reelflow.orchestrator;
 
+import dev.reelflow.schemas.WireNumbers;
 import dev.reelflow.schemas.avro.CommandType;
 import dev.reelflow.schemas.avro.DeadLetter;
 import dev.reelflow.schemas.avro.ErrorCode;
@@ -185,7 +186,10 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
     rec.request = r;
     rec.priority = r.getPriority();
     rec.deadline = r.getDeadline() == null ? null : r.getDeadline().toEpochMilli();
-    rec.createdAt = r.getSubmittedAt() == null ? now : r.getSubmittedAt().toEpochMilli();
+    rec.createdAt =
+        r.getSubmittedAt() == null || !WireNumbers.isSafe(r.getSubmittedAt().toEpochMilli())
+            ? now
+            : r.getSubmittedAt().toEpochMilli();
     rec.lineageRunId = LineageJson.runId(r.getRequestId());
     rec.state = RenderState.ACCEPTED;
     rec.stage = Stage.BASE;
@@ -194,6 +198,7 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
     try {
       ArtifactKeys.validateId("tenant", r.getTenant());
       ArtifactKeys.validateId("requestId", r.getRequestId());
+      requireSafeNumbers(r);
     } catch (IllegalArgumentException e) {
       // Its artifacts could not have keys: refuse it instead of failing the job.
       ErrorInfo err =
@@ -214,6 +219,22 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
       ctx.timerService().registerProcessingTimeTimer(rec.deadline);
     }
     enqueue(rec, Stage.BASE, 1, now, ctx, out);
+  }
+
+  /**
+   * Ingest keeps seeds in 0..2^53 − 2 and times before the year 10000; a record written to
+   * render.requests by another producer is held to the same range, since every number of it reaches
+   * the status, task and lineage consumers ({@link WireNumbers}).
+   */
+  static void requireSafeNumbers(RenderRequest r) {
+    long seed = r.getParams().getSeed();
+    if (!WireNumbers.isValidSeed(seed)) {
+      throw new IllegalArgumentException(
+          "params.seed " + WireNumbers.seedRangeMessage(Long.toString(seed)));
+    }
+    if (r.getDeadline() != null && r.getDeadline().isAfter(WireNumbers.MAX_TIME)) {
+      throw new IllegalArgumentException("deadline must be at most " + WireNumbers.MAX_TIME);
+    }
   }
 
   // ---- commands -------------------------------------------------------------------------
@@ -705,6 +726,11 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
     return s;
   }
 
+  /** A time for the topics: null when absent or out of the JavaScript-safe range (refused). */
+  private static Instant safeTime(Long millis) {
+    return millis == null || !WireNumbers.isSafe(millis) ? null : Instant.ofEpochMilli(millis);
+  }
+
   static RenderStatus status(
       RenderRecord rec, long now, ErrorInfo err, List<OutputArtifact> outputs) {
     RenderRequest r = rec.request;
@@ -724,13 +750,14 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
         .setOutputs(outputs == null ? new ArrayList<>() : new ArrayList<>(outputs))
         .setError(err)
         .setPriority(rec.priority)
-        .setDeadline(rec.deadline == null ? null : Instant.ofEpochMilli(rec.deadline))
+        .setDeadline(safeTime(rec.deadline))
         .setBatchId(r.getBatchId())
         .setScheduleId(r.getScheduleId())
         .setLabels(new HashMap<>(r.getLabels()))
         .setCallbackUrl(r.getCallbackUrl())
         .setPrompt(r.getParams().getPrompt())
-        .setSeed(r.getParams().getSeed())
+        // A refused request's seed may be out of range: never carried onto render.status.
+        .setSeed(WireNumbers.isValidSeed(r.getParams().getSeed()) ? r.getParams().getSeed() : null)
         .setLineageRunId(rec.lineageRunId)
         .setVersion(rec.seq << VERSION_SHIFT)
         .setCreatedAt(Instant.ofEpochMilli(rec.createdAt))
@@ -751,7 +778,7 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
         .setAttempt(rec.attempt)
         .setParams(r.getParams())
         .setPriority(rec.priority)
-        .setDeadline(rec.deadline == null ? null : Instant.ofEpochMilli(rec.deadline))
+        .setDeadline(safeTime(rec.deadline))
         .setInputs(rec.stage == Stage.UPSCALE ? new HashMap<>(rec.upscaleInputs) : new HashMap<>())
         .setOutputPrefix(
             ArtifactKeys.stagePrefix(

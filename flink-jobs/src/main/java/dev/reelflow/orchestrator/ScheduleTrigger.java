@@ -2,6 +2,7 @@ package dev.reelflow.orchestrator;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.reelflow.schemas.WireNumbers;
 import dev.reelflow.schemas.avro.AspectRatio;
 import dev.reelflow.schemas.avro.DeadLetter;
 import dev.reelflow.schemas.avro.Mode;
@@ -208,7 +209,7 @@ final class ScheduleTrigger extends KeyedProcessFunction<String, Inbound, Render
       switch (f.getKey()) {
         case "prompt" -> b.setPrompt(v.asText());
         case "negative_prompt", "negativePrompt" -> b.setNegativePrompt(v.asText());
-        case "seed" -> b.setSeed(v.asLong());
+        case "seed" -> b.setSeed(seed(v));
         case "frames" -> b.setFrames(v.asInt());
         case "fps" -> b.setFps(v.asInt());
         case "steps" -> b.setSteps(v.isNull() ? null : v.asInt());
@@ -223,6 +224,14 @@ final class ScheduleTrigger extends KeyedProcessFunction<String, Inbound, Render
       }
     }
     return b.build();
+  }
+
+  /** A row's seed, held to ingest's range 0..2^53 − 2 ({@link WireNumbers}). */
+  private static long seed(JsonNode v) {
+    if (!v.isIntegralNumber() || !v.canConvertToLong() || !WireNumbers.isValidSeed(v.asLong())) {
+      throw new IllegalArgumentException("seed " + WireNumbers.seedRangeMessage(v.toString()));
+    }
+    return v.asLong();
   }
 
   private static Resolution resolution(String s) {

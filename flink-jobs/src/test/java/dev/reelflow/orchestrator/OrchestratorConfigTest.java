@@ -46,6 +46,8 @@ class OrchestratorConfigTest {
         .hasMessageContaining("task.leese");
     assertThatThrownBy(() -> OrchestratorConfig.builder().set("task.lease", "soon").build())
         .hasMessageContaining("task.lease");
+    assertThatThrownBy(() -> OrchestratorConfig.builder().set("task.lease", "2d").build())
+        .hasMessageContaining("task.lease must be at most 24h");
     assertThatThrownBy(() -> OrchestratorConfig.builder().set("state.backend", "memory").build())
         .hasMessageContaining("rocksdb or hashmap");
     assertThatThrownBy(

@@ -439,6 +439,31 @@ class RenderLifecycleTest {
   }
 
   @Test
+  void requestsWithNumbersOutsideTheJavaScriptSafeRangeFailWithoutCarryingThem() throws Exception {
+    RenderRequest max = Fixtures.request("r-seed-max");
+    max.getParams().setSeed((1L << 53) - 2);
+    in(max);
+    assertThat(last().getState()).isEqualTo(RenderState.QUEUED);
+    assertThat(last().getSeed()).isEqualTo((1L << 53) - 2);
+
+    RenderRequest big = Fixtures.request("r-seed-big");
+    big.getParams().setSeed((1L << 53) - 1);
+    big.setDeadline(Instant.ofEpochMilli(Long.MAX_VALUE));
+    in(big);
+    List<RenderStatus> refused =
+        statuses().stream().filter(s -> s.getRequestId().equals("r-seed-big")).toList();
+    assertThat(refused)
+        .extracting(RenderStatus::getState)
+        .containsExactly(RenderState.ACCEPTED, RenderState.FAILED);
+    assertThat(refused).allSatisfy(s -> assertThat(s.getSeed()).isNull());
+    assertThat(refused).allSatisfy(s -> assertThat(s.getDeadline()).isNull());
+    assertThat(last().getError().getCode()).isEqualTo(ErrorCode.BAD_PARAMETERS);
+    assertThat(last().getError().getMessage()).contains("params.seed", "9007199254740990");
+    assertThat(side(RenderLifecycle.DLQ)).hasSize(1);
+    assertThat(side(RenderLifecycle.POOL)).hasSize(1); // only r-seed-max was queued
+  }
+
+  @Test
   void commandsForUnknownRendersAreDeadLettered() throws Exception {
     in(Fixtures.cancel("nope"));
     assertThat(statuses()).isEmpty();

@@ -153,14 +153,22 @@ class ScheduleTriggerTest {
     in(schedule("every hour", List.of()));
     h.setProcessingTime(TEN + HOUR);
     assertThat(ids()).isEmpty();
-    in(schedule("0 * * * *", List.of("{\"prompt\":\"ok\"}", "{\"colour\":\"red\"}", "not json")));
+    in(
+        schedule(
+            "0 * * * *",
+            List.of(
+                "{\"prompt\":\"ok\"}",
+                "{\"colour\":\"red\"}",
+                "not json",
+                "{\"seed\":9007199254740991}")));
     h.setProcessingTime(TEN + 2 * HOUR);
     assertThat(ids()).containsExactly("nightly-20261125T120000Z-0");
     List<DeadLetter> dlq =
         h.getSideOutput(ScheduleTrigger.DLQ).stream().map(StreamRecord::getValue).toList();
-    assertThat(dlq).hasSize(3);
+    assertThat(dlq).hasSize(4);
     assertThat(dlq.get(0).getReason()).contains("cannot fire");
     assertThat(dlq.get(1).getReason()).contains("row 1", "colour");
+    assertThat(dlq.get(3).getReason()).contains("row 3", "seed", "9007199254740990");
   }
 
   @Test

@@ -1,5 +1,6 @@
 package dev.reelflow.ingest;
 
+import dev.reelflow.schemas.WireNumbers;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -39,13 +40,17 @@ final class Ids {
     return String.format(Locale.ROOT, "%s-%06d", batchId, row);
   }
 
+  /** A random seed in 0..2^53 − 2 (every consumer reads it exactly: {@link WireNumbers}). */
   static long randomSeed() {
-    return RANDOM.nextLong() & Long.MAX_VALUE;
+    return WireNumbers.seedFromBits(RANDOM.nextLong());
   }
 
-  /** A non-negative seed derived from a string, for renders whose id is deterministic. */
+  /**
+   * A seed in 0..2^53 − 2 derived from a string, for renders whose id is deterministic ({@link
+   * WireNumbers}).
+   */
   static long derivedSeed(String from) {
-    return ByteBuffer.wrap(sha256("seed\n" + from)).getLong() & Long.MAX_VALUE;
+    return WireNumbers.seedFromBits(ByteBuffer.wrap(sha256("seed\n" + from)).getLong());
   }
 
   static byte[] sha256(String s) {

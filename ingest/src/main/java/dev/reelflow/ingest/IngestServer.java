@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.reelflow.schemas.AsyncApiDocument;
 import dev.reelflow.schemas.avro.RenderStatus;
 import dev.reelflow.schemas.avro.Schedule;
 import dev.reelflow.schemas.registry.SchemaRegistryClient;
@@ -281,6 +282,7 @@ public final class IngestServer implements AutoCloseable {
     routes.add(new Route("GET", "/readyz", this::ready, false));
     routes.add(new Route("GET", "/metrics", this::metrics, false));
     routes.add(new Route("GET", "/openapi.json", this::openapi, false));
+    routes.add(new Route("GET", "/asyncapi.json", this::asyncapi, false));
     app = Javalin.create(cfg -> configure(cfg, json));
     app.start(config.get(IngestConfig.HOST), config.port());
     LOG.info("ingest {} listening on port {}", config.instanceId(), app.port());
@@ -546,6 +548,14 @@ public final class IngestServer implements AutoCloseable {
       }
       ctx.contentType("application/json").result(in.readAllBytes());
     }
+  }
+
+  /** The event interface (AsyncAPI 3), as the schemas module's build generated it. */
+  private void asyncapi(Context ctx, Tenant none) {
+    byte[] doc =
+        AsyncApiDocument.generated()
+            .orElseThrow(() -> ApiException.notFound("asyncapi.json is missing from the build"));
+    ctx.contentType("application/json").result(doc);
   }
 
   /** The registered routes (method and path template), for the OpenAPI test. */

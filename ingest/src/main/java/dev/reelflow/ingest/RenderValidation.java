@@ -3,6 +3,7 @@ package dev.reelflow.ingest;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.reelflow.schemas.Vocabulary;
+import dev.reelflow.schemas.WireNumbers;
 import dev.reelflow.schemas.avro.AspectRatio;
 import dev.reelflow.schemas.avro.Mode;
 import dev.reelflow.schemas.avro.Resolution;
@@ -102,7 +103,7 @@ final class RenderValidation {
     Long fps = integer(body, "fps", 1, 120, errors);
     Long steps = integer(body, "steps", 1, 1000, errors);
     Double guidance = number(body, "guidanceScale", 0, 100, errors);
-    Long seed = integer(body, "seed", 0, Long.MAX_VALUE, errors);
+    Long seed = seed(body, errors);
     UpscaleTarget upscale =
         vocab(body, "upscale", UpscaleTarget.P1080, Vocabulary::upscale, errors);
     Long priority = integer(body, "priority", 0, 9, errors);
@@ -205,6 +206,29 @@ final class RenderValidation {
     return n.asText();
   }
 
+  /**
+   * The client's seed, in 0..2^53 − 2 ({@link WireNumbers#MAX_SEED}): a larger one could not be
+   * read exactly by JavaScript consumers of the status topic and the API's JSON, so it is refused
+   * with a message naming the limit.
+   */
+  static Long seed(JsonNode body, List<FieldError> errors) {
+    JsonNode n = body.get("seed");
+    if (n == null || n.isNull()) {
+      return null;
+    }
+    if (!n.isIntegralNumber()) {
+      errors.add(new FieldError("seed", "must be an integer in 0.." + WireNumbers.MAX_SEED));
+      return null;
+    }
+    if (!n.canConvertToLong() || !WireNumbers.isValidSeed(n.asLong())) {
+      errors.add(
+          new FieldError(
+              "seed", WireNumbers.seedRangeMessage(clip(n.bigIntegerValue().toString()))));
+      return null;
+    }
+    return n.asLong();
+  }
+
   static Long integer(JsonNode body, String field, long min, long max, List<FieldError> errors) {
     JsonNode n = body.get(field);
     if (n == null || n.isNull()) {
@@ -305,6 +329,11 @@ final class RenderValidation {
     }
     if (!t.isAfter(now)) {
       errors.add(new FieldError(field, "must be in the future"));
+      return null;
+    }
+    if (t.isAfter(WireNumbers.MAX_TIME)) {
+      // Its epoch milliseconds would leave the range every consumer reads exactly (or a long).
+      errors.add(new FieldError(field, "must be at most " + WireNumbers.MAX_TIME));
       return null;
     }
     return t.toEpochMilli();

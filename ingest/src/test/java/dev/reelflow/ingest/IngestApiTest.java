@@ -3,6 +3,8 @@ package dev.reelflow.ingest;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.reelflow.schemas.AsyncApiDocument;
+import dev.reelflow.schemas.Topics;
 import dev.reelflow.schemas.avro.CommandType;
 import dev.reelflow.schemas.avro.ErrorCode;
 import dev.reelflow.schemas.avro.ErrorInfo;
@@ -114,6 +116,37 @@ class IngestApiTest {
     assertThat(n.get("seed").asLong()).isEqualTo(42);
     String id = n.get("id").asText();
     assertThat(a.get("/v1/renders/" + id).json().get("seed").asLong()).isEqualTo(42);
+  }
+
+  @Test
+  void seedsStayJavaScriptSafe() {
+    // The largest seed a client may give is taken and shown exactly.
+    JsonNode max =
+        a.post("/v1/renders", "application/json", body(",\"seed\":9007199254740990")).json();
+    assertThat(max.get("seed").asLong()).isEqualTo(9_007_199_254_740_990L);
+    RenderRequest req = (RenderRequest) publisher.on("render.requests").get(0).value();
+    assertThat(req.getParams().getSeed()).isEqualTo(9_007_199_254_740_990L);
+    // One more is refused with a 422 naming the field and the limit; nothing is published.
+    ApiClient.Answer r =
+        a.post("/v1/renders", "application/json", body(",\"seed\":9007199254740991"));
+    assertProblem(r, 422);
+    JsonNode e = r.json().get("errors").get(0);
+    assertThat(e.get("field").asText()).isEqualTo("seed");
+    assertThat(e.get("message").asText()).contains("9007199254740990", "2^53 - 2");
+    assertThat(publisher.on("render.requests")).hasSize(1);
+    // A batch row likewise, by row.
+    ApiClient.Answer batch =
+        a.post(
+            "/v1/batches",
+            "application/x-ndjson",
+            "{\"prompt\":\"a\",\"seed\":1}\n{\"prompt\":\"b\",\"seed\":18446744073709551615}\n");
+    assertProblem(batch, 422);
+    assertThat(batch.body()).contains("seed", "9007199254740990");
+    // Seeds ReelFlow picks are below the limit.
+    for (int i = 0; i < 20; i++) {
+      long seed = a.post("/v1/renders", "application/json", body("")).json().get("seed").asLong();
+      assertThat(seed).isBetween(0L, (1L << 53) - 2);
+    }
   }
 
   @Test
@@ -597,6 +630,20 @@ class IngestApiTest {
                         }));
     assertThat(documented)
         .containsExactlyInAnyOrderElementsOf(new HashSet<>(server.routeSignatures()));
+  }
+
+  @Test
+  void asyncApiDescribesEveryTopicWithoutAKey() throws Exception {
+    ApiClient.Answer r = a.as(null).get("/asyncapi.json");
+    assertThat(r.status()).isEqualTo(200);
+    assertThat(r.header("Content-Type")).startsWith("application/json");
+    JsonNode doc = r.json();
+    assertThat(doc.get("asyncapi").asText()).isEqualTo("3.0.0");
+    Set<String> channels = new HashSet<>();
+    doc.get("channels").fieldNames().forEachRemaining(channels::add);
+    assertThat(channels).containsExactlyInAnyOrderElementsOf(Topics.defaults().names());
+    assertThat(r.body().getBytes(java.nio.charset.StandardCharsets.UTF_8))
+        .isEqualTo(AsyncApiDocument.generated().orElseThrow());
   }
 
   @Test

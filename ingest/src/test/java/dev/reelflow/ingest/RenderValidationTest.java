@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.reelflow.schemas.WireNumbers;
 import dev.reelflow.schemas.avro.AspectRatio;
 import dev.reelflow.schemas.avro.Mode;
 import dev.reelflow.schemas.avro.Resolution;
@@ -83,6 +84,39 @@ class RenderValidationTest {
     assertThat(fields("{\"prompt\":\"p\",\"seed\":18446744073709551615}")).containsExactly("seed");
     assertThat(fields("{\"prompt\":\"p\",\"Prompt\":\"q\"}")).containsExactly("Prompt");
     assertThat(fields("[]")).containsExactly("");
+  }
+
+  @Test
+  void seedsAboveTwoToThe53MinusOneAreRefusedNamingTheLimit() throws Exception {
+    RenderSubmission max =
+        RenderValidation.validate(json("{\"prompt\":\"p\",\"seed\":9007199254740990}"), NOW)
+            .submission();
+    assertThat(max.seed()).isEqualTo(WireNumbers.MAX_SEED).isEqualTo((1L << 53) - 2);
+    for (String seed : List.of("9007199254740991", "9223372036854775807", "1e300")) {
+      List<FieldError> errors =
+          RenderValidation.validate(json("{\"prompt\":\"p\",\"seed\":" + seed + "}"), NOW).errors();
+      assertThat(errors).extracting(FieldError::field).containsExactly("seed");
+      assertThat(errors.get(0).message()).contains("9007199254740990");
+      if (!seed.contains("e")) {
+        assertThat(errors.get(0).message()).contains("2^53 - 2", "JavaScript", "got " + seed);
+      }
+    }
+    // ReelFlow's own seeds stay in range too.
+    for (int i = 0; i < 1000; i++) {
+      assertThat(Ids.randomSeed()).isBetween(0L, WireNumbers.MAX_SEED);
+      assertThat(Ids.derivedSeed("r-" + i)).isBetween(0L, WireNumbers.MAX_SEED);
+    }
+  }
+
+  @Test
+  void deadlinesBeyondTheYear9999AreRefused() throws Exception {
+    assertThat(fields("{\"prompt\":\"p\",\"deadline\":\"9999-12-31T23:59:59Z\"}")).isEmpty();
+    List<FieldError> errors =
+        RenderValidation.validate(
+                json("{\"prompt\":\"p\",\"deadline\":\"+999999999-12-31T23:59:59Z\"}"), NOW)
+            .errors();
+    assertThat(errors).extracting(FieldError::field).containsExactly("deadline");
+    assertThat(errors.get(0).message()).contains("9999-12-31T23:59:59.999Z");
   }
 
   @Test

@@ -64,7 +64,9 @@ final class ClientCommands {
     @Option(names = "--steps", description = "Denoising steps.")
     Integer steps;
 
-    @Option(names = "--seed", description = "Random seed.")
+    @Option(
+        names = "--seed",
+        description = "Random seed, 0..9007199254740990 (2^53 - 2); ReelFlow picks one if absent.")
     Long seed;
 
     @Option(names = "--upscale", description = "none or 1080p.")

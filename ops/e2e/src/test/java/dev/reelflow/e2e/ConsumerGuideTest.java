@@ -1,0 +1,86 @@
+package dev.reelflow.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The README's consumer guide shows the code the tests run: each code block marked {@code <!--
+ * file: PATH -->} is that file byte for byte (NodeConsumerIT runs the Node script and the Java
+ * class against a live pipeline). The Python example, which cannot run here (no fastavro), is at
+ * least valid Python.
+ */
+class ConsumerGuideTest {
+  private static final Logger LOG = LoggerFactory.getLogger(ConsumerGuideTest.class);
+  static final Path ROOT = Path.of(System.getProperty("reelflow.repo.root", "../.."));
+  static final Pattern BLOCK =
+      Pattern.compile("<!-- file: (\\S+) -->\\n```[a-z]*\\n(.*?)```\\n", Pattern.DOTALL);
+
+  static Map<String, String> blocks() throws IOException {
+    String readme = Files.readString(ROOT.resolve("README.md"), StandardCharsets.UTF_8);
+    Map<String, String> blocks = new LinkedHashMap<>();
+    Matcher m = BLOCK.matcher(readme);
+    while (m.find()) {
+      blocks.put(m.group(1), m.group(2));
+    }
+    return blocks;
+  }
+
+  @Test
+  void theGuidesCodeIsTheTestedFiles() throws IOException {
+    Map<String, String> blocks = blocks();
+    assertThat(blocks.keySet())
+        .containsExactly(
+            "ops/e2e/src/test/node/reelflow-events.mjs",
+            "ops/e2e/src/test/java/dev/reelflow/e2e/guide/RenderEventsReader.java",
+            "ops/e2e/src/test/python/reelflow_events.py");
+    for (Map.Entry<String, String> b : blocks.entrySet()) {
+      String file = Files.readString(ROOT.resolve(b.getKey()), StandardCharsets.UTF_8);
+      assertThat(b.getValue())
+          .as("README's code block for %s (copy the file into the README)", b.getKey())
+          .isEqualTo(file);
+    }
+  }
+
+  @Test
+  void thePythonExampleIsValidPython() throws Exception {
+    Path script = ROOT.resolve("ops/e2e/src/test/python/reelflow_events.py");
+    Process p;
+    try {
+      p =
+          new ProcessBuilder(
+                  "python3",
+                  "-c",
+                  "import ast, sys; ast.parse(open(sys.argv[1], encoding='utf-8').read())",
+                  script.toString())
+              .redirectErrorStream(true)
+              .start();
+    } catch (IOException noPython) {
+      LOG.warn("python3 is not on the PATH: the Python example's syntax was not checked");
+      org.junit.jupiter.api.Assumptions.abort("python3 is not on the PATH");
+      return;
+    }
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).as(out).isZero();
+    assertThat(Files.readString(script)).contains("\"isolation.level\": \"read_committed\"");
+    Process broken =
+        new ProcessBuilder("python3", "-c", "import ast; ast.parse('def f(:')")
+            .redirectErrorStream(true)
+            .start();
+    broken.getInputStream().readAllBytes();
+    assertThat(broken.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(broken.exitValue()).as("the check fails on invalid Python").isNotZero();
+  }
+}
