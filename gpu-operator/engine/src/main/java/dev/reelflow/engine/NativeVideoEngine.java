@@ -23,6 +23,7 @@ import dev.reelflow.engine.text.TextFeatures;
 import dev.reelflow.engine.vae.CausalVae;
 import dev.reelflow.engine.vae.VaeConfig;
 import dev.reelflow.engine.vae.VaeTiling;
+import dev.reelflow.engine.vision.ReferenceImages;
 import dev.reelflow.engine.vision.VisionEncoder;
 import dev.reelflow.engine.weights.WeightSet;
 import java.nio.file.Path;
@@ -212,6 +213,11 @@ public final class NativeVideoEngine implements AutoCloseable {
     return backend;
   }
 
+  /** The vision encoder's id (for manifests), when one is configured. */
+  public Optional<String> visionEncoderId() {
+    return vision == null ? Optional.empty() : Optional.of(vision.id());
+  }
+
   public DitConfig ditConfig() {
     return ditConfig;
   }
@@ -276,6 +282,10 @@ public final class NativeVideoEngine implements AutoCloseable {
               + (i2v ? "image-to-video" : "text-to-video")
               + "; use the matching variant");
     }
+    // the reference image at the render size, as the official pipeline feeds both SigLIP and the
+    // VAE
+    GenerationSpec.Image firstFrame =
+        i2v ? ReferenceImages.fit(spec.firstFrame(), spec.width(), spec.height()) : null;
     float[] visionStates = null;
     if (i2v && ditConfig.visionDim() > 0) {
       if (vision == null) {
@@ -293,7 +303,7 @@ public final class NativeVideoEngine implements AutoCloseable {
                 + "-d states, the model takes "
                 + ditConfig.visionDim());
       }
-      visionStates = vision.encode(spec.firstFrame());
+      visionStates = vision.encode(firstFrame);
     }
     int t = vaeConfig.latentFrames(spec.frames());
     int h = spec.height() / vaeConfig.spatialFactor();
@@ -311,8 +321,8 @@ public final class NativeVideoEngine implements AutoCloseable {
     long t0 = System.nanoTime();
     try (Tensor x = backend.fromArray(noise(spec.seed(), c * plane), c, t, h, w);
         Tensor input = backend.allocate(2L * c + 1, t, h, w)) {
-      if (spec.firstFrame() != null) {
-        conditionOnFirstFrame(spec.firstFrame(), input, c, t, h, w);
+      if (firstFrame != null) {
+        conditionOnFirstFrame(firstFrame, input, c, t, h, w);
       }
       for (int i = 0; i < spec.steps(); i++) {
         backend.copy(x, 0, input, 0, (long) c * plane);
@@ -383,9 +393,10 @@ public final class NativeVideoEngine implements AutoCloseable {
     float[] px = new float[3 * ph * pw];
     for (int i = 0; i < ph * pw; i++) {
       int p = img.argb()[i];
-      px[i] = ((p >> 16) & 0xff) / 127.5f - 1f;
-      px[ph * pw + i] = ((p >> 8) & 0xff) / 127.5f - 1f;
-      px[2 * ph * pw + i] = (p & 0xff) / 127.5f - 1f;
+      // torchvision's ToTensor (x / 255) then Normalize(0.5, 0.5), in float
+      px[i] = (((p >> 16) & 0xff) / 255f - 0.5f) / 0.5f;
+      px[ph * pw + i] = (((p >> 8) & 0xff) / 255f - 0.5f) / 0.5f;
+      px[2 * ph * pw + i] = ((p & 0xff) / 255f - 0.5f) / 0.5f;
     }
     try (Tensor image = backend.fromArray(px, 3, 1, ph, pw);
         Tensor lat = vae.encodeLatents(image)) {
