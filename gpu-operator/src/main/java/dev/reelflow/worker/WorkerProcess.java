@@ -153,7 +153,8 @@ public final class WorkerProcess implements AutoCloseable {
                   id,
                   config.videoEncoder(),
                   dev.memoryBytes(),
-                  config.offloadWeights())
+                  config.offloadWeights(),
+                  ReferenceImageLoader.of(config, store))
               : new UpscaleStage(
                   engines.createUpscale(settings),
                   store,
