@@ -255,13 +255,11 @@ final class NativeEngine implements BaseVideoEngine {
 
   @Override
   public synchronized EngineDescription describe() {
+    // an image-to-video variant's renders also depend on the SigLIP weights: name them too
+    String weights =
+        engine.weightsId() + engine.visionEncoderId().map(v -> ";vision=" + v).orElse("");
     return new EngineDescription(
-        NAME,
-        false,
-        engine.backend().name(),
-        settings.device(),
-        engine.modelId(),
-        engine.weightsId());
+        NAME, false, engine.backend().name(), settings.device(), engine.modelId(), weights);
   }
 
   private Optional<SamplerDefaults> defaults() {

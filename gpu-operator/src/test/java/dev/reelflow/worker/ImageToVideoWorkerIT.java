@@ -119,6 +119,9 @@ class ImageToVideoWorkerIT {
         .containsEntry("referenceImage", s3("demo/uploads/first.png"))
         .containsEntry("referenceImageSize", "40x30");
     assertThat(done.getFacts().get("visionEncoder")).startsWith("siglip@sha256:");
+    assertThat(done.getFacts().get("weightsId"))
+        .startsWith("dit=480p_i2v@sha256:")
+        .contains(";vision=siglip@sha256:");
 
     String url = "http://127.0.0.1:" + images.getAddress().getPort() + "/cat.webp";
     RenderTask fetched = i2v("r-i2v-url", url);

@@ -155,6 +155,9 @@ class NativeEngineTest {
           .containsEntry("checkpointVariant", "480p_i2v_distilled")
           .containsEntry("mode", "i2v");
       assertThat(r.facts().get("visionEncoder")).startsWith("siglip@sha256:");
+      assertThat(e.describe().weightsId())
+          .startsWith("dit=480p_i2v_distilled@sha256:")
+          .endsWith(";vision=" + r.facts().get("visionEncoder"));
       assertThat(r.frames().count()).isEqualTo(5);
       assertThat(r.frames().width()).isEqualTo(64);
     }
