@@ -34,9 +34,11 @@ public final class SiglipBenchmark {
     return new GenerationSpec.Image(w, h, px);
   }
 
-  /** Median seconds of {@code runs} runs after one warm-up. */
+  /** Median seconds of {@code runs} runs after as many warm-up runs. */
   private static double time(int runs, Runnable r) {
-    r.run();
+    for (int i = 0; i < runs; i++) {
+      r.run();
+    }
     double[] t = new double[runs];
     for (int i = 0; i < runs; i++) {
       long t0 = System.nanoTime();
