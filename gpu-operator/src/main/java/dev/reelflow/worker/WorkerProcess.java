@@ -161,7 +161,8 @@ public final class WorkerProcess implements AutoCloseable {
                   id,
                   config.videoEncoder(),
                   dev.memoryBytes(),
-                  config.offloadWeights());
+                  config.offloadWeights(),
+                  ReferenceImageLoader.of(config, store));
       Map<String, Object> props = new HashMap<>(taskProps);
       props.put(ConsumerConfig.CLIENT_ID_CONFIG, id);
       Worker.Shared own =

@@ -388,17 +388,8 @@ public final class NativeVideoEngine implements AutoCloseable {
   /** I2V: cond[:, 0] = VAE(image) * scaling, mask[0, 0] = 1 (T2V leaves both zero). */
   private void conditionOnFirstFrame(
       GenerationSpec.Image img, Tensor input, int c, int t, int h, int w) {
-    int pw = img.width();
-    int ph = img.height();
-    float[] px = new float[3 * ph * pw];
-    for (int i = 0; i < ph * pw; i++) {
-      int p = img.argb()[i];
-      // torchvision's ToTensor (x / 255) then Normalize(0.5, 0.5), in float
-      px[i] = (((p >> 16) & 0xff) / 255f - 0.5f) / 0.5f;
-      px[ph * pw + i] = (((p >> 8) & 0xff) / 255f - 0.5f) / 0.5f;
-      px[2 * ph * pw + i] = ((p & 0xff) / 255f - 0.5f) / 0.5f;
-    }
-    try (Tensor image = backend.fromArray(px, 3, 1, ph, pw);
+    try (Tensor image =
+            backend.fromArray(ReferenceImages.pixels(img), 3, 1, img.height(), img.width());
         Tensor lat = vae.encodeLatents(image)) {
       long plane = (long) t * h * w;
       long frame = (long) h * w;

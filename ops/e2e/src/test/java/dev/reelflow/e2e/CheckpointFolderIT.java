@@ -23,7 +23,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * official SR stage (latent-sr) from its SR transformer, upsampler and VAE; both on the CPU. The
  * manifests name the folder's variants and fingerprints, never random-init. An image-to-video
  * render sends its first frame inline (ingest stores it, the base worker fetches it from S3) and
- * renders the folder's 480p I2V variant with the folder's tiny SigLIP.
+ * renders the folder's 480p I2V variant with the folder's tiny SigLIP; the SR stage fetches it too
+ * and conditions on its latents and SigLIP states.
  */
 @ExtendWith(SharedPipeline.class)
 class CheckpointFolderIT {
@@ -124,8 +125,22 @@ class CheckpointFolderIT {
                     + "\",\"resolution\":\"preview\",\"frames\":9,\"steps\":2,"
                     + "\"upscale\":\"1080p\",\"seed\":12}");
     assertThat(a.status()).as(a.body()).isEqualTo(202);
-    JsonNode m = manifestOf(a.json().get("id").asText());
+    String id = a.json().get("id").asText();
+    JsonNode m = manifestOf(id);
     assertThat(m.path("mode").asText()).isEqualTo("i2v");
+    // both stages conditioned on the first frame: the base on 480p_i2v, the SR stage as well
+    dev.reelflow.schemas.avro.StageEvent up =
+        p.events()
+            .awaitStage(
+                WAIT,
+                "upscale COMPLETED of " + id,
+                e ->
+                    e.getRequestId().equals(id)
+                        && e.getStage() == dev.reelflow.schemas.avro.Stage.UPSCALE
+                        && e.getType() == dev.reelflow.schemas.avro.StageEventType.COMPLETED);
+    assertThat(up.getFacts().get("srCondition"))
+        .startsWith("i2v (reference image latents")
+        .contains("SigLIP states siglip@sha256:");
     assertThat(m.path("modelId").asText()).isEqualTo("hunyuanvideo-1.5-480p_i2v");
     assertThat(m.path("weightsId").asText())
         .startsWith("dit=480p_i2v@sha256:")

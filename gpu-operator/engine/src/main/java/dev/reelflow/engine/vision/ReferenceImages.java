@@ -53,6 +53,23 @@ public final class ReferenceImages {
     return new GenerationSpec.Image(width, height, argb);
   }
 
+  /**
+   * The VAE input of an image, [3, height, width] channel-major in [-1, 1], as torchvision's {@code
+   * ToTensor} ({@code x / 255} in float) and {@code Normalize(0.5, 0.5)} compute it.
+   */
+  public static float[] pixels(GenerationSpec.Image image) {
+    int n = image.width() * image.height();
+    float[] px = new float[3 * n];
+    int[] argb = image.argb();
+    for (int i = 0; i < n; i++) {
+      int p = argb[i];
+      px[i] = (((p >> 16) & 0xff) / 255f - 0.5f) / 0.5f;
+      px[n + i] = (((p >> 8) & 0xff) / 255f - 0.5f) / 0.5f;
+      px[2 * n + i] = ((p & 0xff) / 255f - 0.5f) / 0.5f;
+    }
+    return px;
+  }
+
   /** Packed RGB bytes (R, G, B per pixel, row-major) of an image; alpha is dropped. */
   static byte[] rgb(GenerationSpec.Image image) {
     int[] px = image.argb();
