@@ -309,8 +309,11 @@ def _install_diffusers():
 _READY = False
 
 
-def setup(official_dir):
-    """Puts the stand-ins and the official checkout on sys.path; call before importing hyvideo."""
+def setup(official_dir, real=()):
+    """Puts the stand-ins and the official checkout on sys.path; call before importing hyvideo.
+
+    ``real`` names placeholder packages to import for real instead (e.g. ``("PIL",)`` where
+    Debian's python3-pil is installed: the official image handling then runs as released)."""
     global _READY
     if not os.path.isdir(os.path.join(official_dir, "hyvideo")):
         sys.exit(f"{official_dir} is not a checkout of the official HunyuanVideo-1.5 repository "
@@ -321,9 +324,12 @@ def setup(official_dir):
     sys.path.insert(0, official_dir)
     _patch_torch()
     _install_diffusers()
+    for name in real:
+        importlib.import_module(name)  # fails here, naming the package, when it is not installed
     sys.meta_path.insert(0, _PlaceholderFinder(
-        ["transformers", "peft", "safetensors", "PIL", "torchvision", "accelerate", "sageattention",
-         "angelslim", "imageio", "openai", "requests"]))
+        [p for p in ["transformers", "peft", "safetensors", "PIL", "torchvision", "accelerate",
+                     "sageattention", "angelslim", "imageio", "openai", "requests"]
+         if p not in real]))
     # the official parallel state asks for a rank: a one-process gloo group answers 0
     import tempfile
     import torch.distributed as dist

@@ -544,7 +544,27 @@ async function showLineage(id, finished) {
 
 // ------------------------------------------------------------------ submit
 
-function renderBody() {
+const MAX_IMAGE_BYTES = 10 * 1024 * 1024; // ingest.image.max.bytes by default
+
+/** The chosen first frame as a data: URI, or null; the API checks type and size again. */
+function imageDataUri() {
+  const file = $("image").files[0];
+  if (!file) return Promise.resolve(null);
+  if (!/^image\/(png|jpeg|webp)$/.test(file.type)) {
+    return Promise.reject(new Error("The first frame must be a PNG, JPEG or WebP image"));
+  }
+  if (file.size > MAX_IMAGE_BYTES) {
+    return Promise.reject(new Error("The first frame is larger than 10 MiB"));
+  }
+  return new Promise((resolve, reject) => {
+    const r = new FileReader();
+    r.onload = () => resolve(r.result);
+    r.onerror = () => reject(new Error("The first frame could not be read"));
+    r.readAsDataURL(file);
+  });
+}
+
+async function renderBody() {
   const body = {
     prompt: $("prompt").value,
     resolution: $("resolution").value,
@@ -553,6 +573,11 @@ function renderBody() {
   };
   if ($("frames").value !== "") body.frames = Number($("frames").value);
   if ($("steps").value !== "") body.steps = Number($("steps").value);
+  const image = await imageDataUri();
+  if (image) {
+    body.mode = "i2v";
+    body.imageUrl = image;
+  }
   return body;
 }
 
@@ -564,7 +589,7 @@ async function submitRender(ev) {
     const accepted = await api("/v1/renders", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(renderBody()),
+      body: JSON.stringify(await renderBody()),
     });
     clearError();
     const first = await api(accepted.statusUrl).catch(() => ({

@@ -2,6 +2,7 @@ package dev.reelflow.worker;
 
 import dev.reelflow.schemas.FrameGeometry;
 import dev.reelflow.schemas.Vocabulary;
+import dev.reelflow.schemas.avro.Mode;
 import dev.reelflow.schemas.avro.RenderParams;
 import dev.reelflow.schemas.avro.RenderTask;
 import dev.reelflow.storage.ArtifactKeys;
@@ -13,6 +14,7 @@ import dev.reelflow.worker.spi.BaseVideoResult;
 import dev.reelflow.worker.spi.EngineDescription;
 import dev.reelflow.worker.spi.EngineException;
 import dev.reelflow.worker.spi.EngineStatus;
+import dev.reelflow.worker.spi.ReferenceImage;
 import dev.reelflow.worker.spi.VideoFrames;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -39,6 +41,7 @@ final class BaseStage implements StageRunner {
   private final VideoCodec.Encoder encoder;
   private final long memoryBudget;
   private final boolean offload;
+  private final ReferenceImageLoader images;
 
   BaseStage(
       BaseVideoEngine engine,
@@ -47,6 +50,26 @@ final class BaseStage implements StageRunner {
       VideoCodec.Encoder encoder,
       long memoryBudget,
       boolean offload) {
+    this(
+        engine,
+        store,
+        workerId,
+        encoder,
+        memoryBudget,
+        offload,
+        ReferenceImageLoader.strict(store));
+  }
+
+  /** {@code images} fetches the reference images of image-to-video tasks. */
+  BaseStage(
+      BaseVideoEngine engine,
+      ArtifactStore store,
+      String workerId,
+      VideoCodec.Encoder encoder,
+      long memoryBudget,
+      boolean offload,
+      ReferenceImageLoader images) {
+    this.images = images;
     this.engine = engine;
     this.store = store;
     this.workerId = workerId;
@@ -76,6 +99,13 @@ final class BaseStage implements StageRunner {
       }
       if (p.getPrompt() == null || p.getPrompt().isBlank()) {
         throw new IllegalArgumentException("prompt is empty");
+      }
+      boolean image = p.getImageUrl() != null && !p.getImageUrl().isBlank();
+      if (p.getMode() == Mode.I2V && !image) {
+        throw new IllegalArgumentException("mode i2v needs an imageUrl (the first frame)");
+      }
+      if (p.getMode() != Mode.I2V && image) {
+        throw new IllegalArgumentException("imageUrl is only for mode i2v");
       }
       FrameGeometry.FrameSize size = FrameGeometry.base(p.getResolution(), p.getAspectRatio());
       return new BaseVideoJob(
@@ -122,6 +152,11 @@ final class BaseStage implements StageRunner {
     Instant started = Instant.now();
     BaseVideoJob job = job(task);
     checkMemory(engine.estimateDeviceBytes(job, offload), memoryBudget, offload, job);
+    if (job.imageToVideo()) {
+      run.phase("reference-image");
+      run.checkCancelled();
+      job = job.withReferenceImage(images.load(task, run.workDir()));
+    }
 
     long t0 = System.nanoTime();
     run.phase("denoise");
@@ -185,6 +220,11 @@ final class BaseStage implements StageRunner {
     facts.put("fps", Integer.toString(job.fps()));
     facts.put("steps", Integer.toString(steps));
     facts.put("resolution", job.resolution());
+    if (job.referenceImage() != null) {
+      ReferenceImage ref = job.referenceImage();
+      facts.put("referenceImage", ref.source());
+      facts.put("referenceImageSize", ref.width() + "x" + ref.height());
+    }
     facts.put("encoder", usedEncoder);
     facts.put("latents", latentsFile != null ? "safetensors" : "none");
     facts.put("generateMillis", Long.toString((t1 - t0) / 1_000_000));
@@ -228,5 +268,6 @@ final class BaseStage implements StageRunner {
   @Override
   public void close() {
     engine.close();
+    images.close();
   }
 }

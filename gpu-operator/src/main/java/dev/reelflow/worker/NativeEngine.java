@@ -17,6 +17,7 @@ import dev.reelflow.engine.sampler.SamplerDefaults;
 import dev.reelflow.engine.text.HunyuanTextEncoder;
 import dev.reelflow.engine.text.PromptTooLongException;
 import dev.reelflow.engine.vae.VaeTiling;
+import dev.reelflow.engine.vision.SiglipVisionEncoder;
 import dev.reelflow.worker.spi.BaseVideoEngine;
 import dev.reelflow.worker.spi.BaseVideoJob;
 import dev.reelflow.worker.spi.BaseVideoResult;
@@ -25,6 +26,7 @@ import dev.reelflow.worker.spi.EngineDescription;
 import dev.reelflow.worker.spi.EngineException;
 import dev.reelflow.worker.spi.EngineSettings;
 import dev.reelflow.worker.spi.Latents;
+import dev.reelflow.worker.spi.ReferenceImage;
 import dev.reelflow.worker.spi.VideoFrames;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -50,11 +52,16 @@ import org.slf4j.LoggerFactory;
  * the manifest names the variant and its fingerprint. Without a folder: {@code model} (tiny | 480p
  * | 720p, default tiny) with seeded random weights (manifests say random-init) or {@code
  * dit-checkpoint}/{@code vae-checkpoint} (comma-separated safetensors files), {@code weight-seed}
- * (default 0). Both: {@code attention} (dense | ssta; default: the variant config's, dense for the
- * presets), {@code threads} (default all processors), {@code default-steps} (default: the
- * variant's, 8 for tiny, 50 otherwise), {@code guidance} (default: the variant's, else 6), {@code
- * shift} (default: the variant's, else 5, 7 for 720p), {@code weights-bytes} for memory planning
- * (default: the variant's files, 8.3B bf16 for the real presets, 64 MiB for tiny).
+ * (default 0). Image-to-video: the runtime fetches the reference image ({@link ReferenceImage});
+ * with a folder the i2v variant of the resolution renders it, its SigLIP states from the folder's
+ * {@code vision_encoder/siglip} (loaded on the first i2v variant, kept across swaps) and its
+ * first-frame latents from the VAE; without a folder the preset renders with the first-frame
+ * latents only (the tiny preset has no vision projection). Both: {@code attention} (dense | ssta;
+ * default: the variant config's, dense for the presets), {@code threads} (default all processors),
+ * {@code default-steps} (default: the variant's, 8 for tiny, 50 otherwise), {@code guidance}
+ * (default: the variant's, else 6), {@code shift} (default: the variant's, else 5, 7 for 720p),
+ * {@code weights-bytes} for memory planning (default: the variant's files, 8.3B bf16 for the real
+ * presets, 64 MiB for tiny).
  */
 final class NativeEngine implements BaseVideoEngine {
   static final String NAME = "native";
@@ -69,6 +76,7 @@ final class NativeEngine implements BaseVideoEngine {
   private final Backend backend;
   // the folder's real text encoders, loaded once and kept across variant swaps (null: stand-in)
   private HunyuanTextEncoder text;
+  private SiglipVisionEncoder siglip;
 
   NativeEngine(EngineSettings settings) throws EngineException {
     this.settings = settings;
@@ -129,6 +137,9 @@ final class NativeEngine implements BaseVideoEngine {
     } catch (EngineException | RuntimeException e) {
       if (text != null) {
         text.close();
+      }
+      if (siglip != null) {
+        siglip.close();
       }
       backend.close();
       throw e;
@@ -216,7 +227,38 @@ final class NativeEngine implements BaseVideoEngine {
       engine = null;
     }
     variant = v;
-    engine = build(builder().modelFolder(folder, v.name()));
+    NativeVideoEngine.Builder b = builder().modelFolder(folder, v.name());
+    boolean imageVariant =
+        "i2v".equals(v.config().idealTask())
+            || v.variantName().map(n -> n.task() == VariantName.Task.I2V).orElse(false);
+    if (v.config().visionDim() > 0 && imageVariant) {
+      b.visionEncoder(siglip());
+    }
+    engine = build(b);
+  }
+
+  /**
+   * The folder's SigLIP tower, loaded on first use and kept across variant swaps (it is the same
+   * for every image-to-video variant); null when the folder has no {@code vision_encoder/siglip}.
+   */
+  private SiglipVisionEncoder siglip() throws EngineException {
+    if (siglip == null
+        && folder.has("vision_encoder/siglip/" + SiglipVisionEncoder.IMAGE_ENCODER)) {
+      try {
+        siglip = SiglipVisionEncoder.open(folder, backend, true);
+      } catch (RuntimeException e) {
+        throw EngineException.engineError(
+            "engine.native.model-dir: cannot load vision_encoder/siglip: " + e.getMessage(), e);
+      }
+    }
+    if (siglip == null) {
+      LOG.warn(
+          "{} has no vision_encoder/siglip/{}: image-to-video renders will fail until it is"
+              + " downloaded",
+          folder.dir(),
+          SiglipVisionEncoder.IMAGE_ENCODER);
+    }
+    return siglip;
   }
 
   private static List<Path> paths(String csv) {
@@ -231,13 +273,11 @@ final class NativeEngine implements BaseVideoEngine {
 
   @Override
   public synchronized EngineDescription describe() {
+    // an image-to-video variant's renders also depend on the SigLIP weights: name them too
+    String weights =
+        engine.weightsId() + engine.visionEncoderId().map(v -> ";vision=" + v).orElse("");
     return new EngineDescription(
-        NAME,
-        false,
-        engine.backend().name(),
-        settings.device(),
-        engine.modelId(),
-        engine.weightsId());
+        NAME, false, engine.backend().name(), settings.device(), engine.modelId(), weights);
   }
 
   private Optional<SamplerDefaults> defaults() {
@@ -264,22 +304,33 @@ final class NativeEngine implements BaseVideoEngine {
   @Override
   public synchronized BaseVideoResult generate(BaseVideoJob job, EngineContext context)
       throws EngineException, InterruptedException {
-    if (job.imageUrl() != null && !job.imageUrl().isBlank()) {
-      throw EngineException.badParameters(
-          "image-to-video is not wired into the worker yet (the first frame would be fetched from"
-              + " imageUrl); render t2v or use engine=command");
+    boolean i2v = job.imageToVideo();
+    ReferenceImage ref = job.referenceImage();
+    if (i2v && ref == null) {
+      throw EngineException.engineError(
+          "image-to-video job without its reference image (the runtime fetches imageUrl)", null);
     }
     if (folder != null) {
       // preview renders use the 480p variant: it is the smaller model, run at the preview size
       String res = job.resolution().equals("720p") ? "720p" : "480p";
       TransformerVariant wanted;
       try {
-        wanted = folder.select(res, false, preference);
+        wanted = folder.select(res, i2v, preference);
       } catch (ModelFolderException e) {
         throw EngineException.engineError(e.getMessage(), e);
       }
       if (!wanted.name().equals(variant.name())) {
         load(wanted);
+      }
+      if (i2v && wanted.config().visionDim() > 0 && engine.visionEncoderId().isEmpty()) {
+        throw EngineException.engineError(
+            wanted.name()
+                + " conditions on the reference image through SigLIP, but "
+                + folder.dir()
+                + " has no vision_encoder/siglip/"
+                + SiglipVisionEncoder.IMAGE_ENCODER
+                + ": download FLUX.1-Redux-dev into vision_encoder/siglip",
+            null);
       }
     }
     SamplerDefaults d = defaults().orElse(null);
@@ -301,6 +352,10 @@ final class NativeEngine implements BaseVideoEngine {
               .steps(job.stepsOr(defaultSteps()))
               .guidance(guidance)
               .shift(shift)
+              .firstFrame(
+                  ref == null
+                      ? null
+                      : new GenerationSpec.Image(ref.width(), ref.height(), ref.argb()))
               .build();
     } catch (IllegalArgumentException e) {
       throw EngineException.badParameters("the native engine refuses the job: " + e.getMessage());
@@ -348,6 +403,8 @@ final class NativeEngine implements BaseVideoEngine {
     facts.put("decodeSeconds", String.format("%.3f", r.decodeSeconds()));
     facts.put("guidance", Double.toString(spec.guidance()));
     facts.put("shift", Double.toString(spec.shift()));
+    facts.put("mode", i2v ? "i2v" : "t2v");
+    engine.visionEncoderId().filter(v -> i2v).ifPresent(v -> facts.put("visionEncoder", v));
     engine
         .checkpoint()
         .ifPresent(
@@ -367,6 +424,9 @@ final class NativeEngine implements BaseVideoEngine {
     engine.close();
     if (text != null) {
       text.close();
+    }
+    if (siglip != null) {
+      siglip.close();
     }
     backend.close();
   }

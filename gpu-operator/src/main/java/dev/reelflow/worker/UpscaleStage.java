@@ -2,6 +2,7 @@ package dev.reelflow.worker;
 
 import dev.reelflow.schemas.FrameGeometry;
 import dev.reelflow.schemas.Vocabulary;
+import dev.reelflow.schemas.avro.Mode;
 import dev.reelflow.schemas.avro.RenderParams;
 import dev.reelflow.schemas.avro.RenderTask;
 import dev.reelflow.schemas.avro.UpscaleTarget;
@@ -39,6 +40,8 @@ final class UpscaleStage implements StageRunner {
   private final long memoryBudget;
   private final boolean offload;
 
+  private final ReferenceImageLoader images;
+
   UpscaleStage(
       UpscaleEngine engine,
       ArtifactStore store,
@@ -46,6 +49,26 @@ final class UpscaleStage implements StageRunner {
       VideoCodec.Encoder encoder,
       long memoryBudget,
       boolean offload) {
+    this(
+        engine,
+        store,
+        workerId,
+        encoder,
+        memoryBudget,
+        offload,
+        ReferenceImageLoader.strict(store));
+  }
+
+  /** {@code images} fetches the reference images of image-to-video renders. */
+  UpscaleStage(
+      UpscaleEngine engine,
+      ArtifactStore store,
+      String workerId,
+      VideoCodec.Encoder encoder,
+      long memoryBudget,
+      boolean offload,
+      ReferenceImageLoader images) {
+    this.images = images;
     this.engine = engine;
     this.store = store;
     this.workerId = workerId;
@@ -124,7 +147,10 @@ final class UpscaleStage implements StageRunner {
             target.height(),
             p.getFps(),
             baseFacts,
-            p.getPrompt() == null ? "" : p.getPrompt().toString());
+            p.getPrompt() == null ? "" : p.getPrompt().toString(),
+            p.getMode() == Mode.I2V && p.getImageUrl() != null && !p.getImageUrl().isBlank()
+                ? images.load(task, dir)
+                : null);
     long needed = engine.estimateDeviceBytes(job, offload);
     if (memoryBudget > 0 && needed > memoryBudget) {
       throw EngineException.badParameters(
@@ -202,5 +228,6 @@ final class UpscaleStage implements StageRunner {
   @Override
   public void close() {
     engine.close();
+    images.close();
   }
 }

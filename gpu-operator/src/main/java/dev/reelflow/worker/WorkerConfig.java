@@ -58,6 +58,11 @@ public final class WorkerConfig {
   public static final String METRICS_PORT = "metrics.port";
   public static final String TASK_TIMEOUT_MS = "task.timeout.ms";
   public static final String MODEL_DIR = "model.dir";
+  public static final String IMAGE_MAX_BYTES = "image.max-bytes";
+  public static final String IMAGE_FETCH_TIMEOUT_MS = "image.fetch.timeout.ms";
+  public static final String IMAGE_FETCH_ALLOW_HTTP = "image.fetch.allow-http";
+  public static final String IMAGE_FETCH_ALLOW_HOSTS = "image.fetch.allow-hosts";
+  public static final String IMAGE_FETCH_DENY_HOSTS = "image.fetch.deny-hosts";
 
   /** A documented key. */
   public record Key(String name, String defaultValue, boolean secret, String doc) {}
@@ -152,7 +157,36 @@ public final class WorkerConfig {
               "HunyuanVideo-1.5 checkpoint folder (released layout) for the native engine (the"
                   + " render's resolution and task pick the transformer variant,"
                   + " engine.native.variant-preference) and the latent-sr engine (the SR variant's"
-                  + " transformer, upsampler and VAE); default none = seeded random-init weights."));
+                  + " transformer, upsampler and VAE); default none = seeded random-init weights."),
+          new Key(
+              IMAGE_MAX_BYTES,
+              Long.toString(10L << 20),
+              false,
+              "Largest reference image of an image-to-video task (encoded bytes; at most 16 MiB);"
+                  + " each side at most 8192 px and 50 megapixels."),
+          new Key(
+              IMAGE_FETCH_TIMEOUT_MS,
+              "30000",
+              false,
+              "Longest fetch of an https imageUrl, redirects included (connect 5 s, read 10 s)."),
+          new Key(
+              IMAGE_FETCH_ALLOW_HTTP,
+              "false",
+              false,
+              "Fetch http imageUrls besides https: a test override, never for production."),
+          new Key(
+              IMAGE_FETCH_ALLOW_HOSTS,
+              "",
+              false,
+              "Hosts and address ranges (comma separated) an imageUrl may reach although the SSRF"
+                  + " rules refuse them (loopback, private, link-local, ...): the local stack's test"
+                  + " servers."),
+          new Key(
+              IMAGE_FETCH_DENY_HOSTS,
+              "",
+              false,
+              "More hosts and address ranges an imageUrl must never reach; the hosts of"
+                  + " s3.endpoint, schema.registry.url and bootstrap.servers are always denied."));
 
   private static final Map<String, Key> BY_NAME = new LinkedHashMap<>();
 
@@ -282,6 +316,14 @@ public final class WorkerConfig {
       positive(DEVICE_MEMORY_BYTES);
     }
     metricsPort();
+    long image = positive(IMAGE_MAX_BYTES);
+    if (image > (16L << 20)) {
+      throw new IllegalArgumentException(IMAGE_MAX_BYTES + " must be at most 16 MiB, got " + image);
+    }
+    positive(IMAGE_FETCH_TIMEOUT_MS);
+    if (!get(IMAGE_FETCH_ALLOW_HTTP).matches("(?i)true|false")) {
+      throw new IllegalArgumentException(IMAGE_FETCH_ALLOW_HTTP + " must be true or false");
+    }
     if (get(ENGINE).isBlank()) {
       throw new IllegalArgumentException(
           ENGINE + " must name an engine (native, resident, command, emulated)");

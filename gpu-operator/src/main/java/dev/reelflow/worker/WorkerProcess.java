@@ -159,7 +159,8 @@ public final class WorkerProcess implements AutoCloseable {
                 id,
                 config.videoEncoder(),
                 dev.memoryBytes(),
-                config.offloadWeights());
+                config.offloadWeights(),
+                ReferenceImageLoader.of(config, store));
       } else {
         UpscaleEngine engine = engines.createUpscale(settings);
         bindResident(engine, metrics, id);
@@ -170,7 +171,8 @@ public final class WorkerProcess implements AutoCloseable {
                 id,
                 config.videoEncoder(),
                 dev.memoryBytes(),
-                config.offloadWeights());
+                config.offloadWeights(),
+                ReferenceImageLoader.of(config, store));
       }
       Map<String, Object> props = new HashMap<>(taskProps);
       props.put(ConsumerConfig.CLIENT_ID_CONFIG, id);

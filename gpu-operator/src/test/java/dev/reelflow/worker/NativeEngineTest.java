@@ -12,6 +12,7 @@ import dev.reelflow.worker.spi.BaseVideoJob;
 import dev.reelflow.worker.spi.BaseVideoResult;
 import dev.reelflow.worker.spi.EngineException;
 import dev.reelflow.worker.spi.EngineSettings;
+import dev.reelflow.worker.spi.ReferenceImage;
 import dev.reelflow.worker.spi.TaskCancelledException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -121,6 +122,126 @@ class NativeEngineTest {
               EngineException.class, x -> assertThat(x.code()).isEqualTo(ErrorCode.BAD_PARAMETERS))
           .hasMessageContaining("prompt")
           .hasMessageContaining("995");
+    }
+  }
+
+  static BaseVideoJob i2vJob(Path dir) throws Exception {
+    int[] px = new int[90 * 60];
+    for (int i = 0; i < px.length; i++) {
+      px[i] = 0xff000000 | (i * 7919) & 0xffffff;
+    }
+    ReferenceImage ref =
+        new ReferenceImage(
+            dir.resolve("reference.png"), "image/png", 90, 60, px, "s3://reelflow/t/ref.png");
+    return new BaseVideoJob(
+            "r-i:BASE:1",
+            "r-i",
+            "the boat sails",
+            "",
+            "s3://reelflow/t/ref.png",
+            "preview",
+            64,
+            48,
+            5,
+            24,
+            2,
+            null,
+            3L)
+        .withReferenceImage(ref);
+  }
+
+  @Test
+  void imageToVideoPicksTheI2vVariantAndItsSiglipTower() throws Exception {
+    Path folder =
+        SyntheticModelFolder.builder()
+            .variants(java.util.List.of("480p_t2v_distilled", "480p_i2v_distilled"))
+            .build()
+            .write(dir.resolve("hv15"));
+    try (BaseVideoEngine e =
+        BuiltinEngines.registry()
+            .createBase(
+                new EngineSettings(
+                    "native",
+                    Map.of(
+                        "threads",
+                        "2",
+                        "model-dir",
+                        folder.toString(),
+                        "variant-preference",
+                        "distilled"),
+                    "cpu",
+                    0,
+                    false))) {
+      BaseVideoResult t2v = e.generate(JOB, new RecordingContext(dir));
+      assertThat(t2v.facts()).containsEntry("mode", "t2v").doesNotContainKey("visionEncoder");
+      BaseVideoResult r = e.generate(i2vJob(dir), new RecordingContext(dir));
+      assertThat(r.facts())
+          .containsEntry("checkpointVariant", "480p_i2v_distilled")
+          .containsEntry("mode", "i2v");
+      assertThat(r.facts().get("visionEncoder")).startsWith("siglip@sha256:");
+      assertThat(e.describe().weightsId())
+          .startsWith("dit=480p_i2v_distilled@sha256:")
+          .endsWith(";vision=" + r.facts().get("visionEncoder"));
+      assertThat(r.frames().count()).isEqualTo(5);
+      assertThat(r.frames().width()).isEqualTo(64);
+    }
+    // the tiny preset has no vision projection: I2V runs on the first-frame latents alone
+    try (BaseVideoEngine e =
+        BuiltinEngines.registry()
+            .createBase(new EngineSettings("native", Map.of("threads", "2"), "cpu", 0, false))) {
+      BaseVideoResult r = e.generate(i2vJob(dir), new RecordingContext(dir));
+      assertThat(r.facts()).containsEntry("mode", "i2v").doesNotContainKey("visionEncoder");
+      assertThatThrownBy(
+              () ->
+                  e.generate(
+                      new BaseVideoJob(
+                          "r-x:BASE:1",
+                          "r-x",
+                          "p",
+                          "",
+                          "s3://reelflow/t/ref.png",
+                          "preview",
+                          64,
+                          48,
+                          5,
+                          24,
+                          2,
+                          null,
+                          3L),
+                      new RecordingContext(dir)))
+          .hasMessageContaining("without its reference image");
+    }
+  }
+
+  @Test
+  void imageToVideoWithoutTheFoldersSiglipFailsNamingIt() throws Exception {
+    Path folder =
+        SyntheticModelFolder.builder()
+            .variants(java.util.List.of("480p_t2v", "480p_i2v"))
+            .build()
+            .write(dir.resolve("no-siglip"));
+    Path enc = folder.resolve("vision_encoder/siglip/image_encoder");
+    try (var files = Files.list(enc)) {
+      for (Path f : files.toList()) {
+        Files.delete(f);
+      }
+    }
+    Files.delete(enc);
+    try (BaseVideoEngine e =
+        BuiltinEngines.registry()
+            .createBase(
+                new EngineSettings(
+                    "native",
+                    Map.of("threads", "2", "model-dir", folder.toString()),
+                    "cpu",
+                    0,
+                    false))) {
+      assertThatThrownBy(() -> e.generate(i2vJob(dir), new RecordingContext(dir)))
+          .isInstanceOfSatisfying(
+              EngineException.class,
+              x ->
+                  assertThat(x.getMessage())
+                      .contains("has no vision_encoder/siglip", "FLUX.1-Redux-dev"));
     }
   }
 

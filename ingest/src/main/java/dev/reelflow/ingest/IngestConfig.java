@@ -62,6 +62,16 @@ import java.util.UUID;
  *   <tr><td>ingest.lineage.max.renders</td><td>2000</td><td>renders whose OpenLineage events the
  *       lineage view keeps (those with the most recent events; about 11 KB of JSON for an
  *       upscaled render, so some 22 MB at the default); older ones answer 404 "evicted"</td></tr>
+ *   <tr><td>ingest.image.max.bytes</td><td>10485760</td><td>largest reference image of an
+ *       image-to-video render (encoded; at most 16 MiB); a single-render body may exceed
+ *       ingest.body.max.bytes by the base64 of one such image</td></tr>
+ *   <tr><td>ingest.image.allow.http</td><td>false</td><td>accept http {@code imageUrl}s besides
+ *       https: a test override, never for production</td></tr>
+ *   <tr><td>ingest.image.allow.hosts</td><td>(none)</td><td>hosts and address ranges (comma
+ *       separated, e.g. {@code 127.0.0.1,images.test}) an {@code imageUrl} may name although the
+ *       SSRF rules refuse them (the local stack's test servers)</td></tr>
+ *   <tr><td>ingest.image.deny.hosts</td><td>(none)</td><td>hosts and address ranges of the
+ *       pipeline's own services that an {@code imageUrl} must never name</td></tr>
  *   <tr><td>ingest.console.enabled</td><td>true</td><td>serve classpath {@code /console} at
  *       {@code /console}</td></tr>
  *   <tr><td>topic.requests, topic.commands, topic.status, topic.schedules, topic.lineage</td>
@@ -102,6 +112,10 @@ public final class IngestConfig {
   public static final String WEBHOOK_TIMEOUT = "ingest.webhook.timeout";
   public static final String WEBHOOK_QUEUE_CAPACITY = "ingest.webhook.queue.capacity";
   public static final String LINEAGE_MAX_RENDERS = "ingest.lineage.max.renders";
+  public static final String IMAGE_MAX_BYTES = "ingest.image.max.bytes";
+  public static final String IMAGE_ALLOW_HTTP = "ingest.image.allow.http";
+  public static final String IMAGE_ALLOW_HOSTS = "ingest.image.allow.hosts";
+  public static final String IMAGE_DENY_HOSTS = "ingest.image.deny.hosts";
   public static final String CONSOLE_ENABLED = "ingest.console.enabled";
   public static final String TOPIC_REQUESTS = "topic.requests";
   public static final String TOPIC_COMMANDS = "topic.commands";
@@ -142,6 +156,10 @@ public final class IngestConfig {
     DEFAULTS.put(WEBHOOK_TIMEOUT, "PT10S");
     DEFAULTS.put(WEBHOOK_QUEUE_CAPACITY, "10000");
     DEFAULTS.put(LINEAGE_MAX_RENDERS, "2000");
+    DEFAULTS.put(IMAGE_MAX_BYTES, Long.toString(10L << 20));
+    DEFAULTS.put(IMAGE_ALLOW_HTTP, "false");
+    DEFAULTS.put(IMAGE_ALLOW_HOSTS, "");
+    DEFAULTS.put(IMAGE_DENY_HOSTS, "");
     DEFAULTS.put(CONSOLE_ENABLED, "true");
     DEFAULTS.put(TOPIC_REQUESTS, "render.requests");
     DEFAULTS.put(TOPIC_COMMANDS, "render.commands");
@@ -234,6 +252,14 @@ public final class IngestConfig {
           WEBHOOK_TIMEOUT
         }) {
       duration(k);
+    }
+    long image = longValue(IMAGE_MAX_BYTES);
+    if (image < 1 || image > (16L << 20)) {
+      throw new IllegalArgumentException(
+          IMAGE_MAX_BYTES + " must be in 1.." + (16L << 20) + " (16 MiB), got " + image);
+    }
+    if (!get(IMAGE_ALLOW_HTTP).trim().matches("(?i)true|false")) {
+      throw new IllegalArgumentException(IMAGE_ALLOW_HTTP + " must be true or false");
     }
     Duration read = duration(S3_READ_TIMEOUT);
     if (read.isZero() || read.isNegative()) {

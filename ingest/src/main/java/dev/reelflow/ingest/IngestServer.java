@@ -267,6 +267,7 @@ public final class IngestServer implements AutoCloseable {
             metrics,
             renderJson,
             store,
+            ImageInputs.of(config, store),
             builder.clock);
     if (config.booleanValue(IngestConfig.WEBHOOKS_ENABLED)) {
       webhooks = new WebhookDispatcher(config, keys, renderJson, json, metrics);
@@ -356,7 +357,8 @@ public final class IngestServer implements AutoCloseable {
         .setStreamReadConstraints(
             StreamReadConstraints.builder()
                 .maxNestingDepth(64)
-                .maxStringLength(8 << 20)
+                // a data: URI image of up to 16 MiB is some 21.4 MiB of base64
+                .maxStringLength(24 << 20)
                 .maxNumberLength(64)
                 .build());
     return m;

@@ -7,7 +7,8 @@ import java.util.Optional;
 
 /**
  * What the route handlers share; built once by {@link IngestServer}. {@code store} is the object
- * store (renders' manifests), empty where no {@code s3.endpoint} is configured.
+ * store (renders' manifests, inline reference images), empty where no {@code s3.endpoint} is
+ * configured; {@code images} checks and stores the reference images of image-to-video requests.
  */
 record IngestServices(
     IngestConfig config,
@@ -22,6 +23,7 @@ record IngestServices(
     IngestMetrics metrics,
     RenderJson renderJson,
     Optional<ArtifactStore> store,
+    ImageInputs images,
     Clock clock) {
 
   /** Read-your-writes across instances: wait until a view has applied the topic's end. */

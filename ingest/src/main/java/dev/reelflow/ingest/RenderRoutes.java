@@ -69,19 +69,34 @@ final class RenderRoutes {
 
   void submit(Context ctx, Tenant tenant) throws Exception {
     RequestBodies.requireType(ctx, "application/json");
-    byte[] body = RequestBodies.read(ctx, s.config().longValue(IngestConfig.BODY_MAX_BYTES));
+    // a single render may carry one inline reference image besides its usual fields
+    long max = s.config().longValue(IngestConfig.BODY_MAX_BYTES);
+    byte[] body = RequestBodies.read(ctx, max + s.images().bodyAllowance());
     JsonNode node = RequestBodies.json(s.json(), body);
+    if (body.length > max) {
+      JsonNode image = node.path("imageUrl");
+      long rest = body.length - (image.isTextual() ? image.asText().length() : 0);
+      if (rest > max) {
+        throw ApiException.tooLarge(
+            "The body has "
+                + body.length
+                + " bytes; the limit is "
+                + max
+                + " besides one imageUrl of up to "
+                + s.images().limits().maxBytesText());
+      }
+    }
     Instant now = s.clock().instant();
-    RenderValidation.Result v = RenderValidation.validate(node, now);
+    RenderValidation.Result v = RenderValidation.validate(node, now, s.images(), tenant.id(), true);
     if (!v.ok()) {
       throw ApiException.invalid(v.errors());
     }
     RenderSubmission sub = v.submission();
+    String fingerprint = sub.fingerprint();
     String key = idempotencyKey(ctx);
     String id;
     long seed;
     if (key != null) {
-      String fingerprint = sub.fingerprint();
       Optional<IdempotencyLedger.Entry> used = usedKey(tenant, key);
       if (used.isPresent()) {
         IdempotencyLedger.Entry e = used.get();
@@ -103,6 +118,7 @@ final class RenderRoutes {
       seed = sub.seed() != null ? sub.seed() : Ids.randomSeed();
     }
     TenantLimits.checkQuota(tenant, s.statuses().inFlight(tenant.id()), 1);
+    sub = s.images().resolve(sub, tenant.id(), id, now, "imageUrl");
     RenderRequest request = sub.toRequest(id, tenant.id(), seed, null, null, key, now);
     EventPublisher.Outgoing out =
         new EventPublisher.Outgoing(s.topic(IngestConfig.TOPIC_REQUESTS), id, request);
@@ -111,7 +127,7 @@ final class RenderRoutes {
       if (key != null) {
         IdempotencyLedger.Entry entry =
             new IdempotencyLedger.Entry(
-                tenant.id(), id, sub.fingerprint(), "render", 1, now.toEpochMilli());
+                tenant.id(), id, fingerprint, "render", 1, now.toEpochMilli());
         String recordKey = IdempotencyLedger.recordKey(tenant.id(), key);
         s.publisher()
             .sendAll(
@@ -214,7 +230,12 @@ final class RenderRoutes {
         continue;
       }
       RenderValidation.Result v =
-          RenderValidation.validate(RenderValidation.merge(defaults, rows.rows().get(i)), now);
+          RenderValidation.validate(
+              RenderValidation.merge(defaults, rows.rows().get(i)),
+              now,
+              s.images(),
+              tenant.id(),
+              true);
       if (v.ok()) {
         subs.add(v.submission());
       } else {
@@ -267,8 +288,9 @@ final class RenderRoutes {
     String topic = s.topic(IngestConfig.TOPIC_REQUESTS);
     for (int i = 0; i < subs.size(); i++) {
       String id = Ids.batchRow(batchId, i);
-      RenderRequest r =
-          subs.get(i).toRequest(id, tenant.id(), Ids.derivedSeed(id), batchId, i, null, now);
+      RenderSubmission sub =
+          s.images().resolve(subs.get(i), tenant.id(), id, now, "rows[" + i + "].imageUrl");
+      RenderRequest r = sub.toRequest(id, tenant.id(), Ids.derivedSeed(id), batchId, i, null, now);
       requests.add(r);
       out.add(new EventPublisher.Outgoing(topic, id, r));
     }

@@ -7,6 +7,7 @@ import dev.reelflow.schemas.avro.RenderParams;
 import dev.reelflow.schemas.avro.RenderRequest;
 import dev.reelflow.schemas.avro.Resolution;
 import dev.reelflow.schemas.avro.UpscaleTarget;
+import dev.reelflow.storage.input.ImageSource;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Map;
@@ -14,7 +15,9 @@ import java.util.TreeMap;
 
 /**
  * One validated render body with the API defaults applied. {@code seed} is null when the client
- * gave none; the id and seed are fixed when the request is built.
+ * gave none; the id and seed are fixed when the request is built. {@code image} is the parsed
+ * {@code imageUrl} (null without one); {@link ImageInputs#resolve} replaces an inline image's
+ * {@code imageUrl} by the key it stored it under.
  */
 record RenderSubmission(
     String prompt,
@@ -32,7 +35,30 @@ record RenderSubmission(
     int priority,
     Long deadline,
     Map<String, String> labels,
-    String callbackUrl) {
+    String callbackUrl,
+    ImageSource image) {
+
+  /** The same submission with another {@code imageUrl} (the stored key of an inline image). */
+  RenderSubmission withImageUrl(String url) {
+    return new RenderSubmission(
+        prompt,
+        negativePrompt,
+        mode,
+        url,
+        resolution,
+        aspectRatio,
+        frames,
+        fps,
+        steps,
+        guidanceScale,
+        seed,
+        upscale,
+        priority,
+        deadline,
+        labels,
+        callbackUrl,
+        image);
+  }
 
   RenderParams params(long seedToUse) {
     return RenderParams.newBuilder()

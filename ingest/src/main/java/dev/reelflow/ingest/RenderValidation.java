@@ -8,6 +8,7 @@ import dev.reelflow.schemas.avro.AspectRatio;
 import dev.reelflow.schemas.avro.Mode;
 import dev.reelflow.schemas.avro.Resolution;
 import dev.reelflow.schemas.avro.UpscaleTarget;
+import dev.reelflow.storage.input.ImageSource;
 import java.net.URI;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -58,7 +59,18 @@ final class RenderValidation {
 
   private RenderValidation() {}
 
+  /** Validation with the default image rules and no tenant check of {@code s3://} keys. */
   static Result validate(JsonNode body, Instant now) {
+    return validate(body, now, ImageInputs.defaults(), null, true);
+  }
+
+  /**
+   * Validates a render body; {@code imageUrl} is read by {@code images} (a data URI decoded and
+   * checked, an {@code s3://} key checked against {@code tenant}'s prefix, a URL against the SSRF
+   * rules). {@code inlineImages} false refuses data URIs (schedules keep their requests).
+   */
+  static Result validate(
+      JsonNode body, Instant now, ImageInputs images, String tenant, boolean inlineImages) {
     List<FieldError> errors = new ArrayList<>();
     if (body == null || !body.isObject()) {
       errors.add(new FieldError("", "must be a JSON object"));
@@ -85,7 +97,14 @@ final class RenderValidation {
       errors.add(new FieldError("negativePrompt", "must be at most 4000 characters"));
     }
     Mode mode = vocab(body, "mode", Mode.T2V, Vocabulary::mode, errors);
-    String imageUrl = url(body, "imageUrl", errors);
+    String imageUrl = text(body, "imageUrl", errors, false);
+    ImageSource image = null;
+    if (imageUrl != null) {
+      image = images.parse(imageUrl, tenant, inlineImages, "imageUrl", errors);
+      if (image == null) {
+        imageUrl = null;
+      }
+    }
     if (mode == Mode.I2V && imageUrl == null && !errors.stream().anyMatch(isField("imageUrl"))) {
       errors.add(new FieldError("imageUrl", "is required when mode is i2v"));
     }
@@ -130,7 +149,8 @@ final class RenderValidation {
             priority == null ? 5 : priority.intValue(),
             deadline,
             labels,
-            callbackUrl),
+            callbackUrl,
+            image),
         List.of());
   }
 

@@ -165,7 +165,8 @@ final class ScheduleRoutes {
     if (template == null || template.isNull()) {
       errors.add(new FieldError("template", "is required"));
     } else {
-      RenderValidation.Result r = RenderValidation.validate(template, now);
+      RenderValidation.Result r =
+          RenderValidation.validate(template, now, s.images(), tenant, false);
       if (r.ok()) {
         t = r.submission();
       } else {
@@ -188,7 +189,8 @@ final class ScheduleRoutes {
           }
           if (template instanceof ObjectNode tpl) {
             RenderValidation.Result r =
-                RenderValidation.validate(RenderValidation.merge(tpl, o), now);
+                RenderValidation.validate(
+                    RenderValidation.merge(tpl, o), now, s.images(), tenant, false);
             for (FieldError e : r.errors()) {
               errors.add(e.withPrefix("rows[" + i + "]"));
             }

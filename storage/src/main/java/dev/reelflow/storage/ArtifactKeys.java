@@ -14,6 +14,7 @@ import java.util.Objects;
  * <pre>
  * {tenant}/{yyyy}/{mm}/{dd}/{requestId}/{stage}/attempt-{n}/{file}   stage artifacts
  * {tenant}/{yyyy}/{mm}/{dd}/{requestId}/final/{video.mp4,poster.jpg,manifest.json}
+ * {tenant}/{yyyy}/{mm}/{dd}/{requestId}/input/reference.{png,jpg,webp}   an inline I2V image
  * </pre>
  *
  * <p>The date is the render's {@code createdAt} in UTC (never the wall clock of the writer), so
@@ -37,6 +38,7 @@ public final class ArtifactKeys {
   public static final String PREVIEW_FILE = "preview.mp4";
 
   static final String FINAL_SEGMENT = "final";
+  static final String INPUT_SEGMENT = "input";
   static final String ATTEMPT_SEGMENT_PREFIX = "attempt-";
   private static final int MAX_ID_LENGTH = 200;
 
@@ -114,6 +116,18 @@ public final class ArtifactKeys {
   /** {@code …/{requestId}/final/manifest.json} */
   public static String finalManifest(String tenant, Instant createdAt, String requestId) {
     return finalArtifact(tenant, createdAt, requestId, MANIFEST_FILE);
+  }
+
+  /**
+   * {@code …/{requestId}/input/reference.{extension}}: where ingest stores the reference image a
+   * client sent inline, so that events carry the key instead of the bytes.
+   */
+  public static String referenceImage(
+      String tenant, Instant createdAt, String requestId, String extension) {
+    return renderPrefix(tenant, createdAt, requestId)
+        + INPUT_SEGMENT
+        + "/reference."
+        + validateId("extension", extension);
   }
 
   /** {@code {tenant}/}: every key of the tenant starts with it. */

@@ -7,6 +7,8 @@
  * dev.reelflow.storage.Manifest}, {@link dev.reelflow.storage.LineageEvents}, the value types
  * {@link dev.reelflow.storage.ObjectAttributes}, {@link dev.reelflow.storage.StoredObject}, {@link
  * dev.reelflow.storage.PublishResult}, {@link dev.reelflow.storage.BucketStatus}, and the
- * exceptions rooted at {@link dev.reelflow.storage.StorageException}.
+ * exceptions rooted at {@link dev.reelflow.storage.StorageException}. Reference images of
+ * image-to-video renders (data URIs, stored objects, URLs fetched under the SSRF rules) are read by
+ * {@link dev.reelflow.storage.input}.
  */
 package dev.reelflow.storage;

@@ -1,5 +1,6 @@
 package dev.reelflow.upscale;
 
+import dev.reelflow.engine.GenerationSpec;
 import dev.reelflow.engine.sr.SrStage;
 import dev.reelflow.engine.vae.VaeTiling;
 import dev.reelflow.schemas.avro.ErrorCode;
@@ -156,6 +157,12 @@ public final class LatentSrEngineFactory implements EngineFactory {
                 shape[2],
                 shape[3],
                 job.prompt(),
+                job.referenceImage() == null
+                    ? null
+                    : new GenerationSpec.Image(
+                        job.referenceImage().width(),
+                        job.referenceImage().height(),
+                        job.referenceImage().argb()),
                 job.targetWidth(),
                 job.targetHeight(),
                 job.seed(),
@@ -170,6 +177,8 @@ public final class LatentSrEngineFactory implements EngineFactory {
       } catch (UpscaleCancelledException e) {
         context.checkCancelled();
         throw new TaskCancelledException(ErrorCode.CANCELLED, e.getMessage());
+      } catch (IllegalStateException e) {
+        throw EngineException.engineError("latent-sr: " + e.getMessage(), e);
       }
       Map<String, String> facts = new LinkedHashMap<>();
       SrStage.Grid g = out.grid();
@@ -182,7 +191,7 @@ public final class LatentSrEngineFactory implements EngineFactory {
       facts.put(
           "srBucket", g.officialBucket() ? "official" : "closest ratio (base off the buckets)");
       facts.put("srSteps", Integer.toString(out.steps()));
-      facts.put("srCondition", "t2v (the upscale job carries no reference image)");
+      facts.put("srCondition", out.condition());
       facts.put("upscaleTo", out.width() + "x" + out.height());
       return new UpscaleResult(VideoFrames.of(out.width(), out.height(), out.frames()), facts);
     }

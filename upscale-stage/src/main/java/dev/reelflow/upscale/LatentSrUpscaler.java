@@ -1,6 +1,7 @@
 package dev.reelflow.upscale;
 
 import dev.reelflow.engine.GenerationCancelledException;
+import dev.reelflow.engine.GenerationSpec;
 import dev.reelflow.engine.attention.AttentionConfig;
 import dev.reelflow.engine.backend.Backend;
 import dev.reelflow.engine.backend.BackendSpec;
@@ -20,9 +21,12 @@ import dev.reelflow.engine.sr.SrTo720pUpsampler;
 import dev.reelflow.engine.sr.SrTransformer;
 import dev.reelflow.engine.sr.SrVariant;
 import dev.reelflow.engine.text.ByteTextEncoder;
+import dev.reelflow.engine.text.TextFeatures;
 import dev.reelflow.engine.vae.CausalVae;
 import dev.reelflow.engine.vae.VaeConfig;
 import dev.reelflow.engine.vae.VaeTiling;
+import dev.reelflow.engine.vision.ReferenceImages;
+import dev.reelflow.engine.vision.SiglipVisionEncoder;
 import dev.reelflow.engine.weights.WeightSet;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -41,8 +45,9 @@ import java.util.function.BooleanSupplier;
  * <p>The variant follows the base size as the official pipeline routes it: a base on a 720p bucket
  * goes to 1080p_sr_distilled, one on a 480p bucket to 720p_sr_distilled, anything else (e.g.
  * previews) to the configured default. The SR transformer sees the render's prompt through the
- * engine's text encoder (the byte-level stand-in until the real encoders are wired) and a T2V
- * condition: the upscale job carries no reference image.
+ * engine's text encoder (the byte-level stand-in until the real encoders are wired); an
+ * image-to-video render's first frame conditions it as in the official SR pipeline (see {@link
+ * #upscale}).
  */
 final class LatentSrUpscaler implements AutoCloseable {
   static final int LATENT = 32;
@@ -59,7 +64,8 @@ final class LatentSrUpscaler implements AutoCloseable {
       List<byte[]> frames,
       SrVariant variant,
       SrStage.Grid grid,
-      int steps) {}
+      int steps,
+      String condition) {}
 
   /** The parts of one variant: loaded from the folder or random. */
   private record Parts(
@@ -100,6 +106,7 @@ final class LatentSrUpscaler implements AutoCloseable {
   private final SrVariant fixed;
   private final Backend backend;
   private final Map<SrVariant, Parts> parts = new EnumMap<>(SrVariant.class);
+  private SiglipVisionEncoder siglip;
 
   LatentSrUpscaler(Settings s) {
     this.settings = s;
@@ -231,14 +238,17 @@ final class LatentSrUpscaler implements AutoCloseable {
   }
 
   private SrStage stage(SrVariant v, Parts p, String prompt) {
+    return stage(v, p, DitCondition.t2v(p.text().encode(prompt)));
+  }
+
+  private SrStage stage(SrVariant v, Parts p, DitCondition condition) {
     SrStage.Builder b =
         SrStage.builder()
             .backend(backend)
             .variant(v)
             .upsampler(p.upsampler())
             .vae(p.vae())
-            .velocity(
-                new SrTransformer(p.dit(), DitCondition.t2v(p.text().encode(prompt)), backend))
+            .velocity(new SrTransformer(p.dit(), condition, backend))
             .tiling(settings.tiling());
     if (settings.steps() > 0) {
       b.steps(settings.steps());
@@ -278,12 +288,39 @@ final class LatentSrUpscaler implements AutoCloseable {
     }
   }
 
+  /** The folder's SigLIP tower for image-to-video SR, loaded on first use. */
+  private synchronized SiglipVisionEncoder siglip() {
+    if (siglip == null) {
+      if (randomInit()) {
+        throw new IllegalStateException(
+            "a random-init SR transformer with a vision projection has no SigLIP tower to use");
+      }
+      if (!folder().has("vision_encoder/siglip/" + SiglipVisionEncoder.IMAGE_ENCODER)) {
+        throw new IllegalStateException(
+            folder().dir()
+                + " has no vision_encoder/siglip/"
+                + SiglipVisionEncoder.IMAGE_ENCODER
+                + ": the image-to-video SR stage conditions on SigLIP states; download"
+                + " FLUX.1-Redux-dev into vision_encoder/siglip");
+      }
+      siglip = SiglipVisionEncoder.open(folder(), backend, true);
+    }
+    return siglip;
+  }
+
+  /**
+   * The SR stage on base latents [32, t, h, w]; {@code reference} (an image-to-video render's first
+   * frame, any size, or null) conditions it as the official SR pipeline does: the image fitted to
+   * the SR grid's pixel size, its VAE latents in frame 0 of the condition, and, where the SR
+   * transformer has a vision projection, its SigLIP states.
+   */
   Output upscale(
       float[] latents,
       int t,
       int h,
       int w,
       String prompt,
+      GenerationSpec.Image reference,
       int targetWidth,
       int targetHeight,
       long seed,
@@ -293,10 +330,29 @@ final class LatentSrUpscaler implements AutoCloseable {
     Parts p = parts(v);
     SrStage stage = stage(v, p, prompt);
     SrStage.Grid grid = stage.grid(t, h, w);
+    Tensor imageLatents = null;
+    String condition = "t2v";
+    if (reference != null) {
+      GenerationSpec.Image fitted = ReferenceImages.fit(reference, grid.width(), grid.height());
+      TextFeatures text = p.text().encode(prompt);
+      condition = "i2v (reference image latents at " + grid.width() + "x" + grid.height();
+      if (p.dit().config().visionDim() > 0) {
+        SiglipVisionEncoder s = siglip();
+        stage = stage(v, p, DitCondition.i2v(text, s.encode(fitted), s.tokens()));
+        condition += ", SigLIP states " + s.id() + ")";
+      } else {
+        condition += "; the transformer has no vision projection)";
+      }
+      try (Tensor px =
+          backend.fromArray(ReferenceImages.pixels(fitted), 3, 1, grid.height(), grid.width())) {
+        imageLatents = p.vae().encodeLatents(px);
+      }
+    }
     try (Tensor base = backend.fromArray(latents, LATENT, t, h, w);
+        Tensor image = imageLatents;
         Tensor lat =
             stage.denoise(
-                SrStage.Request.of(base, seed),
+                new SrStage.Request(base, seed, image, null, null),
                 (done, total, sigma) -> {
                   if (cancelled.getAsBoolean()) {
                     throw new UpscaleCancelledException("cancelled between SR denoising steps");
@@ -326,7 +382,7 @@ final class LatentSrUpscaler implements AutoCloseable {
         RgbFrame sr = new RgbFrame(pw, ph, rgb);
         out.add(Resampler.resize(sr, targetWidth, targetHeight).toRgb24());
       }
-      return new Output(targetWidth, targetHeight, out, v, grid, stage.steps());
+      return new Output(targetWidth, targetHeight, out, v, grid, stage.steps(), condition);
     } catch (GenerationCancelledException e) {
       if (e.getCause() instanceof UpscaleCancelledException u) {
         throw u;
@@ -345,6 +401,9 @@ final class LatentSrUpscaler implements AutoCloseable {
           // weights are native memory; closing cannot meaningfully fail
         }
       }
+    }
+    if (siglip != null) {
+      siglip.close();
     }
     backend.close();
   }

@@ -12,9 +12,11 @@ import dev.reelflow.schemas.FrameGeometry;
 import dev.reelflow.schemas.avro.AspectRatio;
 import dev.reelflow.schemas.avro.Resolution;
 import dev.reelflow.worker.spi.EngineContext;
+import dev.reelflow.worker.spi.EngineException;
 import dev.reelflow.worker.spi.EngineRegistry;
 import dev.reelflow.worker.spi.EngineSettings;
 import dev.reelflow.worker.spi.Latents;
+import dev.reelflow.worker.spi.ReferenceImage;
 import dev.reelflow.worker.spi.StepListener;
 import dev.reelflow.worker.spi.TaskCancelledException;
 import dev.reelflow.worker.spi.UpscaleEngine;
@@ -150,6 +152,68 @@ class LatentSrEngineTest {
         .isInstanceOf(ModelFolderException.class)
         .hasMessageContaining("upsampler")
         .hasMessageContaining("1080p_sr_distilled");
+  }
+
+  /** The job with an image-to-video render's first frame (any size: the stage fits it). */
+  private UpscaleJob i2vJob(long seed) {
+    int[] px = new int[120 * 70];
+    for (int i = 0; i < px.length; i++) {
+      px[i] = 0xff000000 | (i * 7919) & 0xffffff;
+    }
+    UpscaleJob j = job(seed);
+    return new UpscaleJob(
+        j.taskId(),
+        j.requestId(),
+        seed,
+        j.baseFrames(),
+        j.baseLatents(),
+        j.targetWidth(),
+        j.targetHeight(),
+        j.fps(),
+        Map.of(),
+        j.prompt(),
+        new ReferenceImage(
+            work.resolve("reference.png"), "image/png", 120, 70, px, "s3://reelflow/t/ref.png"));
+  }
+
+  @Test
+  void anImageToVideoRenderConditionsTheSrStageOnItsFirstFrame() throws Exception {
+    try (UpscaleEngine e =
+        REGISTRY.createUpscale(
+            settings(
+                Map.of("steps", "2", "threads", "2", "hr-base-size", "128", "vae-tile", "64")))) {
+      UpscaleResult t2v = e.upscale(job(7L), ctx(new ArrayList<>()));
+      UpscaleResult i2v = e.upscale(i2vJob(7L), ctx(new ArrayList<>()));
+      assertThat(t2v.facts()).containsEntry("srCondition", "t2v");
+      // the random-init tiny transformer has no vision projection: image latents only
+      assertThat(i2v.facts().get("srCondition"))
+          .isEqualTo(
+              "i2v (reference image latents at 144x96; the transformer has no vision projection)");
+      assertThat(i2v.frames().rgb(0)).isNotEqualTo(t2v.frames().rgb(0));
+    }
+    Path dir =
+        SyntheticModelFolder.builder()
+            .variants(List.of("1080p_sr_distilled"))
+            .build()
+            .write(work.resolve("HunyuanVideo-1.5"));
+    Map<String, String> opts = new HashMap<>();
+    opts.put("model-dir", dir.toString());
+    opts.put("threads", "2");
+    opts.put("steps", "2");
+    opts.put("hr-base-size", "64");
+    opts.put("vae-tile", "64");
+    try (UpscaleEngine e = REGISTRY.createUpscale(settings(opts))) {
+      UpscaleResult r = e.upscale(i2vJob(11L), ctx(new ArrayList<>()));
+      assertThat(r.facts().get("srCondition"))
+          .startsWith("i2v (reference image latents at ")
+          .contains("SigLIP states siglip@sha256:");
+    }
+    deleteTree(dir.resolve("vision_encoder/siglip/image_encoder"));
+    try (UpscaleEngine e = REGISTRY.createUpscale(settings(opts))) {
+      assertThatThrownBy(() -> e.upscale(i2vJob(11L), ctx(new ArrayList<>())))
+          .isInstanceOf(EngineException.class)
+          .hasMessageContaining("has no vision_encoder/siglip");
+    }
   }
 
   @Test

@@ -16,7 +16,9 @@ import java.util.Objects;
  * @param steps denoising steps
  * @param guidance classifier-free guidance scale; at most 1 disables CFG (one forward per step)
  * @param shift sigma-schedule shift (5 for 480p, 7-9 for 720p in the reference)
- * @param firstFrame optional first frame for image-to-video, or null
+ * @param firstFrame optional first frame (the reference image) for image-to-video, or null; any
+ *     size: the engine scales it to cover the render size and crops the centre, as the official
+ *     pipeline does ({@link dev.reelflow.engine.vision.ReferenceImages#fit})
  */
 public record GenerationSpec(
     String prompt,
@@ -39,6 +41,9 @@ public record GenerationSpec(
    */
   public record Image(int width, int height, int[] argb) {
     public Image {
+      if (width < 1 || height < 1) {
+        throw new IllegalArgumentException("image size must be positive: " + width + "x" + height);
+      }
       if (argb.length != width * height) {
         throw new IllegalArgumentException(
             "image has " + argb.length + " pixels, not " + width + "x" + height);
@@ -61,17 +66,6 @@ public record GenerationSpec(
     }
     if (guidance < 0 || shift <= 0) {
       throw new IllegalArgumentException("guidance must be >= 0 and shift > 0");
-    }
-    if (firstFrame != null && (firstFrame.width() != width || firstFrame.height() != height)) {
-      throw new IllegalArgumentException(
-          "first frame is "
-              + firstFrame.width()
-              + "x"
-              + firstFrame.height()
-              + ", expected "
-              + width
-              + "x"
-              + height);
     }
   }
 

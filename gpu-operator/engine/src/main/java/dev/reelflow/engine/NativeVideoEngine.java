@@ -24,6 +24,7 @@ import dev.reelflow.engine.text.TextFeatures;
 import dev.reelflow.engine.vae.CausalVae;
 import dev.reelflow.engine.vae.VaeConfig;
 import dev.reelflow.engine.vae.VaeTiling;
+import dev.reelflow.engine.vision.ReferenceImages;
 import dev.reelflow.engine.vision.VisionEncoder;
 import dev.reelflow.engine.weights.WeightSet;
 import java.nio.file.Path;
@@ -251,6 +252,11 @@ public final class NativeVideoEngine implements AutoCloseable {
     return backend;
   }
 
+  /** The vision encoder's id (for manifests), when one is configured. */
+  public Optional<String> visionEncoderId() {
+    return vision == null ? Optional.empty() : Optional.of(vision.id());
+  }
+
   public DitConfig ditConfig() {
     return ditConfig;
   }
@@ -315,6 +321,10 @@ public final class NativeVideoEngine implements AutoCloseable {
               + (i2v ? "image-to-video" : "text-to-video")
               + "; use the matching variant");
     }
+    // the reference image at the render size, as the official pipeline feeds both SigLIP and the
+    // VAE
+    GenerationSpec.Image firstFrame =
+        i2v ? ReferenceImages.fit(spec.firstFrame(), spec.width(), spec.height()) : null;
     float[] visionStates = null;
     if (i2v && ditConfig.visionDim() > 0) {
       if (vision == null) {
@@ -332,7 +342,7 @@ public final class NativeVideoEngine implements AutoCloseable {
                 + "-d states, the model takes "
                 + ditConfig.visionDim());
       }
-      visionStates = vision.encode(spec.firstFrame());
+      visionStates = vision.encode(firstFrame);
     }
     int t = vaeConfig.latentFrames(spec.frames());
     int h = spec.height() / vaeConfig.spatialFactor();
@@ -350,8 +360,8 @@ public final class NativeVideoEngine implements AutoCloseable {
     long t0 = System.nanoTime();
     try (Tensor x = backend.fromArray(noise(spec.seed(), c * plane), c, t, h, w);
         Tensor input = backend.allocate(2L * c + 1, t, h, w)) {
-      if (spec.firstFrame() != null) {
-        conditionOnFirstFrame(spec.firstFrame(), input, c, t, h, w);
+      if (firstFrame != null) {
+        conditionOnFirstFrame(firstFrame, input, c, t, h, w);
       }
       for (int i = 0; i < spec.steps(); i++) {
         backend.copy(x, 0, input, 0, (long) c * plane);
@@ -417,16 +427,8 @@ public final class NativeVideoEngine implements AutoCloseable {
   /** I2V: cond[:, 0] = VAE(image) * scaling, mask[0, 0] = 1 (T2V leaves both zero). */
   private void conditionOnFirstFrame(
       GenerationSpec.Image img, Tensor input, int c, int t, int h, int w) {
-    int pw = img.width();
-    int ph = img.height();
-    float[] px = new float[3 * ph * pw];
-    for (int i = 0; i < ph * pw; i++) {
-      int p = img.argb()[i];
-      px[i] = ((p >> 16) & 0xff) / 127.5f - 1f;
-      px[ph * pw + i] = ((p >> 8) & 0xff) / 127.5f - 1f;
-      px[2 * ph * pw + i] = (p & 0xff) / 127.5f - 1f;
-    }
-    try (Tensor image = backend.fromArray(px, 3, 1, ph, pw);
+    try (Tensor image =
+            backend.fromArray(ReferenceImages.pixels(img), 3, 1, img.height(), img.width());
         Tensor lat = vae.encodeLatents(image)) {
       long plane = (long) t * h * w;
       long frame = (long) h * w;

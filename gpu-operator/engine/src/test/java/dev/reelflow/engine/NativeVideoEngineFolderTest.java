@@ -11,6 +11,7 @@ import dev.reelflow.engine.sampler.SamplerDefaults;
 import dev.reelflow.engine.testing.FormulaValues;
 import dev.reelflow.engine.testing.SyntheticModelFolder;
 import dev.reelflow.engine.vae.VaeTiling;
+import dev.reelflow.engine.vision.SiglipVisionEncoder;
 import dev.reelflow.engine.vision.VisionEncoder;
 import dev.reelflow.engine.weights.WeightLoadException;
 import java.nio.file.Files;
@@ -144,6 +145,31 @@ class NativeVideoEngineFolderTest {
     try (NativeVideoEngine e = engine("720p_sr_distilled")) {
       assertThatThrownBy(() -> e.generate(spec(d).build(), null))
           .hasMessageContaining("98 input channels");
+    }
+  }
+
+  @Test
+  void imageToVideoWithTheFoldersSiglipTower() {
+    SamplerDefaults d = SamplerDefaults.forVariant("480p_i2v");
+    try (SiglipVisionEncoder siglip = SiglipVisionEncoder.open(folder, backend, true);
+        NativeVideoEngine e =
+            NativeVideoEngine.builder()
+                .backend(backend)
+                .modelFolder(folder, "480p_i2v")
+                .visionEncoder(siglip)
+                .vaeTiling(new VaeTiling(64, 0.25))
+                .build()) {
+      assertThat(e.visionEncoderId()).contains(siglip.id());
+      // a reference image of another size and aspect is fitted to the render size
+      int[] px = new int[90 * 90];
+      for (int i = 0; i < px.length; i++) {
+        px[i] = 0xff000000 | (i * 7919) & 0xffffff;
+      }
+      GenerationResult r =
+          e.generate(spec(d).firstFrame(new GenerationSpec.Image(90, 90, px)).build(), null);
+      GenerationResult other = e.generate(spec(d).firstFrame(image()).build(), null);
+      assertThat(r.latents()).doesNotContain(Float.NaN);
+      assertThat(java.util.Arrays.equals(r.latents(), other.latents())).isFalse();
     }
   }
 

@@ -9,6 +9,7 @@ import dev.reelflow.engine.dit.DitConfig;
 import dev.reelflow.engine.dit.HunyuanDit;
 import dev.reelflow.engine.vae.VaeConfig;
 import dev.reelflow.engine.vae.VaeTiling;
+import dev.reelflow.engine.vision.ReferenceImages;
 import dev.reelflow.engine.weights.SafetensorsFile;
 import dev.reelflow.engine.weights.SafetensorsWriter;
 import dev.reelflow.engine.weights.WeightSet;
@@ -109,6 +110,21 @@ class NativeVideoEngineTest {
         engine.generate(small().firstFrame(new GenerationSpec.Image(64, 48, px)).build(), null);
     GenerationResult t2v = engine.generate(small().build(), null);
     assertThat(Arrays.equals(i2v.latents(), t2v.latents())).isFalse();
+  }
+
+  @Test
+  void aReferenceImageOfAnotherSizeIsScaledAndCroppedToTheRenderSize() {
+    int[] px = new int[100 * 90];
+    for (int i = 0; i < px.length; i++) {
+      px[i] = 0xff000000 | (i * 40503) & 0xffffff;
+    }
+    GenerationSpec.Image big = new GenerationSpec.Image(100, 90, px);
+    GenerationSpec.Image fitted = ReferenceImages.fit(big, 64, 48);
+    assertThat(fitted.width()).isEqualTo(64);
+    assertThat(fitted.height()).isEqualTo(48);
+    GenerationResult a = engine.generate(small().firstFrame(big).build(), null);
+    GenerationResult b = engine.generate(small().firstFrame(fitted).build(), null);
+    assertThat(Arrays.equals(a.latents(), b.latents())).isTrue();
   }
 
   @Test

@@ -19,6 +19,8 @@ import java.util.Objects;
  * @param steps denoising steps, or null for the engine's default
  * @param guidanceScale classifier-free guidance scale, or null for the engine's default
  * @param seed random seed
+ * @param referenceImage the decoded first frame of an image-to-video job (fetched by the runtime
+ *     from {@code imageUrl}), null for text-to-video
  */
 public record BaseVideoJob(
     String taskId,
@@ -33,7 +35,40 @@ public record BaseVideoJob(
     int fps,
     Integer steps,
     Float guidanceScale,
-    long seed) {
+    long seed,
+    ReferenceImage referenceImage) {
+
+  /** A job without a fetched reference image (text-to-video, or before the runtime fetched it). */
+  public BaseVideoJob(
+      String taskId,
+      String requestId,
+      String prompt,
+      String negativePrompt,
+      String imageUrl,
+      String resolution,
+      int width,
+      int height,
+      int frames,
+      int fps,
+      Integer steps,
+      Float guidanceScale,
+      long seed) {
+    this(
+        taskId,
+        requestId,
+        prompt,
+        negativePrompt,
+        imageUrl,
+        resolution,
+        width,
+        height,
+        frames,
+        fps,
+        steps,
+        guidanceScale,
+        seed,
+        null);
+  }
 
   public BaseVideoJob {
     Objects.requireNonNull(taskId, "taskId");
@@ -55,6 +90,30 @@ public record BaseVideoJob(
     if (steps != null && steps <= 0) {
       throw new IllegalArgumentException("steps must be positive: " + steps);
     }
+  }
+
+  /** The same job with its fetched reference image. */
+  public BaseVideoJob withReferenceImage(ReferenceImage image) {
+    return new BaseVideoJob(
+        taskId,
+        requestId,
+        prompt,
+        negativePrompt,
+        imageUrl,
+        resolution,
+        width,
+        height,
+        frames,
+        fps,
+        steps,
+        guidanceScale,
+        seed,
+        image);
+  }
+
+  /** Whether this is an image-to-video job. */
+  public boolean imageToVideo() {
+    return imageUrl != null && !imageUrl.isBlank();
   }
 
   /** Steps to run: the task's, else {@code defaultSteps}. */

@@ -17,6 +17,8 @@ import java.util.Objects;
  * @param fps frames per second of the delivered video
  * @param baseFacts facts of the base stage manifest (engine, model, ...), may be empty
  * @param prompt the render's prompt (an SR transformer is conditioned on it), empty when unknown
+ * @param referenceImage the first frame of an image-to-video render (fetched by the runtime; the
+ *     official SR stage conditions on it too), null for text-to-video
  */
 public record UpscaleJob(
     String taskId,
@@ -28,7 +30,34 @@ public record UpscaleJob(
     int targetHeight,
     int fps,
     Map<String, String> baseFacts,
-    String prompt) {
+    String prompt,
+    ReferenceImage referenceImage) {
+
+  /** A text-to-video job (no reference image). */
+  public UpscaleJob(
+      String taskId,
+      String requestId,
+      long seed,
+      VideoFrames baseFrames,
+      Latents baseLatents,
+      int targetWidth,
+      int targetHeight,
+      int fps,
+      Map<String, String> baseFacts,
+      String prompt) {
+    this(
+        taskId,
+        requestId,
+        seed,
+        baseFrames,
+        baseLatents,
+        targetWidth,
+        targetHeight,
+        fps,
+        baseFacts,
+        prompt,
+        null);
+  }
 
   public UpscaleJob {
     Objects.requireNonNull(taskId, "taskId");

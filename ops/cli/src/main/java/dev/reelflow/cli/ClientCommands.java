@@ -4,13 +4,19 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.reelflow.storage.input.ImageFormat;
+import dev.reelflow.storage.input.ImageLimits;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -78,6 +84,15 @@ final class ClientCommands {
     @Option(names = "--idempotency-key", description = "Idempotency-Key header (single renders).")
     String idempotencyKey;
 
+    @Option(
+        names = "--image",
+        paramLabel = "FILE|URL",
+        description =
+            "First frame for image-to-video: a PNG, JPEG or WebP file (sent inline as a data URI;"
+                + " the API's limit is 10 MiB by default), an https URL or s3://bucket/key of your"
+                + " own. Single renders only.")
+    String image;
+
     @Option(names = "--wait", description = "Wait for the renders to finish, with progress bars.")
     boolean await;
 
@@ -88,6 +103,10 @@ final class ClientCommands {
     public Integer call() {
       if ((prompt == null) == (file == null)) {
         throw new CliException(ExitCode.USAGE, "give either a prompt or --file, not both");
+      }
+      if (image != null && file != null) {
+        throw new CliException(
+            ExitCode.USAGE, "--image is for a single render; give imageUrl per row in --file");
       }
       ApiClient client = api.client();
       List<String> ids = new ArrayList<>();
@@ -110,6 +129,10 @@ final class ClientCommands {
         if (steps != null) body.put("steps", steps);
         if (seed != null) body.put("seed", seed);
         if (priority != null) body.put("priority", priority);
+        if (image != null) {
+          body.put("mode", "i2v");
+          body.put("imageUrl", imageUrl(image));
+        }
         answer = client.submit(body, idempotencyKey);
         ids.add(answer.path("id").asText());
       }
@@ -133,6 +156,41 @@ final class ClientCommands {
                   answer.path("batchId").asText(), answer.path("count").asInt(), timeout)
               : watcher.await(ids, timeout);
       return exitCodeOf(done);
+    }
+
+    /**
+     * The {@code imageUrl} of {@code --image}: URLs as given, a local file as a data URI of the
+     * type its first bytes announce (PNG, JPEG or WebP).
+     */
+    static String imageUrl(String value) {
+      String lower = value.toLowerCase(Locale.ROOT);
+      if (lower.startsWith("https://")
+          || lower.startsWith("http://")
+          || lower.startsWith("s3://")) {
+        return value;
+      }
+      Path f = Path.of(value);
+      byte[] bytes;
+      try {
+        long size = Files.size(f);
+        if (size > ImageLimits.MAX_BYTES_CEILING) {
+          throw new CliException(
+              ExitCode.USAGE,
+              "--image " + value + " has " + size + " bytes; the API takes at most 16 MiB");
+        }
+        bytes = Files.readAllBytes(f);
+      } catch (IOException e) {
+        throw new CliException(
+            ExitCode.USAGE, "--image: cannot read " + value + ": " + e.getMessage());
+      }
+      ImageFormat type =
+          ImageFormat.sniff(bytes)
+              .orElseThrow(
+                  () ->
+                      new CliException(
+                          ExitCode.USAGE,
+                          "--image " + value + " is not a PNG, JPEG or WebP image"));
+      return "data:" + type.mediaType() + ";base64," + Base64.getEncoder().encodeToString(bytes);
     }
 
     private static void putIf(ObjectNode body, String field, String value) {

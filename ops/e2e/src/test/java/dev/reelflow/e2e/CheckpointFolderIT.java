@@ -21,7 +21,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * checkpoint folder with the released layout: a synthetic one with tiny shapes, written by the
  * test. The base pool runs the native engine on the folder's 480p T2V variant, the upscale pool the
  * official SR stage (latent-sr) from its SR transformer, upsampler and VAE; both on the CPU. The
- * manifests name the folder's variants and fingerprints, never random-init.
+ * manifests name the folder's variants and fingerprints, never random-init. An image-to-video
+ * render sends its first frame inline (ingest stores it, the base worker fetches it from S3) and
+ * renders the folder's 480p I2V variant with the folder's tiny SigLIP; the SR stage fetches it too
+ * and conditions on its latents and SigLIP states.
  */
 @ExtendWith(SharedPipeline.class)
 class CheckpointFolderIT {
@@ -97,6 +100,53 @@ class CheckpointFolderIT {
         .contains(";vae=vae@sha256:")
         .doesNotContain("random-init");
     assertThat(m.path("engine").asText()).isEqualTo("native");
+  }
+
+  @Test
+  void anImageToVideoRenderFromAnInlineImageRunsTheI2vVariantWithSiglip() throws Exception {
+    java.awt.image.BufferedImage im =
+        new java.awt.image.BufferedImage(96, 64, java.awt.image.BufferedImage.TYPE_INT_RGB);
+    for (int y = 0; y < 64; y++) {
+      for (int x = 0; x < 96; x++) {
+        im.setRGB(x, y, (x * 2) << 16 | (y * 3) << 8 | 0x40);
+      }
+    }
+    java.io.ByteArrayOutputStream png = new java.io.ByteArrayOutputStream();
+    javax.imageio.ImageIO.write(im, "png", png);
+    String dataUri =
+        "data:image/png;base64," + java.util.Base64.getEncoder().encodeToString(png.toByteArray());
+    RenderApi.Answer a =
+        p.api()
+            .call(
+                "POST",
+                "/v1/renders",
+                "{\"prompt\":\"the lighthouse beam sweeps\",\"mode\":\"i2v\",\"imageUrl\":\""
+                    + dataUri
+                    + "\",\"resolution\":\"preview\",\"frames\":9,\"steps\":2,"
+                    + "\"upscale\":\"1080p\",\"seed\":12}");
+    assertThat(a.status()).as(a.body()).isEqualTo(202);
+    String id = a.json().get("id").asText();
+    JsonNode m = manifestOf(id);
+    assertThat(m.path("mode").asText()).isEqualTo("i2v");
+    // both stages conditioned on the first frame: the base on 480p_i2v, the SR stage as well
+    dev.reelflow.schemas.avro.StageEvent up =
+        p.events()
+            .awaitStage(
+                WAIT,
+                "upscale COMPLETED of " + id,
+                e ->
+                    e.getRequestId().equals(id)
+                        && e.getStage() == dev.reelflow.schemas.avro.Stage.UPSCALE
+                        && e.getType() == dev.reelflow.schemas.avro.StageEventType.COMPLETED);
+    assertThat(up.getFacts().get("srCondition"))
+        .startsWith("i2v (reference image latents")
+        .contains("SigLIP states siglip@sha256:");
+    assertThat(m.path("modelId").asText()).isEqualTo("hunyuanvideo-1.5-480p_i2v");
+    assertThat(m.path("weightsId").asText())
+        .startsWith("dit=480p_i2v@sha256:")
+        .contains(";vision=siglip@sha256:")
+        .doesNotContain("random-init");
+    assertThat(m.path("resolution").path("width").asInt()).isEqualTo(1920);
   }
 
   @Test

@@ -40,9 +40,11 @@ import org.slf4j.LoggerFactory;
  * the whole local pipeline in this JVM (native base engine on seeded random weights): load the
  * console, enter the API key, submit a preview render, watch it progress live, play the finished
  * MP4 in the page's {@code <video>} element and see its manifest and lineage, both read through the
- * API. Skips where no Chromium or chromedriver is installed ({@code apt-get install chromium
+ * API; then an image-to-video render whose first frame is chosen in the file field (sent as a data
+ * URI). Skips where no Chromium or chromedriver is installed ({@code apt-get install chromium
  * chromium-driver}).
  */
+@org.junit.jupiter.api.TestMethodOrder(org.junit.jupiter.api.MethodOrderer.OrderAnnotation.class)
 class ConsoleBrowserIT {
   private static final Logger LOG = LoggerFactory.getLogger(ConsoleBrowserIT.class);
   private static final Path CHROMIUM = Paths.get("/usr/bin/chromium");
@@ -122,6 +124,7 @@ class ConsoleBrowserIT {
   }
 
   @Test
+  @org.junit.jupiter.api.Order(1)
   void submitWatchPlayAndInspectARenderInTheConsole() throws Exception {
     JavascriptExecutor js = (JavascriptExecutor) browser;
     browser.get(pipeline.apiUrl() + "/console/");
@@ -296,6 +299,61 @@ class ConsoleBrowserIT {
                 "const td = document.querySelector(\"#manifest table.kv tr[data-field='\" +"
                     + " arguments[0] + \"'] td\"); return td ? td.textContent : null;",
                 field);
+  }
+
+  @Test
+  @org.junit.jupiter.api.Order(2) // after the first: that one counts the renders in the list
+  void anImageToVideoRenderFromTheFirstFrameField() throws Exception {
+    browser.get(pipeline.apiUrl() + "/console/");
+    type("api-key", pipeline.apiKey());
+    browser.findElement(By.id("save-key")).click();
+    awaitText(By.id("key-state"), "key accepted", Duration.ofSeconds(10));
+    java.awt.image.BufferedImage im =
+        new java.awt.image.BufferedImage(120, 80, java.awt.image.BufferedImage.TYPE_INT_RGB);
+    for (int y = 0; y < 80; y++) {
+      for (int x = 0; x < 120; x++) {
+        im.setRGB(x, y, (x * 2) << 16 | (y * 3) << 8 | 0x60);
+      }
+    }
+    Path png = dir.resolve("first-frame.png");
+    javax.imageio.ImageIO.write(im, "png", png.toFile());
+    type("prompt", "the paper boat sails off");
+    type("frames", "5");
+    type("steps", "2");
+    choose("resolution", "preview");
+    choose("upscale", "none");
+    WebElement detail = browser.findElement(By.id("detail"));
+    String before = detail.getAttribute("data-id");
+    browser.findElement(By.id("image")).sendKeys(png.toString());
+    browser.findElement(By.id("submit-render")).click();
+    await(
+        () -> {
+          String now = detail.getAttribute("data-id");
+          return now != null && !now.equals(before);
+        },
+        "the new render's detail panel");
+    String id = detail.getAttribute("data-id");
+    long end = System.nanoTime() + RENDER_WAIT.toNanos();
+    String status = "";
+    while (System.nanoTime() < end) {
+      status = text("detail-status");
+      if (status.equals("SUCCEEDED") || status.equals("FAILED")) {
+        break;
+      }
+      Thread.sleep(200);
+    }
+    assertThat(status).as("i2v render %s", id).isEqualTo("SUCCEEDED");
+    // the request went out as image-to-video: the manifest says so
+    java.net.http.HttpResponse<String> m =
+        java.net.http.HttpClient.newHttpClient()
+            .send(
+                java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create(pipeline.apiUrl() + "/v1/renders/" + id + "/manifest"))
+                    .header("Authorization", "Bearer " + pipeline.apiKey())
+                    .build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertThat(m.statusCode()).as(m.body()).isEqualTo(200);
+    assertThat(m.body()).containsPattern("\"mode\"\\s*:\\s*\"i2v\"");
   }
 
   /** The event types the lineage panel lists, in its order. */

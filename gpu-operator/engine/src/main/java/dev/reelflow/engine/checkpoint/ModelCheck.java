@@ -7,6 +7,8 @@ import dev.reelflow.engine.sr.SrCheckpoint;
 import dev.reelflow.engine.sr.SrVariant;
 import dev.reelflow.engine.vae.CausalVae;
 import dev.reelflow.engine.vae.VaeConfig;
+import dev.reelflow.engine.vision.SiglipConfig;
+import dev.reelflow.engine.vision.SiglipVisionEncoder;
 import dev.reelflow.engine.weights.SafetensorsFile;
 import dev.reelflow.engine.weights.WeightCheck;
 import dev.reelflow.engine.weights.WeightSet;
@@ -32,8 +34,8 @@ import java.util.stream.Stream;
  * }</pre>
  *
  * Components other than the transformers are checked where a {@link ComponentSpec} says what the
- * engine expects of them (built in: {@code vae} and both {@code upsampler/<sr variant>}); the
- * others are listed with their size.
+ * engine expects of them (built in: {@code vae}, both {@code upsampler/<sr variant>} and the SigLIP
+ * tower {@code vision_encoder/siglip/image_encoder}); the others are listed with their size.
  */
 public final class ModelCheck {
   /** What the engine expects of a component, from the component's parsed config. */
@@ -47,6 +49,11 @@ public final class ModelCheck {
   }
 
   private static final int FRAMES = 121;
+
+  private static final String VISION = "vision_encoder/siglip";
+
+  /** The SigLIP tower's folder, checked against its config.json. */
+  public static final String SIGLIP_TOWER = VISION + "/" + SiglipVisionEncoder.IMAGE_ENCODER;
 
   /** Live activation tensors of hidden width at a block's peak (as the worker's MemoryPlan). */
   private static final int LIVE_TENSORS = 24;
@@ -252,10 +259,12 @@ public final class ModelCheck {
 
   private ModelCheckReport.ComponentReport component(
       ModelFolder folder,
-      String name,
+      String folderName,
       boolean required,
       List<String> problems,
       List<String> notes) {
+    // FLUX.1-Redux-dev's layout: the SigLIP tower sits one folder down
+    String name = folderName.equals(VISION) && folder.has(SIGLIP_TOWER) ? SIGLIP_TOWER : folderName;
     if (!folder.has(name)) {
       if (name.equals("vae")) {
         problems.add("vae/ is absent: every render decodes its latents with the VAE");
@@ -440,6 +449,9 @@ public final class ModelCheck {
       for (SrVariant v : SrVariant.values()) {
         specs.put("upsampler/" + v.folder(), c -> SrCheckpoint.upsamplerLoader(v, c));
       }
+      specs.put(
+          SIGLIP_TOWER,
+          c -> SiglipVisionEncoder.loader(SiglipConfig.fromJson(SIGLIP_TOWER + "/config.json", c)));
     }
 
     /**

@@ -8,6 +8,8 @@ import dev.reelflow.engine.sr.SrCheckpoint;
 import dev.reelflow.engine.sr.SrVariant;
 import dev.reelflow.engine.vae.CausalVae;
 import dev.reelflow.engine.vae.VaeConfig;
+import dev.reelflow.engine.vision.SiglipConfig;
+import dev.reelflow.engine.vision.SiglipVisionEncoder;
 import dev.reelflow.engine.weights.Json;
 import dev.reelflow.engine.weights.ParamSpec;
 import dev.reelflow.engine.weights.SafetensorsWriter;
@@ -28,7 +30,8 @@ import java.util.Map;
  * sparse one with SSTA on 1x2x2 tiles, the SR ones with 98 input channels and {@code
  * concat_condition} false) and weights from {@link FormulaValues}; {@code vae/} with the tiny VAE;
  * {@code scheduler/}; both tiny SR upsamplers; tiny text encoders ({@link SyntheticTextEncoders}:
- * llm with a tokenizer.json, byt5-small, Glyph-SDXL-v2); a placeholder vision-encoder folder.
+ * llm with a tokenizer.json, byt5-small, Glyph-SDXL-v2); a tiny SigLIP in {@code
+ * vision_encoder/siglip} ({@link #writeSiglip}).
  *
  * <p>By default the weights are stored as BF16, except {@code 480p_i2v} (F32) and {@code 720p_t2v}
  * (F16), and {@code 480p_t2v} is split over two shards with an index, so one folder exercises every
@@ -231,7 +234,75 @@ public final class SyntheticModelFolder {
           "synthetic test folder: the real encoder's files go here\n",
           StandardCharsets.UTF_8);
     }
+    writeSiglip(dir.resolve("vision_encoder").resolve("siglip"));
     return dir;
+  }
+
+  /** The tiny SigLIP tower of {@code vision_encoder/siglip/image_encoder}: 16-d, as vision_in. */
+  public static final SiglipConfig SIGLIP = new SiglipConfig(16, 2, 2, 32, 30, 14, 3, 1e-6, true);
+
+  /**
+   * {@code vision_encoder/siglip/} in FLUX.1-Redux's layout: {@code image_encoder/} (a config.json
+   * in transformers' keys and BF16 weights of {@link #SIGLIP}, its attention-pooling head included,
+   * which the engine ignores) and {@code feature_extractor/preprocessor_config.json} (SigLIP's
+   * processor at 30 x 30). As the released 384/14, the image side is no multiple of the patch.
+   */
+  static void writeSiglip(Path dir) throws IOException {
+    SiglipConfig c = SIGLIP;
+    Path enc = Files.createDirectories(dir.resolve(SiglipVisionEncoder.IMAGE_ENCODER));
+    Map<String, Object> cfg = new LinkedHashMap<>();
+    cfg.put("architectures", List.of("SiglipVisionModel"));
+    cfg.put("attention_dropout", 0.0);
+    cfg.put("hidden_act", "gelu_pytorch_tanh");
+    cfg.put("hidden_size", (long) c.hidden());
+    cfg.put("image_size", (long) c.imageSize());
+    cfg.put("intermediate_size", (long) c.intermediate());
+    cfg.put("layer_norm_eps", c.layerNormEps());
+    cfg.put("model_type", "siglip_vision_model");
+    cfg.put("num_attention_heads", (long) c.heads());
+    cfg.put("num_channels", (long) c.channels());
+    cfg.put("num_hidden_layers", (long) c.layers());
+    cfg.put("patch_size", (long) c.patch());
+    cfg.put("torch_dtype", "bfloat16");
+    writeJson(enc.resolve("config.json"), cfg);
+    List<ParamSpec> specs = new ArrayList<>(SiglipVisionEncoder.params(c));
+    long d = c.hidden();
+    String h = "vision_model.head.";
+    specs.add(new ParamSpec(h + "probe", new long[] {1, 1, d}, ParamSpec.Init.SMALL));
+    specs.add(
+        new ParamSpec(
+            h + "attention.in_proj_weight", new long[] {3 * d, d}, ParamSpec.Init.FAN_IN));
+    specs.add(
+        new ParamSpec(h + "attention.in_proj_bias", new long[] {3 * d}, ParamSpec.Init.ZEROS));
+    specs.add(
+        new ParamSpec(h + "attention.out_proj.weight", new long[] {d, d}, ParamSpec.Init.FAN_IN));
+    specs.add(new ParamSpec(h + "attention.out_proj.bias", new long[] {d}, ParamSpec.Init.ZEROS));
+    specs.add(new ParamSpec(h + "layernorm.weight", new long[] {d}, ParamSpec.Init.ONES));
+    specs.add(new ParamSpec(h + "layernorm.bias", new long[] {d}, ParamSpec.Init.ZEROS));
+    long m = c.intermediate();
+    specs.add(new ParamSpec(h + "mlp.fc1.weight", new long[] {m, d}, ParamSpec.Init.FAN_IN));
+    specs.add(new ParamSpec(h + "mlp.fc1.bias", new long[] {m}, ParamSpec.Init.ZEROS));
+    specs.add(new ParamSpec(h + "mlp.fc2.weight", new long[] {d, m}, ParamSpec.Init.FAN_IN));
+    specs.add(new ParamSpec(h + "mlp.fc2.bias", new long[] {d}, ParamSpec.Init.ZEROS));
+    SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
+    for (ParamSpec p : specs) {
+      w.add(p.name(), p.shape(), FormulaValues.parameter(p.name(), p.shape()), DType.BF16);
+    }
+    w.writeTo(enc.resolve("model.safetensors"));
+    Path fe = Files.createDirectories(dir.resolve(SiglipVisionEncoder.FEATURE_EXTRACTOR));
+    Map<String, Object> pre = new LinkedHashMap<>();
+    pre.put("do_convert_rgb", null);
+    pre.put("do_normalize", true);
+    pre.put("do_rescale", true);
+    pre.put("do_resize", true);
+    pre.put("image_mean", List.of(0.5, 0.5, 0.5));
+    pre.put("image_processor_type", "SiglipImageProcessor");
+    pre.put("image_std", List.of(0.5, 0.5, 0.5));
+    pre.put("processor_class", "SiglipProcessor");
+    pre.put("resample", 3L);
+    pre.put("rescale_factor", 0.00392156862745098);
+    pre.put("size", Map.of("height", (long) c.imageSize(), "width", (long) c.imageSize()));
+    writeJson(fe.resolve("preprocessor_config.json"), pre);
   }
 
   private static void writeWeights(Path dir, List<ParamSpec> specs, DType dtype, int shards)
