@@ -93,13 +93,29 @@ class CheckpointFolderIT {
 
   @Test
   void aTextToVideoRenderNamesTheBaseVariantAndItsFingerprint() {
-    JsonNode m = manifestOf(submit("none"));
+    String id = submit("none");
+    JsonNode m = manifestOf(id);
     assertThat(m.path("modelId").asText()).isEqualTo("hunyuanvideo-1.5-480p_t2v");
     assertThat(m.path("weightsId").asText())
         .startsWith("dit=480p_t2v@sha256:")
         .contains(";vae=vae@sha256:")
         .doesNotContain("random-init");
     assertThat(m.path("engine").asText()).isEqualTo("native");
+    // the folder's own text encoders ran (Qwen2.5-VL's language model and the byT5 glyph
+    // encoder), not the byte-level stand-in of the random-init demo
+    dev.reelflow.schemas.avro.StageEvent base =
+        p.events()
+            .awaitStage(
+                WAIT,
+                "base COMPLETED of " + id,
+                e ->
+                    e.getRequestId().equals(id)
+                        && e.getStage() == dev.reelflow.schemas.avro.Stage.BASE
+                        && e.getType() == dev.reelflow.schemas.avro.StageEventType.COMPLETED);
+    assertThat(base.getFacts().get("textEncoder"))
+        .startsWith("mllm=qwen2.5-vl-llm@")
+        .contains("glyph=byt5-glyph@")
+        .doesNotContain("stand-in");
   }
 
   @Test
