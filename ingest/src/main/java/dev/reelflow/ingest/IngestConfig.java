@@ -72,6 +72,12 @@ import java.util.UUID;
  *       SSRF rules refuse them (the local stack's test servers)</td></tr>
  *   <tr><td>ingest.image.deny.hosts</td><td>(none)</td><td>hosts and address ranges of the
  *       pipeline's own services that an {@code imageUrl} must never name</td></tr>
+ *   <tr><td>ingest.prompt.model.dir</td><td>(none)</td><td>the checkpoint folder the base pool
+ *       renders with (its {@code text_encoder/llm/tokenizer.json}; a folder holding a {@code
+ *       tokenizer.json} also works): {@code prompt} and {@code negativePrompt} are counted in that
+ *       tokenizer's tokens through the official template and refused with a 422 when the text
+ *       encoder cannot take them. Without it only the 4,000-character bound applies and the base
+ *       worker fails such a render (BAD_PARAMETERS)</td></tr>
  *   <tr><td>ingest.console.enabled</td><td>true</td><td>serve classpath {@code /console} at
  *       {@code /console}</td></tr>
  *   <tr><td>topic.requests, topic.commands, topic.status, topic.schedules, topic.lineage</td>
@@ -116,6 +122,7 @@ public final class IngestConfig {
   public static final String IMAGE_ALLOW_HTTP = "ingest.image.allow.http";
   public static final String IMAGE_ALLOW_HOSTS = "ingest.image.allow.hosts";
   public static final String IMAGE_DENY_HOSTS = "ingest.image.deny.hosts";
+  public static final String PROMPT_MODEL_DIR = "ingest.prompt.model.dir";
   public static final String CONSOLE_ENABLED = "ingest.console.enabled";
   public static final String TOPIC_REQUESTS = "topic.requests";
   public static final String TOPIC_COMMANDS = "topic.commands";
@@ -160,6 +167,7 @@ public final class IngestConfig {
     DEFAULTS.put(IMAGE_ALLOW_HTTP, "false");
     DEFAULTS.put(IMAGE_ALLOW_HOSTS, "");
     DEFAULTS.put(IMAGE_DENY_HOSTS, "");
+    DEFAULTS.put(PROMPT_MODEL_DIR, "");
     DEFAULTS.put(CONSOLE_ENABLED, "true");
     DEFAULTS.put(TOPIC_REQUESTS, "render.requests");
     DEFAULTS.put(TOPIC_COMMANDS, "render.commands");

@@ -147,6 +147,19 @@ public final class IngestServer implements AutoCloseable {
           IngestConfig.API_KEYS_FILE,
           IngestConfig.API_KEYS);
     }
+    PromptLength prompts = PromptLength.of(config);
+    closeables.add(prompts);
+    if (prompts.countsTokens()) {
+      LOG.info(
+          "prompts are counted in the text encoder's tokens ({}): at most {} tokens",
+          config.get(IngestConfig.PROMPT_MODEL_DIR),
+          prompts.tokenLimit());
+    } else {
+      LOG.info(
+          "prompts are bounded in characters only ({} not set): the base worker refuses a prompt"
+              + " its text encoder cannot take",
+          IngestConfig.PROMPT_MODEL_DIR);
+    }
     IngestMetrics metrics = new IngestMetrics();
     StatusView statuses = new StatusView();
     ScheduleView schedules = new ScheduleView();
@@ -268,6 +281,7 @@ public final class IngestServer implements AutoCloseable {
             renderJson,
             store,
             ImageInputs.of(config, store),
+            prompts,
             builder.clock);
     if (config.booleanValue(IngestConfig.WEBHOOKS_ENABLED)) {
       webhooks = new WebhookDispatcher(config, keys, renderJson, json, metrics);

@@ -24,6 +24,7 @@ record IngestServices(
     RenderJson renderJson,
     Optional<ArtifactStore> store,
     ImageInputs images,
+    PromptLength prompts,
     Clock clock) {
 
   /** Read-your-writes across instances: wait until a view has applied the topic's end. */

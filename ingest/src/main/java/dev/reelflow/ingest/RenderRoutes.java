@@ -87,7 +87,8 @@ final class RenderRoutes {
       }
     }
     Instant now = s.clock().instant();
-    RenderValidation.Result v = RenderValidation.validate(node, now, s.images(), tenant.id(), true);
+    RenderValidation.Result v =
+        RenderValidation.validate(node, now, s.images(), s.prompts(), tenant.id(), true);
     if (!v.ok()) {
       throw ApiException.invalid(v.errors());
     }
@@ -234,6 +235,7 @@ final class RenderRoutes {
               RenderValidation.merge(defaults, rows.rows().get(i)),
               now,
               s.images(),
+              s.prompts(),
               tenant.id(),
               true);
       if (v.ok()) {

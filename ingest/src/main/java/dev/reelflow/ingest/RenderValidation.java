@@ -59,18 +59,27 @@ final class RenderValidation {
 
   private RenderValidation() {}
 
-  /** Validation with the default image rules and no tenant check of {@code s3://} keys. */
+  /**
+   * Validation with the default image rules, prompts bounded in characters only and no tenant check
+   * of {@code s3://} keys.
+   */
   static Result validate(JsonNode body, Instant now) {
-    return validate(body, now, ImageInputs.defaults(), null, true);
+    return validate(body, now, ImageInputs.defaults(), PromptLength.characters(), null, true);
   }
 
   /**
    * Validates a render body; {@code imageUrl} is read by {@code images} (a data URI decoded and
    * checked, an {@code s3://} key checked against {@code tenant}'s prefix, a URL against the SSRF
-   * rules). {@code inlineImages} false refuses data URIs (schedules keep their requests).
+   * rules), the prompts are bounded by {@code prompts}. {@code inlineImages} false refuses data
+   * URIs (schedules keep their requests).
    */
   static Result validate(
-      JsonNode body, Instant now, ImageInputs images, String tenant, boolean inlineImages) {
+      JsonNode body,
+      Instant now,
+      ImageInputs images,
+      PromptLength prompts,
+      String tenant,
+      boolean inlineImages) {
     List<FieldError> errors = new ArrayList<>();
     if (body == null || !body.isObject()) {
       errors.add(new FieldError("", "must be a JSON object"));
@@ -85,16 +94,15 @@ final class RenderValidation {
     }
     String prompt = text(body, "prompt", errors, true);
     if (prompt != null) {
-      int len = prompt.codePointCount(0, prompt.length());
       if (prompt.isBlank()) {
         errors.add(new FieldError("prompt", "must not be blank"));
-      } else if (len > MAX_PROMPT) {
-        errors.add(new FieldError("prompt", "must be at most 4000 characters, got " + len));
+      } else {
+        prompts.check("prompt", prompt).ifPresent(errors::add);
       }
     }
     String negative = text(body, "negativePrompt", errors, false);
-    if (negative != null && negative.codePointCount(0, negative.length()) > MAX_PROMPT) {
-      errors.add(new FieldError("negativePrompt", "must be at most 4000 characters"));
+    if (negative != null) {
+      prompts.check("negativePrompt", negative).ifPresent(errors::add);
     }
     Mode mode = vocab(body, "mode", Mode.T2V, Vocabulary::mode, errors);
     String imageUrl = text(body, "imageUrl", errors, false);

@@ -166,7 +166,7 @@ final class ScheduleRoutes {
       errors.add(new FieldError("template", "is required"));
     } else {
       RenderValidation.Result r =
-          RenderValidation.validate(template, now, s.images(), tenant, false);
+          RenderValidation.validate(template, now, s.images(), s.prompts(), tenant, false);
       if (r.ok()) {
         t = r.submission();
       } else {
@@ -190,7 +190,7 @@ final class ScheduleRoutes {
           if (template instanceof ObjectNode tpl) {
             RenderValidation.Result r =
                 RenderValidation.validate(
-                    RenderValidation.merge(tpl, o), now, s.images(), tenant, false);
+                    RenderValidation.merge(tpl, o), now, s.images(), s.prompts(), tenant, false);
             for (FieldError e : r.errors()) {
               errors.add(e.withPrefix("rows[" + i + "]"));
             }

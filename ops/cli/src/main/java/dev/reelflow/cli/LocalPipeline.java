@@ -23,6 +23,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestOptions;
@@ -173,6 +174,8 @@ public final class LocalPipeline implements AutoCloseable {
     p.setProperty(IngestConfig.S3_SECRET_KEY, stack.s3SecretKey());
     p.setProperty(IngestConfig.S3_BUCKET, stack.bucket());
     p.setProperty(IngestConfig.API_KEYS_FILE, tenant.apiKeysFile().toString());
+    promptModelDir(options.workerSettings())
+        .ifPresent(d -> p.setProperty(IngestConfig.PROMPT_MODEL_DIR, d));
     try (OutputStream out = Files.newOutputStream(ingestProperties)) {
       p.store(out, "written by reelflow up");
     }
@@ -298,5 +301,17 @@ public final class LocalPipeline implements AutoCloseable {
     } catch (IOException e) {
       throw new CliException(ExitCode.USAGE, "cannot create " + dir + ": " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * The checkpoint folder ingest counts prompts with: the workers' {@code model.dir} when it has
+   * the text encoder's tokenizer, so a prompt the encoder cannot take is a 422 at submit. A folder
+   * without text encoders renders on the byte-level stand-in, which has no token limit.
+   */
+  static Optional<String> promptModelDir(Map<String, String> workerSettings) {
+    String dir = workerSettings.get(WorkerConfig.MODEL_DIR);
+    return dir != null && Files.isRegularFile(Path.of(dir, "text_encoder", "llm", "tokenizer.json"))
+        ? Optional.of(dir)
+        : Optional.empty();
   }
 }

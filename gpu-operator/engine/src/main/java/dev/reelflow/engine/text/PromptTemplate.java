@@ -136,7 +136,7 @@ public final class PromptTemplate {
     int[] ids = tokenizer.encode(render(prompt));
     int kept = ids.length - cropStart;
     if (kept > maxLength) {
-      throw new PromptTooLongException(kept - closingTokens, promptTokenLimit());
+      throw new PromptTooLongException("prompt", kept - closingTokens, promptTokenLimit());
     }
     return new PromptTokens(ids, cropStart, maxLength, tokenizer.padId());
   }

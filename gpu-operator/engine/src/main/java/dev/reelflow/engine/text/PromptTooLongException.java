@@ -3,37 +3,48 @@ package dev.reelflow.engine.text;
 /**
  * A prompt longer than the text encoder takes. The official pipeline would truncate it silently
  * (and with it the template's closing tokens); the engine refuses it instead. The worker reports it
- * as a permanent bad-parameters failure naming {@link #field()} and the limit.
+ * as a permanent bad-parameters failure naming {@link #field()} and the limit; ingest refuses it at
+ * submit with a 422 where it knows the tokenizer.
  */
 public final class PromptTooLongException extends IllegalArgumentException {
   private static final long serialVersionUID = 1L;
 
+  private final String field;
   private final int tokens;
   private final int limit;
 
   /**
-   * @param tokens the prompt's tokens
+   * @param field the request field the text came from ({@code prompt} or {@code negativePrompt})
+   * @param tokens the text's tokens
    * @param limit the most the encoder takes
    */
-  public PromptTooLongException(int tokens, int limit) {
+  public PromptTooLongException(String field, int tokens, int limit) {
     super(
-        "prompt is "
+        field
+            + " is "
             + tokens
             + " tokens long; the text encoder takes at most "
             + limit
             + " (max_length "
             + PromptTemplate.MAX_LENGTH
-            + " minus the template's closing tokens): shorten the prompt");
+            + " minus the template's closing tokens): shorten the "
+            + field);
+    this.field = field;
     this.tokens = tokens;
     this.limit = limit;
   }
 
-  /** The request field: {@code prompt}. */
-  public String field() {
-    return "prompt";
+  /** The same refusal for another request field (the negative prompt goes the same way). */
+  public PromptTooLongException forField(String otherField) {
+    return new PromptTooLongException(otherField, tokens, limit);
   }
 
-  /** The prompt's tokens. */
+  /** The request field: {@code prompt} or {@code negativePrompt}. */
+  public String field() {
+    return field;
+  }
+
+  /** The text's tokens. */
   public int tokens() {
     return tokens;
   }

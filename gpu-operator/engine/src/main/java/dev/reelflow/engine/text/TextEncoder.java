@@ -24,7 +24,12 @@ public interface TextEncoder {
    * empty prompt, whatever the negative prompt quotes).
    */
   default TextFeatures encodeNegative(String negativePrompt) {
-    TextFeatures f = encode(negativePrompt);
+    TextFeatures f;
+    try {
+      f = encode(negativePrompt);
+    } catch (PromptTooLongException e) {
+      throw e.forField("negativePrompt");
+    }
     return new TextFeatures(
         f.features(),
         f.tokens(),

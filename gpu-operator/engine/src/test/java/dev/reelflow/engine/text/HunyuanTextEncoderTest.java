@@ -61,6 +61,10 @@ class HunyuanTextEncoderTest {
     assertThatThrownBy(() -> enc.encode("9".repeat(1000)))
         .isInstanceOf(PromptTooLongException.class)
         .hasMessageContaining("at most 995");
+    assertThatThrownBy(() -> enc.encodeNegative("9".repeat(1000)))
+        .isInstanceOfSatisfying(
+            PromptTooLongException.class, e -> assertThat(e.field()).isEqualTo("negativePrompt"))
+        .hasMessageStartingWith("negativePrompt is ");
   }
 
   static QwenTextModel llmOf(HunyuanTextEncoder e) {
