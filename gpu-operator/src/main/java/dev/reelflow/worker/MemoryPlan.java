@@ -12,7 +12,8 @@ import dev.reelflow.worker.spi.BaseVideoJob;
  * model: resident weights (all of them, or two transformer blocks of 54 when weights are offloaded
  * to host memory between blocks) plus activations of one DiT block over the video tokens (hidden
  * 2048, float32, about 24 live tensors of that size at the attention/MLP peak) plus the VAE decode
- * of the frames.
+ * of the frames. Engines add their resident encoders to it (the native engine's text and vision
+ * encoders are never offloaded).
  */
 final class MemoryPlan {
 

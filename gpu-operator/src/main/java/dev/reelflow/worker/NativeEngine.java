@@ -13,6 +13,7 @@ import dev.reelflow.engine.checkpoint.ModelFolder;
 import dev.reelflow.engine.checkpoint.ModelFolderException;
 import dev.reelflow.engine.checkpoint.TransformerVariant;
 import dev.reelflow.engine.checkpoint.VariantName;
+import dev.reelflow.engine.checkpoint.WeightFiles;
 import dev.reelflow.engine.sampler.SamplerDefaults;
 import dev.reelflow.engine.text.HunyuanTextEncoder;
 import dev.reelflow.engine.text.PromptTooLongException;
@@ -298,7 +299,30 @@ final class NativeEngine implements BaseVideoEngine {
         variant != null
             ? variant.files().bytes()
             : (model.equals("tiny") ? 64L << 20 : 16_600_000_000L);
-    return MemoryPlan.baseBytes(job, settings.longOption("weights-bytes", dflt), offloadWeights);
+    return MemoryPlan.baseBytes(job, settings.longOption("weights-bytes", dflt), offloadWeights)
+        + encoderBytes(job.imageToVideo());
+  }
+
+  /**
+   * The encoders' weights, resident beside the transformer and never offloaded: the text encoders
+   * when the folder has them, the SigLIP tower for image-to-video (its files' size until it is
+   * loaded on the first such render).
+   */
+  private long encoderBytes(boolean i2v) {
+    long n = text == null ? 0 : text.weightBytes();
+    if (i2v && siglip != null) {
+      n += siglip.weightBytes();
+    } else if (i2v
+        && folder != null
+        && folder.has("vision_encoder/siglip/" + SiglipVisionEncoder.IMAGE_ENCODER)) {
+      n +=
+          WeightFiles.in(
+                  folder
+                      .dir()
+                      .resolve("vision_encoder/siglip/" + SiglipVisionEncoder.IMAGE_ENCODER))
+              .bytes();
+    }
+    return n;
   }
 
   @Override

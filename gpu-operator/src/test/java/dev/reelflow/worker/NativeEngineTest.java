@@ -172,6 +172,25 @@ class NativeEngineTest {
                     "cpu",
                     0,
                     false))) {
+      // the memory estimate counts the resident encoders: the text encoders' layers that run
+      // (less than their files: later layers and the embedding stay on disk) and, for
+      // image-to-video, the SigLIP tower (its files until it is loaded)
+      long transformer =
+          dev.reelflow.engine.checkpoint.WeightFiles.in(
+                  folder.resolve("transformer/480p_t2v_distilled"))
+              .bytes();
+      long text = e.estimateDeviceBytes(JOB, false) - MemoryPlan.baseBytes(JOB, transformer, false);
+      long textFiles = 0;
+      for (String c : new String[] {"text_encoder/llm", "text_encoder/Glyph-SDXL-v2/checkpoints"}) {
+        textFiles += dev.reelflow.engine.checkpoint.WeightFiles.in(folder.resolve(c)).bytes();
+      }
+      assertThat(text).isPositive().isLessThan(textFiles);
+      long siglipFiles =
+          dev.reelflow.engine.checkpoint.WeightFiles.in(
+                  folder.resolve("vision_encoder/siglip/image_encoder"))
+              .bytes();
+      assertThat(e.estimateDeviceBytes(i2vJob(dir), false) - e.estimateDeviceBytes(JOB, false))
+          .isEqualTo(siglipFiles);
       BaseVideoResult t2v = e.generate(JOB, new RecordingContext(dir));
       assertThat(t2v.facts()).containsEntry("mode", "t2v").doesNotContainKey("visionEncoder");
       BaseVideoResult r = e.generate(i2vJob(dir), new RecordingContext(dir));
@@ -184,6 +203,10 @@ class NativeEngineTest {
           .endsWith(";vision=" + r.facts().get("visionEncoder"));
       assertThat(r.frames().count()).isEqualTo(5);
       assertThat(r.frames().width()).isEqualTo(64);
+      // loaded: the tower's tensors as held (16-bit linear weights, f32 norms, biases and the
+      // patch embedding: more than the bf16 files at this tiny size, where those weigh most)
+      long loaded = e.estimateDeviceBytes(i2vJob(dir), false) - e.estimateDeviceBytes(JOB, false);
+      assertThat(loaded).isBetween(siglipFiles / 2, siglipFiles * 2);
     }
     // the tiny preset has no vision projection: I2V runs on the first-frame latents alone
     try (BaseVideoEngine e =

@@ -242,6 +242,11 @@ public final class GlyphEncoder implements AutoCloseable {
     return weights.get(name);
   }
 
+  /** Bytes of the encoder's weights on the backend. */
+  public long weightBytes() {
+    return weights.bytes();
+  }
+
   @Override
   public void close() {
     weights.close();

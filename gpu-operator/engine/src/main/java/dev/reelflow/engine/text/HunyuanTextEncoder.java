@@ -92,6 +92,13 @@ public final class HunyuanTextEncoder implements TextEncoder, AutoCloseable {
     return glyph.dim();
   }
 
+  /**
+   * Bytes both encoders keep on the backend (the language model's layers and the glyph encoder).
+   */
+  public long weightBytes() {
+    return llm.weightBytes() + glyph.weightBytes();
+  }
+
   public PromptTemplate template() {
     return template;
   }

@@ -244,6 +244,14 @@ public final class QwenTextModel implements AutoCloseable {
     return bias;
   }
 
+  /**
+   * Bytes of the decoder layers that run and their norms on the backend; the token embedding stays
+   * in its file and is read by rows.
+   */
+  public long weightBytes() {
+    return weights.bytes();
+  }
+
   @Override
   public void close() {
     weights.close();

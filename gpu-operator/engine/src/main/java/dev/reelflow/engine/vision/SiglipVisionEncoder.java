@@ -311,6 +311,11 @@ public final class SiglipVisionEncoder implements VisionEncoder, AutoCloseable {
     be.linear(x, w(name + ".weight"), w(name + ".bias"), out);
   }
 
+  /** Bytes of the tower's weights on the backend. */
+  public long weightBytes() {
+    return weights.bytes();
+  }
+
   @Override
   public void close() {
     weights.close();

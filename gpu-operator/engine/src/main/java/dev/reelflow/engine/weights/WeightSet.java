@@ -308,6 +308,15 @@ public final class WeightSet implements AutoCloseable {
     return tensors.containsKey(name);
   }
 
+  /** Bytes the tensors hold in their storage types (for memory plans). */
+  public long bytes() {
+    long n = 0;
+    for (Tensor t : tensors.values()) {
+      n += t.size() * t.dtype().bytes();
+    }
+    return n;
+  }
+
   public Map<String, Tensor> all() {
     return java.util.Collections.unmodifiableMap(tensors);
   }
