@@ -359,6 +359,44 @@ public final class AddressPolicy {
       return this;
     }
 
+    /**
+     * Denies the hosts of the pipeline's own services, given as their URLs ({@code
+     * http://registry:8081}) or comma-separated {@code host:port} lists (Kafka's bootstrap
+     * servers); blank values are skipped. Hosts the operator allowed stay allowed.
+     */
+    public Builder denyServices(String... endpoints) {
+      for (String endpoint : endpoints) {
+        for (String host : serviceHosts(endpoint)) {
+          add(host, denyHosts, denyRanges);
+        }
+      }
+      return this;
+    }
+
+    private static List<String> serviceHosts(String endpoint) {
+      List<String> out = new ArrayList<>();
+      for (String e : split(endpoint)) {
+        String host;
+        if (e.contains("://")) {
+          try {
+            host = URI.create(e).getHost();
+          } catch (IllegalArgumentException notAUrl) {
+            host = null;
+          }
+        } else {
+          int colon = e.lastIndexOf(':');
+          host = colon > 0 && e.indexOf(':') == colon ? e.substring(0, colon) : e;
+          if (host.startsWith("[") && host.contains("]")) {
+            host = host.substring(1, host.indexOf(']'));
+          }
+        }
+        if (host != null && !host.isBlank()) {
+          out.add(host);
+        }
+      }
+      return out;
+    }
+
     /** {@link #allow} for each entry of a comma-separated list (blank entries skipped). */
     public Builder allowAll(String csv) {
       split(csv).forEach(this::allow);
