@@ -8,6 +8,7 @@ import dev.reelflow.schemas.avro.AspectRatio;
 import dev.reelflow.schemas.avro.Mode;
 import dev.reelflow.schemas.avro.Resolution;
 import dev.reelflow.schemas.avro.UpscaleTarget;
+import dev.reelflow.storage.input.AddressPolicy;
 import dev.reelflow.storage.input.ImageSource;
 import java.net.URI;
 import java.time.Instant;
@@ -18,6 +19,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
 import java.util.regex.Pattern;
@@ -128,7 +130,7 @@ final class RenderValidation {
     Long priority = integer(body, "priority", 0, 9, errors);
     Long deadline = deadline(body.get("deadline"), "deadline", now, errors);
     Map<String, String> labels = labels(body.get("labels"), errors);
-    String callbackUrl = url(body, "callbackUrl", errors);
+    String callbackUrl = callbackUrl(body, images.callbackPolicy(), errors);
     if (!errors.isEmpty()) {
       return new Result(null, errors);
     }
@@ -325,6 +327,23 @@ final class RenderValidation {
       errors.add(new FieldError(field, "must be an absolute http or https URL"));
       return null;
     }
+  }
+
+  /**
+   * {@code callbackUrl}: an absolute URL that the SSRF rules do not refuse before any DNS lookup
+   * (scheme, credentials, literal addresses, {@code localhost}, the pipeline's own hosts).
+   */
+  static String callbackUrl(JsonNode body, AddressPolicy policy, List<FieldError> errors) {
+    String s = url(body, "callbackUrl", errors);
+    if (s == null) {
+      return null;
+    }
+    Optional<String> why = policy.checkUrl(URI.create(s));
+    if (why.isPresent()) {
+      errors.add(new FieldError("callbackUrl", clip(why.get())));
+      return null;
+    }
+    return s;
   }
 
   static Long deadline(JsonNode n, String field, Instant now, List<FieldError> errors) {
