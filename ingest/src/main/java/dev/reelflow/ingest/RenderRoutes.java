@@ -94,6 +94,28 @@ final class RenderRoutes {
     RenderSubmission sub = v.submission();
     String fingerprint = sub.fingerprint();
     String key = idempotencyKey(ctx);
+    if (key == null) {
+      publishOnce(ctx, tenant, sub, fingerprint, null, now);
+      return;
+    }
+    // Concurrent first uses of one key on this instance take turns: the later ones find the
+    // first's ledger entry and answer 200 instead of publishing the same render again.
+    java.util.concurrent.locks.Lock lock = s.ledger().lock(tenant.id(), key);
+    lock.lock();
+    try {
+      publishOnce(ctx, tenant, sub, fingerprint, key, now);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private void publishOnce(
+      Context ctx,
+      Tenant tenant,
+      RenderSubmission sub,
+      String fingerprint,
+      String key,
+      Instant now) {
     String id;
     long seed;
     if (key != null) {

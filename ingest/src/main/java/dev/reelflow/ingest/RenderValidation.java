@@ -51,6 +51,7 @@ final class RenderValidation {
           "labels",
           "callbackUrl");
   private static final Pattern LABEL_KEY = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._/-]{0,62}");
+  private static final Pattern LABEL_DOT_SEGMENT = Pattern.compile("(^|/)\\.{0,2}(/|$)");
 
   /** The outcome: a submission, or the field errors (never both). */
   record Result(RenderSubmission submission, List<FieldError> errors) {
@@ -202,10 +203,16 @@ final class RenderValidation {
               if (!LABEL_KEY.matcher(k).matches()) {
                 errors.add(
                     new FieldError("labels." + clip(k), "key must match " + LABEL_KEY.pattern()));
+              } else if (LABEL_DOT_SEGMENT.matcher(k).find()) {
+                errors.add(
+                    new FieldError(
+                        "labels." + k, "key must not have empty, '.' or '..' path segments"));
               } else if (!e.getValue().isTextual()) {
                 errors.add(new FieldError("labels." + k, "must be a string"));
               } else if (e.getValue().asText().length() > 256) {
                 errors.add(new FieldError("labels." + k, "must be at most 256 characters"));
+              } else if (e.getValue().asText().chars().anyMatch(Character::isISOControl)) {
+                errors.add(new FieldError("labels." + k, "must not contain control characters"));
               } else {
                 labels.put(k, e.getValue().asText());
               }

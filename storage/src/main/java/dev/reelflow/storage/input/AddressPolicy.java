@@ -96,11 +96,11 @@ public final class AddressPolicy {
     if (allowHosts.contains(host)) {
       return Optional.empty();
     }
-    if (denyHosts.contains(host)) {
-      return Optional.of("host " + host + " is one of the pipeline's own services");
-    }
     if (host.equals("localhost") || host.endsWith(".localhost")) {
       return Optional.of("host " + host + " is the local machine");
+    }
+    if (denyHosts.contains(host)) {
+      return Optional.of("host " + host + " is one of the pipeline's own services");
     }
     if (nonCanonicalNumeric(host)) {
       return Optional.of("host " + host + " is a numeric address in a non-canonical form");
@@ -124,14 +124,17 @@ public final class AddressPolicy {
         return Optional.empty();
       }
     }
+    String kind = forbiddenKind(address);
+    if (kind != null) {
+      return Optional.of(address.getHostAddress() + " is " + kind + " address");
+    }
     for (Cidr c : denyRanges) {
       if (c.contains(address)) {
         return Optional.of(
             address.getHostAddress() + " is in " + c + ", one of the pipeline's own services");
       }
     }
-    return Optional.ofNullable(forbiddenKind(address))
-        .map(kind -> address.getHostAddress() + " is " + kind + " address");
+    return Optional.empty();
   }
 
   /** The kind of a non-public address ("a loopback", ...), or null for a public unicast one. */
