@@ -182,6 +182,7 @@ final class WebhookDispatcher implements AutoCloseable {
     final Map<String, Entry> entries = new HashMap<>();
     int inFlight;
     boolean revoked;
+    long committed = -1; // the render.status offset this instance last committed
 
     Owned(int partition) {
       this.partition = partition;
@@ -300,8 +301,9 @@ final class WebhookDispatcher implements AutoCloseable {
           } else if (!c.paused().isEmpty()) {
             c.resume(c.paused());
           }
-          if (System.currentTimeMillis() - lastCommit >= COMMIT_EVERY_MS && !next.isEmpty()) {
+          if (System.currentTimeMillis() - lastCommit >= COMMIT_EVERY_MS) {
             commit(c, next, owned.keySet());
+            owned.values().forEach(this::tombstone);
             lastCommit = System.currentTimeMillis();
           }
         }
@@ -465,20 +467,27 @@ final class WebhookDispatcher implements AutoCloseable {
     offsets.keySet().forEach(next::remove);
     for (Map.Entry<TopicPartition, OffsetAndMetadata> e : offsets.entrySet()) {
       Owned o = owned.get(e.getKey().partition());
-      if (o == null) {
-        continue;
+      if (o != null) {
+        synchronized (o) {
+          o.committed = e.getValue().offset();
+        }
       }
-      long committed = e.getValue().offset();
-      synchronized (o) {
-        Iterator<Map.Entry<String, Entry>> it = o.entries.entrySet().iterator();
-        while (it.hasNext()) {
-          Map.Entry<String, Entry> x = it.next();
-          Entry en = x.getValue();
-          // Only once the final status is behind the committed offset: it is never read again.
-          if (en.pending.isEmpty() && en.finalOffset >= 0 && en.finalOffset < committed) {
-            producer.send(new ProducerRecord<>(webhooksTopic, o.partition, x.getKey(), null));
-            it.remove();
-          }
+    }
+  }
+
+  /**
+   * Tombstones the entries of renders that are final with nothing pending, once their final status
+   * is behind the committed offset (it is never read again, so it cannot be queued again).
+   */
+  private void tombstone(Owned o) {
+    synchronized (o) {
+      Iterator<Map.Entry<String, Entry>> it = o.entries.entrySet().iterator();
+      while (it.hasNext()) {
+        Map.Entry<String, Entry> x = it.next();
+        Entry en = x.getValue();
+        if (en.pending.isEmpty() && en.finalOffset >= 0 && en.finalOffset < o.committed) {
+          producer.send(new ProducerRecord<>(webhooksTopic, o.partition, x.getKey(), null));
+          it.remove();
         }
       }
     }
@@ -502,6 +511,8 @@ final class WebhookDispatcher implements AutoCloseable {
       }
       for (TopicPartition tp : partitions) {
         Owned o = load(tp.partition());
+        OffsetAndMetadata committed = c.committed(Set.of(tp)).get(tp);
+        o.committed = committed == null ? -1 : committed.offset();
         owned.put(tp.partition(), o);
         synchronized (o) {
           for (Map.Entry<String, Entry> e : o.entries.entrySet()) {
