@@ -558,6 +558,7 @@ public final class IngestServer implements AutoCloseable {
 
   private void metrics(Context ctx, Tenant none) {
     services.metrics().viewSize(services.statuses().size());
+    services.metrics().webhooksPending(pendingWebhooks());
     ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(services.metrics().scrape());
   }
 

@@ -90,12 +90,12 @@ import org.slf4j.LoggerFactory;
  * schedule, and re-reads the state changes after the last committed offset (an entry remembers the
  * last state and version it has queued, so a state is never queued twice).
  *
- * <p><b>Guarantee.</b> Every state change a render reaches within {@code ingest.webhook.retry.for}
- * is delivered at least once (or dead-lettered). A graceful hand-over (a clean shutdown, an
- * instance joining) waits for the attempts in flight and records their outcome first, so no
- * delivery is sent by two instances. Only when an owner dies, or stalls beyond the group's session
- * timeout, with an attempt in flight may the next owner send that delivery again: at most one extra
- * delivery per attempt in flight, with the same delivery id.
+ * <p><b>Guarantee.</b> Every state change is delivered at least once or dead-lettered (a group's
+ * first start begins with the retry window before it started, not the whole topic). A graceful
+ * hand-over (a clean shutdown, an instance joining) waits for the attempts in flight and records
+ * their outcome first, so no delivery is sent by two instances. Only when an owner dies, or stalls
+ * beyond the group's session timeout, with an attempt in flight may the next owner send that
+ * delivery again: at most one extra delivery per attempt in flight, with the same delivery id.
  *
  * <p><b>Retries and dead letters.</b> A delivery without a 2xx answer (3xx included: redirects are
  * not followed) is retried with exponential backoff (initial delay doubling up to the maximum)
@@ -134,6 +134,7 @@ final class WebhookDispatcher implements AutoCloseable {
   private final String statusTopic;
   private final String webhooksTopic;
   private final String dlqTopic;
+  private final long startedAt = System.currentTimeMillis();
   private final AtomicInteger pending = new AtomicInteger();
   private final Map<Integer, Owned> owned = new ConcurrentHashMap<>();
   private final ScheduledExecutorService timer;
@@ -406,8 +407,10 @@ final class WebhookDispatcher implements AutoCloseable {
     }
     long now = System.currentTimeMillis();
     long createdAt = r.timestamp() > 0 ? r.timestamp() : now;
-    if (createdAt < now - retryFor.toMillis()) {
-      return; // older than any delivery may be retried: it would be given up at once
+    if (o.committed < 0 && createdAt < startedAt - retryFor.toMillis()) {
+      // A group without committed offsets (its first start) begins with the state changes of
+      // the retry window before it started, not with the whole history of render.status.
+      return;
     }
     String state = s.getState().name();
     String deliveryId = s.getRequestId() + "." + state + "." + s.getAttempts();

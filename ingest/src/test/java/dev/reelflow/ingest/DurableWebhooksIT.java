@@ -345,7 +345,8 @@ class DurableWebhooksIT {
               new String(s.services().metrics().scrape(), java.nio.charset.StandardCharsets.UTF_8))
           .contains("outcome=\"gave_up\"")
           .contains("outcome=\"refused\"")
-          .contains("outcome=\"dead_lettered\"");
+          .contains("outcome=\"dead_lettered\"")
+          .contains("reelflow_ingest_webhooks_pending 0");
     } finally {
       s.close();
     }
