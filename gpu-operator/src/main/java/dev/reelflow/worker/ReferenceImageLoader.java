@@ -21,12 +21,9 @@ import dev.reelflow.worker.spi.VideoFrames;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import javax.imageio.ImageIO;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -69,14 +66,9 @@ final class ReferenceImageLoader implements AutoCloseable {
         AddressPolicy.builder()
             .allowHttp(Boolean.parseBoolean(c.get(WorkerConfig.IMAGE_FETCH_ALLOW_HTTP)))
             .allowAll(c.get(WorkerConfig.IMAGE_FETCH_ALLOW_HOSTS))
-            .denyAll(c.get(WorkerConfig.IMAGE_FETCH_DENY_HOSTS));
-    for (String h : ownHosts(c)) {
-      try {
-        p.deny(h);
-      } catch (IllegalArgumentException e) {
-        LOG.debug("not denying '{}': {}", h, e.getMessage());
-      }
-    }
+            .denyAll(c.get(WorkerConfig.IMAGE_FETCH_DENY_HOSTS))
+            .denyServices(
+                c.get(WorkerConfig.S3_ENDPOINT), c.schemaRegistryUrl(), c.bootstrapServers());
     AddressPolicy policy = p.build();
     ImageLimits limits =
         ImageLimits.defaults().withMaxBytes(Long.parseLong(c.get(WorkerConfig.IMAGE_MAX_BYTES)));
@@ -88,38 +80,6 @@ final class ReferenceImageLoader implements AutoCloseable {
             .build();
     LOG.info("reference images: {}, at most {}", policy, limits.maxBytesText());
     return new ReferenceImageLoader(store, policy, limits, f);
-  }
-
-  /** Hosts of the pipeline's own services, which a client's URL must never reach. */
-  private static List<String> ownHosts(WorkerConfig c) {
-    List<String> out = new ArrayList<>();
-    for (String url : new String[] {c.get(WorkerConfig.S3_ENDPOINT), c.schemaRegistryUrl()}) {
-      if (url != null && !url.isBlank()) {
-        try {
-          String h = URI.create(url.trim()).getHost();
-          if (h != null) {
-            out.add(h);
-          }
-        } catch (IllegalArgumentException e) {
-          // not a URL: nothing to deny
-        }
-      }
-    }
-    String servers = c.bootstrapServers();
-    if (servers != null) {
-      for (String hp : servers.split(",")) {
-        String s = hp.trim();
-        int colon = s.lastIndexOf(':');
-        String host = colon > 0 ? s.substring(0, colon) : s;
-        if (host.startsWith("[") && host.endsWith("]")) {
-          host = host.substring(1, host.length() - 1);
-        }
-        if (!host.isBlank()) {
-          out.add(host);
-        }
-      }
-    }
-    return out;
   }
 
   /**

@@ -17,7 +17,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * that race on a first use publish the same id and the orchestrator dedupes it. The ledger adds the
  * body check: a key reused with a different body (another fingerprint) is a 409. Before deciding,
  * the server catches the ledger up to the topic's end, so a key used on another instance a moment
- * ago is seen.
+ * ago is seen. On one instance, requests with the same key take turns ({@link #lock}), so only
+ * requests racing on different instances can both publish (the same id).
  */
 final class IdempotencyLedger {
   /** What a key was first used for. */
@@ -25,15 +26,28 @@ final class IdempotencyLedger {
       String tenant, String id, String fingerprint, String kind, int count, long createdAt) {}
 
   private final Map<String, Entry> byKey = new ConcurrentHashMap<>();
+  private final java.util.concurrent.locks.Lock[] stripes =
+      new java.util.concurrent.locks.Lock[256];
   private final ObjectMapper json;
 
   IdempotencyLedger(ObjectMapper json) {
     this.json = json;
+    for (int i = 0; i < stripes.length; i++) {
+      stripes[i] = new java.util.concurrent.locks.ReentrantLock();
+    }
   }
 
   static String recordKey(String tenant, String idempotencyKey) {
     return Ids.sha256Hex(
         (tenant + "\n" + idempotencyKey).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
+  /**
+   * The lock that requests with this key hold on this instance from the ledger check until their
+   * entry is remembered (striped: unrelated keys may share one).
+   */
+  java.util.concurrent.locks.Lock lock(String tenant, String idempotencyKey) {
+    return stripes[Math.floorMod(recordKey(tenant, idempotencyKey).hashCode(), stripes.length)];
   }
 
   Optional<Entry> find(String tenant, String idempotencyKey) {

@@ -19,39 +19,46 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The reference images of image-to-video requests ({@code imageUrl}). At validation: a data URI is
- * decoded and its PNG/JPEG/WebP headers checked against the size limits, an {@code s3://} object
- * must be in the render bucket under the tenant's prefix, an https URL must pass the SSRF checks
- * that need no DNS. Before publishing ({@link #resolve}): an inline image is stored under the
- * render's prefix ({@link ArtifactKeys#referenceImage}) and the request carries its {@code s3://}
- * key instead of the bytes; a stored object is read and checked. Everything refused is a 422 naming
- * the field.
+ * The reference images of image-to-video requests ({@code imageUrl}), and the SSRF rules of the
+ * other URL a request carries ({@link #callbackPolicy}). At validation: a data URI is decoded and
+ * its PNG/JPEG/WebP headers checked against the size limits, an {@code s3://} object must be in the
+ * render bucket under the tenant's prefix, an https URL must pass the SSRF checks that need no DNS.
+ * Before publishing ({@link #resolve}): an inline image is stored under the render's prefix ({@link
+ * ArtifactKeys#referenceImage}) and the request carries its {@code s3://} key instead of the bytes;
+ * a stored object is read and checked. Everything refused is a 422 naming the field.
  */
 final class ImageInputs {
   private static final Logger LOG = LoggerFactory.getLogger(ImageInputs.class);
 
   private final AddressPolicy policy;
+  private final AddressPolicy callbacks;
   private final ImageLimits limits;
   private final String bucket;
   private final Optional<ArtifactStore> store;
 
   ImageInputs(
-      AddressPolicy policy, ImageLimits limits, String bucket, Optional<ArtifactStore> store) {
+      AddressPolicy policy,
+      AddressPolicy callbacks,
+      ImageLimits limits,
+      String bucket,
+      Optional<ArtifactStore> store) {
     this.policy = policy;
+    this.callbacks = callbacks;
     this.limits = limits;
     this.bucket = bucket;
     this.store = store;
   }
 
   static ImageInputs of(IngestConfig c, Optional<ArtifactStore> store) {
-    AddressPolicy p =
-        AddressPolicy.builder()
-            .allowHttp(c.booleanValue(IngestConfig.IMAGE_ALLOW_HTTP))
-            .allowAll(c.get(IngestConfig.IMAGE_ALLOW_HOSTS))
-            .denyAll(c.get(IngestConfig.IMAGE_DENY_HOSTS))
-            .build();
     return new ImageInputs(
-        p,
+        c.addressPolicy(
+            IngestConfig.IMAGE_ALLOW_HTTP,
+            IngestConfig.IMAGE_ALLOW_HOSTS,
+            IngestConfig.IMAGE_DENY_HOSTS),
+        c.addressPolicy(
+            IngestConfig.WEBHOOK_ALLOW_HTTP,
+            IngestConfig.WEBHOOK_ALLOW_HOSTS,
+            IngestConfig.WEBHOOK_DENY_HOSTS),
         ImageLimits.defaults().withMaxBytes(c.longValue(IngestConfig.IMAGE_MAX_BYTES)),
         c.get(IngestConfig.S3_BUCKET),
         store);
@@ -60,7 +67,20 @@ final class ImageInputs {
   /** The default rules without a store (validation only). */
   static ImageInputs defaults() {
     return new ImageInputs(
-        AddressPolicy.strict(), ImageLimits.defaults(), "reelflow", Optional.empty());
+        AddressPolicy.strict(),
+        AddressPolicy.strict(),
+        ImageLimits.defaults(),
+        "reelflow",
+        Optional.empty());
+  }
+
+  /**
+   * The SSRF rules of {@code callbackUrl}s (the same {@link AddressPolicy} rules as images, with
+   * their own allow and deny lists): checked here without DNS, and on the resolved address at every
+   * delivery ({@link WebhookDispatcher}).
+   */
+  AddressPolicy callbackPolicy() {
+    return callbacks;
   }
 
   ImageLimits limits() {

@@ -57,8 +57,20 @@ import java.util.UUID;
  *   <tr><td>ingest.webhook.max.backoff</td><td>PT10M</td><td>longest retry delay</td></tr>
  *   <tr><td>ingest.webhook.retry.for</td><td>PT2H</td><td>how long a delivery is retried</td></tr>
  *   <tr><td>ingest.webhook.timeout</td><td>PT10S</td><td>HTTP timeout of one attempt</td></tr>
- *   <tr><td>ingest.webhook.queue.capacity</td><td>10000</td><td>pending deliveries kept in
- *       memory</td></tr>
+ *   <tr><td>ingest.webhook.queue.capacity</td><td>10000</td><td>pending deliveries one instance
+ *       holds; beyond it the instance stops reading new state changes (they wait in render.status,
+ *       nothing is dropped)</td></tr>
+ *   <tr><td>ingest.webhook.group</td><td>reelflow-ingest-webhooks</td><td>consumer group of the
+ *       instances that deliver webhooks: each render.status partition's deliveries belong to one
+ *       member at a time</td></tr>
+ *   <tr><td>ingest.webhook.allow.http</td><td>false</td><td>accept http {@code callbackUrl}s
+ *       besides https: a test override, never for production</td></tr>
+ *   <tr><td>ingest.webhook.allow.hosts</td><td>(none)</td><td>hosts and address ranges a {@code
+ *       callbackUrl} may reach although the SSRF rules refuse them (the local stack's test
+ *       receivers)</td></tr>
+ *   <tr><td>ingest.webhook.deny.hosts</td><td>(none)</td><td>more hosts and address ranges a
+ *       {@code callbackUrl} must never reach (the hosts of kafka.bootstrap.servers,
+ *       schema.registry.url and s3.endpoint are always denied)</td></tr>
  *   <tr><td>ingest.lineage.max.renders</td><td>2000</td><td>renders whose OpenLineage events the
  *       lineage view keeps (those with the most recent events; about 11 KB of JSON for an
  *       upscaled render, so some 22 MB at the default); older ones answer 404 "evicted"</td></tr>
@@ -70,8 +82,9 @@ import java.util.UUID;
  *   <tr><td>ingest.image.allow.hosts</td><td>(none)</td><td>hosts and address ranges (comma
  *       separated, e.g. {@code 127.0.0.1,images.test}) an {@code imageUrl} may name although the
  *       SSRF rules refuse them (the local stack's test servers)</td></tr>
- *   <tr><td>ingest.image.deny.hosts</td><td>(none)</td><td>hosts and address ranges of the
- *       pipeline's own services that an {@code imageUrl} must never name</td></tr>
+ *   <tr><td>ingest.image.deny.hosts</td><td>(none)</td><td>more hosts and address ranges an
+ *       {@code imageUrl} must never name (the hosts of kafka.bootstrap.servers,
+ *       schema.registry.url and s3.endpoint are always denied)</td></tr>
  *   <tr><td>ingest.prompt.model.dir</td><td>(none)</td><td>the checkpoint folder the base pool
  *       renders with (its {@code text_encoder/llm/tokenizer.json}; a folder holding a {@code
  *       tokenizer.json} also works): {@code prompt} and {@code negativePrompt} are counted in that
@@ -85,6 +98,10 @@ import java.util.UUID;
  *       <td>topic names</td></tr>
  *   <tr><td>topic.idempotency</td><td>render.idempotency</td><td>compacted topic of used
  *       Idempotency-Keys (ingest-private)</td></tr>
+ *   <tr><td>topic.webhooks</td><td>render.webhooks</td><td>compacted topic of pending webhook
+ *       deliveries and their retry schedule, partitioned like render.status</td></tr>
+ *   <tr><td>topic.dlq</td><td>render.dlq</td><td>where deliveries that were refused or ran out
+ *       of retries go</td></tr>
  * </table>
  */
 public final class IngestConfig {
@@ -117,6 +134,10 @@ public final class IngestConfig {
   public static final String WEBHOOK_RETRY_FOR = "ingest.webhook.retry.for";
   public static final String WEBHOOK_TIMEOUT = "ingest.webhook.timeout";
   public static final String WEBHOOK_QUEUE_CAPACITY = "ingest.webhook.queue.capacity";
+  public static final String WEBHOOK_GROUP = "ingest.webhook.group";
+  public static final String WEBHOOK_ALLOW_HTTP = "ingest.webhook.allow.http";
+  public static final String WEBHOOK_ALLOW_HOSTS = "ingest.webhook.allow.hosts";
+  public static final String WEBHOOK_DENY_HOSTS = "ingest.webhook.deny.hosts";
   public static final String LINEAGE_MAX_RENDERS = "ingest.lineage.max.renders";
   public static final String IMAGE_MAX_BYTES = "ingest.image.max.bytes";
   public static final String IMAGE_ALLOW_HTTP = "ingest.image.allow.http";
@@ -130,6 +151,8 @@ public final class IngestConfig {
   public static final String TOPIC_SCHEDULES = "topic.schedules";
   public static final String TOPIC_LINEAGE = "topic.lineage";
   public static final String TOPIC_IDEMPOTENCY = "topic.idempotency";
+  public static final String TOPIC_WEBHOOKS = "topic.webhooks";
+  public static final String TOPIC_DLQ = "topic.dlq";
 
   private static final Map<String, String> DEFAULTS = new LinkedHashMap<>();
 
@@ -162,6 +185,10 @@ public final class IngestConfig {
     DEFAULTS.put(WEBHOOK_RETRY_FOR, "PT2H");
     DEFAULTS.put(WEBHOOK_TIMEOUT, "PT10S");
     DEFAULTS.put(WEBHOOK_QUEUE_CAPACITY, "10000");
+    DEFAULTS.put(WEBHOOK_GROUP, "reelflow-ingest-webhooks");
+    DEFAULTS.put(WEBHOOK_ALLOW_HTTP, "false");
+    DEFAULTS.put(WEBHOOK_ALLOW_HOSTS, "");
+    DEFAULTS.put(WEBHOOK_DENY_HOSTS, "");
     DEFAULTS.put(LINEAGE_MAX_RENDERS, "2000");
     DEFAULTS.put(IMAGE_MAX_BYTES, Long.toString(10L << 20));
     DEFAULTS.put(IMAGE_ALLOW_HTTP, "false");
@@ -175,6 +202,8 @@ public final class IngestConfig {
     DEFAULTS.put(TOPIC_SCHEDULES, "render.schedules");
     DEFAULTS.put(TOPIC_LINEAGE, "render.lineage");
     DEFAULTS.put(TOPIC_IDEMPOTENCY, "render.idempotency");
+    DEFAULTS.put(TOPIC_WEBHOOKS, "render.webhooks");
+    DEFAULTS.put(TOPIC_DLQ, "render.dlq");
   }
 
   private final Map<String, String> values;
@@ -266,9 +295,13 @@ public final class IngestConfig {
       throw new IllegalArgumentException(
           IMAGE_MAX_BYTES + " must be in 1.." + (16L << 20) + " (16 MiB), got " + image);
     }
-    if (!get(IMAGE_ALLOW_HTTP).trim().matches("(?i)true|false")) {
-      throw new IllegalArgumentException(IMAGE_ALLOW_HTTP + " must be true or false");
+    for (String k : new String[] {IMAGE_ALLOW_HTTP, WEBHOOK_ALLOW_HTTP, WEBHOOKS_ENABLED}) {
+      if (!get(k).trim().matches("(?i)true|false")) {
+        throw new IllegalArgumentException(k + " must be true or false");
+      }
     }
+    addressPolicy(IMAGE_ALLOW_HTTP, IMAGE_ALLOW_HOSTS, IMAGE_DENY_HOSTS);
+    addressPolicy(WEBHOOK_ALLOW_HTTP, WEBHOOK_ALLOW_HOSTS, WEBHOOK_DENY_HOSTS);
     Duration read = duration(S3_READ_TIMEOUT);
     if (read.isZero() || read.isNegative()) {
       throw new IllegalArgumentException(S3_READ_TIMEOUT + " must be positive, got " + read);
@@ -314,6 +347,30 @@ public final class IngestConfig {
       throw new IllegalArgumentException(
           key + " must be an ISO-8601 duration such as PT30S, got '" + get(key) + "'");
     }
+  }
+
+  /**
+   * The SSRF rules for URLs a client gives ({@code imageUrl}: the {@code ingest.image.*} keys,
+   * {@code callbackUrl}: the {@code ingest.webhook.*} keys): the operator's allow and deny lists,
+   * and the pipeline's own services (Kafka, the schema registry, the object store) denied.
+   *
+   * @throws IllegalArgumentException naming the key of an entry that is no host or address range
+   */
+  public dev.reelflow.storage.input.AddressPolicy addressPolicy(
+      String allowHttpKey, String allowHostsKey, String denyHostsKey) {
+    dev.reelflow.storage.input.AddressPolicy.Builder b =
+        dev.reelflow.storage.input.AddressPolicy.builder().allowHttp(booleanValue(allowHttpKey));
+    try {
+      b.allowAll(get(allowHostsKey));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(allowHostsKey + ": " + e.getMessage(), e);
+    }
+    try {
+      b.denyAll(get(denyHostsKey));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(denyHostsKey + ": " + e.getMessage(), e);
+    }
+    return b.denyServices(bootstrapServers(), schemaRegistryUrl(), get(S3_ENDPOINT)).build();
   }
 
   public String bootstrapServers() {
@@ -448,6 +505,12 @@ public final class IngestConfig {
       set(WEBHOOKS_ENABLED, Boolean.toString(enabled));
       set(WEBHOOK_INITIAL_BACKOFF, initialBackoff.toString());
       return set(WEBHOOK_RETRY_FOR, retryFor.toString());
+    }
+
+    /** Lets {@code callbackUrl}s use http and reach these hosts or ranges (test receivers). */
+    public Builder webhookAllow(boolean http, String hostsAndRanges) {
+      set(WEBHOOK_ALLOW_HTTP, Boolean.toString(http));
+      return set(WEBHOOK_ALLOW_HOSTS, hostsAndRanges);
     }
 
     public IngestConfig build() {

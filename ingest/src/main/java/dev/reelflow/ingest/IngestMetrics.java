@@ -39,13 +39,21 @@ final class IngestMetrics {
   private final Counter webhooks =
       Counter.builder()
           .name("reelflow_ingest_webhook_deliveries_total")
-          .help("Webhook delivery attempts by outcome")
+          .help(
+              "Webhook delivery attempts by outcome: delivered, retried, gave_up (retries"
+                  + " exhausted), refused (SSRF rules at connect time), dead_lettered")
           .labelNames("outcome")
           .register(registry);
   private final Gauge viewSize =
       Gauge.builder()
           .name("reelflow_ingest_status_view_renders")
           .help("Renders held in the status view")
+          .register(registry);
+
+  private final Gauge webhooksPending =
+      Gauge.builder()
+          .name("reelflow_ingest_webhooks_pending")
+          .help("Webhook deliveries this instance owns that are not yet delivered nor given up")
           .register(registry);
 
   void request(String route, String method, int code) {
@@ -71,6 +79,10 @@ final class IngestMetrics {
 
   void viewSize(int n) {
     viewSize.set(n);
+  }
+
+  void webhooksPending(int n) {
+    webhooksPending.set(n);
   }
 
   byte[] scrape() {

@@ -16,6 +16,7 @@ import dev.reelflow.schemas.serde.AvroRecordDeserializer;
 import dev.reelflow.schemas.serde.AvroRecordSerializer;
 import dev.reelflow.storage.ArtifactStore;
 import dev.reelflow.storage.RetryPolicy;
+import dev.reelflow.storage.input.CheckedHttpClient;
 import io.javalin.Javalin;
 import io.javalin.compression.CompressionStrategy;
 import io.javalin.http.Context;
@@ -91,6 +92,7 @@ public final class IngestServer implements AutoCloseable {
     private Serializer<Object> valueSerializer;
     private Clock clock = Clock.systemUTC();
     private RenderJson.OutputLinks outputLinks;
+    private CheckedHttpClient.Resolver callbackResolver = CheckedHttpClient.Resolver.system();
 
     private Builder(IngestConfig config) {
       this.config = config;
@@ -117,6 +119,12 @@ public final class IngestServer implements AutoCloseable {
     /** Wraps the Avro value serializer (fault injection in tests). */
     Builder valueSerializer(Serializer<Object> serializer) {
       this.valueSerializer = serializer;
+      return this;
+    }
+
+    /** How webhook deliveries resolve callback hosts (tests: names they control). */
+    Builder callbackResolver(CheckedHttpClient.Resolver resolver) {
+      this.callbackResolver = resolver;
       return this;
     }
 
@@ -283,10 +291,20 @@ public final class IngestServer implements AutoCloseable {
             ImageInputs.of(config, store),
             prompts,
             builder.clock);
-    if (config.booleanValue(IngestConfig.WEBHOOKS_ENABLED)) {
-      webhooks = new WebhookDispatcher(config, keys, renderJson, json, metrics);
-      statuses.addListener(webhooks);
+    if (config.booleanValue(IngestConfig.WEBHOOKS_ENABLED) && builder.kafkaViews) {
+      webhooks =
+          new WebhookDispatcher(
+              config,
+              keys,
+              renderJson,
+              json,
+              metrics,
+              AvroRecordDeserializer.builder(RenderStatus.class).client(registry).build(),
+              avroSerializer(registry),
+              services.images().callbackPolicy(),
+              builder.callbackResolver);
       closeables.add(webhooks);
+      webhooks.start();
     }
     RenderRoutes renders = new RenderRoutes(services);
     routes.addAll(renders.routes());
@@ -554,6 +572,7 @@ public final class IngestServer implements AutoCloseable {
 
   private void metrics(Context ctx, Tenant none) {
     services.metrics().viewSize(services.statuses().size());
+    services.metrics().webhooksPending(pendingWebhooks());
     ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(services.metrics().scrape());
   }
 
@@ -585,6 +604,11 @@ public final class IngestServer implements AutoCloseable {
 
   int pendingWebhooks() {
     return webhooks == null ? 0 : webhooks.pending();
+  }
+
+  /** The render.status partitions whose webhooks this instance delivers now. */
+  java.util.Set<Integer> webhookPartitions() {
+    return webhooks == null ? java.util.Set.of() : webhooks.ownedPartitions();
   }
 
   /** The port the server listens on (useful with port 0). */

@@ -95,6 +95,28 @@ final class RenderRoutes {
     RenderSubmission sub = v.submission();
     String fingerprint = sub.fingerprint();
     String key = idempotencyKey(ctx);
+    if (key == null) {
+      publishOnce(ctx, tenant, sub, fingerprint, null, now);
+      return;
+    }
+    // Concurrent first uses of one key on this instance take turns: the later ones find the
+    // first's ledger entry and answer 200 instead of publishing the same render again.
+    java.util.concurrent.locks.Lock lock = s.ledger().lock(tenant.id(), key);
+    lock.lock();
+    try {
+      publishOnce(ctx, tenant, sub, fingerprint, key, now);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private void publishOnce(
+      Context ctx,
+      Tenant tenant,
+      RenderSubmission sub,
+      String fingerprint,
+      String key,
+      Instant now) {
     String id;
     long seed;
     if (key != null) {
@@ -260,70 +282,82 @@ final class RenderRoutes {
           Map.of());
     }
     String key = idempotencyKey(ctx);
-    String batchId;
-    String fingerprint = null;
-    if (key != null) {
-      fingerprint =
-          Ids.sha256Hex((type + "\n" + ctx.queryString() + "\n").getBytes(StandardCharsets.UTF_8))
-              + Ids.sha256Hex(body);
-      Optional<IdempotencyLedger.Entry> used = usedKey(tenant, key);
-      if (used.isPresent()) {
-        IdempotencyLedger.Entry e = used.get();
-        if (!e.kind().equals("batch") || !e.fingerprint().equals(fingerprint)) {
-          throw ApiException.conflict(
-              "Idempotency-Key '"
-                  + RenderValidation.clip(key)
-                  + "' was already used with a different body ("
-                  + e.id()
-                  + ")");
-        }
-        reply(ctx, 200, batchAccepted(e.id(), e.count()));
-        return;
-      }
-      batchId = Ids.derived("b", tenant.id(), key);
-    } else {
-      batchId = Ids.random("b");
+    // As for single renders: requests with one key take turns on this instance.
+    java.util.concurrent.locks.Lock lock = key == null ? null : s.ledger().lock(tenant.id(), key);
+    if (lock != null) {
+      lock.lock();
     }
-    TenantLimits.checkQuota(tenant, s.statuses().inFlight(tenant.id()), subs.size());
-    List<EventPublisher.Outgoing> out = new ArrayList<>(subs.size() + 1);
-    List<RenderRequest> requests = new ArrayList<>(subs.size());
-    String topic = s.topic(IngestConfig.TOPIC_REQUESTS);
-    for (int i = 0; i < subs.size(); i++) {
-      String id = Ids.batchRow(batchId, i);
-      RenderSubmission sub =
-          s.images().resolve(subs.get(i), tenant.id(), id, now, "rows[" + i + "].imageUrl");
-      RenderRequest r = sub.toRequest(id, tenant.id(), Ids.derivedSeed(id), batchId, i, null, now);
-      requests.add(r);
-      out.add(new EventPublisher.Outgoing(topic, id, r));
-    }
-    IdempotencyLedger.Entry entry = null;
-    String recordKey = null;
-    if (key != null) {
-      entry =
-          new IdempotencyLedger.Entry(
-              tenant.id(), batchId, fingerprint, "batch", subs.size(), now.toEpochMilli());
-      recordKey = IdempotencyLedger.recordKey(tenant.id(), key);
-      out.add(
-          new EventPublisher.Outgoing(
-              s.topic(IngestConfig.TOPIC_IDEMPOTENCY), recordKey, s.ledger().encode(entry)));
-    }
-    long t0 = System.nanoTime();
     try {
-      s.publisher().sendAll(out);
-    } catch (EventPublisher.PublishException e) {
-      throw unavailable(e);
+      String batchId;
+      String fingerprint = null;
+      if (key != null) {
+        fingerprint =
+            Ids.sha256Hex((type + "\n" + ctx.queryString() + "\n").getBytes(StandardCharsets.UTF_8))
+                + Ids.sha256Hex(body);
+        Optional<IdempotencyLedger.Entry> used = usedKey(tenant, key);
+        if (used.isPresent()) {
+          IdempotencyLedger.Entry e = used.get();
+          if (!e.kind().equals("batch") || !e.fingerprint().equals(fingerprint)) {
+            throw ApiException.conflict(
+                "Idempotency-Key '"
+                    + RenderValidation.clip(key)
+                    + "' was already used with a different body ("
+                    + e.id()
+                    + ")");
+          }
+          reply(ctx, 200, batchAccepted(e.id(), e.count()));
+          return;
+        }
+        batchId = Ids.derived("b", tenant.id(), key);
+      } else {
+        batchId = Ids.random("b");
+      }
+      TenantLimits.checkQuota(tenant, s.statuses().inFlight(tenant.id()), subs.size());
+      List<EventPublisher.Outgoing> out = new ArrayList<>(subs.size() + 1);
+      List<RenderRequest> requests = new ArrayList<>(subs.size());
+      String topic = s.topic(IngestConfig.TOPIC_REQUESTS);
+      for (int i = 0; i < subs.size(); i++) {
+        String id = Ids.batchRow(batchId, i);
+        RenderSubmission sub =
+            s.images().resolve(subs.get(i), tenant.id(), id, now, "rows[" + i + "].imageUrl");
+        RenderRequest r =
+            sub.toRequest(id, tenant.id(), Ids.derivedSeed(id), batchId, i, null, now);
+        requests.add(r);
+        out.add(new EventPublisher.Outgoing(topic, id, r));
+      }
+      IdempotencyLedger.Entry entry = null;
+      String recordKey = null;
+      if (key != null) {
+        entry =
+            new IdempotencyLedger.Entry(
+                tenant.id(), batchId, fingerprint, "batch", subs.size(), now.toEpochMilli());
+        recordKey = IdempotencyLedger.recordKey(tenant.id(), key);
+        out.add(
+            new EventPublisher.Outgoing(
+                s.topic(IngestConfig.TOPIC_IDEMPOTENCY), recordKey, s.ledger().encode(entry)));
+      }
+      long t0 = System.nanoTime();
+      try {
+        s.publisher().sendAll(out);
+      } catch (EventPublisher.PublishException e) {
+        throw unavailable(e);
+      }
+      s.metrics().published("batch", System.nanoTime() - t0);
+      s.metrics().batch(subs.size());
+      if (entry != null) {
+        s.ledger().remember(recordKey, entry);
+      }
+      s.statuses().batchSize(batchId, subs.size());
+      for (RenderRequest r : requests) {
+        s.statuses().accepted(r, r.getParams().getSeed());
+      }
+      ctx.header("Location", "/v1/batches/" + batchId);
+      reply(ctx, 202, batchAccepted(batchId, subs.size()));
+    } finally {
+      if (lock != null) {
+        lock.unlock();
+      }
     }
-    s.metrics().published("batch", System.nanoTime() - t0);
-    s.metrics().batch(subs.size());
-    if (entry != null) {
-      s.ledger().remember(recordKey, entry);
-    }
-    s.statuses().batchSize(batchId, subs.size());
-    for (RenderRequest r : requests) {
-      s.statuses().accepted(r, r.getParams().getSeed());
-    }
-    ctx.header("Location", "/v1/batches/" + batchId);
-    reply(ctx, 202, batchAccepted(batchId, subs.size()));
   }
 
   private ObjectNode batchAccepted(String batchId, int count) {

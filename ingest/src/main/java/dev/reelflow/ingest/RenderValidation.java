@@ -8,6 +8,7 @@ import dev.reelflow.schemas.avro.AspectRatio;
 import dev.reelflow.schemas.avro.Mode;
 import dev.reelflow.schemas.avro.Resolution;
 import dev.reelflow.schemas.avro.UpscaleTarget;
+import dev.reelflow.storage.input.AddressPolicy;
 import dev.reelflow.storage.input.ImageSource;
 import java.net.URI;
 import java.time.Instant;
@@ -18,6 +19,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
 import java.util.regex.Pattern;
@@ -49,6 +51,7 @@ final class RenderValidation {
           "labels",
           "callbackUrl");
   private static final Pattern LABEL_KEY = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._/-]{0,62}");
+  private static final Pattern LABEL_DOT_SEGMENT = Pattern.compile("(^|/)\\.{0,2}(/|$)");
 
   /** The outcome: a submission, or the field errors (never both). */
   record Result(RenderSubmission submission, List<FieldError> errors) {
@@ -136,7 +139,7 @@ final class RenderValidation {
     Long priority = integer(body, "priority", 0, 9, errors);
     Long deadline = deadline(body.get("deadline"), "deadline", now, errors);
     Map<String, String> labels = labels(body.get("labels"), errors);
-    String callbackUrl = url(body, "callbackUrl", errors);
+    String callbackUrl = callbackUrl(body, images.callbackPolicy(), errors);
     if (!errors.isEmpty()) {
       return new Result(null, errors);
     }
@@ -208,10 +211,16 @@ final class RenderValidation {
               if (!LABEL_KEY.matcher(k).matches()) {
                 errors.add(
                     new FieldError("labels." + clip(k), "key must match " + LABEL_KEY.pattern()));
+              } else if (LABEL_DOT_SEGMENT.matcher(k).find()) {
+                errors.add(
+                    new FieldError(
+                        "labels." + k, "key must not have empty, '.' or '..' path segments"));
               } else if (!e.getValue().isTextual()) {
                 errors.add(new FieldError("labels." + k, "must be a string"));
               } else if (e.getValue().asText().length() > 256) {
                 errors.add(new FieldError("labels." + k, "must be at most 256 characters"));
+              } else if (e.getValue().asText().chars().anyMatch(Character::isISOControl)) {
+                errors.add(new FieldError("labels." + k, "must not contain control characters"));
               } else {
                 labels.put(k, e.getValue().asText());
               }
@@ -333,6 +342,23 @@ final class RenderValidation {
       errors.add(new FieldError(field, "must be an absolute http or https URL"));
       return null;
     }
+  }
+
+  /**
+   * {@code callbackUrl}: an absolute URL that the SSRF rules do not refuse before any DNS lookup
+   * (scheme, credentials, literal addresses, {@code localhost}, the pipeline's own hosts).
+   */
+  static String callbackUrl(JsonNode body, AddressPolicy policy, List<FieldError> errors) {
+    String s = url(body, "callbackUrl", errors);
+    if (s == null) {
+      return null;
+    }
+    Optional<String> why = policy.checkUrl(URI.create(s));
+    if (why.isPresent()) {
+      errors.add(new FieldError("callbackUrl", clip(why.get())));
+      return null;
+    }
+    return s;
   }
 
   static Long deadline(JsonNode n, String field, Instant now, List<FieldError> errors) {

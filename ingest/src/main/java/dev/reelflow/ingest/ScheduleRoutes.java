@@ -203,11 +203,14 @@ final class ScheduleRoutes {
     if (source != null && (source.isBlank() || source.length() > 1024)) {
       errors.add(new FieldError("source", "must be an object key of 1..1024 characters"));
     }
-    if (source != null && !source.isBlank() && !source.startsWith(tenant + "/")) {
+    if (source != null && !source.isBlank() && !underTenant(tenant, source)) {
       // The orchestrator reads the object with its own credentials: keep tenants apart here.
       errors.add(
           new FieldError(
-              "source", "must be an object key under this tenant's prefix " + tenant + "/"));
+              "source",
+              "must be an object key under this tenant's prefix "
+                  + tenant
+                  + "/ without '.' or '..' segments, '%' escapes or control characters"));
     }
     if (source != null && !rows.isEmpty()) {
       errors.add(new FieldError("source", "give either rows or source, not both"));
@@ -237,5 +240,15 @@ final class ScheduleRoutes {
         .setCreatedAt(createdAt)
         .setUpdatedAt(now)
         .build();
+  }
+
+  /** A key under the tenant's prefix with no traversal segment, escape or control character. */
+  private static boolean underTenant(String tenant, String key) {
+    try {
+      dev.reelflow.storage.ArtifactKeys.requireTenant(tenant, key);
+    } catch (dev.reelflow.storage.KeyOutsideTenantException e) {
+      return false;
+    }
+    return key.indexOf('%') < 0 && key.chars().noneMatch(Character::isISOControl);
   }
 }

@@ -1,183 +1,858 @@
 package dev.reelflow.ingest;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.reelflow.schemas.DeadLetters;
+import dev.reelflow.schemas.avro.DeadLetter;
+import dev.reelflow.schemas.avro.RenderState;
 import dev.reelflow.schemas.avro.RenderStatus;
+import dev.reelflow.storage.input.AddressPolicy;
+import dev.reelflow.storage.input.CheckedHttpClient;
+import java.io.IOException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
+import okhttp3.Call;
+import okhttp3.Callback;
+import okhttp3.ConnectionPool;
+import okhttp3.MediaType;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.RequestBody;
+import okhttp3.Response;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.Serializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Posts a render's status to its {@code callbackUrl} on every state change (not on progress),
- * signed with HMAC-SHA256 over the exact body bytes with the tenant's webhook secret:
+ * Durable webhooks: posts a render's status to its {@code callbackUrl} on every state change (not
+ * on progress), signed with HMAC-SHA256 over the exact body bytes with the tenant's webhook secret:
  *
  * <ul>
  *   <li>{@code X-ReelFlow-Signature: sha256=<hex>}
- *   <li>{@code X-ReelFlow-Delivery: <requestId>.<STATE>.<attempts>}: the same on every retry and on
- *       every ingest instance, so receivers can dedupe
+ *   <li>{@code X-ReelFlow-Delivery: <requestId>.<STATE>.<attempts>}, also the body's {@code
+ *       deliveryId}: the same on every retry, on every instance and after restarts, so receivers
+ *       dedupe on it
  *   <li>{@code X-ReelFlow-Event: render.status}
+ *   <li>{@code X-ReelFlow-Delivery-Attempt: <n>}: 1 on the first try, counted across restarts
  * </ul>
  *
- * A delivery that does not get a 2xx is retried with exponential backoff (initial delay doubling up
- * to the maximum) until {@code ingest.webhook.retry.for} (2 h by default) has passed. Pending
- * deliveries are held in memory, bounded by {@code ingest.webhook.queue.capacity}: a restart loses
- * the retries in progress (states reached while ingest was down are not re-sent either).
+ * <p><b>Ownership.</b> The instances with webhooks enabled form one consumer group ({@code
+ * ingest.webhook.group}) over render.status: each status partition, and every delivery of the
+ * renders in it, belongs to one member at a time. The owner turns each state change into a pending
+ * delivery, kept in the compacted topic {@code topic.webhooks} (key requestId, the same partition
+ * number as the status record) together with its retry schedule (attempts, next attempt time), and
+ * commits its render.status offsets only after those records are acknowledged. A new owner (after a
+ * restart, a crash or a rebalance) reads the partition's entries back and goes on with the same
+ * schedule, and re-reads the state changes after the last committed offset (an entry remembers the
+ * last state and version it has queued, so a state is never queued twice).
+ *
+ * <p><b>Guarantee.</b> Every state change is delivered at least once or dead-lettered (a group's
+ * first start begins with the retry window before it started, not the whole topic). A graceful
+ * hand-over (a clean shutdown, an instance joining) waits for the attempts in flight and records
+ * their outcome first, so no delivery is sent by two instances. Only when an owner dies, or stalls
+ * beyond the group's session timeout, with an attempt in flight may the next owner send that
+ * delivery again: at most one extra delivery per attempt in flight, with the same delivery id.
+ *
+ * <p><b>Retries and dead letters.</b> A delivery without a 2xx answer (3xx included: redirects are
+ * not followed) is retried with exponential backoff (initial delay doubling up to the maximum)
+ * until {@code ingest.webhook.retry.for} after the state change; then it goes to render.dlq with
+ * reason {@code WEBHOOK_RETRIES_EXHAUSTED}. A callback URL the SSRF rules refuse at connect time
+ * (the resolved address checked, {@link CheckedHttpClient}) is dead-lettered at once with reason
+ * {@code CALLBACK_REFUSED}. Entries whose render is final and has nothing pending are tombstoned.
  */
-final class WebhookDispatcher implements StatusView.Listener, AutoCloseable {
+final class WebhookDispatcher implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(WebhookDispatcher.class);
   static final String SIGNATURE = "X-ReelFlow-Signature";
   static final String DELIVERY = "X-ReelFlow-Delivery";
   static final String EVENT = "X-ReelFlow-Event";
+  static final String ATTEMPT = "X-ReelFlow-Delivery-Attempt";
+  static final String RETRIES_EXHAUSTED = "WEBHOOK_RETRIES_EXHAUSTED";
+  static final String REFUSED = "CALLBACK_REFUSED";
+  private static final Set<RenderState> FINAL =
+      EnumSet.of(
+          RenderState.SUCCEEDED, RenderState.FAILED, RenderState.CANCELLED, RenderState.EXPIRED);
+  private static final MediaType JSON_TYPE = MediaType.get("application/json");
+  private static final long COMMIT_EVERY_MS = 500;
 
+  private final IngestConfig config;
   private final ApiKeys keys;
   private final RenderJson renderJson;
   private final ObjectMapper json;
   private final IngestMetrics metrics;
+  private final Deserializer<RenderStatus> statuses;
+  private final Serializer<Object> avro;
+  private final AddressPolicy policy;
   private final Duration initialBackoff;
   private final Duration maxBackoff;
   private final Duration retryFor;
   private final Duration timeout;
   private final int capacity;
+  private final String statusTopic;
+  private final String webhooksTopic;
+  private final String dlqTopic;
+  private final long startedAt = System.currentTimeMillis();
   private final AtomicInteger pending = new AtomicInteger();
+  private final Map<Integer, Owned> owned = new ConcurrentHashMap<>();
   private final ScheduledExecutorService timer;
-  private final HttpClient http;
+  private final OkHttpClient http;
+  private final KafkaProducer<String, byte[]> producer;
+  private final Thread thread;
+  private volatile boolean running = true;
+  private volatile KafkaConsumer<String, byte[]> consumer;
+
+  /** One render's webhook state: what was queued last and what is still to deliver. */
+  private static final class Entry {
+    final String tenant;
+    final String url;
+    String lastState;
+    long lastVersion = -1;
+    long finalOffset = -1;
+    final List<Delivery> pending = new ArrayList<>();
+
+    Entry(String tenant, String url) {
+      this.tenant = tenant;
+      this.url = url;
+    }
+  }
+
+  /** One delivery and its retry schedule. */
+  private static final class Delivery {
+    final String id;
+    final String body;
+    final long createdAt;
+    int attempts;
+    long nextAt;
+    boolean inFlight;
+
+    Delivery(String id, String body, long createdAt, int attempts, long nextAt) {
+      this.id = id;
+      this.body = body;
+      this.createdAt = createdAt;
+      this.attempts = attempts;
+      this.nextAt = nextAt;
+    }
+  }
+
+  /** A render.status partition this instance owns, with its renders' entries. */
+  private static final class Owned {
+    final int partition;
+    final Map<String, Entry> entries = new HashMap<>();
+    int inFlight;
+    boolean revoked;
+    long committed = -1; // the render.status offset this instance last committed
+
+    Owned(int partition) {
+      this.partition = partition;
+    }
+  }
 
   WebhookDispatcher(
       IngestConfig config,
       ApiKeys keys,
       RenderJson renderJson,
       ObjectMapper json,
-      IngestMetrics metrics) {
+      IngestMetrics metrics,
+      Deserializer<RenderStatus> statuses,
+      Serializer<Object> avro,
+      AddressPolicy policy,
+      CheckedHttpClient.Resolver resolver) {
+    this.config = config;
     this.keys = keys;
     this.renderJson = renderJson;
     this.json = json;
     this.metrics = metrics;
+    this.statuses = statuses;
+    this.avro = avro;
+    this.policy = policy;
     this.initialBackoff = config.duration(IngestConfig.WEBHOOK_INITIAL_BACKOFF);
     this.maxBackoff = config.duration(IngestConfig.WEBHOOK_MAX_BACKOFF);
     this.retryFor = config.duration(IngestConfig.WEBHOOK_RETRY_FOR);
     this.timeout = config.duration(IngestConfig.WEBHOOK_TIMEOUT);
     this.capacity = config.intValue(IngestConfig.WEBHOOK_QUEUE_CAPACITY);
+    this.statusTopic = config.get(IngestConfig.TOPIC_STATUS);
+    this.webhooksTopic = config.get(IngestConfig.TOPIC_WEBHOOKS);
+    this.dlqTopic = config.get(IngestConfig.TOPIC_DLQ);
     this.timer =
         Executors.newScheduledThreadPool(
             1,
             r -> {
-              Thread t = new Thread(r, "reelflow-webhooks");
+              Thread t = new Thread(r, "reelflow-webhooks-timer");
               t.setDaemon(true);
               return t;
             });
-    this.http = HttpClient.newBuilder().connectTimeout(timeout).build();
+    this.http =
+        CheckedHttpClient.builder(policy, resolver)
+            .connectionPool(new ConnectionPool(8, 1, TimeUnit.MINUTES))
+            .connectTimeout(timeout)
+            .readTimeout(timeout)
+            .callTimeout(timeout)
+            .build();
+    Properties p = new Properties();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+    p.put(ProducerConfig.ACKS_CONFIG, "all");
+    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    p.put(ProducerConfig.LINGER_MS_CONFIG, 2);
+    p.put(ProducerConfig.CLIENT_ID_CONFIG, config.instanceId() + "-webhooks");
+    this.producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
+    this.thread = new Thread(this::run, "reelflow-webhooks");
+    thread.setDaemon(true);
   }
 
-  @Override
-  public void changed(RenderStatus previous, RenderStatus current, boolean live) {
-    if (!live || current.getCallbackUrl() == null || current.getVersion() < 0) {
+  void start() {
+    thread.start();
+  }
+
+  /** Deliveries this instance holds that are not yet delivered nor given up. */
+  int pending() {
+    return pending.get();
+  }
+
+  /** Partitions of render.status whose deliveries this instance owns now. */
+  Set<Integer> ownedPartitions() {
+    return Set.copyOf(owned.keySet());
+  }
+
+  // ---------------------------------------------------------------- the consumer thread
+
+  private void run() {
+    Rebalance rebalance = null;
+    try {
+      if (!ensureTopic()) {
+        return;
+      }
+      Properties p = new Properties();
+      p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+      p.put(ConsumerConfig.GROUP_ID_CONFIG, config.get(IngestConfig.WEBHOOK_GROUP));
+      p.put(ConsumerConfig.CLIENT_ID_CONFIG, config.instanceId() + "-webhooks");
+      p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+      p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+      p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+      p.put(
+          ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG,
+          CooperativeStickyAssignor.class.getName());
+      // A crashed owner's partitions move after this long.
+      p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000);
+      p.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 2_000);
+      p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500);
+      try (KafkaConsumer<String, byte[]> c =
+          new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
+        consumer = c;
+        Map<TopicPartition, OffsetAndMetadata> next = new HashMap<>();
+        rebalance = new Rebalance(c, next);
+        c.subscribe(List.of(statusTopic), rebalance);
+        long lastCommit = System.currentTimeMillis();
+        while (running) {
+          try {
+            for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
+              queue(r);
+              next.put(
+                  new TopicPartition(r.topic(), r.partition()),
+                  new OffsetAndMetadata(r.offset() + 1));
+            }
+          } catch (WakeupException e) {
+            break;
+          }
+          // Back-pressure: new state changes wait in render.status, nothing is dropped.
+          if (pending.get() >= capacity) {
+            c.pause(c.assignment());
+          } else if (!c.paused().isEmpty()) {
+            c.resume(c.paused());
+          }
+          if (System.currentTimeMillis() - lastCommit >= COMMIT_EVERY_MS) {
+            commit(c, next, owned.keySet());
+            owned.values().forEach(this::tombstone);
+            lastCommit = System.currentTimeMillis();
+          }
+        }
+      }
+    } catch (Exception e) {
+      if (running) {
+        LOG.error(
+            "The webhook dispatcher stopped: pending deliveries wait for another instance", e);
+      }
+    } finally {
+      consumer = null;
+      if (rebalance != null) {
+        rebalance.close();
+      }
+    }
+  }
+
+  /**
+   * Creates the delivery topic (compacted, as many partitions as render.status) if missing, and
+   * checks that its partitions match render.status one to one.
+   */
+  private boolean ensureTopic() throws InterruptedException {
+    Properties a = new Properties();
+    a.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+    a.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
+    a.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 10_000);
+    try (Admin admin = Admin.create(a)) {
+      while (running) {
+        try {
+          int n =
+              admin
+                  .describeTopics(List.of(statusTopic))
+                  .allTopicNames()
+                  .get(10, TimeUnit.SECONDS)
+                  .get(statusTopic)
+                  .partitions()
+                  .size();
+          try {
+            admin
+                .createTopics(
+                    List.of(
+                        new NewTopic(webhooksTopic, Optional.of(n), Optional.empty())
+                            .configs(Map.of("cleanup.policy", "compact"))))
+                .all()
+                .get(10, TimeUnit.SECONDS);
+            LOG.info("Created compacted topic {} with {} partitions", webhooksTopic, n);
+          } catch (ExecutionException e) {
+            if (!(e.getCause() instanceof TopicExistsException)) {
+              throw e;
+            }
+          }
+          int m =
+              admin
+                  .describeTopics(List.of(webhooksTopic))
+                  .allTopicNames()
+                  .get(10, TimeUnit.SECONDS)
+                  .get(webhooksTopic)
+                  .partitions()
+                  .size();
+          if (m != n) {
+            LOG.error(
+                "{} has {} partitions but {} has {}: they must match one to one; webhooks are not"
+                    + " delivered by this instance",
+                webhooksTopic,
+                m,
+                statusTopic,
+                n);
+            return false;
+          }
+          return true;
+        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+          LOG.warn("Webhooks wait for Kafka ({}): {}", statusTopic, e.toString());
+          Thread.sleep(1000);
+        }
+      }
+    }
+    return false;
+  }
+
+  /** Turns a status record into a pending delivery when its state is new for the render. */
+  private void queue(ConsumerRecord<String, byte[]> r) {
+    Owned o = owned.get(r.partition());
+    if (o == null || r.value() == null || r.key() == null) {
       return;
     }
-    boolean stateChanged =
-        previous == null || previous.getVersion() < 0 || previous.getState() != current.getState();
-    if (!stateChanged) {
+    RenderStatus s;
+    try {
+      s = statuses.deserialize(r.topic(), r.value());
+    } catch (RuntimeException e) {
+      LOG.warn(
+          "Webhooks skip an unreadable status at {}-{}@{}: {}",
+          r.topic(),
+          r.partition(),
+          r.offset(),
+          e.toString());
       return;
     }
-    if (pending.incrementAndGet() > capacity) {
-      pending.decrementAndGet();
-      metrics.webhook("dropped");
-      LOG.error(
-          "Webhook queue full ({} pending): dropping the {} delivery of {}",
-          capacity,
-          current.getState(),
-          current.getRequestId());
+    if (s.getCallbackUrl() == null || s.getVersion() < 0) {
       return;
     }
-    String deliveryId =
-        current.getRequestId() + "." + current.getState().name() + "." + current.getAttempts();
+    long now = System.currentTimeMillis();
+    long createdAt = r.timestamp() > 0 ? r.timestamp() : now;
+    if (o.committed < 0 && createdAt < startedAt - retryFor.toMillis()) {
+      // A group without committed offsets (its first start) begins with the state changes of
+      // the retry window before it started, not with the whole history of render.status.
+      return;
+    }
+    String state = s.getState().name();
+    String deliveryId = s.getRequestId() + "." + state + "." + s.getAttempts();
     ObjectNode body = json.createObjectNode();
     body.put("event", "render.status");
     body.put("deliveryId", deliveryId);
-    body.set("render", renderJson.status(current, null));
-    byte[] bytes;
+    body.set("render", renderJson.status(s, null));
+    String text;
     try {
-      bytes = json.writeValueAsBytes(body);
-    } catch (Exception e) {
-      pending.decrementAndGet();
+      text = json.writeValueAsString(body);
+    } catch (IOException e) {
       throw new IllegalStateException(e);
     }
-    Delivery d =
-        new Delivery(
-            current.getCallbackUrl(), deliveryId, current.getTenant(), bytes, System.nanoTime());
-    timer.execute(() -> attempt(d, 1));
+    synchronized (o) {
+      Entry e = o.entries.get(r.key());
+      if (e != null && (s.getVersion() <= e.lastVersion || state.equals(e.lastState))) {
+        return;
+      }
+      if (e == null) {
+        e = new Entry(s.getTenant(), s.getCallbackUrl());
+        o.entries.put(r.key(), e);
+      }
+      e.lastState = state;
+      e.lastVersion = s.getVersion();
+      if (FINAL.contains(s.getState())) {
+        e.finalOffset = r.offset();
+      }
+      Delivery d = new Delivery(deliveryId, text, createdAt, 0, now);
+      e.pending.add(d);
+      pending.incrementAndGet();
+      write(o, r.key(), e);
+      schedule(o, r.key(), d);
+    }
   }
 
-  private record Delivery(String url, String id, String tenant, byte[] body, long firstNanos) {}
-
-  private void attempt(Delivery d, int n) {
-    HttpRequest.Builder rb;
-    try {
-      rb =
-          HttpRequest.newBuilder(URI.create(d.url()))
-              .timeout(timeout)
-              .header("Content-Type", "application/json")
-              .header("User-Agent", "ReelFlow-Webhooks/1")
-              .header(DELIVERY, d.id())
-              .header(EVENT, "render.status")
-              .POST(HttpRequest.BodyPublishers.ofByteArray(d.body()));
-    } catch (IllegalArgumentException e) {
-      pending.decrementAndGet();
-      metrics.webhook("invalid_url");
-      LOG.warn("Webhook URL of {} is unusable: {}", d.id(), e.getMessage());
+  /** Commits the given partitions' offsets once their entries are written, then tombstones. */
+  private void commit(
+      KafkaConsumer<String, byte[]> c,
+      Map<TopicPartition, OffsetAndMetadata> next,
+      Collection<Integer> partitions) {
+    Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+    for (Map.Entry<TopicPartition, OffsetAndMetadata> e : next.entrySet()) {
+      if (partitions.contains(e.getKey().partition())) {
+        offsets.put(e.getKey(), e.getValue());
+      }
+    }
+    if (offsets.isEmpty()) {
       return;
     }
-    String secret = keys.tenant(d.tenant()).map(Tenant::webhookSecret).orElse("");
-    if (!secret.isEmpty()) {
-      rb.header(SIGNATURE, "sha256=" + sign(secret, d.body()));
-    } else {
-      LOG.warn("Tenant {} has no webhook secret: delivery {} is unsigned", d.tenant(), d.id());
+    producer.flush();
+    try {
+      c.commitSync(offsets);
+    } catch (RuntimeException e) {
+      LOG.warn("Committing the webhook offsets failed (they are read again): {}", e.toString());
+      return;
     }
-    http.sendAsync(rb.build(), HttpResponse.BodyHandlers.discarding())
-        .whenComplete(
-            (resp, err) -> {
-              if (err == null && resp.statusCode() / 100 == 2) {
-                pending.decrementAndGet();
-                metrics.webhook("delivered");
-                return;
+    offsets.keySet().forEach(next::remove);
+    for (Map.Entry<TopicPartition, OffsetAndMetadata> e : offsets.entrySet()) {
+      Owned o = owned.get(e.getKey().partition());
+      if (o != null) {
+        synchronized (o) {
+          o.committed = e.getValue().offset();
+        }
+      }
+    }
+  }
+
+  /**
+   * Tombstones the entries of renders that are final with nothing pending, once their final status
+   * is behind the committed offset (it is never read again, so it cannot be queued again).
+   */
+  private void tombstone(Owned o) {
+    synchronized (o) {
+      Iterator<Map.Entry<String, Entry>> it = o.entries.entrySet().iterator();
+      while (it.hasNext()) {
+        Map.Entry<String, Entry> x = it.next();
+        Entry en = x.getValue();
+        if (en.pending.isEmpty() && en.finalOffset >= 0 && en.finalOffset < o.committed) {
+          producer.send(new ProducerRecord<>(webhooksTopic, o.partition, x.getKey(), null));
+          it.remove();
+        }
+      }
+    }
+  }
+
+  /** Hands partitions over: waits for their attempts in flight, writes, commits. */
+  private final class Rebalance implements ConsumerRebalanceListener {
+    private final KafkaConsumer<String, byte[]> c;
+    private final Map<TopicPartition, OffsetAndMetadata> next;
+    private KafkaConsumer<String, byte[]> loader;
+
+    Rebalance(KafkaConsumer<String, byte[]> c, Map<TopicPartition, OffsetAndMetadata> next) {
+      this.c = c;
+      this.next = next;
+    }
+
+    @Override
+    public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+      if (partitions.isEmpty()) {
+        return;
+      }
+      for (TopicPartition tp : partitions) {
+        Owned o = load(tp.partition());
+        OffsetAndMetadata committed = c.committed(Set.of(tp)).get(tp);
+        o.committed = committed == null ? -1 : committed.offset();
+        owned.put(tp.partition(), o);
+        synchronized (o) {
+          for (Map.Entry<String, Entry> e : o.entries.entrySet()) {
+            for (Delivery d : e.getValue().pending) {
+              pending.incrementAndGet();
+              schedule(o, e.getKey(), d);
+            }
+          }
+        }
+      }
+      LOG.info(
+          "Webhooks of {} partitions {} now delivered by {}",
+          statusTopic,
+          partitions.stream().map(TopicPartition::partition).sorted().toList(),
+          config.instanceId());
+    }
+
+    @Override
+    public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+      release(partitions, true);
+    }
+
+    @Override
+    public void onPartitionsLost(Collection<TopicPartition> partitions) {
+      release(partitions, false);
+    }
+
+    private void release(Collection<TopicPartition> partitions, boolean graceful) {
+      List<Integer> ids = new ArrayList<>();
+      long waitUntil = System.nanoTime() + timeout.plusSeconds(2).toNanos();
+      for (TopicPartition tp : partitions) {
+        Owned o = owned.get(tp.partition());
+        if (o == null) {
+          continue;
+        }
+        ids.add(tp.partition());
+        synchronized (o) {
+          o.revoked = true;
+          // Let the attempts in flight finish and record their outcome, so that the next owner
+          // does not send them again.
+          while (graceful && o.inFlight > 0 && System.nanoTime() < waitUntil) {
+            try {
+              o.wait(100);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+              break;
+            }
+          }
+        }
+      }
+      if (graceful) {
+        commit(c, next, ids);
+      }
+      producer.flush();
+      for (int id : ids) {
+        Owned o = owned.remove(id);
+        if (o != null) {
+          synchronized (o) {
+            for (Entry e : o.entries.values()) {
+              pending.addAndGet(-e.pending.size());
+            }
+          }
+        }
+        next.remove(new TopicPartition(statusTopic, id));
+      }
+      if (!ids.isEmpty()) {
+        LOG.info(
+            "Webhooks of {} partitions {} handed over by {}",
+            statusTopic,
+            ids,
+            config.instanceId());
+      }
+    }
+
+    /** Reads a partition's entries back from the delivery topic. */
+    private Owned load(int partition) {
+      if (loader == null) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        p.put(ConsumerConfig.CLIENT_ID_CONFIG, config.instanceId() + "-webhooks-loader");
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        loader = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());
+      }
+      Owned o = new Owned(partition);
+      TopicPartition tp = new TopicPartition(webhooksTopic, partition);
+      loader.assign(List.of(tp));
+      loader.seekToBeginning(List.of(tp));
+      long end = loader.endOffsets(List.of(tp)).get(tp);
+      while (loader.position(tp) < end) {
+        for (ConsumerRecord<String, byte[]> r : loader.poll(Duration.ofMillis(200))) {
+          if (r.key() == null) {
+            continue;
+          }
+          if (r.value() == null) {
+            o.entries.remove(r.key());
+          } else {
+            try {
+              o.entries.put(r.key(), decode(r.value()));
+            } catch (IOException | RuntimeException e) {
+              LOG.warn("Skipping an unreadable webhook entry {}: {}", r.key(), e.toString());
+            }
+          }
+        }
+      }
+      return o;
+    }
+
+    void close() {
+      if (loader != null) {
+        loader.close();
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- attempts
+
+  private void schedule(Owned o, String key, Delivery d) {
+    long delay = Math.max(0, d.nextAt - System.currentTimeMillis());
+    try {
+      timer.schedule(() -> attempt(o, key, d.id), delay, TimeUnit.MILLISECONDS);
+    } catch (RejectedExecutionException closed) {
+      // shutting down: the entry stays in the topic for the next owner
+    }
+  }
+
+  private void attempt(Owned o, String key, String deliveryId) {
+    Entry e;
+    Delivery d;
+    synchronized (o) {
+      if (o.revoked || owned.get(o.partition) != o || !running) {
+        return;
+      }
+      e = o.entries.get(key);
+      d = e == null ? null : find(e, deliveryId);
+      if (d == null || d.inFlight) {
+        return;
+      }
+      d.inFlight = true;
+      o.inFlight++;
+    }
+    URI uri;
+    Optional<String> refused;
+    try {
+      uri = URI.create(e.url);
+      refused = policy.checkUrl(uri);
+    } catch (IllegalArgumentException bad) {
+      uri = null;
+      refused = Optional.of("is not a usable URL");
+    }
+    if (refused.isPresent()) {
+      finish(o, key, d, -1, null, "callbackUrl " + refused.get());
+      return;
+    }
+    byte[] bytes = d.body.getBytes(StandardCharsets.UTF_8);
+    Request.Builder rb =
+        new Request.Builder()
+            .url(uri.toString())
+            .header("User-Agent", "ReelFlow-Webhooks/1")
+            .header(DELIVERY, d.id)
+            .header(EVENT, "render.status")
+            .header(ATTEMPT, Integer.toString(d.attempts + 1))
+            .post(RequestBody.create(bytes, JSON_TYPE));
+    String secret = keys.tenant(e.tenant).map(Tenant::webhookSecret).orElse("");
+    if (!secret.isEmpty()) {
+      rb.header(SIGNATURE, "sha256=" + sign(secret, bytes));
+    } else {
+      LOG.warn("Tenant {} has no webhook secret: delivery {} is unsigned", e.tenant, d.id);
+    }
+    Request req;
+    try {
+      req = rb.build();
+    } catch (IllegalArgumentException bad) {
+      finish(o, key, d, -1, null, "callbackUrl is not a usable URL");
+      return;
+    }
+    http.newCall(req)
+        .enqueue(
+            new Callback() {
+              @Override
+              public void onResponse(Call call, Response response) {
+                int code = response.code();
+                response.close();
+                finish(o, key, d, code, null, null);
               }
-              String why = err != null ? err.toString() : "HTTP " + resp.statusCode();
-              Duration delay = backoff(n);
-              long elapsed = System.nanoTime() - d.firstNanos();
-              if (Duration.ofNanos(elapsed).plus(delay).compareTo(retryFor) > 0) {
-                pending.decrementAndGet();
-                metrics.webhook("gave_up");
-                LOG.warn("Giving up webhook {} after {} attempts: {}", d.id(), n, why);
-                return;
-              }
-              metrics.webhook("retried");
-              LOG.debug("Webhook {} attempt {} failed ({}); retry in {}", d.id(), n, why, delay);
-              try {
-                timer.schedule(() -> attempt(d, n + 1), delay.toMillis(), TimeUnit.MILLISECONDS);
-              } catch (java.util.concurrent.RejectedExecutionException closed) {
-                pending.decrementAndGet();
+
+              @Override
+              public void onFailure(Call call, IOException err) {
+                String refusal =
+                    CheckedHttpClient.forbidden(err)
+                        .map(f -> "callbackUrl " + f.getMessage())
+                        .orElse(null);
+                finish(o, key, d, -1, err, refusal);
               }
             });
   }
 
-  /** initial * 2^(n-1), capped at the maximum. */
-  Duration backoff(int attempt) {
-    long ms = initialBackoff.toMillis();
-    for (int i = 1; i < attempt && ms < maxBackoff.toMillis(); i++) {
+  /** Records an attempt's outcome: delivered, retried later, or dead-lettered. */
+  private void finish(Owned o, String key, Delivery d, int code, Throwable err, String refusal) {
+    synchronized (o) {
+      d.inFlight = false;
+      o.inFlight--;
+      o.notifyAll();
+      Entry e = o.entries.get(key);
+      if (e == null || !e.pending.contains(d)) {
+        return;
+      }
+      int n = d.attempts + 1;
+      long now = System.currentTimeMillis();
+      if (code / 100 == 2) {
+        e.pending.remove(d);
+        pending.decrementAndGet();
+        metrics.webhook("delivered");
+        write(o, key, e);
+        return;
+      }
+      String why = refusal != null ? refusal : err != null ? err.toString() : "HTTP " + code;
+      Duration delay = backoff(initialBackoff, maxBackoff, n);
+      if (refusal != null || now + delay.toMillis() - d.createdAt > retryFor.toMillis()) {
+        e.pending.remove(d);
+        pending.decrementAndGet();
+        metrics.webhook(refusal != null ? "refused" : "gave_up");
+        String code0 = refusal != null ? REFUSED : RETRIES_EXHAUSTED;
+        LOG.warn("Dead-lettering webhook {} after {} attempts: {}", d.id, n, why);
+        deadLetter(o, key, e, d, code0, why + " (after " + n + " attempts)");
+        write(o, key, e);
+        return;
+      }
+      d.attempts = n;
+      d.nextAt = now + delay.toMillis();
+      metrics.webhook("retried");
+      LOG.debug("Webhook {} attempt {} failed ({}); retry in {}", d.id, n, why, delay);
+      write(o, key, e);
+      if (!o.revoked && owned.get(o.partition) == o) {
+        schedule(o, key, d);
+      }
+    }
+  }
+
+  private void deadLetter(Owned o, String key, Entry e, Delivery d, String code, String message) {
+    DeadLetter letter =
+        DeadLetters.builder()
+            .sourceTopic(webhooksTopic)
+            .partition(o.partition)
+            .key(key)
+            .value(d.body.getBytes(StandardCharsets.UTF_8))
+            .reason(code, "delivery " + d.id + " to " + e.url + ": " + message)
+            .component("ingest")
+            .requestId(key)
+            .at(Instant.now())
+            .build();
+    try {
+      producer.send(
+          new ProducerRecord<>(
+              dlqTopic, null, key, avro.serialize(dlqTopic, letter), DeadLetters.headers(letter)),
+          (md, ex) -> {
+            if (ex != null) {
+              LOG.error("Dead-lettering webhook {} failed: {}", d.id, ex.toString());
+            } else {
+              metrics.webhook("dead_lettered");
+            }
+          });
+    } catch (RuntimeException ex) {
+      LOG.error("Dead-lettering webhook {} failed: {}", d.id, ex.toString());
+    }
+  }
+
+  private static Delivery find(Entry e, String id) {
+    for (Delivery d : e.pending) {
+      if (d.id.equals(id)) {
+        return d;
+      }
+    }
+    return null;
+  }
+
+  // ---------------------------------------------------------------- the entry records
+
+  private void write(Owned o, String key, Entry e) {
+    producer.send(
+        new ProducerRecord<>(webhooksTopic, o.partition, key, encode(e)),
+        (md, ex) -> {
+          if (ex != null) {
+            LOG.error("Writing the webhook entry of {} failed: {}", key, ex.toString());
+          }
+        });
+  }
+
+  private byte[] encode(Entry e) {
+    ObjectNode n = json.createObjectNode();
+    n.put("tenant", e.tenant);
+    n.put("url", e.url);
+    n.put("lastState", e.lastState);
+    n.put("lastVersion", e.lastVersion);
+    n.put("finalOffset", e.finalOffset);
+    ArrayNode a = n.putArray("pending");
+    for (Delivery d : e.pending) {
+      a.addObject()
+          .put("id", d.id)
+          .put("body", d.body)
+          .put("createdAt", d.createdAt)
+          .put("attempts", d.attempts)
+          .put("nextAt", d.nextAt);
+    }
+    try {
+      return json.writeValueAsBytes(n);
+    } catch (IOException ex) {
+      throw new IllegalStateException(ex);
+    }
+  }
+
+  private Entry decode(byte[] bytes) throws IOException {
+    JsonNode n = json.readTree(bytes);
+    Entry e = new Entry(n.path("tenant").asText(), n.path("url").asText());
+    e.lastState = n.path("lastState").asText(null);
+    e.lastVersion = n.path("lastVersion").asLong(-1);
+    e.finalOffset = n.path("finalOffset").asLong(-1);
+    for (JsonNode d : n.path("pending")) {
+      e.pending.add(
+          new Delivery(
+              d.path("id").asText(),
+              d.path("body").asText(),
+              d.path("createdAt").asLong(),
+              d.path("attempts").asInt(),
+              d.path("nextAt").asLong()));
+    }
+    return e;
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  /** initial * 2^(attempt-1), capped at the maximum. */
+  static Duration backoff(Duration initial, Duration max, int attempt) {
+    long ms = initial.toMillis();
+    for (int i = 1; i < attempt && ms < max.toMillis(); i++) {
       ms *= 2;
     }
-    return Duration.ofMillis(Math.min(ms, maxBackoff.toMillis()));
+    return Duration.ofMillis(Math.min(ms, max.toMillis()));
   }
 
   static String sign(String secret, byte[] body) {
@@ -190,12 +865,22 @@ final class WebhookDispatcher implements StatusView.Listener, AutoCloseable {
     }
   }
 
-  int pending() {
-    return pending.get();
-  }
-
+  /** Hands this instance's partitions over (waiting for attempts in flight) and stops. */
   @Override
   public void close() {
+    running = false;
+    KafkaConsumer<String, byte[]> c = consumer;
+    if (c != null) {
+      c.wakeup();
+    }
+    try {
+      thread.join(timeout.plusSeconds(30).toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     timer.shutdownNow();
+    http.dispatcher().executorService().shutdown();
+    http.connectionPool().evictAll();
+    producer.close(Duration.ofSeconds(5));
   }
 }

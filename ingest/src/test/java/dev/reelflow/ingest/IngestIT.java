@@ -64,7 +64,8 @@ class IngestIT {
                 + ApiKeys.hash(KEY_B)
                 + ":whsec-globex")
         .rateLimit(100_000, 100_000)
-        .webhooks(true, Duration.ofMillis(200), Duration.ofHours(1));
+        .webhooks(true, Duration.ofMillis(200), Duration.ofHours(1))
+        .webhookAllow(true, "127.0.0.1");
   }
 
   @BeforeAll
@@ -96,7 +97,7 @@ class IngestIT {
     a2 = new ApiClient(two.baseUrl(), KEY_A);
     b1 = new ApiClient(one.baseUrl(), KEY_B);
     kafka = new KafkaTopics(STACK.stack().bootstrapServers(), STACK.stack().schemaRegistryUrl());
-    receiver = HttpServer.create(new InetSocketAddress("localhost", 0), 0);
+    receiver = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
     receiver.createContext(
         "/hook",
         ex -> {
@@ -324,6 +325,62 @@ class IngestIT {
     assertThat(reqs).hasSize(1);
   }
 
+  /** Issue 17, scenario 9: one Idempotency-Key sent 100 times at once across two instances. */
+  @Test
+  void oneIdempotencyKeySentConcurrentlyToTwoInstancesMakesOneRender() throws Exception {
+    String key = "scenario-9-" + System.nanoTime();
+    java.util.concurrent.ExecutorService pool =
+        java.util.concurrent.Executors.newFixedThreadPool(32);
+    List<java.util.concurrent.Future<ApiClient.Answer>> answers = new java.util.ArrayList<>();
+    java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+    try {
+      for (int i = 0; i < 100; i++) {
+        ApiClient c = i % 2 == 0 ? a1 : a2;
+        answers.add(
+            pool.submit(
+                () -> {
+                  go.await();
+                  return c.call("POST", "/v1/renders", "application/json", body("nine"), key);
+                }));
+      }
+      go.countDown();
+      java.util.Set<String> ids = new java.util.HashSet<>();
+      int accepted = 0;
+      for (java.util.concurrent.Future<ApiClient.Answer> f : answers) {
+        ApiClient.Answer a = f.get(60, TimeUnit.SECONDS);
+        assertThat(a.status()).as(a.body()).isIn(200, 202);
+        accepted += a.status() == 202 ? 1 : 0;
+        ids.add(a.json().get("id").asText());
+      }
+      assertThat(ids).hasSize(1);
+      // Requests on one instance take turns on the key: at most one first use per instance.
+      assertThat(accepted).isBetween(1, 2);
+      String id = ids.iterator().next();
+      // Racing first uses may publish the same derived id more than once (the orchestrator
+      // dedupes on it); no other render exists for this key.
+      List<RenderRequest> reqs =
+          kafka.readAll(
+              "render.requests",
+              RenderRequest.class,
+              x -> key.equals(String.valueOf(x.getIdempotencyKey())),
+              accepted,
+              Duration.ofSeconds(20));
+      assertThat(reqs).isNotEmpty();
+      assertThat(reqs).allSatisfy(r -> assertThat(r.getRequestId().toString()).isEqualTo(id));
+      assertThat(reqs).hasSize(accepted);
+      LOG_SCENARIO_9.info(
+          "scenario 9: 100 requests, {} answered 202, {} answered 200, 1 render id, {} records",
+          accepted,
+          100 - accepted,
+          reqs.size());
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  private static final org.slf4j.Logger LOG_SCENARIO_9 =
+      org.slf4j.LoggerFactory.getLogger(IngestIT.class);
+
   @Test
   void statusViewIsSharedAndTenantsAreIsolated() {
     String id = "r-it-view-1";
@@ -443,7 +500,7 @@ class IngestIT {
   @Test
   void webhooksAreSignedAndRetriedOnStateChangesOnly() throws Exception {
     hookFailuresLeft.set(2);
-    String url = "http://localhost:" + receiver.getAddress().getPort() + "/hook";
+    String url = "http://127.0.0.1:" + receiver.getAddress().getPort() + "/hook";
     String id = "r-it-hook-1";
     kafka.write(
         "render.status", id, status(id, "acme", RenderState.QUEUED, 1).setCallbackUrl(url).build());

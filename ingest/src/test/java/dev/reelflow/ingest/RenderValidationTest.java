@@ -41,6 +41,71 @@ class RenderValidationTest {
   }
 
   @Test
+  void callbackUrlsThatReachNonPublicAddressesAreRefusedNamingTheField() throws Exception {
+    IngestConfig config =
+        IngestConfig.builder()
+            .bootstrapServers("kafka.internal:9092")
+            .schemaRegistryUrl("http://registry.internal:8081")
+            .s3("http://10.1.2.3:9000", "a", "s", "reelflow")
+            .build();
+    ImageInputs rules = ImageInputs.of(config, java.util.Optional.empty());
+    for (String url :
+        List.of(
+            "http://hooks.example.com/x", // https only
+            "https://127.0.0.1/x",
+            "https://localhost:8443/x",
+            "https://169.254.169.254/latest/meta-data/",
+            "https://10.0.0.7/x",
+            "https://192.168.1.1/x",
+            "https://224.0.0.1/x",
+            "https://[::1]/x",
+            "https://[fe80::1]/x",
+            "https://[fd00::1]/x",
+            "https://[::ffff:127.0.0.1]/x",
+            "https://[::ffff:169.254.169.254]/x",
+            "https://2130706433/x", // 127.0.0.1 as one number
+            "https://user:pw@hooks.example.com/x",
+            "https://kafka.internal/x", // the pipeline's own services
+            "https://registry.internal/x")) {
+      List<FieldError> errors =
+          RenderValidation.validate(
+                  json("{\"prompt\":\"p\",\"callbackUrl\":\"" + url + "\"}"),
+                  NOW,
+                  rules,
+                  PromptLength.characters(),
+                  null,
+                  true)
+              .errors();
+      assertThat(errors).as(url).extracting(FieldError::field).containsExactly("callbackUrl");
+    }
+    assertThat(
+            RenderValidation.validate(
+                    json("{\"prompt\":\"p\",\"callbackUrl\":\"https://hooks.example.com/x\"}"),
+                    NOW,
+                    rules,
+                    PromptLength.characters(),
+                    null,
+                    true)
+                .errors())
+        .isEmpty();
+    // An operator allows the local stack's own test receiver explicitly.
+    ImageInputs local =
+        ImageInputs.of(
+            IngestConfig.builder().webhookAllow(true, "127.0.0.1").build(),
+            java.util.Optional.empty());
+    assertThat(
+            RenderValidation.validate(
+                    json("{\"prompt\":\"p\",\"callbackUrl\":\"http://127.0.0.1:9/hook\"}"),
+                    NOW,
+                    local,
+                    PromptLength.characters(),
+                    null,
+                    true)
+                .errors())
+        .isEmpty();
+  }
+
+  @Test
   void everyApiStringMaps() throws Exception {
     RenderSubmission s =
         RenderValidation.validate(
@@ -48,7 +113,7 @@ class RenderValidationTest {
                     "{\"prompt\":\"fox\",\"mode\":\"i2v\",\"imageUrl\":\"https://x.test/a.png\",\"resolution\":\"preview\","
                         + "\"aspectRatio\":\"9:16\",\"frames\":241,\"upscale\":\"none\",\"seed\":7,\"steps\":8,"
                         + "\"guidanceScale\":1.5,\"deadline\":\"2026-11-26T00:00:00+01:00\",\"labels\":{\"a.b/c\":\"v\"},"
-                        + "\"callbackUrl\":\"http://hooks.test/x\"}"),
+                        + "\"callbackUrl\":\"https://hooks.test/x\"}"),
                 NOW)
             .submission();
     assertThat(s.mode()).isEqualTo(Mode.I2V);

@@ -100,24 +100,17 @@ class TenantSetupTest {
     // RFC 4231 test case 2.
     assertThat(WebhookDispatcher.sign("Jefe", BodyFuzzer.bytes("what do ya want for nothing?")))
         .isEqualTo("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
-    IngestConfig c =
-        IngestConfig.builder().webhooks(true, Duration.ofSeconds(1), Duration.ofHours(2)).build();
-    WebhookDispatcher d =
-        new WebhookDispatcher(
-            c, ApiKeys.of(Map.of()), null, IngestServer.newMapper(), new IngestMetrics());
-    try {
-      assertThat(d.backoff(1)).isEqualTo(Duration.ofSeconds(1));
-      assertThat(d.backoff(4)).isEqualTo(Duration.ofSeconds(8));
-      assertThat(d.backoff(30)).isEqualTo(Duration.ofMinutes(10));
-      // Sum of delays before giving up covers more than an hour.
-      long total = 0;
-      int n = 1;
-      while (total < Duration.ofHours(2).toMillis()) {
-        total += d.backoff(n++).toMillis();
-      }
-      assertThat(n).isGreaterThan(12);
-    } finally {
-      d.close();
+    Duration one = Duration.ofSeconds(1);
+    Duration max = Duration.ofMinutes(10);
+    assertThat(WebhookDispatcher.backoff(one, max, 1)).isEqualTo(Duration.ofSeconds(1));
+    assertThat(WebhookDispatcher.backoff(one, max, 4)).isEqualTo(Duration.ofSeconds(8));
+    assertThat(WebhookDispatcher.backoff(one, max, 30)).isEqualTo(Duration.ofMinutes(10));
+    // Sum of delays before giving up covers more than an hour.
+    long total = 0;
+    int n = 1;
+    while (total < Duration.ofHours(2).toMillis()) {
+      total += WebhookDispatcher.backoff(one, max, n++).toMillis();
     }
+    assertThat(n).isGreaterThan(12);
   }
 }

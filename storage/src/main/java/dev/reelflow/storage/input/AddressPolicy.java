@@ -96,11 +96,11 @@ public final class AddressPolicy {
     if (allowHosts.contains(host)) {
       return Optional.empty();
     }
-    if (denyHosts.contains(host)) {
-      return Optional.of("host " + host + " is one of the pipeline's own services");
-    }
     if (host.equals("localhost") || host.endsWith(".localhost")) {
       return Optional.of("host " + host + " is the local machine");
+    }
+    if (denyHosts.contains(host)) {
+      return Optional.of("host " + host + " is one of the pipeline's own services");
     }
     if (nonCanonicalNumeric(host)) {
       return Optional.of("host " + host + " is a numeric address in a non-canonical form");
@@ -124,14 +124,17 @@ public final class AddressPolicy {
         return Optional.empty();
       }
     }
+    String kind = forbiddenKind(address);
+    if (kind != null) {
+      return Optional.of(address.getHostAddress() + " is " + kind + " address");
+    }
     for (Cidr c : denyRanges) {
       if (c.contains(address)) {
         return Optional.of(
             address.getHostAddress() + " is in " + c + ", one of the pipeline's own services");
       }
     }
-    return Optional.ofNullable(forbiddenKind(address))
-        .map(kind -> address.getHostAddress() + " is " + kind + " address");
+    return Optional.empty();
   }
 
   /** The kind of a non-public address ("a loopback", ...), or null for a public unicast one. */
@@ -357,6 +360,44 @@ public final class AddressPolicy {
     public Builder deny(String hostOrRange) {
       add(hostOrRange, denyHosts, denyRanges);
       return this;
+    }
+
+    /**
+     * Denies the hosts of the pipeline's own services, given as their URLs ({@code
+     * http://registry:8081}) or comma-separated {@code host:port} lists (Kafka's bootstrap
+     * servers); blank values are skipped. Hosts the operator allowed stay allowed.
+     */
+    public Builder denyServices(String... endpoints) {
+      for (String endpoint : endpoints) {
+        for (String host : serviceHosts(endpoint)) {
+          add(host, denyHosts, denyRanges);
+        }
+      }
+      return this;
+    }
+
+    private static List<String> serviceHosts(String endpoint) {
+      List<String> out = new ArrayList<>();
+      for (String e : split(endpoint)) {
+        String host;
+        if (e.contains("://")) {
+          try {
+            host = URI.create(e).getHost();
+          } catch (IllegalArgumentException notAUrl) {
+            host = null;
+          }
+        } else {
+          int colon = e.lastIndexOf(':');
+          host = colon > 0 && e.indexOf(':') == colon ? e.substring(0, colon) : e;
+          if (host.startsWith("[") && host.contains("]")) {
+            host = host.substring(1, host.indexOf(']'));
+          }
+        }
+        if (host != null && !host.isBlank()) {
+          out.add(host);
+        }
+      }
+      return out;
     }
 
     /** {@link #allow} for each entry of a comma-separated list (blank entries skipped). */

@@ -3,19 +3,13 @@ package dev.reelflow.storage.input;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
-import java.net.InetAddress;
-import java.net.Proxy;
 import java.net.URI;
-import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import okhttp3.Call;
-import okhttp3.Connection;
 import okhttp3.ConnectionPool;
-import okhttp3.Dns;
 import okhttp3.HttpUrl;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
@@ -27,10 +21,10 @@ import okhttp3.ResponseBody;
  * and time:
  *
  * <ul>
- *   <li>every address a host name resolves to is checked before connecting (the lookup is the
- *       client's own {@link Resolver}), and the address actually connected to is checked again
- *       before the request is sent, so a DNS answer that changes between checks (rebinding) or a
- *       literal address gains nothing; a host with any forbidden address is refused;
+ *   <li>connections go through a {@link CheckedHttpClient}: every address a host name resolves to
+ *       is checked before connecting and the address connected to again before the request is sent
+ *       (DNS rebinding and literal addresses gain nothing); a host with any forbidden address is
+ *       refused;
  *   <li>redirects are followed by hand, at most {@link Builder#maxRedirects}, each target checked
  *       like the first URL; no proxy is used (a proxy would connect on our behalf unchecked);
  *   <li>at most {@link ImageLimits#maxBytes()} are read (a larger Content-Length is refused before
@@ -43,12 +37,6 @@ import okhttp3.ResponseBody;
  * (timeouts, connection failures, 5xx, 408, 429). Thread-safe; close it to release its connections.
  */
 public final class RemoteImageFetcher implements AutoCloseable {
-  /** Host name resolution; the default is the system resolver. */
-  @FunctionalInterface
-  public interface Resolver {
-    List<InetAddress> resolve(String host) throws UnknownHostException;
-  }
-
   /**
    * A fetched image.
    *
@@ -57,15 +45,6 @@ public final class RemoteImageFetcher implements AutoCloseable {
    * @param uri the URL it came from after redirects
    */
   public record Fetched(byte[] bytes, ImageInfo info, URI uri) {}
-
-  /** Thrown inside the HTTP client when an address is refused; reported as a rejection. */
-  static final class ForbiddenAddressException extends UnknownHostException {
-    private static final long serialVersionUID = 1L;
-
-    ForbiddenAddressException(String message) {
-      super(message);
-    }
-  }
 
   private final AddressPolicy policy;
   private final ImageLimits limits;
@@ -78,47 +57,12 @@ public final class RemoteImageFetcher implements AutoCloseable {
     this.limits = b.limits;
     this.maxRedirects = b.maxRedirects;
     this.total = b.total;
-    Resolver resolver = b.resolver;
-    Dns dns =
-        host -> {
-          List<InetAddress> all = resolver.resolve(host);
-          if (all == null || all.isEmpty()) {
-            throw new UnknownHostException(host + " has no address");
-          }
-          if (!policy.allowsHost(host)) {
-            for (InetAddress a : all) {
-              Optional<String> why = policy.check(a);
-              if (why.isPresent()) {
-                throw new ForbiddenAddressException("host " + host + " resolves to " + why.get());
-              }
-            }
-          }
-          return all;
-        };
     this.http =
-        new OkHttpClient.Builder()
-            .dns(dns)
-            .proxy(Proxy.NO_PROXY)
-            .followRedirects(false)
-            .followSslRedirects(false)
+        CheckedHttpClient.builder(policy, b.resolver)
             .connectionPool(new ConnectionPool(2, 1, java.util.concurrent.TimeUnit.MINUTES))
             .connectTimeout(b.connect)
             .readTimeout(b.read)
             .callTimeout(b.total)
-            .addNetworkInterceptor(
-                chain -> {
-                  Connection c = chain.connection();
-                  String host = chain.request().url().host();
-                  if (c != null && !policy.allowsHost(host)) {
-                    InetAddress a = c.route().socketAddress().getAddress();
-                    Optional<String> why = policy.check(a);
-                    if (why.isPresent()) {
-                      throw new ForbiddenAddressException(
-                          "host " + host + " connected to " + why.get());
-                    }
-                  }
-                  return chain.proceed(chain.request());
-                })
             .build();
   }
 
@@ -183,30 +127,14 @@ public final class RemoteImageFetcher implements AutoCloseable {
         }
         byte[] bytes = read(r.body());
         return new Fetched(bytes, ImageInfo.inspect(bytes, limits), current);
-      } catch (ForbiddenAddressException e) {
-        throw new ImageRejectedException(e.getMessage(), e);
       } catch (IOException e) {
-        ForbiddenAddressException f = forbidden(e);
-        if (f != null) {
-          throw new ImageRejectedException(f.getMessage(), e);
+        Optional<CheckedHttpClient.ForbiddenAddressException> f = CheckedHttpClient.forbidden(e);
+        if (f.isPresent()) {
+          throw new ImageRejectedException(f.get().getMessage(), e);
         }
         throw e;
       }
     }
-  }
-
-  private static ForbiddenAddressException forbidden(Throwable t) {
-    for (Throwable c = t; c != null; c = c.getCause()) {
-      if (c instanceof ForbiddenAddressException f) {
-        return f;
-      }
-      for (Throwable s : c.getSuppressed()) {
-        if (s instanceof ForbiddenAddressException f) {
-          return f;
-        }
-      }
-    }
-    return null;
   }
 
   private byte[] read(ResponseBody body) throws IOException {
@@ -255,7 +183,7 @@ public final class RemoteImageFetcher implements AutoCloseable {
     private Duration read = Duration.ofSeconds(10);
     private Duration total = Duration.ofSeconds(30);
     private int maxRedirects = 3;
-    private Resolver resolver = host -> Arrays.asList(InetAddress.getAllByName(host));
+    private CheckedHttpClient.Resolver resolver = CheckedHttpClient.Resolver.system();
 
     private Builder(AddressPolicy policy) {
       this.policy = Objects.requireNonNull(policy, "policy");
@@ -295,7 +223,7 @@ public final class RemoteImageFetcher implements AutoCloseable {
     }
 
     /** Host name resolution (tests: a resolver they control); default the system's. */
-    public Builder resolver(Resolver r) {
+    public Builder resolver(CheckedHttpClient.Resolver r) {
       this.resolver = Objects.requireNonNull(r);
       return this;
     }

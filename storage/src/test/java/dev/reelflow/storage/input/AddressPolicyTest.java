@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.net.InetAddress;
 import java.net.URI;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class AddressPolicyTest {
@@ -100,5 +101,32 @@ class AddressPolicyTest {
     assertThatThrownBy(() -> AddressPolicy.builder().allow("10.0.0.0/40"))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("prefix");
+  }
+
+  @Test
+  void thePipelinesOwnServicesAreDeniedFromTheirEndpoints() throws Exception {
+    AddressPolicy p =
+        AddressPolicy.builder()
+            .allow("hooks.internal")
+            .denyServices(
+                "kafka-0.internal:9092, kafka-1.internal:9092,[fd00::7]:9092",
+                "http://registry.internal:8081",
+                "http://203.0.114.9:9000",
+                "",
+                "hooks.internal:443")
+            .build();
+    for (String url :
+        List.of(
+            "https://kafka-0.internal/x",
+            "https://KAFKA-1.internal./x",
+            "https://registry.internal/x",
+            "https://203.0.114.9/x",
+            "https://[fd00::7]/x")) {
+      assertThat(p.checkUrl(URI.create(url))).as(url).isPresent();
+    }
+    assertThat(p.check(InetAddress.getByName("203.0.114.9"))).isPresent();
+    // The operator's allow list wins over the service list.
+    assertThat(p.checkUrl(URI.create("https://hooks.internal/x"))).isEmpty();
+    assertThat(p.checkUrl(URI.create("https://example.com/x"))).isEmpty();
   }
 }
