@@ -157,7 +157,55 @@ class FaultSuiteIT {
     Thread.sleep(OBSERVE_MS);
   }
 
+  /** Baselines of the orchestrator's fencedEvents counter, per scenario. */
+  static final Map<RenderHistory, Long> fencedAtStart = new HashMap<>();
+
+  static RenderHistory history(String scenario) {
+    RenderHistory h = new RenderHistory(scenario);
+    orchestratorFencedEvents().ifPresent(n -> fencedAtStart.put(h, n));
+    return h;
+  }
+
+  /**
+   * The orchestrator's count of refused (fenced) stage events: the sum of its {@code
+   * lifecycle.fencedEvents} counters on the Flink Prometheus endpoint; empty when unreadable.
+   */
+  static Optional<Long> orchestratorFencedEvents() {
+    String url = p.pipeline().info().get("flink.metrics");
+    if (url == null) {
+      return Optional.empty();
+    }
+    try {
+      java.net.http.HttpResponse<String> r =
+          java.net.http.HttpClient.newHttpClient()
+              .send(
+                  java.net.http.HttpRequest.newBuilder(java.net.URI.create(url))
+                      .timeout(Duration.ofSeconds(20))
+                      .build(),
+                  java.net.http.HttpResponse.BodyHandlers.ofString());
+      double sum = 0;
+      boolean found = false;
+      for (String line : r.body().split("\n")) {
+        if (!line.startsWith("#") && line.contains("fencedEvents")) {
+          sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+          found = true;
+        }
+      }
+      return found ? Optional.of((long) sum) : Optional.empty();
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("cannot read the orchestrator's fencedEvents: {}", e.toString());
+      return Optional.empty();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return Optional.empty();
+    }
+  }
+
   static RenderHistoryChecker.Result checkAndReport(RenderHistory h) {
+    Long start = fencedAtStart.get(h);
+    if (start != null) {
+      orchestratorFencedEvents().ifPresent(n -> h.orchestratorFenced(n - start));
+    }
     RenderHistoryChecker.Result r = p.check(h);
     StringBuilder why = new StringBuilder();
     r.violations().forEach(v -> why.append("\n- ").append(v));
@@ -192,7 +240,7 @@ class FaultSuiteIT {
   @Test
   @Order(1)
   void s01aSigkillOfABaseWorkerMidRender() throws Exception {
-    RenderHistory h = new RenderHistory("01a-sigkill-base-mid-render");
+    RenderHistory h = history("01a-sigkill-base-mid-render");
     int n = SLOW ? 8 : 2;
     List<String> ids = new ArrayList<>();
     for (int i = 0; i < n; i++) {
@@ -218,7 +266,7 @@ class FaultSuiteIT {
   @Order(2)
   void s03SigkillIsRedispatchedWithinAFewSeconds() throws Exception {
     ensureBase(2);
-    RenderHistory h = new RenderHistory("03-sigkill-redispatch");
+    RenderHistory h = history("03-sigkill-redispatch");
     int kills = SLOW ? 5 : 1;
     List<Long> toQueued = new ArrayList<>();
     List<Long> toStarted = new ArrayList<>();
@@ -289,7 +337,7 @@ class FaultSuiteIT {
   @Order(3)
   void s02SigstopLongerThanTheLeaseThenSigcontIsFenced() throws Exception {
     ensureBase(2);
-    RenderHistory h = new RenderHistory("02-sigstop-zombie");
+    RenderHistory h = history("02-sigstop-zombie");
     int n = SLOW ? 3 : 1;
     List<String> ids = new ArrayList<>();
     for (int i = 0; i < n; i++) {
@@ -338,6 +386,10 @@ class FaultSuiteIT {
     RenderHistoryChecker.Result r = checkAndReport(h);
     assertThat(r.succeeded()).isEqualTo(n);
     assertThat(r.fencedLateResults()).as("the zombie's late FAILED is fenced").isPositive();
+    assertThat(r.orchestratorFencedEvents())
+        .as("the orchestrator counted the refused late events")
+        .isNotNull()
+        .isPositive();
     assertThat(p.events().events(id))
         .as("the zombie sent no PROGRESS or COMPLETED after it woke")
         .noneMatch(
@@ -362,7 +414,7 @@ class FaultSuiteIT {
     all.add(u1);
     all.add(u2);
     p.awaitReady(WAIT, u1, u2);
-    RenderHistory h = new RenderHistory("01b-sigkill-upscale-after-upload");
+    RenderHistory h = history("01b-sigkill-upscale-after-upload");
     int n = SLOW ? 3 : 1;
     List<String> ids = new ArrayList<>();
     for (int i = 0; i < n; i++) {
@@ -421,7 +473,7 @@ class FaultSuiteIT {
   @Order(5)
   void s11CancelStorm() throws Exception {
     ensureBase(2);
-    RenderHistory h = new RenderHistory("11-cancel-storm");
+    RenderHistory h = history("11-cancel-storm");
     Random random = new Random(11);
     int n = SLOW ? 30 : 6;
     int steps = 6;
@@ -469,7 +521,7 @@ class FaultSuiteIT {
     WorkerJvm u3 = p.startWorker("fs-up-3", "upscale", "bicubic", settings);
     all.add(u3);
     p.awaitReady(WAIT, u3);
-    RenderHistory h = new RenderHistory("08-poison-every-input-topic");
+    RenderHistory h = history("08-poison-every-input-topic");
     SchemaRegistryClient registry =
         SchemaRegistryClient.create(p.pipeline().stack().schemaRegistryUrl());
     Map<String, String> expected =

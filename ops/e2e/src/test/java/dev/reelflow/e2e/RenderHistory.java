@@ -30,6 +30,7 @@ final class RenderHistory {
   private final List<Poison> poison = new ArrayList<>();
   private int submitted;
   private Instant healedAt;
+  private Long orchestratorFenced;
 
   RenderHistory(String scenario) {
     this.scenario = scenario;
@@ -91,6 +92,18 @@ final class RenderHistory {
 
   synchronized List<Poison> poison() {
     return List.copyOf(poison);
+  }
+
+  /**
+   * Stage events the orchestrator refused during the scenario (its {@code lifecycle.fencedEvents}
+   * counter, end minus start), when the scenario could read it.
+   */
+  synchronized void orchestratorFenced(long events) {
+    orchestratorFenced = events;
+  }
+
+  synchronized Optional<Long> orchestratorFenced() {
+    return Optional.ofNullable(orchestratorFenced);
   }
 
   synchronized Optional<Instant> healedAt() {

@@ -94,6 +94,7 @@ final class RenderHistoryChecker {
       int deadLetteredExpected,
       int deadLetteredActual,
       int fencedLateResults,
+      Long orchestratorFencedEvents,
       Double firstProgressSeconds,
       Double lastFinishSeconds,
       List<String> violations) {
@@ -202,6 +203,7 @@ final class RenderHistoryChecker {
         history.poison().size(),
         dead[0],
         fencedLate,
+        history.orchestratorFenced().orElse(null),
         firstProgress,
         lastFinishSeconds,
         List.copyOf(violations));
@@ -461,14 +463,15 @@ final class RenderHistoryChecker {
 
   static final String HEADER =
       "| scenario | renders | acknowledged | succeeded | cancelled | lost | duplicated |"
-          + " dead-lettered (expected/actual) | fenced late results | heal → first progress (s) |"
+          + " dead-lettered (expected/actual) | fenced late results (events/orchestrator) |"
+          + " heal → first progress (s) |"
           + " heal → last finish (s) | result |\n"
           + "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n";
 
   static String row(Result r) {
     return String.format(
         Locale.ROOT,
-        "| %s | %d | %d | %d | %d | %d | %d | %d/%d | %d | %s | %s | %s |%n",
+        "| %s | %d | %d | %d | %d | %d | %d | %d/%d | %d/%s | %s | %s | %s |%n",
         r.scenario(),
         r.renders(),
         r.acknowledged(),
@@ -479,6 +482,7 @@ final class RenderHistoryChecker {
         r.deadLetteredExpected(),
         r.deadLetteredActual(),
         r.fencedLateResults(),
+        r.orchestratorFencedEvents() == null ? "–" : r.orchestratorFencedEvents().toString(),
         r.firstProgressSeconds() == null
             ? "–"
             : String.format(Locale.ROOT, "%.1f", r.firstProgressSeconds()),

@@ -248,9 +248,12 @@ class RenderHistoryCheckerTest {
     status("r-1", RenderState.SUCCEEDED, 2, 4, 26);
     publishFinals("r-1");
     history.healed(T0.plusSeconds(11));
+    history.orchestratorFenced(2);
     RenderHistoryChecker.Result r = check();
     assertThat(r.violations()).isEmpty();
     assertThat(r.fencedLateResults()).isEqualTo(2);
+    assertThat(r.orchestratorFencedEvents()).isEqualTo(2L);
+    assertThat(RenderHistoryChecker.row(r)).contains("| 2/2 |");
     assertThat(r.firstProgressSeconds()).isEqualTo(2.0);
     assertThat(r.lastFinishSeconds()).isEqualTo(15.0);
   }
@@ -373,7 +376,7 @@ class RenderHistoryCheckerTest {
     assertThat(json.get("lost").asInt()).isEqualTo(1);
     assertThat(json.get("passed").asBoolean()).isFalse();
     String md = Files.readString(dir.resolve("unit.md"));
-    assertThat(md).contains("| unit | 2 | 2 | 1 | 0 | 1 | 0 | 0/0 |").contains("FAIL");
+    assertThat(md).contains("| unit | 2 | 2 | 1 | 0 | 1 | 0 | 0/0 | 0/– |").contains("FAIL");
     assertThat(md).contains("r-lost lost");
     RenderHistoryChecker.report(r, dir);
     assertThat(Files.readAllLines(dir.resolve("summary.md")))
