@@ -83,7 +83,14 @@ public final class OrchestratorConfig implements Serializable {
    */
   public static final String TRANSACTION_TIMEOUT = "kafka.transaction.timeout";
 
-  /** Lease of a task: re-queued when no heartbeat arrives within it. Default {@code 30s}. */
+  /**
+   * Lease of a task: a running attempt is fenced and the next one queued when no heartbeat arrives
+   * within it. Default {@code 4s}: four missed heartbeats at the workers' default 1 s interval, so
+   * a killed worker's task is re-dispatched within about 5 s. Workers send heartbeats from a thread
+   * of their own, so a long model load or a slow step does not stop them; only a frozen or dead
+   * process does (a frozen one fences itself when it wakes). Raise it where worker JVMs can pause
+   * for seconds (very large heaps) or the network to Kafka stalls for seconds.
+   */
   public static final String LEASE = "task.lease";
 
   /** The longest {@link #LEASE} accepted. */
@@ -165,7 +172,7 @@ public final class OrchestratorConfig implements Serializable {
     DEFAULTS.put(GROUP_ID, "reelflow-orchestrator");
     DEFAULTS.put(TRANSACTIONAL_ID_PREFIX, "reelflow-orchestrator");
     DEFAULTS.put(TRANSACTION_TIMEOUT, "10m");
-    DEFAULTS.put(LEASE, "30s");
+    DEFAULTS.put(LEASE, "4s");
     DEFAULTS.put(RETRY_MAX_ATTEMPTS, "3");
     DEFAULTS.put(RETRY_INITIAL_BACKOFF, "2s");
     DEFAULTS.put(RETRY_MAX_BACKOFF, "2m");
@@ -277,6 +284,24 @@ public final class OrchestratorConfig implements Serializable {
     this.stateRetention = positive(all, STATE_RETENTION);
     this.bufferTimeout = positive(all, BUFFER_TIMEOUT);
     this.jobName = nonBlank(all, JOB_NAME);
+    if (taskDelivery == DeliveryGuarantee.EXACTLY_ONCE
+        && lease.compareTo(checkpointInterval.multipliedBy(2)) <= 0) {
+      // Transactional task records reach the workers only at a checkpoint, and a worker fences a
+      // task whose lease ran out before it started: the lease must cover that wait.
+      throw new OrchestratorConfigException(
+          LEASE
+              + " ("
+              + lease
+              + ") must be more than twice "
+              + CHECKPOINT_INTERVAL
+              + " ("
+              + checkpointInterval
+              + ") when "
+              + DELIVERY_TASKS
+              + " is EXACTLY_ONCE: task records become visible to the workers only at a"
+              + " checkpoint; raise the lease, shorten the interval, or use AT_LEAST_ONCE tasks"
+              + " (the default; the workers drop duplicates)");
+    }
     if (eventDelivery == DeliveryGuarantee.EXACTLY_ONCE
         && transactionTimeout.compareTo(checkpointInterval.multipliedBy(2)) < 0) {
       throw new OrchestratorConfigException(

@@ -16,7 +16,7 @@ class OrchestratorConfigTest {
   @Test
   void defaults() {
     OrchestratorConfig c = OrchestratorConfig.defaults();
-    assertThat(c.lease()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(c.lease()).isEqualTo(Duration.ofSeconds(4));
     assertThat(c.taskDelivery()).isEqualTo(DeliveryGuarantee.AT_LEAST_ONCE);
     assertThat(c.eventDelivery()).isEqualTo(DeliveryGuarantee.EXACTLY_ONCE);
     assertThat(c.stateBackend()).isEqualTo("rocksdb");
@@ -57,6 +57,15 @@ class OrchestratorConfigTest {
                     .transactionTimeout(Duration.ofMinutes(15))
                     .build())
         .hasMessageContaining("at least twice");
+    // Exactly-once task records wait for a checkpoint; the (short, default) lease must cover it.
+    assertThatThrownBy(
+            () ->
+                OrchestratorConfig.builder()
+                    .taskDelivery(DeliveryGuarantee.EXACTLY_ONCE)
+                    .checkpointInterval(Duration.ofSeconds(10))
+                    .build())
+        .isInstanceOf(OrchestratorConfigException.class)
+        .hasMessageContaining("task.lease (PT4S) must be more than twice checkpoint.interval");
   }
 
   @Test

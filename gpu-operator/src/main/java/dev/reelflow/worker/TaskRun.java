@@ -6,6 +6,7 @@ import dev.reelflow.worker.spi.EngineContext;
 import dev.reelflow.worker.spi.StepListener;
 import dev.reelflow.worker.spi.TaskCancelledException;
 import java.nio.file.Path;
+import java.time.Duration;
 
 /**
  * One running task as the engine sees it ({@link EngineContext}): progress goes out as PROGRESS
@@ -29,6 +30,13 @@ final class TaskRun implements EngineContext {
   private volatile String phase = "starting";
   private volatile int step;
   private volatile int total;
+
+  /** When the heartbeat thread last ran for this task (monotonic; it advances while frozen). */
+  private long lastBeatNanos = System.nanoTime();
+
+  /** Heartbeats silent this long mean the orchestrator has fenced this attempt; 0: never. */
+  private long fenceAfterNanos;
+
   private long phaseStartNanos = System.nanoTime();
   private long lastStepNanos = System.nanoTime();
   private int stepsInPhase;
@@ -77,6 +85,7 @@ final class TaskRun implements EngineContext {
 
   @Override
   public void checkCancelled() throws TaskCancelledException {
+    fenceIfFrozen(System.nanoTime());
     ErrorCode r = cancelReason;
     if (r != null) {
       throw new TaskCancelledException(r, cancelMessage);
@@ -98,7 +107,52 @@ final class TaskRun implements EngineContext {
 
   /** Marks that STARTED was sent; heartbeats follow it, never precede it. */
   void markStarted() {
+    synchronized (this) {
+      lastBeatNanos = System.nanoTime();
+    }
     started = true;
+  }
+
+  /**
+   * Self-fencing: once this task's heartbeats have been silent for {@code lease} (the process was
+   * frozen: SIGSTOP, a stalled host), the orchestrator has presumed it dead and queued the next
+   * attempt, so this one stops at its next check instead of publishing a result nobody accepts. Off
+   * when {@code lease} is not more than twice the heartbeat interval (it would fire on normal
+   * jitter).
+   */
+  synchronized void fenceAfter(Duration lease, Duration heartbeatInterval) {
+    fenceAfterNanos = lease.compareTo(heartbeatInterval.multipliedBy(2)) > 0 ? lease.toNanos() : 0;
+  }
+
+  /**
+   * Called by the heartbeat thread before each heartbeat: false (and the task cancelled with
+   * LEASE_EXPIRED) when the previous beat is older than the lease, so no late heartbeat goes out.
+   */
+  synchronized boolean beat() {
+    long now = System.nanoTime();
+    if (fenceIfFrozen(now)) {
+      return false;
+    }
+    lastBeatNanos = now;
+    return true;
+  }
+
+  private synchronized boolean fenceIfFrozen(long now) {
+    if (!started || fenceAfterNanos == 0 || cancelReason != null) {
+      return cancelReason == ErrorCode.LEASE_EXPIRED;
+    }
+    long silent = now - lastBeatNanos;
+    if (silent > fenceAfterNanos) {
+      cancel(
+          ErrorCode.LEASE_EXPIRED,
+          "no heartbeat went out for "
+              + silent / 1_000_000
+              + " ms, longer than the lease of "
+              + fenceAfterNanos / 1_000_000
+              + " ms (was this worker frozen?): the orchestrator has fenced this attempt");
+      return true;
+    }
+    return false;
   }
 
   boolean started() {

@@ -1,9 +1,11 @@
 package dev.reelflow.worker;
 
+import dev.reelflow.schemas.DeadLetters;
 import dev.reelflow.schemas.Topics;
 import dev.reelflow.schemas.avro.DeadLetter;
 import dev.reelflow.schemas.avro.ErrorCode;
 import dev.reelflow.schemas.avro.ErrorInfo;
+import dev.reelflow.schemas.avro.OutputArtifact;
 import dev.reelflow.schemas.avro.RenderTask;
 import dev.reelflow.schemas.avro.Stage;
 import dev.reelflow.schemas.avro.WorkerEventType;
@@ -11,13 +13,14 @@ import dev.reelflow.schemas.serde.AvroRecordDeserializer;
 import dev.reelflow.storage.AlreadyPublishedException;
 import dev.reelflow.storage.ArtifactKeys;
 import dev.reelflow.storage.ArtifactStore;
+import dev.reelflow.storage.Manifest;
 import dev.reelflow.storage.StorageException;
+import dev.reelflow.storage.StoredObject;
 import dev.reelflow.worker.spi.EngineException;
 import dev.reelflow.worker.spi.EngineStatus;
 import dev.reelflow.worker.spi.TaskCancelledException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -179,6 +182,11 @@ final class Worker implements Runnable {
   void heartbeat() {
     TaskRun r = running;
     if (r == null || !r.started()) {
+      return;
+    }
+    if (!r.beat()) {
+      // Silent longer than the lease (this process was frozen): the attempt is fenced, and a
+      // late heartbeat would only be ignored. The task stops at its next check.
       return;
     }
     events.heartbeat(r.task, r.step(), r.total(), r.phase());
@@ -354,9 +362,23 @@ final class Worker implements Runnable {
             null);
       }
       events.started(task, "engine " + runner.describe().name() + " on " + id);
+      run.fenceAfter(Duration.ofMillis(task.getLeaseMillis()), shared.config().heartbeatInterval());
       run.markStarted();
       LOG.info("started {}", task.getTaskId());
-      StageRunner.Result result = runner.run(task, run);
+      StageRunner.Result result;
+      try {
+        result = runner.run(task, run);
+      } catch (AlreadyPublishedException e) {
+        // An earlier attempt published the final result completely and died (or was fenced)
+        // before its COMPLETED counted: this attempt completes with that publication.
+        result = adoptPublished(task).orElseThrow(() -> e);
+        LOG.info("{}: adopted the final result an earlier attempt published", task.getTaskId());
+      }
+      Duration hold = shared.config().faultHoldBeforeCompleted();
+      if (!hold.isZero()) {
+        LOG.warn("fault injection: holding COMPLETED of {} for {}", task.getTaskId(), hold);
+        Thread.sleep(hold.toMillis());
+      }
       events.completed(task, result.outputs(), result.facts());
       shared.ledger().finished(task.getTaskId());
       outcome = "completed";
@@ -443,6 +465,50 @@ final class Worker implements Runnable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return false;
+    }
+  }
+
+  /**
+   * The final result already under the task's final keys, when it is complete: its final manifest
+   * names this render and every output it lists is in the bucket with the manifest's SHA-256. Empty
+   * when any part is missing or differs (then the conflict stands).
+   */
+  private java.util.Optional<StageRunner.Result> adoptPublished(RenderTask task) {
+    if (!task.getPublishFinal()) {
+      return java.util.Optional.empty();
+    }
+    try {
+      String manifestKey = StageArtifacts.finalKey(task, ArtifactKeys.MANIFEST_FILE);
+      java.util.Optional<StoredObject> stored = shared.store().find(manifestKey);
+      if (stored.isEmpty()) {
+        return java.util.Optional.empty();
+      }
+      Manifest m = Manifest.fromJson(shared.store().getBytes(manifestKey, true));
+      if (!task.getRequestId().equals(m.requestId())) {
+        return java.util.Optional.empty();
+      }
+      List<OutputArtifact> outputs = new ArrayList<>();
+      for (Manifest.Output o : m.outputs()) {
+        java.util.Optional<StoredObject> obj = shared.store().find(o.key());
+        if (obj.isEmpty() || !obj.get().sha256().equals(o.sha256())) {
+          return java.util.Optional.empty();
+        }
+        outputs.add(o.toAvro());
+      }
+      StoredObject mo = stored.get();
+      outputs.add(
+          OutputArtifact.newBuilder()
+              .setName("manifest")
+              .setKey(mo.key())
+              .setSizeBytes(mo.sizeBytes())
+              .setSha256(mo.sha256())
+              .setContentType(Manifest.CONTENT_TYPE)
+              .build());
+      return java.util.Optional.of(
+          new StageRunner.Result(outputs, Map.of("adoptedPublication", "true")));
+    } catch (RuntimeException e) {
+      LOG.warn("cannot adopt the published result of {}: {}", task.getTaskId(), e.toString());
+      return java.util.Optional.empty();
     }
   }
 
@@ -574,11 +640,9 @@ final class Worker implements Runnable {
             .setRequestId(rec.key())
             .setAt(Instant.now())
             .build();
-    ProducerRecord<String, SpecificRecord> out = new ProducerRecord<>(Topics.DLQ, rec.key(), dl);
-    out.headers()
-        .add("reelflow.reason", String.valueOf(e.getMessage()).getBytes(StandardCharsets.UTF_8));
-    out.headers()
-        .add("reelflow.error-class", e.getClass().getName().getBytes(StandardCharsets.UTF_8));
+    // One header scheme on render.dlq for every component: the schemas module's.
+    ProducerRecord<String, SpecificRecord> out =
+        new ProducerRecord<>(Topics.DLQ, null, rec.key(), dl, DeadLetters.headers(dl));
     shared.producer().send(out);
   }
 

@@ -46,6 +46,10 @@ public final class WorkerConfig {
   public static final String S3_BUCKET = "s3.bucket";
   public static final String S3_REGION = "s3.region";
   public static final String HEARTBEAT_INTERVAL_MS = "heartbeat.interval.ms";
+
+  /** Fault injection (reliability suite): pause between a stage's uploads and COMPLETED. */
+  public static final String FAULT_HOLD_BEFORE_COMPLETED_MS = "fault.hold-before-completed-ms";
+
   public static final String DRAIN_GRACE_MS = "drain.grace.ms";
   public static final String POLL_TIMEOUT_MS = "poll.timeout.ms";
   public static final String DEDUPE_CACHE_SIZE = "dedupe.cache.size";
@@ -94,7 +98,21 @@ public final class WorkerConfig {
           new Key(S3_SECRET_KEY, null, true, "S3 secret key (required; masked in logs)."),
           new Key(S3_BUCKET, "reelflow", false, "Artifact bucket."),
           new Key(S3_REGION, "us-east-1", false, "S3 region."),
-          new Key(HEARTBEAT_INTERVAL_MS, "5000", false, "HEARTBEAT stage-event interval."),
+          new Key(
+              HEARTBEAT_INTERVAL_MS,
+              "1000",
+              false,
+              "HEARTBEAT stage-event interval, sent by a thread of its own (not the render's). The"
+                  + " orchestrator's task.lease (default 4 s) is a few missed heartbeats; a task"
+                  + " whose heartbeats stopped for a lease (a worker frozen, e.g. SIGSTOP) fences"
+                  + " itself: it stops before publishing anything."),
+          new Key(
+              FAULT_HOLD_BEFORE_COMPLETED_MS,
+              "0",
+              false,
+              "Fault injection for the reliability suite only: wait this long between a stage's"
+                  + " uploads and its COMPLETED event (heartbeats go on). Never set in"
+                  + " production."),
           new Key(
               DRAIN_GRACE_MS,
               "30000",
@@ -306,6 +324,7 @@ public final class WorkerConfig {
     slots();
     positive(HEARTBEAT_INTERVAL_MS);
     nonNegative(DRAIN_GRACE_MS);
+    nonNegative(FAULT_HOLD_BEFORE_COMPLETED_MS);
     positive(POLL_TIMEOUT_MS);
     positive(DEDUPE_CACHE_SIZE);
     positive(TASK_TIMEOUT_MS);
@@ -466,6 +485,11 @@ public final class WorkerConfig {
 
   public String s3Region() {
     return get(S3_REGION);
+  }
+
+  /** {@link #FAULT_HOLD_BEFORE_COMPLETED_MS}: zero unless a fault test sets it. */
+  public Duration faultHoldBeforeCompleted() {
+    return Duration.ofMillis(longValue(FAULT_HOLD_BEFORE_COMPLETED_MS));
   }
 
   public Duration heartbeatInterval() {

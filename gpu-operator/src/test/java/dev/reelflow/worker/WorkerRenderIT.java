@@ -167,6 +167,33 @@ class WorkerRenderIT {
   }
 
   @Test
+  @Order(2)
+  void aLaterAttemptAdoptsTheCompleteFinalResultAnEarlierAttemptPublished() throws Exception {
+    // Attempt 1 publishes the write-once final keys; as if it died before its COMPLETED counted,
+    // attempt 2 of the same render runs, finds them complete and completes with them.
+    int partition = partitionOf(WORKER);
+    RenderTask first = OrchestratorDouble.task("r-adopt", 1, 17, 2, true, 30_000);
+    orch.dispatch(first, partition);
+    StageEvent done1 = orch.await(first.getTaskId(), StageEventType.COMPLETED, WAIT);
+    RenderTask second = OrchestratorDouble.task("r-adopt", 2, 17, 2, true, 30_000);
+    orch.dispatch(second, partition);
+    StageEvent done2 = orch.await(second.getTaskId(), StageEventType.COMPLETED, WAIT);
+    assertThat(done1.getFacts()).doesNotContainKey("adoptedPublication");
+    assertThat(done2.getFacts()).containsEntry("adoptedPublication", "true");
+    java.util.function.Function<StageEvent, List<String>> finals =
+        e ->
+            e.getOutputs().stream()
+                .filter(o -> o.getKey().startsWith(first.getFinalPrefix()))
+                .map(o -> o.getName() + " " + o.getKey() + " " + o.getSha256())
+                .sorted()
+                .toList();
+    assertThat(finals.apply(done2))
+        .as("the adopted outputs are attempt 1's final video, poster and manifest")
+        .hasSize(3)
+        .isEqualTo(finals.apply(done1));
+  }
+
+  @Test
   @Order(3)
   void cancellationMidRenderStopsWithinOneStep() throws Exception {
     RenderTask task = OrchestratorDouble.task("r-cancel", 1, 17, 40, false, 30_000);

@@ -55,7 +55,11 @@ class CancelIT {
   @Test
   void cancelMidRenderStopsTheWorkerWithinOneStepAndEndsCancelled() {
     EventLog log = p.events();
+    RenderHistory history = new RenderHistory("cancel-mid-render");
+    history.submitted();
     String id = p.api().submitPreview("a clock tower at dusk, cancelled", STEPS);
+    history.acknowledged(id);
+    history.expect(id, RenderState.CANCELLED);
     StageEvent progress =
         log.awaitStage(
             WAIT,
@@ -119,5 +123,8 @@ class CancelIT {
         ArtifactKeys.finalPrefix(cancelled.getTenant(), cancelled.getCreatedAt(), id);
     assertThat(p.store().list(finalPrefix)).as("objects under %s", finalPrefix).isEmpty();
     assertThat(worker.process.isAlive()).as("a cancel stops the task, not the worker").isTrue();
+    RenderHistoryChecker.Result checked = p.check(history);
+    assertThat(checked.violations()).isEmpty();
+    assertThat(checked.cancelled()).isEqualTo(1);
   }
 }

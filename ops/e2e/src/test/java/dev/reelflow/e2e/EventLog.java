@@ -30,6 +30,12 @@ import org.apache.kafka.common.serialization.StringDeserializer;
  */
 final class EventLog implements AutoCloseable {
 
+  /**
+   * Key prefix of the poison records the fault suite injects: skipped here (they are unreadable on
+   * purpose), their dead letters are checked by {@link RenderHistoryChecker}.
+   */
+  static final String POISON_KEY_PREFIX = "e2e-poison-";
+
   /** A render.dlq record: its DeadLetter value and headers. */
   record Dead(DeadLetter letter, Map<String, String> headers) {}
 
@@ -81,6 +87,11 @@ final class EventLog implements AutoCloseable {
     try {
       while (!closed) {
         for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(100))) {
+          if (!r.topic().equals(Topics.DLQ)
+              && r.key() != null
+              && r.key().startsWith(POISON_KEY_PREFIX)) {
+            continue; // injected on purpose by the fault suite: checked on render.dlq instead
+          }
           try {
             switch (r.topic()) {
               case Topics.STAGE_EVENTS ->

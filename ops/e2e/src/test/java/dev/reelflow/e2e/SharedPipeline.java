@@ -36,14 +36,15 @@ import org.slf4j.LoggerFactory;
  * their own request ids, so they do not see each other's renders. Resolved as a parameter of
  * {@code @BeforeAll}; closed when the test run ends.
  *
- * <p>Orchestrator timings are short so faults resolve quickly: an 8 s task lease, 2 s checkpoints
- * (status records become visible to read_committed readers at each checkpoint).
+ * <p>Orchestrator timings are short so faults resolve quickly: 2 s checkpoints (status records
+ * become visible to read_committed readers at each checkpoint). The task lease is the default (4 s,
+ * four missed 1 s heartbeats), so the fault suite measures re-dispatch at default settings.
  */
 final class SharedPipeline implements ParameterResolver, AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(SharedPipeline.class);
 
-  /** Lease of a base task: a worker silent this long is presumed dead (attempt+1). */
-  static final String LEASE = "8s";
+  /** Lease of a task (the orchestrator's default): a worker silent this long is presumed dead. */
+  static final String LEASE = "4s";
 
   private Path dir;
   private LocalPipeline pipeline;
@@ -79,7 +80,6 @@ final class SharedPipeline implements ParameterResolver, AutoCloseable {
                   0,
                   freePort(),
                   Map.of(
-                      OrchestratorConfig.LEASE, LEASE,
                       OrchestratorConfig.CHECKPOINT_INTERVAL, "2s",
                       OrchestratorConfig.STATE_BACKEND, "hashmap",
                       OrchestratorConfig.RETRY_INITIAL_BACKOFF, "500ms",
@@ -137,8 +137,8 @@ final class SharedPipeline implements ParameterResolver, AutoCloseable {
 
   /**
    * Settings of an emulated base worker JVM: {@code stepMs} per denoising step, 1 s heartbeats and
-   * a 12 s Kafka session. The session outlasts the 8 s task lease, as in production (45 s session
-   * against a 30 s lease): the orchestrator re-queues a dead worker's task as the next attempt
+   * a 12 s Kafka session. The session outlasts the 4 s task lease, as in production (45 s session
+   * against the same lease): the orchestrator re-queues a dead worker's task as the next attempt
    * before its partitions move, and the new owner then fences the old attempt's record. With a
    * session shorter than the lease, the new owner could run the old attempt itself first.
    */
@@ -154,6 +154,77 @@ final class SharedPipeline implements ParameterResolver, AutoCloseable {
         "12000",
         "kafka.heartbeat.interval.ms",
         "1000");
+  }
+
+  /** Starts a worker JVM of {@code pool} with {@code engine} connected to this pipeline. */
+  WorkerJvm startWorker(String id, String pool, String engine, Map<String, String> settings)
+      throws IOException {
+    return WorkerJvm.start(
+        id, pool, engine, dir.resolve("workers"), pipeline.workerConnection(), settings);
+  }
+
+  /** The checker's view of the bucket: listings, bytes and incomplete multipart uploads. */
+  RenderHistoryChecker.Bucket bucket() {
+    var stack = pipeline.stack();
+    io.minio.MinioAsyncClient s3 =
+        io.minio.MinioAsyncClient.builder()
+            .endpoint(stack.s3Endpoint())
+            .credentials(stack.s3AccessKey(), stack.s3SecretKey())
+            .region(stack.s3Region())
+            .build();
+    return new RenderHistoryChecker.Bucket() {
+      @Override
+      public java.util.List<dev.reelflow.storage.StoredObject> list(String prefix) {
+        return store.list(prefix);
+      }
+
+      @Override
+      public byte[] read(String key) {
+        return store.getBytes(key, false);
+      }
+
+      @Override
+      public java.util.List<String> incompleteUploads(String prefix) {
+        try {
+          java.util.List<String> keys = new java.util.ArrayList<>();
+          s3.listMultipartUploadsAsync(
+                  stack.bucket(),
+                  stack.s3Region(),
+                  null,
+                  null,
+                  prefix,
+                  1000,
+                  null,
+                  null,
+                  null,
+                  null)
+              .get()
+              .result()
+              .uploads()
+              .forEach(u -> keys.add(u.objectName()));
+          return keys;
+        } catch (Exception e) {
+          throw new AssertionError("cannot list multipart uploads under " + prefix + ": " + e, e);
+        }
+      }
+    };
+  }
+
+  /**
+   * Checks {@code history} against everything published so far, writes the table under
+   * target/fault-suite and returns the result.
+   */
+  RenderHistoryChecker.Result check(RenderHistory history) {
+    RenderHistoryChecker.Result r =
+        RenderHistoryChecker.check(
+            history,
+            new RenderHistoryChecker.Observed(
+                java.util.List.copyOf(events.statuses),
+                java.util.List.copyOf(events.stageEvents),
+                java.util.List.copyOf(events.deadLetters),
+                bucket()));
+    RenderHistoryChecker.report(r, RenderHistoryChecker.reportDir());
+    return r;
   }
 
   /** Waits until every worker of {@code jvms} announced READY on render.worker-events. */

@@ -58,7 +58,10 @@ class WorkerFailoverIT {
   @Test
   void aKilledWorkersRenderIsRetakenAfterTheLeaseAndSucceedsExactlyOnce() throws Exception {
     EventLog log = p.events();
+    RenderHistory history = new RenderHistory("worker-failover");
+    history.submitted();
     String id = p.api().submitPreview("a lighthouse in a storm, failover", STEPS);
+    history.acknowledged(id);
     StageEvent started =
         log.awaitStage(
             WAIT,
@@ -82,6 +85,7 @@ class WorkerFailoverIT {
     victim.process.destroyForcibly(); // SIGKILL mid-task: no drain, no FAILED event
     assertThat(victim.process.waitFor(20, TimeUnit.SECONDS)).isTrue();
     Instant killedAt = Instant.now();
+    history.healed(killedAt);
 
     // A second attempt ran: the final status names attempt 2 or later.
     JsonNode done = p.awaitSucceededOnALaterAttempt(id, "survivor", survivor, WAIT);
@@ -148,6 +152,10 @@ class WorkerFailoverIT {
             p.store().getBytes(finalPrefix + ArtifactKeys.MANIFEST_FILE, true),
             java.nio.charset.StandardCharsets.UTF_8);
     assertThat(manifest).contains(win.getWorkerId()).contains("emulated");
+    // And the fault suite's checker over the whole history agrees.
+    RenderHistoryChecker.Result checked = p.check(history);
+    assertThat(checked.violations()).isEmpty();
+    assertThat(checked.succeeded()).isEqualTo(1);
   }
 
   static boolean terminal(RenderState s) {

@@ -32,6 +32,18 @@ final class WorkerJvm implements AutoCloseable {
   static WorkerJvm start(
       String id, Path dir, Map<String, String> connection, Map<String, String> settings)
       throws IOException {
+    return start(id, "base", "emulated", dir, connection, settings);
+  }
+
+  /** As above, for {@code pool} (base, upscale) with {@code engine} (emulated, bicubic, ...). */
+  static WorkerJvm start(
+      String id,
+      String pool,
+      String engine,
+      Path dir,
+      Map<String, String> connection,
+      Map<String, String> settings)
+      throws IOException {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.add("-Xmx384m");
@@ -42,9 +54,9 @@ final class WorkerJvm implements AutoCloseable {
     cmd.add(System.getProperty("java.class.path"));
     cmd.add(WorkerMain.class.getName());
     cmd.add("--pool");
-    cmd.add("base");
+    cmd.add(pool);
     cmd.add("--engine");
-    cmd.add("emulated");
+    cmd.add(engine);
     set(cmd, WorkerConfig.WORKER_ID, id);
     set(cmd, WorkerConfig.WORK_DIR, dir.resolve(id).toString());
     set(cmd, WorkerConfig.METRICS_PORT, "-1");
@@ -62,6 +74,19 @@ final class WorkerJvm implements AutoCloseable {
   private static void set(List<String> cmd, String key, String value) {
     cmd.add("--set");
     cmd.add(key + "=" + value);
+  }
+
+  /** The operating-system process id, for signals the JDK does not send (SIGSTOP, SIGCONT). */
+  long pid() {
+    return process.pid();
+  }
+
+  /** Sends {@code signal} (e.g. STOP, CONT) with kill(1). */
+  void signal(String signal) throws IOException, InterruptedException {
+    Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(pid())).start();
+    if (kill.waitFor() != 0) {
+      throw new IOException("kill -" + signal + " " + pid() + " failed");
+    }
   }
 
   /** Whether a worker id announced on render.worker-events belongs to this JVM. */
