@@ -69,6 +69,9 @@ public final class OrchestratorJob {
   private final MapFunction<Inbound, Inbound> lifecycleTap;
   private final boolean restoreLatest;
   private final boolean recoverFromTopics;
+  private volatile String restoredFrom;
+  private volatile int takenOver;
+  private volatile int endedLost;
 
   /** Checkpoints kept in the checkpoint directory. */
   static final int RETAINED_CHECKPOINTS = 3;
@@ -94,6 +97,24 @@ public final class OrchestratorJob {
 
   public OrchestratorConfig config() {
     return config;
+  }
+
+  /**
+   * The checkpoint or savepoint the last {@link #buildPipeline} restores from; empty when it
+   * started without state.
+   */
+  public Optional<String> restoredFrom() {
+    return Optional.ofNullable(restoredFrom);
+  }
+
+  /** Unfinished renders the last {@link #buildPipeline} took over from the topics (no state). */
+  public int rendersTakenOver() {
+    return takenOver;
+  }
+
+  /** Unfinished renders it ended FAILED because their requests were past retention. */
+  public int rendersEndedLost() {
+    return endedLost;
   }
 
   /**
@@ -198,6 +219,8 @@ public final class OrchestratorJob {
         restored || !recoverFromTopics
             ? new UnfinishedRenders.Found(List.of(), List.of())
             : new UnfinishedRenders(config, codec, RECOVERY_TIMEOUT).scan();
+    takenOver = unfinished.recovered().size();
+    endedLost = unfinished.failed().size();
     if (!unfinished.recovered().isEmpty()) {
       List<Inbound> recovered = new ArrayList<>();
       unfinished.recovered().forEach(r -> recovered.add(Inbound.recovered(r)));
@@ -317,8 +340,10 @@ public final class OrchestratorJob {
    */
   private boolean chooseRestore(StreamExecutionEnvironment env, Configuration conf) {
     String given = env.getConfiguration().get(StateRecoveryOptions.SAVEPOINT_PATH);
+    restoredFrom = null;
     if (given != null && !given.isBlank()) {
       LOG.info("restoring the orchestrator from {} (set by the cluster)", given);
+      restoredFrom = given;
       return true;
     }
     if (!restoreLatest || config.checkpointDir().isEmpty()) {
@@ -342,6 +367,7 @@ public final class OrchestratorJob {
     }
     RetainedCheckpoints.Found f = found.get();
     conf.set(StateRecoveryOptions.SAVEPOINT_PATH, f.path());
+    restoredFrom = f.path();
     // The one-shot sources of a start after state loss (recovered-renders, lost-renders) may be
     // in the checkpoint but are not in a restored job's graph.
     conf.set(StateRecoveryOptions.SAVEPOINT_IGNORE_UNCLAIMED_STATE, true);

@@ -144,7 +144,25 @@ public final class LocalPipeline implements AutoCloseable {
     flink.setString("metrics.reporter.prom.factory.class", PROMETHEUS_REPORTER);
     flink.setString("metrics.reporter.prom.port", Integer.toString(flinkMetricsPort));
     StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1, flink);
-    orchestrator = OrchestratorJob.builder().config(orchestratorConfig).build().start(env);
+    OrchestratorJob job = OrchestratorJob.builder().config(orchestratorConfig).build();
+    orchestrator = job.start(env);
+    // What a restart resumed from, said where the user looks (the full reasoning is in the log).
+    if (job.restoredFrom().isPresent()) {
+      log.println(
+          "reelflow: orchestrator restored from retained checkpoint " + job.restoredFrom().get());
+    } else {
+      log.println(
+          "reelflow: no retained checkpoint found under "
+              + orchestratorConfig.checkpointDir()
+              + "; orchestrator started with empty state"
+              + (job.rendersTakenOver() + job.rendersEndedLost() > 0
+                  ? ", took over "
+                      + job.rendersTakenOver()
+                      + " unfinished render(s) from the topics and ended "
+                      + job.rendersEndedLost()
+                      + " whose request is past retention FAILED"
+                  : ""));
+    }
 
     if (options.baseWorkers() > 0) {
       step(options.baseWorkers() + " base worker(s), engine " + options.baseEngine());
@@ -189,6 +207,7 @@ public final class LocalPipeline implements AutoCloseable {
             .with("api.tenant", tenant.tenant())
             .with("console.url", ingest.baseUrl() + "/console/")
             .with("flink.jobId", orchestrator.getJobID().toString())
+            .with("flink.checkpoints", state.resolve("flink/checkpoints").toString())
             .with("flink.webUi", "http://localhost:" + options.flinkUiPort())
             .with("flink.metrics", "http://localhost:" + flinkMetricsPort + "/metrics");
     for (WorkerProcess worker : workers) {

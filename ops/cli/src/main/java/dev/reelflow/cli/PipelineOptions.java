@@ -64,6 +64,21 @@ final class PipelineOptions {
       description = "Flink web UI / REST port of the MiniCluster (0: a free port).")
   int flinkUiPort;
 
+  @Option(
+      names = "--orchestrator-config",
+      paramLabel = "KEY=VALUE",
+      description =
+          "An orchestrator setting (repeatable), e.g. checkpoint.interval=5s or task.lease=10s.")
+  Map<String, String> orchestratorConfig = new LinkedHashMap<>();
+
+  @Option(
+      names = "--worker-config",
+      paramLabel = "KEY=VALUE",
+      description =
+          "A setting of every in-process worker (repeatable), e.g."
+              + " engine.emulated.step-ms=200.")
+  Map<String, String> workerConfig = new LinkedHashMap<>();
+
   /** The tensor backend chosen with {@code --backend}. */
   BackendSpec backend() {
     try {
@@ -100,7 +115,7 @@ final class PipelineOptions {
         upscaleEngine != null ? upscaleEngine : defaultUpscale,
         apiPort,
         flinkUiPort == 0 ? FreePort.find() : flinkUiPort,
-        Map.of(),
+        orchestratorConfig,
         workerSettings(spec));
   }
 
@@ -114,6 +129,7 @@ final class PipelineOptions {
       }
       w.put(WorkerConfig.MODEL_DIR, d.toString());
     }
+    w.putAll(workerConfig);
     return w;
   }
 }
