@@ -3,6 +3,8 @@ package dev.reelflow.cli;
 import dev.reelflow.engine.backend.BackendSpec;
 import dev.reelflow.engine.backend.BackendUnavailableException;
 import dev.reelflow.engine.backend.TorchRuntime;
+import dev.reelflow.orchestrator.OrchestratorConfig;
+import dev.reelflow.orchestrator.OrchestratorConfigException;
 import dev.reelflow.worker.WorkerConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -106,6 +108,14 @@ final class PipelineOptions {
       } catch (BackendUnavailableException e) {
         throw new CliException(ExitCode.UNAVAILABLE, "--backend " + spec + ": " + e.getMessage());
       }
+    }
+    try {
+      // Refuse an unknown key or a bad value before anything starts.
+      OrchestratorConfig.Builder check = OrchestratorConfig.builder();
+      orchestratorConfig.forEach(check::set);
+      check.build();
+    } catch (OrchestratorConfigException e) {
+      throw new CliException(ExitCode.USAGE, "--orchestrator-config: " + e.getMessage());
     }
     return new LocalPipeline.Options(
         dir.toAbsolutePath().normalize(),
