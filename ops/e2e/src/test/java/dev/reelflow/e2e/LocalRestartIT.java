@@ -253,6 +253,9 @@ class LocalRestartIT {
           List.of(
               Path.of(System.getProperty("java.home"), "bin", "java").toString(),
               "-Xmx1g",
+              // Start fast on small machines; the emulated engine needs no peak performance.
+              "-XX:TieredStopAtLevel=1",
+              "-XX:+UseSerialGC",
               "-Dreelflow.log.dir=" + dir.resolve("logs-" + name),
               "-cp",
               System.getProperty("java.class.path"),
