@@ -157,7 +157,9 @@ public final class OrchestratorJob {
       conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, config.checkpointDir());
     }
     // Checkpoints outlive the job (a kill, a cancel, a crash) so the next start resumes from them;
-    // several are kept so a cut-off newest one still leaves one to fall back to.
+    // several are kept so a cut-off newest one still leaves one to fall back to. The JobManager
+    // reads the number from the cluster's configuration, so the local MiniCluster, ops/cluster and
+    // the FlinkDeployment set it there too.
     conf.set(
         CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
         ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);

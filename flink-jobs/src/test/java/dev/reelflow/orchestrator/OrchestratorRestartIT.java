@@ -118,6 +118,8 @@ class OrchestratorRestartIT {
             .build();
     Configuration flink = new Configuration();
     flink.setString("restart-strategy.type", "none");
+    // As reelflow up's MiniCluster: the JobManager keeps the newest 3.
+    flink.setString("execution.checkpointing.num-retained", "3");
     StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1, flink);
     return OrchestratorJob.builder().config(config).recoverFromTopics(recover).build().start(env);
   }
@@ -153,6 +155,11 @@ class OrchestratorRestartIT {
     Optional<RetainedCheckpoints.Found> retained =
         RetainedCheckpoints.latest(checkpoints.toUri().toString(), OrchestratorJob.RESTORE_UIDS);
     assertThat(retained).as("the cancelled job's checkpoints are retained").isPresent();
+    try (Stream<Path> files = Files.walk(checkpoints)) {
+      assertThat(files.filter(p -> p.getFileName().toString().equals("_metadata")).count())
+          .as("several retained, so a cut-off newest one leaves one to fall back to")
+          .isGreaterThanOrEqualTo(2);
+    }
     // A newer checkpoint of a later job that was cut off, and one whose metadata is corrupt: both
     // are skipped with a reason and the retained one above is still chosen.
     Path corrupt = checkpoints.resolve("00000000000000000000000000000001/chk-900");

@@ -24,6 +24,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.core.execution.JobClient;
@@ -139,6 +140,9 @@ public final class LocalPipeline implements AutoCloseable {
     OrchestratorConfig orchestratorConfig = orchestratorBuilder.build();
     Configuration flink = new Configuration();
     flink.set(RestOptions.PORT, options.flinkUiPort());
+    // The JobManager's checkpoint store reads this from the cluster's configuration: keep the
+    // newest 3 so a restart can fall back when the newest was cut off by a kill.
+    flink.set(CheckpointingOptions.MAX_RETAINED_CHECKPOINTS, 3);
     // The same reporter as the FlinkDeployment, so the dashboards and KEDA read the same names.
     int flinkMetricsPort = FreePort.find();
     flink.setString("metrics.reporter.prom.factory.class", PROMETHEUS_REPORTER);
