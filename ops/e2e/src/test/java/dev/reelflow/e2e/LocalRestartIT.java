@@ -37,8 +37,9 @@ import org.junit.jupiter.api.io.TempDir;
  * manifest.
  *
  * <p>Base renders use the EMULATED engine (labelled so in every manifest; fixed seed 7, 8 steps of
- * 300 ms each) so the batch is long enough to be caught mid-way; the orchestrator checkpoints every
- * 3 s ({@code --orchestrator-config checkpoint.interval=3s}) so the test is short.
+ * 400 ms each) so the batch is long enough to be caught mid-way; the orchestrator checkpoints every
+ * 2 s ({@code --orchestrator-config checkpoint.interval=2s}). Statuses become visible when a
+ * checkpoint commits them, so a render takes longer than the interval: each one is seen RENDERING.
  */
 class LocalRestartIT {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -268,9 +269,9 @@ class LocalRestartIT {
               "--upscale-engine",
               "bicubic",
               "--worker-config",
-              "engine.emulated.step-ms=300",
+              "engine.emulated.step-ms=400",
               "--orchestrator-config",
-              "checkpoint.interval=3s");
+              "checkpoint.interval=2s");
       Process p =
           new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
       UpJvm up = new UpJvm(p, log, dir);
