@@ -21,6 +21,9 @@ public class Inbound {
   public String removedScheduleId;
   public DeadLetter deadLetter;
 
+  /** An unfinished render taken over from the topics after a start without state. */
+  public RecoveredRender recovered;
+
   public Inbound() {}
 
   static Inbound of(RenderRequest r) {
@@ -59,6 +62,12 @@ public class Inbound {
     return i;
   }
 
+  static Inbound recovered(RecoveredRender r) {
+    Inbound i = new Inbound();
+    i.recovered = r;
+    return i;
+  }
+
   static Inbound dead(DeadLetter d) {
     Inbound i = new Inbound();
     i.deadLetter = d;
@@ -75,6 +84,9 @@ public class Inbound {
     }
     if (stageEvent != null) {
       return stageEvent.getRequestId();
+    }
+    if (recovered != null) {
+      return recovered.request.getRequestId();
     }
     return null;
   }

@@ -2,16 +2,24 @@ package dev.reelflow.orchestrator;
 
 import dev.reelflow.schemas.avro.DeadLetter;
 import dev.reelflow.schemas.avro.RenderStatus;
+import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.functions.MapFunction;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ExternalizedCheckpointRetention;
 import org.apache.flink.configuration.StateBackendOptions;
+import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
@@ -46,6 +54,11 @@ import org.slf4j.LoggerFactory;
  * <p>Operators (uid): kafka-inputs → route-inputs → schedule-trigger (→ schedule-source-reader) →
  * render-lifecycle → dispatch-scheduler → status-gate; sinks tasks-sink, status-sink, lineage-sink,
  * dlq-sink, commands-sink.
+ *
+ * <p>Restarts: checkpoints are retained on cancellation and kill; a start resumes from the newest
+ * usable retained checkpoint under {@code checkpoint.dir} ({@link RetainedCheckpoints}) or from the
+ * path the cluster gives. A start without any state reads the topics for acknowledged renders the
+ * lost state held and takes them over ({@link UnfinishedRenders}).
  */
 public final class OrchestratorJob {
   private static final Logger LOG = LoggerFactory.getLogger(OrchestratorJob.class);
@@ -54,12 +67,28 @@ public final class OrchestratorJob {
   private final RecordCodec codec;
   private final boolean checkBroker;
   private final MapFunction<Inbound, Inbound> lifecycleTap;
+  private final boolean restoreLatest;
+  private final boolean recoverFromTopics;
+  private volatile String restoredFrom;
+  private volatile int takenOver;
+  private volatile int endedLost;
+
+  /** Checkpoints kept in the checkpoint directory. */
+  static final int RETAINED_CHECKPOINTS = 3;
+
+  /** Operators whose state a checkpoint must hold to be this job's. */
+  static final List<String> RESTORE_UIDS = List.of("kafka-inputs");
+
+  /** Longest time to read the topics after a start without state. */
+  static final Duration RECOVERY_TIMEOUT = Duration.ofMinutes(2);
 
   private OrchestratorJob(Builder b) {
     this.config = b.config;
     this.codec = b.codec != null ? b.codec : new RegistryRecordCodec(b.config.registryUrl());
     this.checkBroker = b.checkBroker;
     this.lifecycleTap = b.lifecycleTap;
+    this.restoreLatest = b.restoreLatest;
+    this.recoverFromTopics = b.recoverFromTopics;
   }
 
   public static Builder builder() {
@@ -68,6 +97,24 @@ public final class OrchestratorJob {
 
   public OrchestratorConfig config() {
     return config;
+  }
+
+  /**
+   * The checkpoint or savepoint the last {@link #buildPipeline} restores from; empty when it
+   * started without state.
+   */
+  public Optional<String> restoredFrom() {
+    return Optional.ofNullable(restoredFrom);
+  }
+
+  /** Unfinished renders the last {@link #buildPipeline} took over from the topics (no state). */
+  public int rendersTakenOver() {
+    return takenOver;
+  }
+
+  /** Unfinished renders it ended FAILED because their requests were past retention. */
+  public int rendersEndedLost() {
+    return endedLost;
   }
 
   /**
@@ -109,6 +156,15 @@ public final class OrchestratorJob {
     if (!config.checkpointDir().isEmpty()) {
       conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, config.checkpointDir());
     }
+    // Checkpoints outlive the job (a kill, a cancel, a crash) so the next start resumes from them;
+    // several are kept so a cut-off newest one still leaves one to fall back to. The JobManager
+    // reads the number from the cluster's configuration, so the local MiniCluster, ops/cluster and
+    // the FlinkDeployment set it there too.
+    conf.set(
+        CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
+        ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
+    conf.set(CheckpointingOptions.MAX_RETAINED_CHECKPOINTS, RETAINED_CHECKPOINTS);
+    boolean restored = chooseRestore(env, conf);
     env.configure(conf);
     env.setParallelism(config.parallelism());
     env.setBufferTimeout(config.bufferTimeout().toMillis());
@@ -161,6 +217,21 @@ public final class OrchestratorJob {
                 .returns(Inbound.class)
                 .name("scheduled-requests")
                 .uid("scheduled-requests"));
+    UnfinishedRenders.Found unfinished =
+        restored || !recoverFromTopics
+            ? new UnfinishedRenders.Found(List.of(), List.of())
+            : new UnfinishedRenders(config, codec, RECOVERY_TIMEOUT).scan();
+    takenOver = unfinished.recovered().size();
+    endedLost = unfinished.failed().size();
+    if (!unfinished.recovered().isEmpty()) {
+      List<Inbound> recovered = new ArrayList<>();
+      unfinished.recovered().forEach(r -> recovered.add(Inbound.recovered(r)));
+      lifecycleIn =
+          lifecycleIn.union(
+              env.fromData(recovered, TypeInformation.of(Inbound.class))
+                  .name("recovered-renders")
+                  .uid("recovered-renders"));
+    }
     if (lifecycleTap != null) {
       lifecycleIn =
           lifecycleIn
@@ -203,8 +274,16 @@ public final class OrchestratorJob {
             .name("dispatch-scheduler")
             .uid("dispatch-scheduler");
 
+    DataStream<RenderStatus> lifecycleStatuses = lifecycle;
+    if (!unfinished.failed().isEmpty()) {
+      lifecycleStatuses =
+          lifecycle.union(
+              env.fromData(unfinished.failed(), TypeInformation.of(RenderStatus.class))
+                  .name("lost-renders")
+                  .uid("lost-renders"));
+    }
     DataStream<RenderStatus> statuses =
-        lifecycle
+        lifecycleStatuses
             .union(dispatch.getSideOutput(DispatchScheduler.POSITIONS))
             .keyBy(RenderStatus::getRequestId)
             .process(new StatusGate(config.stateRetention().toMillis()))
@@ -253,6 +332,54 @@ public final class OrchestratorJob {
             sink("dlq", config.eventDelivery(), new OutboundSerializers.DeadLetters(codec), false))
         .name("dlq-sink")
         .uid("dlq-sink");
+  }
+
+  /**
+   * Decides where the job's state comes from and logs it: a path the cluster already set ({@code
+   * flink run -s}, the Kubernetes operator), else the newest usable retained checkpoint under the
+   * checkpoint directory, else none (the topics are then read for unfinished renders). Returns
+   * whether the job restores state.
+   */
+  private boolean chooseRestore(StreamExecutionEnvironment env, Configuration conf) {
+    String given = env.getConfiguration().get(StateRecoveryOptions.SAVEPOINT_PATH);
+    restoredFrom = null;
+    if (given != null && !given.isBlank()) {
+      LOG.info("restoring the orchestrator from {} (set by the cluster)", given);
+      restoredFrom = given;
+      return true;
+    }
+    if (!restoreLatest || config.checkpointDir().isEmpty()) {
+      LOG.info(
+          "no checkpoint restore configured ({}); starting with empty state",
+          config.checkpointDir().isEmpty() ? "no checkpoint.dir" : "restore disabled");
+      return false;
+    }
+    Optional<RetainedCheckpoints.Found> found;
+    try {
+      found = RetainedCheckpoints.latest(config.checkpointDir(), RESTORE_UIDS);
+    } catch (IOException e) {
+      throw new StateRecoveryException(
+          "could not list the retained checkpoints under " + config.checkpointDir() + ": " + e, e);
+    }
+    if (found.isEmpty()) {
+      LOG.info(
+          "no retained checkpoint found under {}: starting with empty state",
+          config.checkpointDir());
+      return false;
+    }
+    RetainedCheckpoints.Found f = found.get();
+    conf.set(StateRecoveryOptions.SAVEPOINT_PATH, f.path());
+    restoredFrom = f.path();
+    // The one-shot sources of a start after state loss (recovered-renders, lost-renders) may be
+    // in the checkpoint but are not in a restored job's graph.
+    conf.set(StateRecoveryOptions.SAVEPOINT_IGNORE_UNCLAIMED_STATE, true);
+    LOG.info(
+        "restoring the orchestrator from retained checkpoint {} (checkpoint {} of job {}{})",
+        f.path(),
+        f.checkpointId(),
+        f.jobId(),
+        f.skipped().isEmpty() ? "" : "; skipped newer unusable ones: " + f.skipped());
+    return true;
   }
 
   private <T> KafkaSink<T> sink(
@@ -326,8 +453,28 @@ public final class OrchestratorJob {
     private RecordCodec codec;
     private boolean checkBroker = true;
     private MapFunction<Inbound, Inbound> lifecycleTap;
+    private boolean restoreLatest = true;
+    private boolean recoverFromTopics = true;
 
     private Builder() {}
+
+    /**
+     * Whether a start restores the newest usable retained checkpoint under the config's checkpoint
+     * directory (default true). A restore path the cluster sets wins either way.
+     */
+    public Builder restoreLatestCheckpoint(boolean restore) {
+      this.restoreLatest = restore;
+      return this;
+    }
+
+    /**
+     * Whether a start without state reads the topics for acknowledged renders that are unfinished
+     * and takes them over (default true; see {@link UnfinishedRenders}).
+     */
+    public Builder recoverFromTopics(boolean recover) {
+      this.recoverFromTopics = recover;
+      return this;
+    }
 
     public Builder config(OrchestratorConfig config) {
       this.config = Objects.requireNonNull(config, "config");

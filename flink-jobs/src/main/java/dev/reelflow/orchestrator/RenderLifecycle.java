@@ -170,7 +170,77 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
       onCommand(in.command, now, ctx, out);
     } else if (in.stageEvent != null) {
       onStageEvent(in.stageEvent, now, ctx, out);
+    } else if (in.recovered != null) {
+      onRecovered(in.recovered, now, ctx, out);
     }
+  }
+
+  /**
+   * An unfinished render found on the topics by a job that started without state (see {@link
+   * UnfinishedRenders}). Ignored when this job knows the render (its state was restored after all,
+   * or its request arrived first). Continues above the last status version and above every attempt
+   * made before, so nothing of the lost job's attempts is mistaken for this job's.
+   */
+  private void onRecovered(RecoveredRender r, long now, Context ctx, Collector<RenderStatus> out)
+      throws Exception {
+    if (state.value() != null) {
+      duplicates.inc();
+      return;
+    }
+    RenderRequest req = r.request;
+    RenderStatus last = r.lastStatus;
+    RenderRecord rec = new RenderRecord();
+    rec.request = req;
+    rec.priority = last != null ? last.getPriority() : req.getPriority();
+    Instant deadline = last != null ? last.getDeadline() : req.getDeadline();
+    rec.deadline = deadline == null ? null : deadline.toEpochMilli();
+    // The artifact keys derive from createdAt: keep the lost job's, so the final keys stay the
+    // same.
+    rec.createdAt =
+        last != null && last.getCreatedAt() != null
+            ? last.getCreatedAt().toEpochMilli()
+            : req.getSubmittedAt() == null
+                    || !WireNumbers.isSafe(req.getSubmittedAt().toEpochMilli())
+                ? now
+                : req.getSubmittedAt().toEpochMilli();
+    rec.lineageRunId = LineageJson.runId(req.getRequestId());
+    rec.seq = last == null ? 0 : last.getVersion() >>> VERSION_SHIFT;
+    rec.attempts = last == null ? 0 : last.getAttempts();
+    rec.attemptFloor = rec.attempts + 1;
+    rec.state = RenderState.ACCEPTED;
+    rec.stage = Stage.BASE;
+    LOG.info(
+        "taking over render {} after a start without state (last status {}, {} attempts,"
+            + " base done: {}, final done: {})",
+        req.getRequestId(),
+        last == null ? "none" : last.getState() + "/" + last.getStage(),
+        rec.attempts,
+        r.baseCompleted != null,
+        r.finalCompleted != null);
+    if (last == null) {
+      ctx.output(LINEAGE, lineage.start(req, now));
+    }
+    if (rec.deadline != null) {
+      if (rec.deadline <= now) {
+        finish(rec, RenderState.EXPIRED, now, deadlineError(), null, ctx, out);
+        return;
+      }
+      ctx.timerService().registerProcessingTimeTimer(rec.deadline);
+    }
+    if (r.finalCompleted != null) {
+      // Its final objects exist (write-once); the lost job never recorded the completion.
+      rec.stage = r.finalCompleted.getStage();
+      rec.attempt = r.finalCompleted.getAttempt();
+      onCompleted(rec, r.finalCompleted, now, ctx, out);
+      return;
+    }
+    if (r.baseCompleted != null) {
+      rec.stage = Stage.BASE;
+      rec.attempt = r.baseCompleted.getAttempt();
+      onCompleted(rec, r.baseCompleted, now, ctx, out);
+      return;
+    }
+    enqueue(rec, Stage.BASE, rec.attemptFloor, now, ctx, out);
   }
 
   // ---- requests -------------------------------------------------------------------------
@@ -309,6 +379,35 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
     if (rec == null || rec.terminal()) {
       return;
     }
+    if (lostAttemptPublished(rec, e)) {
+      // An attempt of the job whose state was lost finished the final stage after the render was
+      // taken over: its write-once final objects are the render's result, so the render ends with
+      // them, and the attempt queued or running now is withdrawn (it could only be refused).
+      LOG.info(
+          "render {}: attempt {} of the lost job completed {}; ending SUCCEEDED with its outputs",
+          rec.request.getRequestId(),
+          e.getAttempt(),
+          e.getStage());
+      if (rec.state == RenderState.QUEUED && rec.retryAt == 0) {
+        ctx.output(POOL, PoolCommand.remove(rec.stage.name(), rec.request.getRequestId()));
+      }
+      if (rec.state == RenderState.QUEUED || rec.running()) {
+        ctx.output(
+            COMMANDS,
+            RenderCommand.newBuilder()
+                .setCommandId("superseded-" + rec.request.getRequestId())
+                .setRequestId(rec.request.getRequestId())
+                .setTenant(rec.request.getTenant())
+                .setType(CommandType.CANCEL)
+                .setReason("completed by an earlier attempt")
+                .setIssuedAt(Instant.ofEpochMilli(now))
+                .build());
+      }
+      rec.stage = e.getStage();
+      rec.attempt = e.getAttempt();
+      onCompleted(rec, e, now, ctx, out);
+      return;
+    }
     if (e.getStage() != rec.stage || e.getAttempt() != rec.attempt || rec.retryAt != 0) {
       fenced.inc();
       LOG.debug(
@@ -371,6 +470,15 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
     }
   }
 
+  /** A COMPLETED of the final stage by an attempt made before this render was taken over. */
+  private static boolean lostAttemptPublished(RenderRecord rec, StageEvent e) {
+    return rec.attemptFloor > 0
+        && e.getAttempt() < rec.attemptFloor
+        && e.getType() == dev.reelflow.schemas.avro.StageEventType.COMPLETED
+        && (e.getStage() == Stage.UPSCALE
+            || rec.request.getParams().getUpscale() == UpscaleTarget.NONE);
+  }
+
   private void onCompleted(
       RenderRecord rec, StageEvent e, long now, Context ctx, Collector<RenderStatus> out)
       throws Exception {
@@ -423,7 +531,7 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
       return;
     }
     rec.upscaleInputs = inputs;
-    enqueue(rec, Stage.UPSCALE, 1, now, ctx, out);
+    enqueue(rec, Stage.UPSCALE, Math.max(1, rec.attemptFloor), now, ctx, out);
   }
 
   /** A failed or lost attempt: retry with backoff, or end FAILED with a dead letter. */
@@ -437,7 +545,9 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
       throws Exception {
     clearLease(rec, ctx);
     int next = rec.attempt + 1;
-    if (err.getRetryable() && next <= retry.maxAttempts()) {
+    // A render taken over after state loss starts its attempts at the floor, with a full budget.
+    int nextOfBudget = next - Math.max(0, rec.attemptFloor - 1);
+    if (err.getRetryable() && nextOfBudget <= retry.maxAttempts()) {
       retries.inc();
       long backoff = withBackoff ? retry.backoffMillis(next) : 0;
       if (backoff <= 0) {

@@ -18,6 +18,12 @@ public class RenderRecord {
   /** Attempts over all stages. */
   public int attempts;
 
+  /**
+   * Lowest attempt number a stage of this render may use, 0 when any: set when the render was taken
+   * over after the state was lost, so no task id or late event of the lost attempts matches.
+   */
+  public int attemptFloor;
+
   /** Status sequence; the emitted version is {@code seq << 20}. */
   public long seq;
 

@@ -20,6 +20,7 @@ class OrchestratorJobTest {
         .config(OrchestratorConfig.builder().stateBackend("hashmap").build())
         .codec(InboundDeserializerTest.FAKE)
         .checkBroker(false)
+        .recoverFromTopics(false)
         .build()
         .buildPipeline(env);
     StreamGraph graph = env.getStreamGraph();
@@ -52,6 +53,7 @@ class OrchestratorJobTest {
     for (Class<?> c :
         List.of(
             Inbound.class,
+            RecoveredRender.class,
             PoolInput.class,
             PoolCommand.class,
             TaskDispatch.class,

@@ -496,4 +496,121 @@ class RenderLifecycleTest {
     assertThat(last().getAttempt()).isEqualTo(2);
     assertThat(last().getStage()).isEqualTo(Stage.UPSCALE);
   }
+
+  // ---- renders taken over after a start without state -------------------------------------
+
+  /** What a lost job had written for a render: QUEUED or RENDERING, 2 attempts, version seq 5. */
+  private static RenderStatus lostStatus(String id, RenderState state, Stage stage) {
+    RenderRecord rec = new RenderRecord();
+    rec.request = Fixtures.request(id);
+    rec.state = state;
+    rec.stage = stage;
+    rec.attempt = 2;
+    rec.attempts = 2;
+    rec.seq = 5;
+    rec.priority = 5;
+    rec.createdAt = START;
+    rec.lineageRunId = LineageJson.runId(id);
+    return RenderLifecycle.status(rec, START, null, null);
+  }
+
+  private void recovered(
+      String id,
+      RenderStatus last,
+      dev.reelflow.schemas.avro.StageEvent base,
+      dev.reelflow.schemas.avro.StageEvent fin)
+      throws Exception {
+    RecoveredRender r = new RecoveredRender();
+    r.request = Fixtures.request(id);
+    r.lastStatus = last;
+    r.baseCompleted = base;
+    r.finalCompleted = fin;
+    h.processElement(new StreamRecord<>(Inbound.recovered(r)));
+  }
+
+  @Test
+  void aTakenOverRenderIsDispatchedAboveTheLostAttemptsAndVersions() throws Exception {
+    RenderStatus last = lostStatus("r-t", RenderState.RENDERING, Stage.BASE);
+    recovered("r-t", last, null, null);
+    assertThat(states()).containsExactly("QUEUED/BASE");
+    assertThat(last().getVersion()).isGreaterThan(last.getVersion());
+    assertThat(last().getCreatedAt()).isEqualTo(last.getCreatedAt());
+    PoolCommand task = side(RenderLifecycle.POOL).get(0);
+    assertThat(task.task.getTaskId()).isEqualTo("r-t:BASE:3");
+    assertThat(task.task.getFinalPrefix()).isEqualTo("demo/2026/11/25/r-t/final/");
+
+    // Late events of the lost job's attempts are fenced; the new attempt runs.
+    in(Fixtures.event("r-t", Stage.BASE, 2, StageEventType.HEARTBEAT, "old"));
+    assertThat(states()).containsExactly("QUEUED/BASE");
+    in(Fixtures.event("r-t", Stage.BASE, 3, StageEventType.STARTED, "w1"));
+    assertThat(last().getState()).isEqualTo(RenderState.RENDERING);
+    // A retryable failure still has the full retry budget (3 attempts from the floor).
+    in(Fixtures.failed("r-t", Stage.BASE, 3, ErrorCode.ENGINE_ERROR, true));
+    assertThat(last().getState()).isEqualTo(RenderState.QUEUED);
+    assertThat(last().getAttempt()).isEqualTo(4);
+    // The same request arriving again (its offset was not committed) is a duplicate.
+    int before = statuses().size();
+    in(Fixtures.request("r-t"));
+    assertThat(statuses()).hasSize(before);
+  }
+
+  @Test
+  void aTakenOverRenderWhoseFinalStageCompletedEndsWithItsOutputs() throws Exception {
+    RenderStatus last = lostStatus("r-f", RenderState.UPSCALING, Stage.UPSCALE);
+    recovered("r-f", last, null, Fixtures.completed("r-f", Stage.UPSCALE, 1, "u1"));
+    assertThat(states()).containsExactly("SUCCEEDED/UPSCALE");
+    assertThat(last().getVersion()).isGreaterThan(last.getVersion());
+    assertThat(last().getOutputs())
+        .extracting(o -> o.getKey())
+        .contains("demo/2026/11/25/r-f/final/video.mp4");
+    assertThat(side(RenderLifecycle.POOL)).isEmpty();
+  }
+
+  @Test
+  void aTakenOverRenderWhoseBaseCompletedIsUpscaledAboveTheLostAttempts() throws Exception {
+    RenderStatus last = lostStatus("r-b", RenderState.QUEUED, Stage.UPSCALE);
+    recovered("r-b", last, Fixtures.completed("r-b", Stage.BASE, 2, "w1"), null);
+    assertThat(states()).containsExactly("QUEUED/UPSCALE");
+    PoolCommand up = side(RenderLifecycle.POOL).get(0);
+    assertThat(up.task.getTaskId()).isEqualTo("r-b:UPSCALE:3");
+    assertThat(up.task.getInputs())
+        .containsEntry("latents", "demo/2026/11/25/r-b/base/attempt-2/latents.safetensors");
+  }
+
+  @Test
+  void aLostAttemptThatPublishesAfterTheTakeOverEndsTheRenderOnce() throws Exception {
+    RenderStatus last = lostStatus("r-l", RenderState.RENDERING, Stage.UPSCALE);
+    recovered("r-l", last, Fixtures.completed("r-l", Stage.BASE, 1, "w1"), null);
+    in(Fixtures.event("r-l", Stage.UPSCALE, 3, StageEventType.STARTED, "u2"));
+    // The lost job's upscale attempt 2 finishes and publishes the final objects.
+    in(Fixtures.completed("r-l", Stage.UPSCALE, 2, "u1"));
+    assertThat(last().getState()).isEqualTo(RenderState.SUCCEEDED);
+    assertThat(side(RenderLifecycle.COMMANDS))
+        .singleElement()
+        .satisfies(c -> assertThat(c.getReason()).contains("earlier attempt"));
+    // The running attempt's own completion (refused publish or not) changes nothing.
+    int before = statuses().size();
+    in(Fixtures.completed("r-l", Stage.UPSCALE, 3, "u2"));
+    assertThat(statuses()).hasSize(before);
+    assertThat(statuses().stream().filter(s -> s.getState() == RenderState.SUCCEEDED)).hasSize(1);
+  }
+
+  @Test
+  void aTakenOverRenderTheJobAlreadyKnowsIsIgnored() throws Exception {
+    in(Fixtures.request("r-k"));
+    int before = statuses().size();
+    recovered("r-k", lostStatus("r-k", RenderState.QUEUED, Stage.BASE), null, null);
+    assertThat(statuses()).hasSize(before);
+  }
+
+  @Test
+  void aRenderWhoseRequestIsPastRetentionEndsFailedWithAReason() {
+    RenderStatus last = lostStatus("r-g", RenderState.QUEUED, Stage.BASE);
+    RenderStatus failed = UnfinishedRenders.lost(last, START + 1_000);
+    assertThat(failed.getState()).isEqualTo(RenderState.FAILED);
+    assertThat(failed.getVersion()).isGreaterThan(last.getVersion());
+    assertThat(failed.getError().getRetryable()).isFalse();
+    assertThat(failed.getError().getMessage()).contains("render.requests").contains("Submit it");
+    assertThat(UnfinishedRenders.finished(failed)).isTrue();
+  }
 }

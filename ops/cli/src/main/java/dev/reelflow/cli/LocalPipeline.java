@@ -25,6 +25,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.core.execution.JobClient;
@@ -140,12 +141,33 @@ public final class LocalPipeline implements AutoCloseable {
     OrchestratorConfig orchestratorConfig = orchestratorBuilder.build();
     Configuration flink = new Configuration();
     flink.set(RestOptions.PORT, options.flinkUiPort());
+    // The JobManager's checkpoint store reads this from the cluster's configuration: keep the
+    // newest 3 so a restart can fall back when the newest was cut off by a kill.
+    flink.set(CheckpointingOptions.MAX_RETAINED_CHECKPOINTS, 3);
     // The same reporter as the FlinkDeployment, so the dashboards and KEDA read the same names.
     int flinkMetricsPort = FreePort.find();
     flink.setString("metrics.reporter.prom.factory.class", PROMETHEUS_REPORTER);
     flink.setString("metrics.reporter.prom.port", Integer.toString(flinkMetricsPort));
     StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1, flink);
-    orchestrator = OrchestratorJob.builder().config(orchestratorConfig).build().start(env);
+    OrchestratorJob job = OrchestratorJob.builder().config(orchestratorConfig).build();
+    orchestrator = job.start(env);
+    // What a restart resumed from, said where the user looks (the full reasoning is in the log).
+    if (job.restoredFrom().isPresent()) {
+      log.println(
+          "reelflow: orchestrator restored from retained checkpoint " + job.restoredFrom().get());
+    } else {
+      log.println(
+          "reelflow: no retained checkpoint found under "
+              + orchestratorConfig.checkpointDir()
+              + "; orchestrator started with empty state"
+              + (job.rendersTakenOver() + job.rendersEndedLost() > 0
+                  ? ", took over "
+                      + job.rendersTakenOver()
+                      + " unfinished render(s) from the topics and ended "
+                      + job.rendersEndedLost()
+                      + " whose request is past retention FAILED"
+                  : ""));
+    }
 
     if (options.baseWorkers() > 0) {
       step(options.baseWorkers() + " base worker(s), engine " + options.baseEngine());
@@ -192,6 +214,7 @@ public final class LocalPipeline implements AutoCloseable {
             .with("api.tenant", tenant.tenant())
             .with("console.url", ingest.baseUrl() + "/console/")
             .with("flink.jobId", orchestrator.getJobID().toString())
+            .with("flink.checkpoints", state.resolve("flink/checkpoints").toString())
             .with("flink.webUi", "http://localhost:" + options.flinkUiPort())
             .with("flink.metrics", "http://localhost:" + flinkMetricsPort + "/metrics");
     for (WorkerProcess worker : workers) {

@@ -3,6 +3,8 @@ package dev.reelflow.cli;
 import dev.reelflow.engine.backend.BackendSpec;
 import dev.reelflow.engine.backend.BackendUnavailableException;
 import dev.reelflow.engine.backend.TorchRuntime;
+import dev.reelflow.orchestrator.OrchestratorConfig;
+import dev.reelflow.orchestrator.OrchestratorConfigException;
 import dev.reelflow.worker.WorkerConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -64,6 +66,21 @@ final class PipelineOptions {
       description = "Flink web UI / REST port of the MiniCluster (0: a free port).")
   int flinkUiPort;
 
+  @Option(
+      names = "--orchestrator-config",
+      paramLabel = "KEY=VALUE",
+      description =
+          "An orchestrator setting (repeatable), e.g. checkpoint.interval=5s or task.lease=10s.")
+  Map<String, String> orchestratorConfig = new LinkedHashMap<>();
+
+  @Option(
+      names = "--worker-config",
+      paramLabel = "KEY=VALUE",
+      description =
+          "A setting of every in-process worker (repeatable), e.g."
+              + " engine.emulated.step-ms=200.")
+  Map<String, String> workerConfig = new LinkedHashMap<>();
+
   /** The tensor backend chosen with {@code --backend}. */
   BackendSpec backend() {
     try {
@@ -92,6 +109,14 @@ final class PipelineOptions {
         throw new CliException(ExitCode.UNAVAILABLE, "--backend " + spec + ": " + e.getMessage());
       }
     }
+    try {
+      // Refuse an unknown key or a bad value before anything starts.
+      OrchestratorConfig.Builder check = OrchestratorConfig.builder();
+      orchestratorConfig.forEach(check::set);
+      check.build();
+    } catch (OrchestratorConfigException e) {
+      throw new CliException(ExitCode.USAGE, "--orchestrator-config: " + e.getMessage());
+    }
     return new LocalPipeline.Options(
         dir.toAbsolutePath().normalize(),
         baseWorkers,
@@ -100,7 +125,7 @@ final class PipelineOptions {
         upscaleEngine != null ? upscaleEngine : defaultUpscale,
         apiPort,
         flinkUiPort == 0 ? FreePort.find() : flinkUiPort,
-        Map.of(),
+        orchestratorConfig,
         workerSettings(spec));
   }
 
@@ -114,6 +139,7 @@ final class PipelineOptions {
       }
       w.put(WorkerConfig.MODEL_DIR, d.toString());
     }
+    w.putAll(workerConfig);
     return w;
   }
 }

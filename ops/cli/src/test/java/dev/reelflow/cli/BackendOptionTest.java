@@ -43,4 +43,32 @@ class BackendOptionTest {
     assertThat(r.err()).contains("--backend cuda:0").containsPattern("CUDA build|libcuda|0 CUDA");
     assertThat(dir.resolve(".reelflow")).doesNotExist();
   }
+
+  @Test
+  void anUnknownOrchestratorSettingIsAUsageErrorBeforeAnythingStarts() {
+    Run r = run("up", "--dir", dir.toString(), "--orchestrator-config", "checkpoint.intervall=5s");
+    assertThat(r.code()).isEqualTo(ExitCode.USAGE);
+    assertThat(r.err()).contains("--orchestrator-config").contains("checkpoint.intervall");
+    assertThat(dir.resolve(".reelflow")).doesNotExist();
+  }
+
+  @Test
+  void orchestratorAndWorkerSettingsReachThePipelineOptions() {
+    PipelineOptions o = new PipelineOptions();
+    new CommandLine(o)
+        .parseArgs(
+            "--dir",
+            dir.toString(),
+            "--orchestrator-config",
+            "checkpoint.interval=5s",
+            "--orchestrator-config",
+            "task.lease=10s",
+            "--worker-config",
+            "engine.emulated.step-ms=7");
+    LocalPipeline.Options options = o.toOptions();
+    assertThat(options.orchestratorSettings())
+        .containsEntry("checkpoint.interval", "5s")
+        .containsEntry("task.lease", "10s");
+    assertThat(options.workerSettings()).containsEntry("engine.emulated.step-ms", "7");
+  }
 }

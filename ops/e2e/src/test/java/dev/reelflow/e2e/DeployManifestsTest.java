@@ -194,6 +194,32 @@ class DeployManifestsTest {
         .endsWith("reelflow-orchestrator.jar");
   }
 
+  /**
+   * A restart of the FlinkDeployment resumes the job's state: savepoint upgrades with the
+   * last-state fallback, retained checkpoints, HA, failed jobs restarted from their last state.
+   */
+  @Test
+  void orchestratorRestartsRestoreTheJobsState() {
+    JsonNode flink = ofKind("FlinkDeployment").get(0);
+    JsonNode conf = flink.path("spec").path("flinkConfiguration");
+    JsonNode job = flink.path("spec").path("job");
+    assertThat(job.path("upgradeMode").asText()).isIn("savepoint", "last-state");
+    assertThat(job.path("state").asText()).isEqualTo("running");
+    assertThat(conf.path("state.savepoints.dir").asText()).startsWith("s3://");
+    assertThat(conf.path("high-availability.storageDir").asText()).startsWith("s3://");
+    assertThat(conf.path("execution.checkpointing.externalized-checkpoint-retention").asText())
+        .isEqualTo("RETAIN_ON_CANCELLATION");
+    assertThat(conf.path("execution.checkpointing.num-retained").asInt())
+        .as("a cut-off newest checkpoint leaves one to fall back to")
+        .isGreaterThanOrEqualTo(2);
+    assertThat(conf.path("kubernetes.operator.job.upgrade.last-state-fallback.enabled").asText())
+        .isEqualTo("true");
+    assertThat(conf.path("kubernetes.operator.job.restart.failed").asText()).isEqualTo("true");
+    // No fixed restore path: it would win over newer state at every restart.
+    assertThat(job.has("initialSavepointPath")).isFalse();
+    assertThat(conf.has("execution.state-recovery.path")).isFalse();
+  }
+
   @Test
   void dockerfilesArePinnedNonRootAndCopyBuildOutputs() throws IOException {
     try (Stream<Path> files = Files.list(DEPLOY.resolve("docker"))) {

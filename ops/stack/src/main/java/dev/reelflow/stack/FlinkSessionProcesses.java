@@ -156,6 +156,9 @@ public final class FlinkSessionProcesses implements AutoCloseable {
     c.put("restart-strategy.type", "fixed-delay");
     c.put("restart-strategy.fixed-delay.attempts", "1000");
     c.put("restart-strategy.fixed-delay.delay", "2 s");
+    // A cluster setting (the JobManager's checkpoint store): the orchestrator falls back to the
+    // previous retained checkpoint when the newest was cut off by a kill.
+    c.put("execution.checkpointing.num-retained", "3");
     // As in the FlinkDeployment. The JobManager's port is here (its reporter ignores dynamic
     // properties); each TaskManager overrides it with its own at start.
     c.put("metrics.reporter.prom.factory.class", PROMETHEUS_REPORTER);
