@@ -74,6 +74,15 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
   static final int VERSION_SHIFT = 20;
 
   private final long leaseMillis;
+
+  /**
+   * No lease expires before this time: one lease after the first element or timer of this
+   * (re)started operator. Restored lease deadlines date from before the failover, while the live
+   * workers' heartbeats since then are still unread in the topic; with a lease of a few seconds,
+   * expiring at once would re-run every render in flight after each restore.
+   */
+  private transient long leaseGraceUntil;
+
   private final OrchestratorConfig.RetryPolicy retry;
   private final long retentionMillis;
   private final String bucket;
@@ -164,6 +173,7 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
   public void processElement(Inbound in, Context ctx, Collector<RenderStatus> out)
       throws Exception {
     long now = ctx.timerService().currentProcessingTime();
+    startGrace(now);
     if (in.request != null) {
       onRequest(in.request, now, ctx, out);
     } else if (in.command != null) {
@@ -603,6 +613,12 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
 
   // ---- timers ---------------------------------------------------------------------------
 
+  private void startGrace(long now) {
+    if (leaseGraceUntil == 0) {
+      leaseGraceUntil = now + leaseMillis;
+    }
+  }
+
   @Override
   public void onTimer(long ts, OnTimerContext ctx, Collector<RenderStatus> out) throws Exception {
     RenderRecord rec = state.value();
@@ -610,6 +626,7 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
       return;
     }
     long now = ctx.timerService().currentProcessingTime();
+    startGrace(now);
     if (rec.terminal()) {
       if (rec.cleanupAt > 0 && ts >= rec.cleanupAt) {
         state.clear();
@@ -646,8 +663,8 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
         state.update(rec);
         return;
       }
-      if (now < rec.leaseUntil) {
-        rec.leaseTimer = rec.leaseUntil;
+      if (now < rec.leaseUntil || now < leaseGraceUntil) {
+        rec.leaseTimer = Math.max(rec.leaseUntil, leaseGraceUntil);
         ctx.timerService().registerProcessingTimeTimer(rec.leaseTimer);
         state.update(rec);
         return;

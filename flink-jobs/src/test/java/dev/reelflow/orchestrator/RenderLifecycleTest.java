@@ -497,6 +497,30 @@ class RenderLifecycleTest {
     assertThat(last().getStage()).isEqualTo(Stage.UPSCALE);
   }
 
+  @Test
+  void aRestoredLeaseWaitsOneLeaseForTheHeartbeatsOfLiveWorkers() throws Exception {
+    in(Fixtures.request("r-13"));
+    in(Fixtures.event("r-13", Stage.BASE, 1, StageEventType.STARTED, "w1"));
+    OperatorSubtaskState snap = h.snapshot(1, START);
+    h.close();
+    // the failover took longer than the lease: the restored deadline has passed
+    h = harness();
+    h.setup();
+    h.initializeState(snap);
+    h.open();
+    long restoredAt = START + 3 * LEASE;
+    h.setProcessingTime(restoredAt);
+    assertThat(statuses()).isEmpty(); // not fenced at once
+    h.setProcessingTime(restoredAt + LEASE / 2);
+    in(Fixtures.event("r-13", Stage.BASE, 1, StageEventType.HEARTBEAT, "w1"));
+    h.setProcessingTime(restoredAt + LEASE + 1);
+    assertThat(statuses()).isEmpty(); // the heartbeat renewed it past the grace
+    // a worker that is really gone is fenced one lease after its last heartbeat
+    h.setProcessingTime(restoredAt + LEASE / 2 + LEASE + 1);
+    assertThat(last().getState()).isEqualTo(RenderState.QUEUED);
+    assertThat(last().getAttempt()).isEqualTo(2);
+  }
+
   // ---- renders taken over after a start without state -------------------------------------
 
   /** What a lost job had written for a render: QUEUED or RENDERING, 2 attempts, version seq 5. */
