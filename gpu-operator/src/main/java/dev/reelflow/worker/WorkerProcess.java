@@ -122,6 +122,11 @@ public final class WorkerProcess implements AutoCloseable {
     taskProps.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     taskProps.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     taskProps.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1);
+    // A killed worker stays in the group until its session times out, and a worker starting
+    // meanwhile waits for that rebalance: 10 s instead of Kafka's 45 s (heartbeats come from the
+    // consumer's own thread every 3 s, so a long render never ends the session).
+    taskProps.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000);
+    taskProps.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 3_000);
     taskProps.put(
         ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG,
         "org.apache.kafka.clients.consumer.CooperativeStickyAssignor");
