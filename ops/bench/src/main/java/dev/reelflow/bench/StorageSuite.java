@@ -56,7 +56,7 @@ public final class StorageSuite implements BenchSuite {
                   "ArtifactStore.put "
                       + size / MIB
                       + " MiB"
-                      + (size > 16 * MIB ? ", " + parallel + " parts in parallel" : ""),
+                      + (size > 16 * MIB ? ", parallelParts " + parallel : ""),
                   "MiB/s",
                   "plain presigned PUT of the same file",
                   Figure.BaselineKind.MEASURED);
