@@ -197,8 +197,11 @@ public final class ScaleSuite implements BenchSuite {
         // 3. drain
         workers.resetCounters();
         workers.resume();
+        // at least 20 ms a task (50 dispatches/s) before giving up, whatever the ideal rate
         long drainDeadline =
-            System.currentTimeMillis() + n * p.taskMillis() * 5 / p.workers() + 180_000;
+            System.currentTimeMillis()
+                + Math.max(n * p.taskMillis() * 5 / p.workers(), n * 20L)
+                + 180_000;
         while (workers.completed.get() < n && System.currentTimeMillis() < drainDeadline) {
           workers.check();
           ctx.progress().bar("drained", workers.completed.get(), n);
