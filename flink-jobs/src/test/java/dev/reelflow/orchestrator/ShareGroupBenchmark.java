@@ -39,7 +39,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * orchestrator, with EMULATED workers (sleep-based, no rendering); a program, not a test. Tasks are
  * produced to one topic; every emulated worker is a {@link KafkaShareConsumer} of one share group
  * that runs one task at a time and acknowledges it ACCEPT ({@link ShareGroupWorkers}). Phases, in
- * the order of {@link OrchestratorBenchmark}'s so the two tables line up:
+ * the order of the orchestrator's ({@code reelflow bench pipeline}) so the two tables line up:
  *
  * <ol>
  *   <li>dispatch latency on an idle pool: one task every 50 ms; produce → returned by a worker's

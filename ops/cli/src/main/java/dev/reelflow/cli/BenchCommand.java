@@ -1,172 +1,212 @@
 package dev.reelflow.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.reelflow.bench.AttentionSuite;
+import dev.reelflow.bench.BenchContext;
+import dev.reelflow.bench.BenchRunner;
+import dev.reelflow.bench.BenchSize;
+import dev.reelflow.bench.BenchSuite;
+import dev.reelflow.bench.EngineSuite;
+import dev.reelflow.bench.IngestSuite;
+import dev.reelflow.bench.PipelineSuite;
+import dev.reelflow.bench.Progress;
+import dev.reelflow.bench.ScaleSuite;
+import dev.reelflow.bench.StorageSuite;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.PrintStream;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.Paths;
 import java.time.Duration;
-import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
-import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
+import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
 /**
- * {@code reelflow bench}: the orchestration benchmark harness. Brings up the local pipeline with a
- * pool of EMULATED base workers (a latency model: each denoising step sleeps), submits a batch of
- * fixed-length renders and reports wall time against the ideal, throughput and accept-to-done
- * latencies. Every figure is labelled emulated; it measures the pipeline, not a model.
+ * {@code reelflow bench [suite...]}: the benchmark harness. Runs the named suites (all when none is
+ * named), each figure against a baseline measured in the same run, repeated; progress on stderr;
+ * {@code results.json}, {@code summary.md} and a chart per suite under one folder; the summary on
+ * stdout.
  */
 @Command(
     name = "bench",
     mixinStandardHelpOptions = true,
     description = {
-      "Orchestration benchmark on the local pipeline with EMULATED base workers: a batch of",
-      "fixed-length renders, wall time vs ideal, throughput, accept-to-done latency.",
-      "Model benchmarks (attention, ESRGAN, ...) are listed in the README."
+      "Benchmarks, each figure against a baseline measured in the same run, with the spread of",
+      "repetitions. Suites: pipeline, scale, ingest, storage, attention, engine, e2e (all when",
+      "none is named). Results: <out>/results.json, summary.md and <suite>.png."
     })
 final class BenchCommand implements Callable<Integer> {
-  private static final ObjectMapper JSON = new ObjectMapper();
 
-  @Option(names = "--workers", defaultValue = "4", description = "Emulated base workers.")
-  int workers;
+  @Parameters(arity = "0..*", paramLabel = "SUITE", description = "Suites to run (default: all).")
+  List<String> suites = new ArrayList<>();
 
-  @Option(names = "--tasks", defaultValue = "40", description = "Renders in the batch.")
-  int tasks;
+  @Option(
+      names = "--size",
+      defaultValue = "default",
+      description = "tiny (seconds, a smoke run), default, or full (the issue's full sizes).")
+  String size;
 
-  @Option(names = "--steps", defaultValue = "4", description = "Denoising steps per render.")
+  @Option(names = "--reps", defaultValue = "3", description = "Repetitions of every figure.")
+  int reps;
+
+  @Option(names = "--out", description = "Results folder (default: bench-results/<UTC timestamp>).")
+  Path out;
+
+  @Option(
+      names = "--scale-sizes",
+      split = ",",
+      description = "Queued renders of the scale suite, e.g. 1000,10000,100000.")
+  List<Integer> scaleSizes = new ArrayList<>();
+
+  @Option(names = "--workers", description = "e2e: emulated base workers (default by --size).")
+  Integer workers;
+
+  @Option(names = "--tasks", description = "e2e: renders per batch (default by --size).")
+  Integer tasks;
+
+  @Option(names = "--steps", defaultValue = "4", description = "e2e: denoising steps per render.")
   int steps;
 
-  @Option(names = "--step-ms", defaultValue = "250", description = "Emulated time per step.")
+  @Option(names = "--step-ms", defaultValue = "250", description = "e2e: emulated time per step.")
   long stepMs;
 
-  @Option(names = "--timeout", defaultValue = "PT30M", description = "Maximum wait (ISO-8601).")
+  @Option(
+      names = "--no-upscale",
+      description = "e2e: renders without the 1080p stage (no upscale pool).")
+  boolean noUpscale;
+
+  @Option(names = "--timeout", defaultValue = "PT30M", description = "e2e: wait per batch.")
   Duration timeout;
 
-  @Option(names = "--json", description = "Print the figures as JSON.")
+  @Option(names = "--json", description = "Print results.json instead of the summary.")
   boolean json;
+
+  @Option(names = "--quiet", description = "No progress display.")
+  boolean quiet;
+
+  /** Every suite by name, in the order a full run takes them. */
+  Map<String, BenchSuite> catalogue(PrintStream log) {
+    Map<String, BenchSuite> all = new LinkedHashMap<>();
+    for (BenchSuite s :
+        List.of(
+            new PipelineSuite(),
+            new ScaleSuite(),
+            new IngestSuite(),
+            new StorageSuite(),
+            new AttentionSuite(),
+            new EngineSuite(),
+            new E2eSuite(workers, tasks, steps, stepMs, !noUpscale, timeout, log))) {
+      all.put(s.name(), s);
+    }
+    return all;
+  }
 
   @Override
   public Integer call() throws Exception {
-    if (workers < 1 || tasks < 1 || steps < 1 || stepMs < 1) {
-      throw new CliException(
-          ExitCode.USAGE, "--workers, --tasks, --steps and --step-ms must be >= 1");
+    BenchSize benchSize;
+    try {
+      benchSize = BenchSize.valueOf(size.toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new CliException(ExitCode.USAGE, "--size must be tiny, default or full, not " + size);
     }
-    Path dir = Files.createTempDirectory("reelflow-bench");
-    LocalPipeline.Options options =
-        new LocalPipeline.Options(
-            dir,
-            workers,
-            0,
-            "emulated",
-            "bicubic",
-            0,
-            FreePort.find(),
-            Map.of(),
-            Map.of("engine.emulated.step-ms", Long.toString(stepMs)));
-    PrintStream quiet =
-        new PrintStream(OutputStream.nullOutputStream(), true, StandardCharsets.UTF_8);
-    try (LocalPipeline pipeline = LocalPipeline.start(options, json ? quiet : System.err)) {
-      ApiClient client =
-          new ApiClient(new ClientSettings(URI.create(pipeline.apiUrl() + "/"), pipeline.apiKey()));
-      StringBuilder batch = new StringBuilder();
-      for (int i = 0; i < tasks; i++) {
-        batch
-            .append("{\"prompt\":\"emulated bench render ")
-            .append(i)
-            .append("\",\"resolution\":\"preview\",\"frames\":9,\"upscale\":\"none\",\"steps\":")
-            .append(steps)
-            .append("}\n");
+    if (reps < 1 || steps < 1 || stepMs < 1) {
+      throw new CliException(ExitCode.USAGE, "--reps, --steps and --step-ms must be >= 1");
+    }
+    if ((workers != null && workers < 1) || (tasks != null && tasks < 1)) {
+      throw new CliException(ExitCode.USAGE, "--workers and --tasks must be >= 1");
+    }
+    if (scaleSizes.stream().anyMatch(n -> n == null || n < 1)) {
+      throw new CliException(ExitCode.USAGE, "--scale-sizes must be positive counts");
+    }
+    System.setProperty("java.awt.headless", "true");
+    PrintStream log = quiet ? E2eSuite.quiet() : System.err;
+    Map<String, BenchSuite> all = catalogue(log);
+    List<BenchSuite> chosen = new ArrayList<>();
+    for (String name : suites.isEmpty() ? List.copyOf(all.keySet()) : suites) {
+      BenchSuite s = all.get(name.toLowerCase(Locale.ROOT));
+      if (s == null) {
+        throw new CliException(
+            ExitCode.USAGE,
+            "unknown suite '" + name + "'; suites: " + String.join(", ", all.keySet()));
       }
-      JsonNode accepted = client.submitBatch(batch.toString());
-      List<JsonNode> done =
-          new RenderWatcher(client, json ? quiet : System.err, false)
-              .awaitBatch(accepted.path("batchId").asText(), tasks, timeout);
-      ObjectNode figures = figures(done);
-      if (json) {
-        ClientCommands.printJson(System.out, figures);
-      } else {
-        System.out.println(describe(figures));
+      if (!chosen.contains(s)) {
+        chosen.add(s);
       }
-      return ClientCommands.exitCodeOf(done);
+    }
+    Path folder =
+        out != null
+            ? out
+            : Paths.get(
+                "bench-results",
+                ZonedDateTime.now(ZoneOffset.UTC)
+                    .format(DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'")));
+    Path scratch = Files.createTempDirectory("reelflow-bench");
+    BenchContext context =
+        BenchContext.builder()
+            .size(benchSize)
+            .repetitions(reps)
+            .progress(quiet ? Progress.silent() : Progress.to(System.err))
+            .workDir(scratch)
+            .scaleSizes(scaleSizes)
+            .repositoryRoot(repositoryRoot())
+            .build();
+    BenchRunner.Outcome outcome;
+    try {
+      outcome = BenchRunner.run(chosen, context, folder, commandLine(chosen, benchSize));
     } finally {
-      deleteQuietly(dir);
+      deleteQuietly(scratch);
     }
+    Path summary = folder.resolve(json ? "results.json" : "summary.md");
+    System.out.print(Files.readString(summary, StandardCharsets.UTF_8));
+    System.err.println("reelflow bench: results in " + folder.toAbsolutePath());
+    if (!outcome.failed().isEmpty()) {
+      System.err.println("reelflow bench: failed suites: " + String.join(", ", outcome.failed()));
+      return ExitCode.API_ERROR;
+    }
+    return 0;
   }
 
-  ObjectNode figures(List<JsonNode> renders) {
-    List<Long> latencies = new ArrayList<>();
-    Instant first = null;
-    Instant last = null;
-    for (JsonNode r : renders) {
-      Instant created = Instant.parse(r.path("createdAt").asText());
-      Instant updated = Instant.parse(r.path("updatedAt").asText());
-      latencies.add(Duration.between(created, updated).toMillis());
-      first = first == null || created.isBefore(first) ? created : first;
-      last = last == null || updated.isAfter(last) ? updated : last;
+  private String commandLine(List<BenchSuite> chosen, BenchSize benchSize) {
+    StringBuilder c = new StringBuilder("reelflow bench");
+    chosen.forEach(s -> c.append(' ').append(s.name()));
+    c.append(" --size ").append(benchSize.name().toLowerCase(Locale.ROOT));
+    c.append(" --reps ").append(reps);
+    if (!scaleSizes.isEmpty()) {
+      c.append(" --scale-sizes ")
+          .append(scaleSizes.stream().map(String::valueOf).collect(Collectors.joining(",")));
     }
-    latencies.sort(Comparator.naturalOrder());
-    double wall = Duration.between(first, last).toMillis() / 1000.0;
-    double ideal = Math.ceil((double) tasks / workers) * steps * stepMs / 1000.0;
-    ObjectNode n = JSON.createObjectNode();
-    n.put("emulated", true);
-    n.put("workers", workers);
-    n.put("tasks", tasks);
-    n.put("taskMillis", steps * stepMs);
-    n.put("wallSeconds", wall);
-    n.put("idealSeconds", ideal);
-    n.put("efficiency", ideal / wall);
-    n.put("rendersPerSecond", tasks / wall);
-    n.put("latencyP50Millis", percentile(latencies, 0.50));
-    n.put("latencyP99Millis", percentile(latencies, 0.99));
-    n.put(
-        "succeeded",
-        renders.stream().filter(r -> "SUCCEEDED".equals(r.path("status").asText())).count());
-    return n;
+    return c.toString();
   }
 
-  static long percentile(List<Long> sorted, double q) {
-    if (sorted.isEmpty()) {
-      return 0;
+  /**
+   * The checkout, for tools outside the classpath: {@code reelflow.home} (set by the launcher),
+   * else the working directory when it is one.
+   */
+  static Path repositoryRoot() {
+    String home = System.getProperty("reelflow.home");
+    if (home != null && !home.isBlank()) {
+      return Paths.get(home);
     }
-    int index = (int) Math.ceil(q * sorted.size()) - 1;
-    return sorted.get(Math.max(0, Math.min(sorted.size() - 1, index)));
-  }
-
-  static String describe(JsonNode f) {
-    return String.format(
-        Locale.ROOT,
-        "EMULATED orchestration benchmark (latency-model workers, not a model):%n"
-            + "  %d workers, %d renders of %d ms each: wall %.1f s, ideal %.1f s, efficiency %.1f%%%n"
-            + "  throughput %.2f renders/s; accept -> done p50 %d ms, p99 %d ms; succeeded %d",
-        f.path("workers").asInt(),
-        f.path("tasks").asInt(),
-        f.path("taskMillis").asLong(),
-        f.path("wallSeconds").asDouble(),
-        f.path("idealSeconds").asDouble(),
-        100 * f.path("efficiency").asDouble(),
-        f.path("rendersPerSecond").asDouble(),
-        f.path("latencyP50Millis").asLong(),
-        f.path("latencyP99Millis").asLong(),
-        f.path("succeeded").asLong());
+    Path cwd = Paths.get("").toAbsolutePath();
+    return Files.isRegularFile(cwd.resolve(AttentionSuite.NUMPY_SCRIPT)) ? cwd : null;
   }
 
   private static void deleteQuietly(Path dir) {
-    try (Stream<Path> files = Files.walk(dir)) {
-      files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    try (var files = Files.walk(dir)) {
+      files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     } catch (IOException e) {
-      // A leftover temp directory is harmless; the benchmark result is what matters.
+      // A leftover temp directory is harmless; the results are what matters.
     }
   }
 }

@@ -1,0 +1,295 @@
+package dev.reelflow.bench;
+
+import dev.reelflow.ingest.ApiKeys;
+import dev.reelflow.ingest.IngestConfig;
+import dev.reelflow.ingest.IngestServer;
+import dev.reelflow.schemas.TopicProvisioner;
+import dev.reelflow.schemas.Topics;
+import dev.reelflow.schemas.avro.RenderParams;
+import dev.reelflow.schemas.avro.RenderRequest;
+import dev.reelflow.schemas.avro.Resolution;
+import dev.reelflow.schemas.avro.UpscaleTarget;
+import dev.reelflow.schemas.registry.SchemaRegistryClient;
+import dev.reelflow.schemas.serde.AvroRecordSerializer;
+import dev.reelflow.stack.LocalStack;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/**
+ * {@code ingest}: the ingest service's accept rate against plain Kafka producers of the same Avro
+ * records on the same embedded broker, in the same run. Each repetition measures NDJSON batches
+ * against a pipelined idempotent producer ({@code acks=all}), and single {@code POST /v1/renders}
+ * at a concurrency C against C producer callers each awaiting its record's acknowledgement (as
+ * ingest does for a single render).
+ */
+public final class IngestSuite implements BenchSuite {
+  private static final String BODY =
+      "{\"prompt\":\"a red fox running through snow\",\"resolution\":\"preview\",\"frames\":17}";
+
+  @Override
+  public String name() {
+    return "ingest";
+  }
+
+  @Override
+  public String description() {
+    return "ingest accept rate and latency (NDJSON batches, single POSTs) vs plain Kafka producers"
+        + " on the same broker";
+  }
+
+  private record Params(int singles, int concurrency, int batches, int batchRows) {}
+
+  @Override
+  public SuiteResult run(BenchContext ctx) throws Exception {
+    Params p =
+        ctx.size()
+            .pick(
+                new Params(300, 8, 2, 500),
+                new Params(10_000, 64, 3, 10_000),
+                new Params(20_000, 64, 5, 10_000));
+    SuiteResult.Builder out =
+        new SuiteResult.Builder(name())
+            .parameter("singles", p.singles())
+            .parameter("concurrency", p.concurrency())
+            .parameter("batches", p.batches())
+            .parameter("batchRows", p.batchRows())
+            .note(
+                "embedded broker, registry, ingest and load generator share this machine's cores;"
+                    + " the HTTP client is java.net.http");
+    Figure.Builder batchRate =
+        new Figure.Builder(
+            "NDJSON batches of " + p.batchRows() + ": renders/s",
+            "renders/s",
+            "pipelined idempotent producer (acks=all), records/s",
+            Figure.BaselineKind.MEASURED);
+    Figure.Builder singleRate =
+        new Figure.Builder(
+            "single POST at concurrency " + p.concurrency() + ": renders/s",
+            "renders/s",
+            p.concurrency() + " producer callers each awaiting its ack, records/s",
+            Figure.BaselineKind.MEASURED);
+    Figure.Builder singleP50 =
+        new Figure.Builder(
+            "single POST latency p50",
+            "ms",
+            "producer caller awaiting its ack, p50",
+            Figure.BaselineKind.MEASURED);
+    Figure.Builder singleP99 =
+        new Figure.Builder(
+            "single POST latency p99",
+            "ms",
+            "producer caller awaiting its ack, p99",
+            Figure.BaselineKind.MEASURED);
+    ctx.progress().step("starting broker, registry and ingest");
+    try (LocalStack stack =
+        LocalStack.builder().workDir(ctx.workDir()).kafka().registry().build().start()) {
+      TopicProvisioner.builder()
+          .bootstrapServers(stack.bootstrapServers())
+          .replicationFactor(1)
+          .build()
+          .provision();
+      String key = "bench-key";
+      IngestConfig config =
+          IngestConfig.builder()
+              .port(0)
+              .bootstrapServers(stack.bootstrapServers())
+              .schemaRegistryUrl(stack.schemaRegistryUrl())
+              .apiKeys("bench:" + ApiKeys.hash(key) + ":s")
+              .rateLimit(1e9, 1_000_000_000)
+              .maxInFlight(Long.MAX_VALUE / 4)
+              .set(IngestConfig.WEBHOOKS_ENABLED, "false")
+              .build();
+      Map<String, Object> pp = new HashMap<>();
+      pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
+      pp.put(ProducerConfig.ACKS_CONFIG, "all");
+      pp.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+      pp.put(ProducerConfig.LINGER_MS_CONFIG, 2);
+      pp.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
+      try (IngestServer server = IngestServer.builder(config).build().start();
+          KafkaProducer<String, RenderRequest> producer =
+              new KafkaProducer<>(
+                  pp,
+                  new StringSerializer(),
+                  AvroRecordSerializer.<RenderRequest>builder()
+                      .client(SchemaRegistryClient.create(stack.schemaRegistryUrl()))
+                      .build())) {
+        server.awaitReady(Duration.ofSeconds(60));
+        Http http = new Http(server.baseUrl(), key);
+        ctx.progress().step("warming up (JIT, schema registration, producer metadata)");
+        singles(http, Math.min(500, p.singles()), p.concurrency());
+        http.post("/v1/batches", "application/x-ndjson", ndjson(Math.min(1000, p.batchRows())));
+        pipelined(producer, 500);
+        String nd = ndjson(p.batchRows());
+        for (int rep = 0; rep < ctx.repetitions(); rep++) {
+          ctx.progress().bar("repetitions", rep, ctx.repetitions());
+          long t0 = System.nanoTime();
+          for (int i = 0; i < p.batches(); i++) {
+            HttpResponse<String> r = http.post("/v1/batches", "application/x-ndjson", nd);
+            if (r.statusCode() != 202) {
+              throw new IllegalStateException(
+                  "POST /v1/batches answered " + r.statusCode() + ": " + r.body());
+            }
+          }
+          double batchSeconds = (System.nanoTime() - t0) / 1e9;
+          double plain = pipelined(producer, p.batches() * p.batchRows());
+          batchRate.add(p.batches() * p.batchRows() / batchSeconds, plain);
+
+          Timings ingest = singles(http, p.singles(), p.concurrency());
+          Timings callers = awaitingCallers(producer, p.singles(), p.concurrency());
+          singleRate.add(ingest.perSecond(), callers.perSecond());
+          singleP50.add(ingest.p50(), callers.p50());
+          singleP99.add(ingest.p99(), callers.p99());
+        }
+        ctx.progress().bar("repetitions", ctx.repetitions(), ctx.repetitions());
+      }
+    }
+    return out.figure(batchRate).figure(singleRate).figure(singleP50).figure(singleP99).build();
+  }
+
+  private record Timings(double perSecond, double p50, double p99) {}
+
+  private static RenderRequest request(int row) {
+    return RenderRequest.newBuilder()
+        .setRequestId("r-" + UUID.randomUUID())
+        .setTenant("bench")
+        .setParams(
+            RenderParams.newBuilder()
+                .setPrompt("a red fox running through snow")
+                .setResolution(Resolution.PREVIEW)
+                .setFrames(17)
+                .setSteps(50)
+                .setSeed(row)
+                .setUpscale(UpscaleTarget.NONE)
+                .build())
+        .setPriority(5)
+        .setDeadline(null)
+        .setLabels(new HashMap<>())
+        .setSubmittedAt(Instant.now())
+        .build();
+  }
+
+  /** records/s of n records sent without waiting, then one flush. */
+  private static double pipelined(KafkaProducer<String, RenderRequest> producer, int n) {
+    long t0 = System.nanoTime();
+    for (int i = 0; i < n; i++) {
+      RenderRequest r = request(i);
+      producer.send(new ProducerRecord<>(Topics.REQUESTS, r.getRequestId(), r));
+    }
+    producer.flush();
+    return n / ((System.nanoTime() - t0) / 1e9);
+  }
+
+  private static Timings awaitingCallers(
+      KafkaProducer<String, RenderRequest> producer, int n, int concurrency) throws Exception {
+    return concurrently(
+        n,
+        concurrency,
+        i -> {
+          RenderRequest r = request(i);
+          producer.send(new ProducerRecord<>(Topics.REQUESTS, r.getRequestId(), r)).get();
+        });
+  }
+
+  private static Timings singles(Http http, int n, int concurrency) throws Exception {
+    return concurrently(
+        n,
+        concurrency,
+        i -> {
+          HttpResponse<String> r = http.post("/v1/renders", "application/json", BODY);
+          if (r.statusCode() != 202) {
+            throw new IllegalStateException(
+                "POST /v1/renders answered " + r.statusCode() + ": " + r.body());
+          }
+        });
+  }
+
+  interface Call {
+    void run(int i) throws Exception;
+  }
+
+  private static Timings concurrently(int n, int concurrency, Call call) throws Exception {
+    double[] lat = new double[n];
+    AtomicInteger next = new AtomicInteger();
+    ExecutorService pool = Executors.newFixedThreadPool(concurrency);
+    try {
+      List<Future<?>> fs = new ArrayList<>();
+      long t0 = System.nanoTime();
+      for (int t = 0; t < concurrency; t++) {
+        fs.add(
+            pool.submit(
+                () -> {
+                  int i;
+                  while ((i = next.getAndIncrement()) < n) {
+                    long s = System.nanoTime();
+                    call.run(i);
+                    lat[i] = (System.nanoTime() - s) / 1e6;
+                  }
+                  return null;
+                }));
+      }
+      for (Future<?> f : fs) {
+        f.get();
+      }
+      double seconds = (System.nanoTime() - t0) / 1e9;
+      List<Double> sorted = new ArrayList<>();
+      for (double d : lat) {
+        sorted.add(d);
+      }
+      Collections.sort(sorted);
+      return new Timings(
+          n / seconds, Spread.percentile(sorted, 0.50), Spread.percentile(sorted, 0.99));
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  static String ndjson(int rows) {
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; i < rows; i++) {
+      sb.append("{\"prompt\":\"catalogue item ")
+          .append(i)
+          .append("\",\"resolution\":\"preview\",\"frames\":17}\n");
+    }
+    return sb.toString();
+  }
+
+  /** The ingest API over java.net.http with the bench tenant's key. */
+  private static final class Http {
+    private final HttpClient client = HttpClient.newHttpClient();
+    private final String base;
+    private final String key;
+
+    Http(String base, String key) {
+      this.base = base;
+      this.key = key;
+    }
+
+    HttpResponse<String> post(String path, String contentType, String body) throws Exception {
+      return client.send(
+          HttpRequest.newBuilder(URI.create(base + path))
+              .header("Authorization", "Bearer " + key)
+              .header("Content-Type", contentType)
+              .POST(HttpRequest.BodyPublishers.ofString(body))
+              .build(),
+          HttpResponse.BodyHandlers.ofString());
+    }
+  }
+}
