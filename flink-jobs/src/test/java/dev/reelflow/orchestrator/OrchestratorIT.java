@@ -65,24 +65,7 @@ class OrchestratorIT {
   @BeforeAll
   static void startJob() throws Exception {
     String bootstrap = STACK.stack().bootstrapServers();
-    try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
-      List<NewTopic> topics = new ArrayList<>();
-      for (String t :
-          List.of(
-              TopicNames.REQUESTS,
-              TopicNames.COMMANDS,
-              TopicNames.STAGE_EVENTS,
-              TopicNames.WORKER_EVENTS,
-              TopicNames.SCHEDULES,
-              TopicNames.STATUS,
-              TopicNames.LINEAGE,
-              TopicNames.DLQ)) {
-        topics.add(new NewTopic(t, 2, (short) 1));
-      }
-      topics.add(new NewTopic(TopicNames.TASKS_BASE, 2, (short) 1));
-      topics.add(new NewTopic(TopicNames.TASKS_UPSCALE, 2, (short) 1));
-      admin.createTopics(topics).all().get();
-    }
+    createTopics(bootstrap);
     codec = new RegistryRecordCodec(STACK.stack().schemaRegistryUrl());
     codec.open();
     producer =
@@ -199,6 +182,28 @@ class OrchestratorIT {
       }
     }
     return out;
+  }
+
+  /** The job's topics, two partitions each (the restart IT shares them). */
+  static void createTopics(String bootstrap) throws Exception {
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+      List<NewTopic> topics = new ArrayList<>();
+      for (String t :
+          List.of(
+              TopicNames.REQUESTS,
+              TopicNames.COMMANDS,
+              TopicNames.STAGE_EVENTS,
+              TopicNames.WORKER_EVENTS,
+              TopicNames.SCHEDULES,
+              TopicNames.STATUS,
+              TopicNames.LINEAGE,
+              TopicNames.DLQ,
+              TopicNames.TASKS_BASE,
+              TopicNames.TASKS_UPSCALE)) {
+        topics.add(new NewTopic(t, 2, (short) 1));
+      }
+      admin.createTopics(topics).all().get();
+    }
   }
 
   static boolean terminal(RenderStatus s) {

@@ -27,8 +27,6 @@ import java.util.stream.Stream;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -65,24 +63,7 @@ class OrchestratorRestartIT {
   @BeforeAll
   static void topicsAndWorkers() throws Exception {
     String bootstrap = STACK.stack().bootstrapServers();
-    try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
-      List<NewTopic> topics = new ArrayList<>();
-      for (String t :
-          List.of(
-              TopicNames.REQUESTS,
-              TopicNames.COMMANDS,
-              TopicNames.STAGE_EVENTS,
-              TopicNames.WORKER_EVENTS,
-              TopicNames.SCHEDULES,
-              TopicNames.STATUS,
-              TopicNames.LINEAGE,
-              TopicNames.DLQ,
-              TopicNames.TASKS_BASE,
-              TopicNames.TASKS_UPSCALE)) {
-        topics.add(new NewTopic(t, 2, (short) 1));
-      }
-      admin.createTopics(topics).all().get();
-    }
+    OrchestratorIT.createTopics(bootstrap);
     codec = new RegistryRecordCodec(STACK.stack().schemaRegistryUrl());
     codec.open();
     producer =
