@@ -431,7 +431,10 @@ class FaultSuiteIT {
                         && e.getType() == StageEventType.STARTED);
     String id = up.getRequestId();
     WorkerJvm victim = u1.owns(up.getWorkerId()) ? u1 : u2;
-    RenderStatus first = p.events().statuses(id).get(0);
+    // statuses are committed with the orchestrator's checkpoints, so the stage event can come
+    // first: wait for the render's first status (it names the tenant and creation time)
+    RenderStatus first =
+        p.events().awaitStatus(WAIT, "a status of " + id, s -> s.getRequestId().equals(id));
     String manifest = ArtifactKeys.finalManifest(first.getTenant(), first.getCreatedAt(), id);
     Await.until(WAIT, "final manifest of " + id, () -> p.store().find(manifest));
     victim.process.destroyForcibly();
