@@ -1,4 +1,4 @@
-// The TF.js speed anchor (DESIGN §8): the same esrgan-slim weights this module bundles, run by
+// The TF.js speed anchor (ARCHITECTURE.md, decision 17): the same esrgan-slim weights this module bundles, run by
 // @tensorflow/tfjs on the wasm backend with one thread, on one whole frame.
 // Usage (from upscale-stage/tools, after `npm install`):
 //   node tfjs-benchmark.mjs <model dir> <frame.f32 (HWC float32 LE, [0,255])> <height> <width> [reps]

@@ -1,4 +1,4 @@
-// Generates the TF.js reference fixtures the Java port is checked against (DESIGN §8).
+// Generates the TF.js reference fixtures the Java port is checked against (ARCHITECTURE.md, decision 17).
 // Usage (from upscale-stage/tools, after `npm install`):
 //   node tfjs-reference.mjs <esrgan-slim package dir> <esrgan-thick package dir | -> <out dir>
 // Writes <case>.input.f32 / <case>.output.f32 (little-endian float32, HWC, [0,255]) and cases.json.

@@ -1,6 +1,9 @@
 package dev.reelflow.orchestrator;
 
-/** Topic names of the shared catalogue (DESIGN §2) that this job reads and writes. */
+/**
+ * Topic names of the shared catalogue (ARCHITECTURE.md, "Event flow and topics") that this job
+ * reads and writes.
+ */
 final class TopicNames {
   static final String REQUESTS = "render.requests";
   static final String COMMANDS = "render.commands";

@@ -59,8 +59,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * [fairBulk=160] [acquire=record_limit:1] [partitions=1] [kill=true] [lockMillis=broker default]}.
  * {@code acquire} is {@code share.acquire.mode:max.poll.records}, e.g. {@code batch_optimized:500}
  * for the client's default batching; {@code lockMillis} sets the broker's {@code
- * group.share.record.lock.duration.ms} (Kafka's default is 30 s, the same as our task lease).
- * DESIGN §8 sizes: {@code 16 2000 2000 200 2000}.
+ * group.share.record.lock.duration.ms} (Kafka's default is 30 s, the same as our task lease). The
+ * pool benchmark's sizes: {@code 16 2000 2000 200 2000}.
  */
 public final class ShareGroupBenchmark {
   private static final String TOPIC = TopicNames.TASKS_BASE;

@@ -44,8 +44,9 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
- * The test plays the orchestrator (DESIGN §8): it provisions the topics, writes tasks to the
- * partition a worker announced, sends commands and collects every stage and worker event.
+ * The test plays the orchestrator (ARCHITECTURE.md, decision 1): it provisions the topics, writes
+ * tasks to the partition a worker announced, sends commands and collects every stage and worker
+ * event.
  */
 final class OrchestratorDouble implements AutoCloseable {
   static final int TASK_PARTITIONS = 4;

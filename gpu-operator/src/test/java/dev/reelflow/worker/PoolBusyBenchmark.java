@@ -22,11 +22,11 @@ import java.util.concurrent.TimeUnit;
 import org.apache.avro.specific.SpecificRecord;
 
 /**
- * Busy fraction of a pool of emulated workers fed by a test-as-orchestrator (DESIGN §8 pool
- * benchmark): the dispatcher writes the next task to a partition of a worker as soon as that worker
- * announces a free slot (READY after its COMPLETED). Workers hold no prefetched task (one slot,
- * partitions paused while busy). Prints the gap from COMPLETED to the next STARTED on the same
- * worker (median, p99, max), busy fraction and throughput against the ideal.
+ * Busy fraction of a pool of emulated workers fed by a test-as-orchestrator (the pool benchmark):
+ * the dispatcher writes the next task to a partition of a worker as soon as that worker announces a
+ * free slot (READY after its COMPLETED). Workers hold no prefetched task (one slot, partitions
+ * paused while busy). Prints the gap from COMPLETED to the next STARTED on the same worker (median,
+ * p99, max), busy fraction and throughput against the ideal.
  *
  * <p>Not a test. Run: {@code mvn -o -q -pl gpu-operator test-compile exec:java
  * -Dexec.classpathScope=test -Dexec.mainClass=dev.reelflow.worker.PoolBusyBenchmark -Dexec.args="16

@@ -16,8 +16,8 @@ import java.util.Map;
  * height/width ratio is nearest to the requested one; ties go to the first bucket in the list, as
  * numpy's argmin does). The draft tier {@code preview} uses the same rule with base 192, which
  * gives 256x144 for 16:9 and about the same pixel count for the other ratios. The delivered 1080p
- * sizes are fixed by DESIGN §8; the reference model's internal SR grid (base 1440, 1904x1072 for
- * 16:9) is resized to them on encode.
+ * sizes are fixed by ARCHITECTURE.md, decision 12; the reference model's internal SR grid (base
+ * 1440, 1904x1072 for 16:9) is resized to them on encode.
  */
 public final class FrameGeometry {
 

@@ -14,7 +14,8 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * The one mapping between the JSON API's human strings and the Avro enum symbols (DESIGN §8).
+ * The one mapping between the JSON API's human strings and the Avro enum symbols (ARCHITECTURE.md,
+ * decision 11).
  *
  * <p>Avro symbols must be identifiers ({@code P480}, {@code AR_16_9}); the API keeps {@code 480p}
  * and {@code 16:9}. Parsing trims and ignores case; formatting always gives the canonical API

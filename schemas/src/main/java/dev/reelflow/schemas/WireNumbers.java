@@ -3,8 +3,8 @@ package dev.reelflow.schemas;
 import java.time.Instant;
 
 /**
- * The range every {@code long} on ReelFlow's topics and in its JSON stays in (DESIGN §8, "Numbers
- * on the wire"): at most 2^53 − 2 in magnitude.
+ * The range every {@code long} on ReelFlow's topics and in its JSON stays in (ARCHITECTURE.md,
+ * decision 15): at most 2^53 − 2 in magnitude.
  *
  * <p>JavaScript numbers are IEEE doubles: integers beyond 2^53 − 1 ({@code
  * Number.MAX_SAFE_INTEGER}) cannot be held exactly, and {@code JSON.parse} silently rounds them.

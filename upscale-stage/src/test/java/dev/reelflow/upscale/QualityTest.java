@@ -9,9 +9,9 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * Quality, honestly measured (DESIGN §8): natural photos, downscaled by 2 (anti-aliased bicubic),
- * upscaled back by 2; PSNR and SSIM on the luma channel with a 4-pixel border shaved, averaged over
- * the set.
+ * Quality, honestly measured (ARCHITECTURE.md, decision 17): natural photos, downscaled by 2
+ * (anti-aliased bicubic), upscaled back by 2; PSNR and SSIM on the luma channel with a 4-pixel
+ * border shaved, averaged over the set.
  *
  * <p>What is asserted is what the default promises: the upscaler a worker gets from engine {@code
  * esrgan} with no options. When this build carries esrgan-thick that is the network, and it must

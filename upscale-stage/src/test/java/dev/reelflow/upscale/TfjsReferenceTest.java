@@ -16,7 +16,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The Java port reproduces TensorFlow.js: fixtures generated once by tools/tfjs-reference.mjs
- * (@tensorflow/tfjs + wasm backend, same weights) must agree above 45 dB PSNR (DESIGN §8).
+ * (@tensorflow/tfjs + wasm backend, same weights) must agree above 45 dB PSNR (ARCHITECTURE.md,
+ * decision 17).
  */
 class TfjsReferenceTest {
   private static final String DIR = "dev/reelflow/upscale/tfjs/";

@@ -50,10 +50,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * DESIGN §8 contract: Confluent's own schema registry client and Flink's Confluent-registry Avro
- * formats (both relocated inside flink-sql-avro-confluent-registry, with their own Avro) against
- * the stack's registry server read what our serdes write and write what our serdes read. Values
- * cross the relocation boundary as Avro JSON, which both Avro copies write the same way.
+ * The contract (ARCHITECTURE.md, decision 18): Confluent's own schema registry client and Flink's
+ * Confluent-registry Avro formats (both relocated inside flink-sql-avro-confluent-registry, with
+ * their own Avro) against the stack's registry server read what our serdes write and write what our
+ * serdes read. Values cross the relocation boundary as Avro JSON, which both Avro copies write the
+ * same way.
  */
 class ConfluentContractIT {
   @RegisterExtension
