@@ -189,7 +189,7 @@ final class BaseStage implements StageRunner {
       if (result.latents() != null) {
         latentsFile = dir.resolve(ArtifactKeys.LATENTS_FILE);
         try (OutputStream os = Files.newOutputStream(latentsFile)) {
-          Safetensors.write(result.latents(), os);
+          LatentsFile.write(result.latents(), os);
         }
       }
       if (task.getPublishFinal()) {

@@ -212,7 +212,7 @@ final class CommandEngine implements BaseVideoEngine {
     Path lat = workDir.resolve(latentsFile);
     if (Files.isRegularFile(lat)) {
       try {
-        latents = Safetensors.read(Files.readAllBytes(lat));
+        latents = LatentsFile.read(Files.readAllBytes(lat));
       } catch (IOException e) {
         throw EngineException.engineError(
             "cannot read latents written by the program: " + e.getMessage(), e);

@@ -139,7 +139,7 @@ final class ResidentEngine implements BaseVideoEngine, UpscaleEngine {
     Path latFile = resultFile(m, "latents", dir, false);
     if (latFile != null) {
       try {
-        lat = Safetensors.read(Files.readAllBytes(latFile));
+        lat = LatentsFile.read(Files.readAllBytes(latFile));
       } catch (IOException e) {
         throw EngineException.engineError(
             "cannot read the latents "
@@ -176,7 +176,7 @@ final class ResidentEngine implements BaseVideoEngine, UpscaleEngine {
       if (job.baseLatents() != null) {
         inputLatents = dir.resolve("base-latents.safetensors");
         try (OutputStream os = Files.newOutputStream(inputLatents)) {
-          Safetensors.write(job.baseLatents(), os);
+          LatentsFile.write(job.baseLatents(), os);
         }
       }
     } catch (IOException e) {

@@ -118,7 +118,7 @@ final class UpscaleStage implements StageRunner {
     String latentsKey = task.getInputs().get("latents");
     if (latentsKey != null) {
       try {
-        latents = Safetensors.read(store.getBytes(latentsKey, true));
+        latents = LatentsFile.read(store.getBytes(latentsKey, true));
       } catch (IOException e) {
         throw EngineException.engineError(
             "cannot read base latents " + latentsKey + ": " + e.getMessage(), e);

@@ -103,14 +103,14 @@ class EngineUnitsTest {
         new Latents(
             new int[] {2, 3, 4}, data, Map.of("engine", "tiny", "note", "a \"quoted\" value"));
     ByteArrayOutputStream bos = new ByteArrayOutputStream();
-    Safetensors.write(l, bos);
+    LatentsFile.write(l, bos);
     byte[] bytes = bos.toByteArray();
     long headerLen =
         java.nio.ByteBuffer.wrap(bytes, 0, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
     assertThat(headerLen % 8).isZero();
     assertThat(bytes.length).isEqualTo(8 + headerLen + data.length * 4);
 
-    Latents back = Safetensors.read(bytes);
+    Latents back = LatentsFile.read(bytes);
     assertThat(back.shape()).containsExactly(2, 3, 4);
     assertThat(back.data()).containsExactly(data);
     assertThat(back.metadata())

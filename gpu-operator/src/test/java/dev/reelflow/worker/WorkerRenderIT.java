@@ -309,7 +309,7 @@ class WorkerRenderIT {
           done.getOutputs().stream().collect(Collectors.toMap(OutputArtifact::getName, o -> o));
       assertThat(out).containsKeys("latents", "preview", "manifest");
       dev.reelflow.worker.spi.Latents latents =
-          Safetensors.read(orch.store.getBytes(out.get("latents").getKey(), true));
+          LatentsFile.read(orch.store.getBytes(out.get("latents").getKey(), true));
       assertThat(latents.shape()).containsExactly(32, 2, 9, 16);
       Path preview = dir.resolve("native.mp4");
       orch.store.download(out.get("preview").getKey(), preview, true);

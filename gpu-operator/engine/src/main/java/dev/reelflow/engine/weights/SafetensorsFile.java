@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -20,16 +19,19 @@ import org.bytedeco.javacpp.Pointer;
 
 /**
  * Reader for the safetensors format: an 8-byte little-endian header length, a JSON header mapping
- * tensor names to dtype, shape and byte offsets, then the raw data. Tensor data is memory-mapped
- * one tensor at a time (so files larger than 2 GiB work) and copied into backend tensors. Supports
- * F32, F16 and BF16.
+ * tensor names to dtype, shape and byte offsets, then the raw data. Tensor data of a file on disk
+ * is memory-mapped one tensor at a time (so files larger than 2 GiB work) and copied into backend
+ * tensors; small files already in memory (the base stage's latents artifact) are read with {@link
+ * #of(byte[], String)}. Supports F32, F16 and BF16. {@link SafetensorsWriter} writes the format.
  */
 public final class SafetensorsFile implements AutoCloseable {
   /** Header entry of one tensor. */
   public record Entry(String name, String dtype, long[] shape, long begin, long end) {}
 
   private final Path path;
-  private final FileChannel channel;
+  private final String source;
+  private final FileChannel channel; // null for a file held in memory
+  private final byte[] bytes; // null for a file on disk
   private final long dataStart;
   private final Map<String, Entry> entries;
   private final Map<String, String> metadata;
@@ -38,14 +40,18 @@ public final class SafetensorsFile implements AutoCloseable {
 
   private SafetensorsFile(
       Path path,
+      String source,
       FileChannel channel,
+      byte[] bytes,
       long dataStart,
       Map<String, Entry> entries,
       Map<String, String> metadata,
       byte[] header,
       long fileSize) {
     this.path = path;
+    this.source = source;
     this.channel = channel;
+    this.bytes = bytes;
     this.dataStart = dataStart;
     this.entries = entries;
     this.metadata = metadata;
@@ -54,20 +60,49 @@ public final class SafetensorsFile implements AutoCloseable {
   }
 
   /** Opens and parses the header; the data stays on disk until a tensor is read. */
-  @SuppressWarnings("unchecked")
   public static SafetensorsFile open(Path path) throws IOException {
     FileChannel ch = FileChannel.open(path, StandardOpenOption.READ);
     try {
       ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
       readFully(ch, len, 0);
       long n = len.flip().getLong();
-      if (n <= 0 || n > 100_000_000 || n + 8 > ch.size()) {
-        throw new IOException(path + " is not a safetensors file (header length " + n + ")");
-      }
+      checkHeaderLength(n, ch.size(), path.toString());
       ByteBuffer hb = ByteBuffer.allocate((int) n);
       readFully(ch, hb, 8);
+      return parse(path, path.toString(), ch, null, hb.array(), ch.size());
+    } catch (RuntimeException | IOException e) {
+      ch.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Parses a whole file held in memory; {@code source} names it in errors (e.g. its object key).
+   */
+  public static SafetensorsFile of(byte[] file, String source) throws IOException {
+    if (file.length < 8) {
+      throw new IOException(source + " is not a safetensors file: " + file.length + " bytes");
+    }
+    long n = ByteBuffer.wrap(file, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+    checkHeaderLength(n, file.length, source);
+    byte[] header = java.util.Arrays.copyOfRange(file, 8, 8 + (int) n);
+    return parse(null, source, null, file, header, file.length);
+  }
+
+  private static void checkHeaderLength(long n, long size, String source) throws IOException {
+    if (n <= 0 || n > 100_000_000 || n + 8 > size) {
+      throw new IOException(source + " is not a safetensors file (header length " + n + ")");
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private static SafetensorsFile parse(
+      Path path, String source, FileChannel ch, byte[] bytes, byte[] hb, long size)
+      throws IOException {
+    long n = hb.length;
+    try {
       Map<String, Object> header =
-          (Map<String, Object>) Json.parse(new String(hb.array(), StandardCharsets.UTF_8));
+          (Map<String, Object>) Json.parse(new String(hb, StandardCharsets.UTF_8));
       Map<String, Entry> entries = new LinkedHashMap<>();
       Map<String, String> meta = new LinkedHashMap<>();
       for (var e : header.entrySet()) {
@@ -91,11 +126,10 @@ public final class SafetensorsFile implements AutoCloseable {
                 ((Number) off.get(0)).longValue(),
                 ((Number) off.get(1)).longValue()));
       }
-      long size = ch.size();
       for (Entry e : entries.values()) {
         if (e.begin < 0 || e.end < e.begin || 8 + n + e.end > size) {
           throw new IOException(
-              path
+              source
                   + ": tensor "
                   + e.name
                   + " lies outside the file (data_offsets ["
@@ -109,18 +143,16 @@ public final class SafetensorsFile implements AutoCloseable {
       }
       return new SafetensorsFile(
           path,
+          source,
           ch,
+          bytes,
           8 + n,
           Collections.unmodifiableMap(entries),
           Collections.unmodifiableMap(meta),
-          hb.array(),
+          hb,
           size);
-    } catch (RuntimeException | IOException e) {
-      ch.close();
-      if (e instanceof IOException io) {
-        throw io;
-      }
-      throw new IOException(path + ": unreadable safetensors header: " + e.getMessage(), e);
+    } catch (RuntimeException e) {
+      throw new IOException(source + ": unreadable safetensors header: " + e.getMessage(), e);
     }
   }
 
@@ -133,6 +165,7 @@ public final class SafetensorsFile implements AutoCloseable {
     }
   }
 
+  /** The file on disk; null for a file read with {@link #of(byte[], String)}. */
   public Path path() {
     return path;
   }
@@ -165,7 +198,7 @@ public final class SafetensorsFile implements AutoCloseable {
   public Tensor read(String name, Backend backend, boolean keepHalf) throws IOException {
     Entry e = entries.get(name);
     if (e == null) {
-      throw new IOException(path + " has no tensor " + name);
+      throw new IOException(source + " has no tensor " + name);
     }
     long n = 1;
     for (long d : e.shape) {
@@ -188,8 +221,7 @@ public final class SafetensorsFile implements AutoCloseable {
         };
     // the mapped file region goes to the backend (and its device) in the stored type, no Java
     // array in between; safetensors is little-endian like every platform we run on
-    MappedByteBuffer map =
-        channel.map(FileChannel.MapMode.READ_ONLY, dataStart + e.begin, e.end - e.begin);
+    ByteBuffer map = region(e);
     try {
       Tensor t = backend.fromHost(new Pointer(map), dt, e.shape);
       if (dt == DType.F32 || keepHalf) {
@@ -203,8 +235,55 @@ public final class SafetensorsFile implements AutoCloseable {
     }
   }
 
+  /** One tensor's values as floats (F16 and BF16 widened), with no backend involved. */
+  public float[] floats(String name) throws IOException {
+    Entry e = entries.get(name);
+    if (e == null) {
+      throw new IOException(source + " has no tensor " + name);
+    }
+    long n = 1;
+    for (long d : e.shape) {
+      n *= d;
+    }
+    DType dt =
+        switch (e.dtype) {
+          case "F32" -> DType.F32;
+          case "F16" -> DType.F16;
+          case "BF16" -> DType.BF16;
+          default ->
+              throw new IOException(source + ": " + name + " has unsupported dtype " + e.dtype);
+        };
+    if (e.end - e.begin != n * dt.bytes()) {
+      throw new IOException(source + ": " + name + ": byte range does not match shape and dtype");
+    }
+    ByteBuffer b = region(e).order(ByteOrder.LITTLE_ENDIAN);
+    float[] out = new float[Math.toIntExact(n)];
+    for (int i = 0; i < out.length; i++) {
+      out[i] =
+          switch (dt) {
+            case F32 -> b.getFloat();
+            case F16 -> DType.f16ToFloat(b.getShort());
+            case BF16 -> DType.bf16ToFloat(b.getShort());
+          };
+    }
+    return out;
+  }
+
+  /** The bytes of one tensor: mapped from the file, or a direct copy of the in-memory file's. */
+  private ByteBuffer region(Entry e) throws IOException {
+    long len = e.end - e.begin;
+    if (channel != null) {
+      return channel.map(FileChannel.MapMode.READ_ONLY, dataStart + e.begin, len);
+    }
+    return ByteBuffer.allocateDirect(Math.toIntExact(len))
+        .put(bytes, Math.toIntExact(dataStart + e.begin), Math.toIntExact(len))
+        .flip();
+  }
+
   @Override
   public void close() throws IOException {
-    channel.close();
+    if (channel != null) {
+      channel.close();
+    }
   }
 }
