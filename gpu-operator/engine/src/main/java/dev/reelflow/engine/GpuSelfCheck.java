@@ -18,6 +18,7 @@ import dev.reelflow.engine.dit.Rope3d;
 import dev.reelflow.engine.text.ByteTextEncoder;
 import dev.reelflow.engine.text.TextFeatures;
 import dev.reelflow.engine.weights.ParamSpec;
+import dev.reelflow.engine.weights.SafetensorsWriter;
 import dev.reelflow.engine.weights.WeightSet;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -30,6 +31,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
 import java.util.SplittableRandom;
 import org.slf4j.Logger;
@@ -643,32 +645,12 @@ public final class GpuSelfCheck {
 
   /** A safetensors file of the given parameters with seeded random bf16 values. */
   static void writeBf16Checkpoint(Path file, List<ParamSpec> specs, long seed) throws IOException {
-    StringBuilder h = new StringBuilder("{");
-    long off = 0;
-    for (int i = 0; i < specs.size(); i++) {
-      ParamSpec p = specs.get(i);
-      long bytes = p.size() * 2;
-      h.append(i == 0 ? "" : ",")
-          .append('"')
-          .append(p.name())
-          .append("\":{\"dtype\":\"BF16\",\"shape\":")
-          .append(java.util.Arrays.toString(p.shape()).replace(" ", ""))
-          .append(",\"data_offsets\":[")
-          .append(off)
-          .append(',')
-          .append(off + bytes)
-          .append("]}");
-      off += bytes;
+    List<SafetensorsWriter.Declared> tensors = new ArrayList<>();
+    for (ParamSpec p : specs) {
+      tensors.add(new SafetensorsWriter.Declared(p.name(), "BF16", p.shape(), p.size() * 2));
     }
-    h.append('}');
-    while ((h.length() + 8) % 8 != 0) {
-      h.append(' ');
-    }
-    byte[] header = h.toString().getBytes(StandardCharsets.US_ASCII);
     try (OutputStream os = new java.io.BufferedOutputStream(Files.newOutputStream(file), 1 << 20)) {
-      ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length);
-      os.write(len.array());
-      os.write(header);
+      SafetensorsWriter.writeHeader(os, Map.of(), tensors);
       SplittableRandom r = new SplittableRandom(seed);
       ByteBuffer buf = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
       for (ParamSpec p : specs) {

@@ -76,6 +76,25 @@ public final class SafetensorsWriter {
 
   /** Serialises everything to {@code out} (not closed). */
   public void writeTo(OutputStream out) throws IOException {
+    List<Declared> declared = new ArrayList<>();
+    for (Item it : items) {
+      declared.add(new Declared(it.name, it.dtype, it.shape, it.bytes.length));
+    }
+    writeHeader(out, metadata, declared);
+    for (Item it : items) {
+      out.write(it.bytes);
+    }
+  }
+
+  /** One tensor of a file whose data the caller streams itself (see {@link #writeHeader}). */
+  public record Declared(String name, String dtype, long[] shape, long bytes) {}
+
+  /**
+   * Writes the length and header of a file whose tensors' bytes the caller then writes, in the
+   * order given: for files too large to hold in memory (full-size seeded checkpoints).
+   */
+  public static void writeHeader(
+      OutputStream out, Map<String, String> metadata, List<Declared> tensors) throws IOException {
     StringBuilder h = new StringBuilder("{");
     if (!metadata.isEmpty()) {
       h.append("\"__metadata__\":{");
@@ -88,16 +107,16 @@ public final class SafetensorsWriter {
       h.append('}');
     }
     long off = 0;
-    for (Item it : items) {
+    for (Declared t : tensors) {
       if (h.length() > 1) {
         h.append(',');
       }
-      h.append(Json.quote(it.name)).append(":{\"dtype\":").append(Json.quote(it.dtype));
+      h.append(Json.quote(t.name)).append(":{\"dtype\":").append(Json.quote(t.dtype));
       h.append(",\"shape\":[");
-      for (int i = 0; i < it.shape.length; i++) {
-        h.append(i == 0 ? "" : ",").append(it.shape[i]);
+      for (int i = 0; i < t.shape.length; i++) {
+        h.append(i == 0 ? "" : ",").append(t.shape[i]);
       }
-      long end = off + it.bytes.length;
+      long end = off + t.bytes;
       h.append("],\"data_offsets\":[").append(off).append(',').append(end).append("]}");
       off = end;
     }
@@ -110,9 +129,6 @@ public final class SafetensorsWriter {
     out.write(header);
     for (int i = 0; i < pad; i++) {
       out.write(' ');
-    }
-    for (Item it : items) {
-      out.write(it.bytes);
     }
   }
 
