@@ -35,6 +35,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CancellationException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -389,9 +390,11 @@ final class NativeEngine implements BaseVideoEngine {
       r =
           engine.generate(
               spec,
-              (step, total, sigma) -> {
-                context.listener().onStep("denoise", step, total);
-                return !context.cancelRequested();
+              (phase, step, total) -> {
+                context.listener().onStep(phase, step, total);
+                if (context.cancelRequested()) {
+                  throw new CancellationException("the runtime asked the task to stop");
+                }
               });
     } catch (PromptTooLongException e) {
       // permanent: the same prompt never fits (the official pipeline would truncate it silently)

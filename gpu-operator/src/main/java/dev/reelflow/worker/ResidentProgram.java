@@ -1,10 +1,10 @@
 package dev.reelflow.worker;
 
+import dev.reelflow.engine.StepListener;
 import dev.reelflow.worker.ResidentProtocol.Message;
 import dev.reelflow.worker.spi.EngineContext;
 import dev.reelflow.worker.spi.EngineException;
 import dev.reelflow.worker.spi.EngineStatus;
-import dev.reelflow.worker.spi.StepListener;
 import dev.reelflow.worker.spi.TaskCancelledException;
 import java.io.BufferedReader;
 import java.io.BufferedWriter;

@@ -1,9 +1,9 @@
 package dev.reelflow.worker;
 
+import dev.reelflow.engine.StepListener;
 import dev.reelflow.schemas.avro.ErrorCode;
 import dev.reelflow.schemas.avro.RenderTask;
 import dev.reelflow.worker.spi.EngineContext;
-import dev.reelflow.worker.spi.StepListener;
 import dev.reelflow.worker.spi.TaskCancelledException;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -353,12 +353,11 @@ final class LatentSrUpscaler implements AutoCloseable {
         Tensor lat =
             stage.denoise(
                 new SrStage.Request(base, seed, image, null, null),
-                (done, total, sigma) -> {
+                (phase, done, total) -> {
                   if (cancelled.getAsBoolean()) {
                     throw new UpscaleCancelledException("cancelled between SR denoising steps");
                   }
                   listener.step(done, total);
-                  return true;
                 });
         Tensor pixels = stage.decode(lat)) {
       int frames = (int) pixels.dim(1);

@@ -3,6 +3,7 @@ package dev.reelflow.upscale;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.reelflow.engine.StepListener;
 import dev.reelflow.engine.backend.BackendSpec;
 import dev.reelflow.engine.checkpoint.ModelFolderException;
 import dev.reelflow.engine.sr.SrBuckets;
@@ -17,7 +18,6 @@ import dev.reelflow.worker.spi.EngineRegistry;
 import dev.reelflow.worker.spi.EngineSettings;
 import dev.reelflow.worker.spi.Latents;
 import dev.reelflow.worker.spi.ReferenceImage;
-import dev.reelflow.worker.spi.StepListener;
 import dev.reelflow.worker.spi.TaskCancelledException;
 import dev.reelflow.worker.spi.UpscaleEngine;
 import dev.reelflow.worker.spi.UpscaleJob;

@@ -3,6 +3,7 @@ package dev.reelflow.upscale;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.reelflow.engine.StepListener;
 import dev.reelflow.engine.backend.BackendSpec;
 import dev.reelflow.engine.backend.Backends;
 import dev.reelflow.schemas.avro.ErrorCode;
@@ -10,7 +11,6 @@ import dev.reelflow.worker.spi.EngineContext;
 import dev.reelflow.worker.spi.EngineException;
 import dev.reelflow.worker.spi.EngineRegistry;
 import dev.reelflow.worker.spi.EngineSettings;
-import dev.reelflow.worker.spi.StepListener;
 import dev.reelflow.worker.spi.TaskCancelledException;
 import dev.reelflow.worker.spi.UpscaleEngine;
 import dev.reelflow.worker.spi.UpscaleJob;

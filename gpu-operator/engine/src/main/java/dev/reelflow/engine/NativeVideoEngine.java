@@ -16,7 +16,6 @@ import dev.reelflow.engine.dit.DitTimestep;
 import dev.reelflow.engine.dit.HunyuanDit;
 import dev.reelflow.engine.sampler.FlowMatchSchedule;
 import dev.reelflow.engine.sampler.SamplerDefaults;
-import dev.reelflow.engine.sampler.StepListener;
 import dev.reelflow.engine.text.ByteTextEncoder;
 import dev.reelflow.engine.text.HunyuanTextEncoder;
 import dev.reelflow.engine.text.TextEncoder;
@@ -46,7 +45,7 @@ import org.slf4j.LoggerFactory;
  * try (NativeVideoEngine engine = NativeVideoEngine.builder().model("tiny").build()) {
  *   GenerationResult r = engine.generate(
  *       GenerationSpec.builder().prompt("a red fox").size(128, 128).frames(33).steps(8).build(),
- *       (step, total, sigma) -> !cancelled());   // false stops: GenerationCancelledException
+ *       (phase, step, total) -> checkCancelled());   // a throw stops: GenerationCancelledException
  *   r.frames();  r.writeLatents(out);  r.weightsId();  // "random-init" without a checkpoint
  * }
  * }</pre>
@@ -293,7 +292,7 @@ public final class NativeVideoEngine implements AutoCloseable {
    * Runs one generation.
    *
    * @param spec what to generate
-   * @param listener called after every step with (step, total, sigma); returning false or throwing
+   * @param listener called after every denoising step ({@link StepListener#DENOISE}); throwing
    *     stops the run with {@link GenerationCancelledException}
    * @return latents, decoded frames and provenance (model, weights, backend)
    */
@@ -382,14 +381,10 @@ public final class NativeVideoEngine implements AutoCloseable {
           }
           backend.axpby(1f, x, sigmas[i + 1] - sigmas[i], vel, x);
         }
-        boolean go;
         try {
-          go = cb.onStep(i + 1, spec.steps(), sigmas[i + 1]);
+          cb.onStep(StepListener.DENOISE, i + 1, spec.steps());
         } catch (RuntimeException e) {
           throw new GenerationCancelledException(i + 1, e);
-        }
-        if (!go) {
-          throw new GenerationCancelledException(i + 1, null);
         }
       }
       double stepSeconds = (System.nanoTime() - t0) / 1e9;

@@ -82,20 +82,28 @@ class NativeVideoEngineTest {
     AtomicInteger seen = new AtomicInteger();
     engine.generate(
         small().steps(3).build(),
-        (step, total, sigma) -> {
+        (phase, step, total) -> {
+          assertThat(phase).isEqualTo(StepListener.DENOISE);
           assertThat(total).isEqualTo(3);
           seen.incrementAndGet();
-          return true;
         });
     assertThat(seen.get()).isEqualTo(3);
-    assertThatThrownBy(() -> engine.generate(small().steps(3).build(), (s, n, sigma) -> s < 2))
+    assertThatThrownBy(
+            () ->
+                engine.generate(
+                    small().steps(3).build(),
+                    (p, s, n) -> {
+                      if (s == 2) {
+                        throw new java.util.concurrent.CancellationException("stop at 2");
+                      }
+                    }))
         .isInstanceOf(GenerationCancelledException.class)
         .hasMessageContaining("after 2 step");
     assertThatThrownBy(
             () ->
                 engine.generate(
                     small().build(),
-                    (s, n, sigma) -> {
+                    (p, s, n) -> {
                       throw new IllegalStateException("cancelled by command");
                     }))
         .isInstanceOf(GenerationCancelledException.class)

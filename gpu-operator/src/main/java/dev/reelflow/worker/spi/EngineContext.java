@@ -1,5 +1,6 @@
 package dev.reelflow.worker.spi;
 
+import dev.reelflow.engine.StepListener;
 import java.nio.file.Path;
 
 /**

@@ -3,6 +3,7 @@ package dev.reelflow.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.reelflow.engine.StepListener;
 import dev.reelflow.schemas.avro.ErrorCode;
 import dev.reelflow.worker.WorkerProcess;
 import dev.reelflow.worker.spi.BaseVideoEngine;
@@ -10,7 +11,6 @@ import dev.reelflow.worker.spi.BaseVideoJob;
 import dev.reelflow.worker.spi.BaseVideoResult;
 import dev.reelflow.worker.spi.EngineContext;
 import dev.reelflow.worker.spi.EngineSettings;
-import dev.reelflow.worker.spi.StepListener;
 import dev.reelflow.worker.spi.TaskCancelledException;
 import java.io.File;
 import java.nio.charset.StandardCharsets;

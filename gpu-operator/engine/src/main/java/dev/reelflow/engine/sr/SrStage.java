@@ -1,10 +1,10 @@
 package dev.reelflow.engine.sr;
 
 import dev.reelflow.engine.GenerationCancelledException;
+import dev.reelflow.engine.StepListener;
 import dev.reelflow.engine.backend.Backend;
 import dev.reelflow.engine.backend.Tensor;
 import dev.reelflow.engine.sampler.FlowMatchSchedule;
-import dev.reelflow.engine.sampler.StepListener;
 import dev.reelflow.engine.vae.CausalVae;
 import dev.reelflow.engine.vae.VaeTiling;
 import java.util.Objects;
@@ -234,14 +234,10 @@ public final class SrStage {
           }
           be.axpby(1f, x, sigmas[i + 1] - sigmas[i], v, x);
         }
-        boolean go;
         try {
-          go = cb.onStep(i + 1, steps, sigmas[i + 1]);
+          cb.onStep(StepListener.DENOISE, i + 1, steps);
         } catch (RuntimeException e) {
           throw new GenerationCancelledException(i + 1, e);
-        }
-        if (!go) {
-          throw new GenerationCancelledException(i + 1, null);
         }
       }
       Tensor out = x;

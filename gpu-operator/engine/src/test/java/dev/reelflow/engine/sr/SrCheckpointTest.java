@@ -101,7 +101,7 @@ class SrCheckpointTest {
       }
       List<Integer> steps = new ArrayList<>();
       try (Tensor lat = be.fromArray(base, 32, 2, 2, 2);
-          Tensor out = stage.denoise(SrStage.Request.of(lat, 9), (s, n, sigma) -> steps.add(s));
+          Tensor out = stage.denoise(SrStage.Request.of(lat, 9), (p, s, n) -> steps.add(s));
           Tensor px = stage.decode(out)) {
         // 32x32 base (latents x 16) -> the 48-base bucket of ratio 1: 48x48, 3x3 latents
         assertThat(out.shape()).containsExactly(32, 2, 3, 3);
