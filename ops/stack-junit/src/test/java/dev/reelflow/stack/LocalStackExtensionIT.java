@@ -5,6 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -71,12 +75,29 @@ class LocalStackExtensionIT {
     LocalStack stack = STACK.stack();
     String schema =
         "{\"type\":\"record\",\"name\":\"Fault\",\"fields\":[{\"name\":\"a\",\"type\":\"string\"}]}";
-    int before = LocalStackIT.register(stack, "fault-value", schema);
+    int before = register(stack, "fault-value", schema);
     stack.kafka().stop();
     stack.kafka().start();
     // Same schema: same id; the registry's reader and producer reconnected by themselves.
-    assertThat(LocalStackIT.register(stack, "fault-value", schema)).isEqualTo(before);
+    assertThat(register(stack, "fault-value", schema)).isEqualTo(before);
     String other = schema.replace("Fault", "Fault2");
-    assertThat(LocalStackIT.register(stack, "fault2-value", other)).isNotEqualTo(before);
+    assertThat(register(stack, "fault2-value", other)).isNotEqualTo(before);
+  }
+
+  private static int register(LocalStack stack, String subject, String schema) throws Exception {
+    HttpResponse<String> r =
+        HttpClient.newHttpClient()
+            .send(
+                HttpRequest.newBuilder(
+                        URI.create(
+                            stack.schemaRegistryUrl() + "/subjects/" + subject + "/versions"))
+                    .header("Content-Type", "application/vnd.schemaregistry.v1+json")
+                    .POST(
+                        HttpRequest.BodyPublishers.ofString(
+                            new ObjectMapper().writeValueAsString(Map.of("schema", schema))))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    return new ObjectMapper().readTree(r.body()).get("id").asInt();
   }
 }
