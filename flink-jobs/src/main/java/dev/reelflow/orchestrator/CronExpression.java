@@ -21,6 +21,10 @@ import java.util.Locale;
  * <p>Daylight saving: a local fire time that does not exist (the spring-forward gap) fires at the
  * same offset after the jump (02:30 becomes 03:30), as Vixie cron does; a local time that occurs
  * twice (fall back) fires once, at the first occurrence.
+ *
+ * <p>Ours, not a library's (ARCHITECTURE.md, decision 22): Quartz's and Spring's cron skip fire
+ * times in the spring-forward gap and read no 5-field Unix form, and cron-utils has open
+ * daylight-saving bugs; this one class is the only cron implementation.
  */
 final class CronExpression implements Serializable {
   private static final long serialVersionUID = 1L;
