@@ -1,12 +1,12 @@
 package dev.reelflow.worker;
 
+import dev.reelflow.stack.RequiredTools;
 import java.io.File;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
-import org.junit.jupiter.api.Assumptions;
 
 /**
  * The FAKE resident model server of the tests ({@code fake-resident-server.py}, Python 3 standard
@@ -37,10 +37,11 @@ final class FakeResident {
   /** Skips the calling test, saying why, when no python3 exists. */
   static Path requirePython() {
     Path p = python();
-    Assumptions.assumeTrue(
+    RequiredTools.assume(
+        "python3",
         p != null,
-        "SKIPPED: no python3 (neither /usr/bin/python3 nor on PATH); the resident-engine tests run"
-            + " a Python 3 fake server");
+        "no python3 (neither /usr/bin/python3 nor on PATH); the resident-engine tests run a"
+            + " Python 3 fake server");
     return p;
   }
 

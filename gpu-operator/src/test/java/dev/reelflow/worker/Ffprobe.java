@@ -1,7 +1,6 @@
 package dev.reelflow.worker;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
+import dev.reelflow.stack.RequiredTools;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -17,7 +16,8 @@ final class Ffprobe {
   private Ffprobe() {}
 
   static void assumeInstalled() {
-    assumeTrue(installed(), "ffprobe is not installed (apt-get install -y ffmpeg); skipping");
+    RequiredTools.assume(
+        "ffmpeg", installed(), "ffprobe is not installed (apt-get install -y ffmpeg)");
   }
 
   static boolean installed() {

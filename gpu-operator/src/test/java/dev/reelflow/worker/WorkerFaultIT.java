@@ -27,8 +27,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Workers as separate JVMs ({@link WorkerMain}) on the embedded stack, the test playing the
- * orchestrator: SIGTERM drains and hands back the running task, a forcibly destroyed worker's task
- * is re-dispatched as attempt 2 to another worker after its lease and completes exactly once.
+ * orchestrator, on the emulated engine: SIGTERM drains and hands back the running task, a forcibly
+ * destroyed worker's task is re-dispatched as attempt 2 to another worker after its lease and
+ * completes exactly once.
  */
 class WorkerFaultIT {
 
@@ -43,8 +44,6 @@ class WorkerFaultIT {
 
   @BeforeAll
   static void start() {
-    // The fake generate.py writes its video with the ffmpeg CLI (CI installs Debian's ffmpeg).
-    Ffprobe.assumeInstalled();
     orch = new OrchestratorDouble(STACK.stack());
   }
 
@@ -74,8 +73,10 @@ class WorkerFaultIT {
   }
 
   Map<String, String> config(String workerId, double stepSeconds) {
-    Map<String, String> cfg = orch.workerConfig(workerId, "command");
-    cfg.put("engine.command.command", CommandEngineTest.template("--step_seconds " + stepSeconds));
+    // The emulated engine (a fixed time per step, labelled "emulated"): these are runtime faults,
+    // independent of any engine or of the ffmpeg tools.
+    Map<String, String> cfg = orch.workerConfig(workerId, "emulated");
+    cfg.put("engine.emulated.step-ms", Long.toString(Math.round(stepSeconds * 1000)));
     cfg.put(WorkerConfig.WORK_DIR, dir.resolve(workerId).toString());
     cfg.put(WorkerConfig.METRICS_PORT, "-1");
     return cfg;

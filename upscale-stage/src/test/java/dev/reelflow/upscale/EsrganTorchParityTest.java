@@ -6,13 +6,13 @@ import dev.reelflow.engine.backend.Backend;
 import dev.reelflow.engine.backend.BackendSpec;
 import dev.reelflow.engine.backend.CpuBackend;
 import dev.reelflow.engine.backend.TorchBackend;
+import dev.reelflow.stack.RequiredTools;
 import dev.reelflow.worker.spi.EngineRegistry;
 import dev.reelflow.worker.spi.EngineSettings;
 import dev.reelflow.worker.spi.UpscaleEngine;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -49,8 +49,10 @@ class EsrganTorchParityTest {
 
   @Test
   void thickOnTorchEqualsThickOnTheCpuBackend() throws Exception {
-    Assumptions.assumeTrue(
-        EsrganWeights.THICK.bundled(), "esrgan-thick is not in this build; see pom.xml");
+    RequiredTools.assume(
+        "npm",
+        EsrganWeights.THICK.bundled(),
+        "esrgan-thick is not in this build (the build fetches it with npm; see pom.xml)");
     compare(EsrganWeights.THICK, 2, 36, 30);
   }
 

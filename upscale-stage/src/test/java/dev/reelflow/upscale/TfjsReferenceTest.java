@@ -4,13 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.reelflow.stack.RequiredTools;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -44,7 +44,10 @@ class TfjsReferenceTest {
     int w = c.path("w").asInt();
     EsrganWeights weights =
         c.path("pkg").asText().equals("thick") ? EsrganWeights.THICK : EsrganWeights.SLIM;
-    Assumptions.assumeTrue(weights.bundled(), weights.id() + " is not in this build; see pom.xml");
+    RequiredTools.assume(
+        "npm",
+        weights.bundled(),
+        weights.id() + " is not in this build (the build fetches it with npm; see pom.xml)");
     RgbFrame in = new RgbFrame(w, h, floats(DIR + name + ".input.f32"));
     float[] expected = floats(DIR + name + ".output.f32");
     try (EsrganUpscaler up = EsrganUpscaler.builder().weights(weights).scale(scale).build()) {

@@ -1,7 +1,6 @@
 package dev.reelflow.upscale;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.reelflow.schemas.Topic;
 import dev.reelflow.schemas.TopicProvisioner;
@@ -21,6 +20,7 @@ import dev.reelflow.schemas.serde.AvroRecordDeserializer;
 import dev.reelflow.schemas.serde.AvroRecordSerializer;
 import dev.reelflow.stack.LocalStack;
 import dev.reelflow.stack.LocalStackExtension;
+import dev.reelflow.stack.RequiredTools;
 import dev.reelflow.storage.ArtifactKeys;
 import dev.reelflow.storage.ArtifactStore;
 import dev.reelflow.storage.Manifest;
@@ -71,9 +71,10 @@ class UpscalePoolIT {
 
   @Test
   void basePreviewInS3BecomesA1080pMp4() throws Exception {
-    assumeTrue(
+    RequiredTools.assume(
+        "ffmpeg",
         installed("ffmpeg") && installed("ffprobe"),
-        "ffmpeg/ffprobe not installed (apt-get install -y ffmpeg); skipping");
+        "ffmpeg/ffprobe not installed (apt-get install -y ffmpeg)");
     LocalStack stack = STACK.stack();
     TopicProvisioner.builder()
         .bootstrapServers(stack.bootstrapServers())

@@ -1,10 +1,10 @@
 package dev.reelflow.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.reelflow.cli.LocalPipeline;
 import dev.reelflow.orchestrator.OrchestratorConfig;
+import dev.reelflow.stack.RequiredTools;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -57,9 +57,10 @@ class ConsoleBrowserIT {
 
   @BeforeAll
   static void start() throws IOException {
-    assumeTrue(
+    RequiredTools.assume(
+        "chromium",
         Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
-        "ConsoleBrowserIT skipped: needs "
+        "ConsoleBrowserIT needs "
             + CHROMIUM
             + " and "
             + CHROMEDRIVER

@@ -2,6 +2,7 @@ package dev.reelflow.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.reelflow.stack.RequiredTools;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -56,21 +57,18 @@ class ConsumerGuideTest {
   @Test
   void thePythonExampleIsValidPython() throws Exception {
     Path script = ROOT.resolve("ops/e2e/src/test/python/reelflow_events.py");
-    Process p;
-    try {
-      p =
-          new ProcessBuilder(
-                  "python3",
-                  "-c",
-                  "import ast, sys; ast.parse(open(sys.argv[1], encoding='utf-8').read())",
-                  script.toString())
-              .redirectErrorStream(true)
-              .start();
-    } catch (IOException noPython) {
-      LOG.warn("python3 is not on the PATH: the Python example's syntax was not checked");
-      org.junit.jupiter.api.Assumptions.abort("python3 is not on the PATH");
-      return;
-    }
+    RequiredTools.assume(
+        "python3",
+        RequiredTools.onPath("python3").isPresent(),
+        "python3 is not on the PATH: the Python example's syntax is checked with it");
+    Process p =
+        new ProcessBuilder(
+                "python3",
+                "-c",
+                "import ast, sys; ast.parse(open(sys.argv[1], encoding='utf-8').read())",
+                script.toString())
+            .redirectErrorStream(true)
+            .start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
     assertThat(p.exitValue()).as(out).isZero();

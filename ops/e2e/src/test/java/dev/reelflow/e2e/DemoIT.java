@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.reelflow.cli.ReelflowCli;
+import dev.reelflow.stack.RequiredTools;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -90,11 +91,10 @@ class DemoIT {
   /** ffprobe's view of the file, where ffprobe is installed (CI installs it). */
   private static void assertPlayable(Path video, int width, int height, int frames)
       throws Exception {
-    if (Stream.of(System.getenv().getOrDefault("PATH", "").split(":"))
-        .noneMatch(d -> Files.isExecutable(Path.of(d, "ffprobe")))) {
-      System.err.println("ffprobe not installed: skipping the stream checks of " + video);
-      return;
-    }
+    RequiredTools.assume(
+        "ffmpeg",
+        RequiredTools.onPath("ffprobe").isPresent(),
+        "ffprobe is not installed: the stream checks of " + video + " need it");
     Process ffprobe =
         new ProcessBuilder(
                 "ffprobe",

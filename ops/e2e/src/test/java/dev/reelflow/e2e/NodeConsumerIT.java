@@ -1,7 +1,6 @@
 package dev.reelflow.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -22,6 +21,7 @@ import dev.reelflow.schemas.avro.Resolution;
 import dev.reelflow.schemas.avro.UpscaleTarget;
 import dev.reelflow.schemas.registry.SchemaRegistryClient;
 import dev.reelflow.schemas.serde.AvroRecordSerializer;
+import dev.reelflow.stack.RequiredTools;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -87,9 +87,10 @@ class NodeConsumerIT {
               + "consumer contract test needs Node.js 20+ with npm (CI has them).\n"
               + "*************************************************************************");
     }
-    assumeTrue(
+    RequiredTools.assume(
+        "node",
         found.isPresent(),
-        "NodeConsumerIT skipped: node and npm are not both on the PATH (install Node.js 20+)");
+        "NodeConsumerIT needs node and npm on the PATH (install Node.js 20+)");
     node = found.get();
     CompletableFuture<Void> install =
         CompletableFuture.runAsync(() -> node.install(Duration.ofMinutes(5)));

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.reelflow.engine.StepListener;
 import dev.reelflow.schemas.avro.ErrorCode;
+import dev.reelflow.stack.RequiredTools;
 import dev.reelflow.worker.WorkerProcess;
 import dev.reelflow.worker.spi.BaseVideoEngine;
 import dev.reelflow.worker.spi.BaseVideoJob;
@@ -22,7 +23,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -49,9 +49,10 @@ class ReferenceServerStandInPipelineTest {
       candidates.add(Path.of(d, "python3"));
     }
     List<Path> found = candidates.stream().filter(Files::isExecutable).distinct().toList();
-    Assumptions.assumeTrue(
+    RequiredTools.assume(
+        "python3",
         !found.isEmpty(),
-        "SKIPPED: no python3 (neither /usr/bin/python3 nor on PATH) to run the reference server");
+        "no python3 (neither /usr/bin/python3 nor on PATH) to run the reference server");
     for (Path p : found) {
       Process check = new ProcessBuilder(p.toString(), "-c", "import numpy").start();
       if (check.waitFor(60, TimeUnit.SECONDS) && check.exitValue() == 0) {

@@ -10,6 +10,7 @@ import dev.reelflow.schemas.avro.Stage;
 import dev.reelflow.schemas.avro.StageEvent;
 import dev.reelflow.schemas.avro.StageEventType;
 import dev.reelflow.schemas.avro.WorkerEventType;
+import dev.reelflow.stack.RequiredTools;
 import dev.reelflow.storage.ArtifactKeys;
 import dev.reelflow.storage.StoredObject;
 import dev.reelflow.worker.WorkerConfig;
@@ -28,7 +29,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -95,9 +95,10 @@ class ResidentEngineIT {
 
   @BeforeAll
   static void startWorkers(SharedPipeline pipeline) throws Exception {
-    Assumptions.assumeTrue(
+    RequiredTools.assume(
+        "python3",
         python() != null,
-        "SKIPPED: no python3 (neither /usr/bin/python3 nor on PATH) for the fake resident server");
+        "no python3 (neither /usr/bin/python3 nor on PATH) for the fake resident server");
     p = pipeline;
     Path dir = Files.createTempDirectory("reelflow-resident-e2e");
     baseLoads = dir.resolve("base-loads.log");
