@@ -32,7 +32,9 @@ import org.apache.kafka.common.serialization.StringDeserializer;
  *       duration and size at N queued, heap after a GC;
  *   <li>the workers resume and drain the backlog: dispatches per second against the ideal {@code
  *       workers / task duration}, and per dispatch the time from a worker's READY to its next task
- *       (p50/p99) against the idle pool's accept-to-dispatch.
+ *       (p50/p99) against the idle pool's accept-to-dispatch; and the CPU time the scheduler's
+ *       thread, and all of the orchestrator's threads, spent per dispatch while draining (against
+ *       one core per 1,000 dispatches/s), with the busiest threads of this JVM in a note.
  * </ol>
  *
  * Measurement only: the orchestrator is whatever this build has. The heap is this JVM's, which also
