@@ -323,6 +323,31 @@ class DispatchSchedulerTest {
   }
 
   @Test
+  void workersAndUnconfirmedReleasesSurviveARestore() throws Exception {
+    in(enqueue("a", "t1", 5, null));
+    in(enqueue("b", "t1", 5, null));
+    in(enqueue("c", "t1", 5, null));
+    ready("w1", 2, List.of(0), List.of());
+    assertThat(released()).containsExactly("a", "b");
+    started("a", "w1"); // a confirmed, b not
+    OperatorSubtaskState snap = h.snapshot(1, START + 1_000);
+    h.close();
+    h = harness(exact);
+    h.setup();
+    h.initializeState(snap);
+    h.open();
+    h.setProcessingTime(START + 1_000);
+    // w1 is known again: its confirmed READY listing b frees nothing more (1 slot, 1 pending)
+    ready("w1", 1, List.of(0), List.of("a:BASE:1"));
+    assertThat(released()).isEmpty();
+    // b's lease still runs from its release before the restore
+    h.setProcessingTime(START + LEASE);
+    ready("w2", 2, List.of(1), List.of());
+    assertThat(released()).containsExactly("b", "c");
+    assertThat(h.extractOutputValues()).extracting(d -> d.workerId).containsOnly("w2");
+  }
+
+  @Test
   void roughlyKeepsTwoSignificantDigits() {
     assertThat(DispatchScheduler.roughly(42)).isEqualTo(42);
     assertThat(DispatchScheduler.roughly(1234)).isEqualTo(1200);
