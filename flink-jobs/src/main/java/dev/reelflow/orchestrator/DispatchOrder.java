@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.NavigableSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.ObjLongConsumer;
 
 /**
  * The release order of one pool's backlog: highest priority first, then earliest deadline
@@ -153,16 +154,25 @@ final class DispatchOrder {
    * the task's rank inside its tenant's share of its class times the tenants sharing that class.
    */
   Map<String, Long> estimates() {
+    Map<String, Long> out = new HashMap<>();
+    forEachEstimate(out::put);
+    return out;
+  }
+
+  /** {@link #estimates()} without building the map: two passes over the queues. */
+  void forEachEstimate(ObjLongConsumer<String> sink) {
     TreeMap<Entry, long[]> classCounts = new TreeMap<>(Entry::compareClass);
     Map<Entry, Integer> classTenants = new TreeMap<>(Entry::compareClass);
     for (TreeSet<Entry> q : tenants.values()) {
       Entry lastClass = null;
+      long[] count = null;
       for (Entry e : q) {
-        classCounts.computeIfAbsent(e, k -> new long[1])[0]++;
         if (lastClass == null || lastClass.compareClass(e) != 0) {
+          count = classCounts.computeIfAbsent(e, k -> new long[1]);
           classTenants.merge(e, 1, Integer::sum);
           lastClass = e;
         }
+        count[0]++;
       }
     }
     Map<Entry, Long> before = new TreeMap<>(Entry::compareClass);
@@ -171,20 +181,22 @@ final class DispatchOrder {
       before.put(c.getKey(), running);
       running += c.getValue()[0];
     }
-    Map<String, Long> out = new HashMap<>();
     for (TreeSet<Entry> q : tenants.values()) {
       Entry lastClass = null;
       long rank = 0;
+      long base = 0;
+      int sharing = 1;
       for (Entry e : q) {
         if (lastClass == null || lastClass.compareClass(e) != 0) {
           rank = 0;
           lastClass = e;
+          base = before.get(e);
+          sharing = classTenants.get(e);
         }
-        out.put(e.requestId(), before.get(e) + rank * classTenants.get(e));
+        sink.accept(e.requestId(), base + rank * sharing);
         rank++;
       }
     }
-    return out;
   }
 
   private record Pick(Entry entry, String tenant, int deficitAfter) {}

@@ -13,6 +13,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.MapState;
@@ -38,7 +39,17 @@ import org.slf4j.LoggerFactory;
  * not confirmed (STARTED, a heartbeat, or its next READY listing the task) within the lease go back
  * to the head of the backlog. Queue positions are published as status updates when they change, at
  * most once per position interval per render: exact for the first {@code exactPositions} tasks, a
- * coarse estimate (two significant digits) beyond.
+ * coarse estimate (two significant digits) beyond, of which at most {@code exactPositions} per
+ * interval, in rotation.
+ *
+ * <p>Cost per event: Flink state (RocksDB in production) stays the record of truth and every change
+ * is written through to it, but the small per-pool structures the scheduler reads on every event
+ * (the workers, the released-but-unconfirmed tasks, the bookkeeping) and the release order are
+ * mirrored in memory ({@link PoolView}, rebuilt from state on the first event after a start or
+ * restore), so an event reads nothing from the state backend but the backlog entry it releases.
+ * Leases share one timer per pool (at the earliest unconfirmed release's expiry) rather than one
+ * per release, and position publishing walks the in-memory order, reading a backlog entry only for
+ * a position it publishes.
  */
 final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, TaskDispatch> {
   private static final long serialVersionUID = 1L;
@@ -56,7 +67,7 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
   private transient MapState<String, QueuedTask> released;
   private transient MapState<String, WorkerSlot> workers;
   private transient ValueState<SchedulerMeta> meta;
-  private transient Map<String, DispatchOrder> orders;
+  private transient Map<String, PoolView> pools;
   private transient Map<String, Map<String, Integer>> tenantBacklog;
   private transient Set<String> tenantGauges;
   private transient MetricGroup metrics;
@@ -106,7 +117,7 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
                 new MapStateDescriptor<>(
                     "workers", Types.STRING, TypeInformation.of(WorkerSlot.class)));
     meta = getRuntimeContext().getState(new ValueStateDescriptor<>("meta", SchedulerMeta.class));
-    orders = new HashMap<>();
+    pools = new HashMap<>();
     tenantBacklog = new ConcurrentHashMap<>();
     tenantGauges = new HashSet<>();
     metrics = getRuntimeContext().getMetricGroup().addGroup("scheduler");
@@ -134,27 +145,28 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
       throws Exception {
     long now = ctx.timerService().currentProcessingTime();
     String pool = ctx.getCurrentKey();
-    DispatchOrder order = order(pool);
+    PoolView v = view(pool);
     if (in.command != null) {
-      onCommand(in.command, order, now, ctx);
+      onCommand(in.command, v, now, ctx);
     } else if (in.workerEvent != null) {
-      onWorkerEvent(in.workerEvent, order, now);
+      onWorkerEvent(in.workerEvent, v, now);
     } else if (in.stageEvent != null) {
-      onStageEvent(in.stageEvent);
+      onStageEvent(in.stageEvent, v);
     }
-    dispatch(pool, order, now, ctx, out);
+    dispatch(pool, v, now, ctx, out);
   }
 
-  private void onCommand(PoolCommand c, DispatchOrder order, long now, Context ctx)
-      throws Exception {
+  private void onCommand(PoolCommand c, PoolView v, long now, Context ctx) throws Exception {
+    DispatchOrder order = v.order;
     switch (c.kind) {
       case ENQUEUE -> {
-        QueuedTask old = backlog.get(c.requestId);
+        // Only a request the order holds can be in the backlog: no state read for a new one.
+        QueuedTask old = order.contains(c.requestId) ? backlog.get(c.requestId) : null;
         if (old != null && old.task.getTaskId().equals(c.task.getTaskId())) {
           return; // a duplicate command after a replay
         }
-        released.remove(c.requestId);
-        SchedulerMeta m = meta();
+        v.removeReleased(c.requestId);
+        SchedulerMeta m = v.meta;
         QueuedTask q = new QueuedTask();
         q.task = c.task;
         q.status = c.status;
@@ -165,19 +177,22 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
         q.enqueuedAt = now;
         meta.update(m);
         backlog.put(c.requestId, q);
+        v.published.remove(c.requestId);
         order.add(order.entry(c.requestId, q.tenant, q.priority, q.deadline, q.seq));
         // Registered at the first task, so a tenant's series exists (at 0) even when every task
         // of it left the backlog at once.
         registerTenantGauge(ctx.getCurrentKey(), q.tenant);
-        ensurePositionTimer(now, ctx);
+        ensurePositionTimer(v, now, ctx);
       }
       case REMOVE -> {
-        backlog.remove(c.requestId);
-        released.remove(c.requestId);
-        order.remove(c.requestId);
+        if (order.remove(c.requestId)) {
+          backlog.remove(c.requestId);
+        }
+        v.published.remove(c.requestId);
+        v.removeReleased(c.requestId);
       }
       case REPRIORITIZE -> {
-        QueuedTask q = backlog.get(c.requestId);
+        QueuedTask q = order.contains(c.requestId) ? backlog.get(c.requestId) : null;
         if (q == null) {
           return;
         }
@@ -200,11 +215,11 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
     }
   }
 
-  private void onWorkerEvent(WorkerEvent e, DispatchOrder order, long now) throws Exception {
+  private void onWorkerEvent(WorkerEvent e, PoolView v, long now) throws Exception {
     String id = e.getWorkerId();
     switch (e.getType()) {
       case READY -> {
-        WorkerSlot w = workers.get(id);
+        WorkerSlot w = v.workers.get(id);
         if (w == null) {
           w = new WorkerSlot();
           w.workerId = id;
@@ -212,29 +227,31 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
         w.freeSlots = Math.max(0, e.getFreeSlots());
         w.partitions = new ArrayList<>(e.getOwnedPartitions());
         w.draining = false;
-        Set<String> running = new HashSet<>(e.getRunningTaskIds());
-        w.pending.keySet().removeIf(running::contains);
+        List<String> running = e.getRunningTaskIds();
+        if (!running.isEmpty()) {
+          Set<String> runningSet = new HashSet<>(running);
+          w.pending.keySet().removeIf(runningSet::contains);
+        }
         w.pending.values().removeIf(at -> at + leaseMillis <= now);
         for (String taskId : running) {
-          confirm(taskId);
+          confirm(taskId, v);
         }
         w.readySince = now;
-        workers.put(id, w);
+        v.putWorker(w);
       }
       case DRAINING -> {
-        WorkerSlot w = workers.get(id);
+        WorkerSlot w = v.workers.get(id);
         if (w != null) {
           w.draining = true;
-          workers.put(id, w);
+          v.putWorker(w);
         }
       }
       case STOPPED -> {
-        WorkerSlot w = workers.get(id);
-        workers.remove(id);
+        WorkerSlot w = v.removeWorker(id);
         if (w != null) {
           // Releases it never confirmed go back to the head of the backlog.
           for (String taskId : w.pending.keySet()) {
-            requeueUnconfirmed(taskId, order);
+            requeueUnconfirmed(taskId, v);
           }
         }
       }
@@ -242,65 +259,65 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
     }
   }
 
-  private void onStageEvent(StageEvent e) throws Exception {
-    QueuedTask q = released.get(e.getRequestId());
+  private void onStageEvent(StageEvent e, PoolView v) throws Exception {
+    QueuedTask q = v.released.get(e.getRequestId());
     if (q == null || !q.task.getTaskId().equals(e.getTaskId())) {
       return;
     }
-    released.remove(e.getRequestId());
-    WorkerSlot w = workers.get(q.workerId);
+    v.removeReleased(e.getRequestId());
+    WorkerSlot w = q.workerId == null ? null : v.workers.get(q.workerId);
     if (w != null && w.pending.remove(e.getTaskId()) != null) {
-      workers.put(w.workerId, w);
+      v.putWorker(w);
     }
     // The slot the task took is no longer free on the worker that runs it.
-    WorkerSlot runner = workers.get(e.getWorkerId());
+    WorkerSlot runner = v.workers.get(e.getWorkerId());
     if (runner != null) {
       runner.freeSlots = Math.max(0, runner.freeSlots - 1);
-      workers.put(runner.workerId, runner);
+      v.putWorker(runner);
     }
   }
 
-  private void confirm(String taskId) throws Exception {
+  private void confirm(String taskId, PoolView v) throws Exception {
     String requestId = requestIdOf(taskId);
-    QueuedTask q = released.get(requestId);
+    QueuedTask q = v.released.get(requestId);
     if (q != null && q.task.getTaskId().equals(taskId)) {
-      released.remove(requestId);
+      v.removeReleased(requestId);
     }
   }
 
-  private void requeueUnconfirmed(String taskId, DispatchOrder order) throws Exception {
+  private void requeueUnconfirmed(String taskId, PoolView v) throws Exception {
     String requestId = requestIdOf(taskId);
-    QueuedTask q = released.get(requestId);
+    QueuedTask q = v.released.get(requestId);
     if (q == null || !q.task.getTaskId().equals(taskId)) {
       return;
     }
-    released.remove(requestId);
+    v.removeReleased(requestId);
     q.workerId = null;
     backlog.put(requestId, q);
-    order.add(order.entry(requestId, q.tenant, q.priority, q.deadline, q.seq));
+    v.order.add(v.order.entry(requestId, q.tenant, q.priority, q.deadline, q.seq));
     redispatched.inc();
     LOG.info("release of {} was not confirmed by its worker; queued again", taskId);
   }
 
-  private void dispatch(
-      String pool, DispatchOrder order, long now, Context ctx, Collector<TaskDispatch> out)
+  private void dispatch(String pool, PoolView v, long now, Context ctx, Collector<TaskDispatch> out)
       throws Exception {
+    DispatchOrder order = v.order;
     if (!order.isEmpty()) {
       List<WorkerSlot> free = new ArrayList<>();
-      for (WorkerSlot w : workers.values()) {
+      for (WorkerSlot w : v.workers.values()) { // in worker-id order
         if (w.credits() > 0) {
           free.add(w);
         }
       }
-      free.sort((a, b) -> a.workerId.compareTo(b.workerId));
       int wi = 0;
-      boolean released = false;
+      boolean taken = false;
       while (!order.isEmpty() && !free.isEmpty()) {
         WorkerSlot w = free.get(wi % free.size());
         DispatchOrder.Entry e = order.next();
         QueuedTask q = backlog.get(e.requestId());
         backlog.remove(e.requestId());
-        released = true;
+        v.published.remove(e.requestId());
+        taken = true;
         if (q == null) {
           continue;
         }
@@ -325,17 +342,17 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
         q.workerId = w.workerId;
         q.dispatchedAt = now;
         q.task = task;
-        this.released.put(e.requestId(), q);
-        ctx.timerService().registerProcessingTimeTimer(now + leaseMillis);
-        workers.put(w.workerId, w);
+        v.putReleased(e.requestId(), q);
+        ensureLeaseTimer(v, now + leaseMillis, ctx);
+        v.putWorker(w);
         if (w.credits() == 0) {
           free.remove(w);
         } else {
           wi++;
         }
       }
-      if (released) {
-        SchedulerMeta m = meta();
+      if (taken) {
+        SchedulerMeta m = v.meta;
         m.cursor = order.cursor();
         m.deficits = order.deficits();
         meta.update(m);
@@ -344,85 +361,140 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
     tenantBacklog.put(pool, order.sizesByTenant());
   }
 
+  /** One lease timer per pool, at the earliest expiry of a release not yet confirmed. */
+  private void ensureLeaseTimer(PoolView v, long at, Context ctx) {
+    if (v.leaseTimer == 0 || at < v.leaseTimer) {
+      v.leaseTimer = at;
+      ctx.timerService().registerProcessingTimeTimer(at);
+    }
+  }
+
   @Override
   public void onTimer(long ts, OnTimerContext ctx, Collector<TaskDispatch> out) throws Exception {
     String pool = ctx.getCurrentKey();
-    DispatchOrder order = order(pool);
+    PoolView v = view(pool);
     long now = ctx.timerService().currentProcessingTime();
-    SchedulerMeta m = meta();
+    SchedulerMeta m = v.meta;
     if (ts == m.positionTimer) {
       m.positionTimer = 0;
       meta.update(m);
-      publishPositions(order, now, ctx);
-      ensurePositionTimer(now, ctx);
+      publishPositions(v, now, ctx);
+      ensurePositionTimer(v, now, ctx);
+    }
+    if (ts >= v.leaseTimer) {
+      v.leaseTimer = 0; // fired (timers restored from a checkpoint are not tracked: harmless)
     }
     // Releases not confirmed within the lease go back to the backlog.
     List<String> stale = new ArrayList<>();
-    for (Map.Entry<String, QueuedTask> r : released.entries()) {
-      if (r.getValue().dispatchedAt + leaseMillis <= now) {
-        stale.add(r.getValue().task.getTaskId());
+    long nextExpiry = Long.MAX_VALUE;
+    for (QueuedTask r : v.released.values()) {
+      long expiry = r.dispatchedAt + leaseMillis;
+      if (expiry <= now) {
+        stale.add(r.task.getTaskId());
+      } else {
+        nextExpiry = Math.min(nextExpiry, expiry);
       }
     }
     for (String taskId : stale) {
-      QueuedTask q = released.get(requestIdOf(taskId));
-      WorkerSlot w = q == null || q.workerId == null ? null : workers.get(q.workerId);
+      QueuedTask q = v.released.get(requestIdOf(taskId));
+      WorkerSlot w = q == null || q.workerId == null ? null : v.workers.get(q.workerId);
       if (w != null) {
         // A worker that did not confirm within the lease gets no credit until its next READY.
         w.pending.remove(taskId);
         w.freeSlots = 0;
-        workers.put(w.workerId, w);
+        v.putWorker(w);
       }
-      requeueUnconfirmed(taskId, order);
+      requeueUnconfirmed(taskId, v);
     }
-    dispatch(pool, order, now, ctx, out);
+    if (nextExpiry != Long.MAX_VALUE) {
+      ensureLeaseTimer(v, nextExpiry, ctx);
+    }
+    dispatch(pool, v, now, ctx, out);
   }
 
-  private void publishPositions(DispatchOrder order, long now, OnTimerContext ctx)
-      throws Exception {
+  /**
+   * Publishes the positions that changed since a render's last one, at most once per interval per
+   * render: every changed one of the exact prefix, and at most {@code exactPositions} changed
+   * estimates per interval beyond it, taken in rotation from where the last interval stopped (so
+   * the work per interval does not grow with the backlog, and every estimate is refreshed within
+   * {@code backlog / exactPositions} intervals). Walks the in-memory order; a backlog entry is read
+   * (for the QUEUED status the update copies) only for a position it publishes.
+   */
+  private void publishPositions(PoolView v, long now, OnTimerContext ctx) throws Exception {
+    DispatchOrder order = v.order;
     if (order.isEmpty()) {
       return;
     }
-    Map<String, Long> positions = new HashMap<>();
     List<DispatchOrder.Entry> exact = order.preview(exactPositions);
+    Set<String> exactIds = new HashSet<>();
     for (int i = 0; i < exact.size(); i++) {
-      positions.put(exact.get(i).requestId(), (long) i);
+      String requestId = exact.get(i).requestId();
+      exactIds.add(requestId);
+      publishPosition(v, requestId, i, false, now, ctx);
     }
-    Map<String, Long> estimates = order.size() > exact.size() ? order.estimates() : Map.of();
-    for (Map.Entry<String, QueuedTask> b : backlog.entries()) {
-      String requestId = b.getKey();
-      QueuedTask q = b.getValue();
-      Long pos = positions.get(requestId);
-      boolean estimated = false;
-      if (pos == null) {
-        Long est = estimates.get(requestId);
-        if (est == null) {
-          continue;
-        }
-        pos = roughly(Math.max(exactPositions, est));
-        estimated = true;
-      }
-      if (pos.equals(q.lastPosition) && estimated == q.lastEstimated) {
-        continue;
-      }
-      if (q.lastPositionAt != 0 && now - q.lastPositionAt < positionIntervalMillis) {
-        continue;
-      }
-      q.positionUpdates++;
-      q.lastPosition = pos;
-      q.lastEstimated = estimated;
-      q.lastPositionAt = now;
-      backlog.put(requestId, q);
-      ctx.output(
-          POSITIONS,
-          RenderStatus.newBuilder(q.status)
-              .setQueuePosition(pos)
-              .setQueuePositionEstimated(estimated)
-              .setVersion(
-                  q.status.getVersion()
-                      + Math.min(q.positionUpdates, (1L << RenderLifecycle.VERSION_SHIFT) - 1))
-              .setUpdatedAt(Instant.ofEpochMilli(now))
-              .build());
+    int rest = order.size() - exact.size();
+    if (rest <= 0) {
+      return;
     }
+    String[] ids = new String[rest];
+    long[] estimates = new long[rest];
+    int[] n = {0};
+    order.forEachEstimate(
+        (requestId, est) -> {
+          if (!exactIds.contains(requestId) && n[0] < rest) {
+            ids[n[0]] = requestId;
+            estimates[n[0]++] = roughly(Math.max(exactPositions, est));
+          }
+        });
+    int budget = exactPositions;
+    int start = (int) (v.estimateCursor % Math.max(1, n[0]));
+    int k = 0;
+    for (; k < n[0] && budget > 0; k++) {
+      int i = (start + k) % n[0];
+      if (publishPosition(v, ids[i], estimates[i], true, now, ctx)) {
+        budget--;
+      }
+    }
+    v.estimateCursor = start + k;
+  }
+
+  /** Publishes one position unless it is unchanged or was published within the interval. */
+  private boolean publishPosition(
+      PoolView v, String requestId, long pos, boolean estimated, long now, OnTimerContext ctx)
+      throws Exception {
+    PoolView.Published last = v.published.get(requestId);
+    if (last != null) {
+      if (last.position() == pos && last.estimated() == estimated) {
+        return false;
+      }
+      if (now - last.at() < positionIntervalMillis) {
+        return false;
+      }
+    }
+    QueuedTask q = backlog.get(requestId);
+    if (q == null) {
+      return false;
+    }
+    v.published.put(requestId, new PoolView.Published(pos, estimated, now));
+    ctx.output(
+        POSITIONS,
+        RenderStatus.newBuilder(q.status)
+            .setQueuePosition(pos)
+            .setQueuePositionEstimated(estimated)
+            .setVersion(q.status.getVersion() + positionVersion(now - q.enqueuedAt))
+            .setUpdatedAt(Instant.ofEpochMilli(now))
+            .build());
+    return true;
+  }
+
+  /**
+   * The low version bits of a position update: intervals since the task was queued, rounded up.
+   * Updates of one render are at least an interval apart, so this grows with each of them without a
+   * counter in state (a restart keeps it growing: it is wall-clock time).
+   */
+  long positionVersion(long sinceQueued) {
+    long intervals = Math.max(1, -Math.floorDiv(-Math.max(0, sinceQueued), positionIntervalMillis));
+    return Math.min(intervals, (1L << RenderLifecycle.VERSION_SHIFT) - 1);
   }
 
   /** Two significant digits: an estimate should not pretend to be exact, nor churn. */
@@ -437,34 +509,90 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
     return (n / scale) * scale;
   }
 
-  private void ensurePositionTimer(long now, Context ctx) throws Exception {
-    SchedulerMeta m = meta();
-    if (m.positionTimer == 0 && !backlog.isEmpty()) {
+  private void ensurePositionTimer(PoolView v, long now, Context ctx) throws Exception {
+    SchedulerMeta m = v.meta;
+    if (m.positionTimer == 0 && !v.order.isEmpty()) {
       m.positionTimer = now + positionIntervalMillis;
       ctx.timerService().registerProcessingTimeTimer(m.positionTimer);
       meta.update(m);
     }
   }
 
-  private DispatchOrder order(String pool) throws Exception {
-    DispatchOrder o = orders.get(pool);
-    if (o == null) {
-      SchedulerMeta m = meta();
-      o = new DispatchOrder(quantum, deadlineBucketMillis, m.cursor, m.deficits);
+  /** The pool's in-memory view, rebuilt from state on its first use after a start or restore. */
+  private PoolView view(String pool) throws Exception {
+    PoolView v = pools.get(pool);
+    if (v == null) {
+      SchedulerMeta m = meta.value();
+      if (m == null) {
+        m = new SchedulerMeta();
+      }
+      v = new PoolView(new DispatchOrder(quantum, deadlineBucketMillis, m.cursor, m.deficits), m);
       for (Map.Entry<String, QueuedTask> b : backlog.entries()) {
         QueuedTask q = b.getValue();
-        o.add(o.entry(b.getKey(), q.tenant, q.priority, q.deadline, q.seq));
+        v.order.add(v.order.entry(b.getKey(), q.tenant, q.priority, q.deadline, q.seq));
         // Restored tasks come back without an ENQUEUE, which registers the gauge otherwise.
         registerTenantGauge(pool, q.tenant);
       }
-      orders.put(pool, o);
+      for (Map.Entry<String, WorkerSlot> w : workers.entries()) {
+        v.workers.put(w.getKey(), w.getValue());
+      }
+      for (Map.Entry<String, QueuedTask> r : released.entries()) {
+        v.released.put(r.getKey(), r.getValue());
+      }
+      pools.put(pool, v);
     }
-    return o;
+    return v;
   }
 
-  private SchedulerMeta meta() throws Exception {
-    SchedulerMeta m = meta.value();
-    return m == null ? new SchedulerMeta() : m;
+  /**
+   * What the scheduler reads on every event of one pool, mirrored in memory; every change is
+   * written through to the keyed state of the current key (the pool), which stays the record a
+   * checkpoint holds.
+   */
+  private final class PoolView {
+    /** The last position published for a queued render (memory only: lost on a restart). */
+    record Published(long position, boolean estimated, long at) {}
+
+    final DispatchOrder order;
+    final SchedulerMeta meta;
+    final TreeMap<String, WorkerSlot> workers = new TreeMap<>();
+    final Map<String, QueuedTask> released = new HashMap<>();
+    final Map<String, Published> published = new HashMap<>();
+
+    /** The lease timer registered by this instance, 0 when none. */
+    long leaseTimer;
+
+    /** Where the next interval's estimate publishing starts (a rotation over the estimates). */
+    long estimateCursor;
+
+    PoolView(DispatchOrder order, SchedulerMeta meta) {
+      this.order = order;
+      this.meta = meta;
+    }
+
+    void putWorker(WorkerSlot w) throws Exception {
+      workers.put(w.workerId, w);
+      DispatchScheduler.this.workers.put(w.workerId, w);
+    }
+
+    WorkerSlot removeWorker(String workerId) throws Exception {
+      WorkerSlot w = workers.remove(workerId);
+      if (w != null) {
+        DispatchScheduler.this.workers.remove(workerId);
+      }
+      return w;
+    }
+
+    void putReleased(String requestId, QueuedTask q) throws Exception {
+      released.put(requestId, q);
+      DispatchScheduler.this.released.put(requestId, q);
+    }
+
+    void removeReleased(String requestId) throws Exception {
+      if (released.remove(requestId) != null) {
+        DispatchScheduler.this.released.remove(requestId);
+      }
+    }
   }
 
   private void registerTenantGauge(String pool, String tenant) {

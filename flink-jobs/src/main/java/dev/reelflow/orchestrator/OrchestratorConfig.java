@@ -132,7 +132,10 @@ public final class OrchestratorConfig implements Serializable {
   /** Minimum interval between two queue-position updates of one render. Default {@code 5s}. */
   public static final String POSITION_INTERVAL = "scheduler.position-interval";
 
-  /** Queue positions are exact for this many queued tasks per pool. Default {@code 1000}. */
+  /**
+   * Queue positions are exact for this many queued tasks per pool; beyond them, at most this many
+   * estimated positions are published per position interval, in rotation. Default {@code 1000}.
+   */
   public static final String EXACT_POSITIONS = "scheduler.exact-positions";
 
   /** Deficit-round-robin quantum, in tasks per tenant per round. Default {@code 1}. */

@@ -19,13 +19,6 @@ public class QueuedTask {
 
   public long enqueuedAt;
 
-  /** Position updates published so far (added to the status version). */
-  public long positionUpdates;
-
-  public Long lastPosition;
-  public boolean lastEstimated;
-  public long lastPositionAt;
-
   /** Worker it was released to, null while queued. */
   public String workerId;
 

@@ -237,7 +237,11 @@ class DispatchSchedulerTest {
       in(enqueue("r" + i, i % 2 == 0 ? "t1" : "t2", 5, null));
     }
     h.setProcessingTime(START + 5_000);
+    // the 3 exact ones and at most 3 estimates per interval; the other 2 in the next one
+    assertThat(positions()).hasSize(6);
+    h.setProcessingTime(START + 10_000);
     assertThat(positions()).hasSize(8);
+    assertThat(positions()).extracting(RenderStatus::getRequestId).doesNotHaveDuplicates();
     assertThat(positions())
         .filteredOn(s -> !s.getQueuePositionEstimated())
         .extracting(RenderStatus::getQueuePosition)
@@ -245,6 +249,63 @@ class DispatchSchedulerTest {
     assertThat(positions())
         .filteredOn(RenderStatus::getQueuePositionEstimated)
         .allSatisfy(s -> assertThat(s.getQueuePosition()).isGreaterThanOrEqualTo(3L));
+  }
+
+  @Test
+  void estimatesArePublishedInRotationWithinABudgetPerInterval() throws Exception {
+    h.close();
+    h = harness(2);
+    h.open();
+    for (int i = 0; i < 12; i++) {
+      in(enqueue("r" + i, "t1", 5, null));
+    }
+    int seen = 0;
+    for (int k = 1; k <= 5; k++) {
+      h.setProcessingTime(START + k * 5_000L);
+      int now = positions().size();
+      // the 2 exact positions only change when the queue moves: at most 2 estimates a round
+      assertThat(now - seen).isLessThanOrEqualTo(k == 1 ? 4 : 2);
+      seen = now;
+    }
+    // 10 estimated renders at 2 an interval: every one has had its position by the 5th interval
+    assertThat(positions())
+        .extracting(RenderStatus::getRequestId)
+        .containsAll(List.of("r0", "r1", "r2", "r5", "r8", "r11"));
+    assertThat(positions().stream().map(RenderStatus::getRequestId).distinct().count())
+        .isEqualTo(12);
+    // each update of a render is newer than its last (the status gate drops the rest)
+    RenderStatus first = positions().get(0);
+    assertThat(first.getVersion()).isGreaterThan(first.getVersion() & ~((1L << 20) - 1));
+  }
+
+  @Test
+  void eachUnconfirmedReleaseGoesBackAfterItsOwnLease() throws Exception {
+    in(enqueue("a", "t1", 5, null));
+    in(enqueue("b", "t1", 5, null));
+    ready("w1", 1, List.of(0), List.of());
+    h.setProcessingTime(START + 10_000);
+    ready("w2", 1, List.of(1), List.of());
+    assertThat(released()).containsExactly("a", "b");
+    // a's lease ends first; b's 10 s later, each on time although one timer serves the pool
+    h.setProcessingTime(START + LEASE);
+    ready("w3", 1, List.of(2), List.of());
+    assertThat(released()).containsExactly("a", "b", "a");
+    h.setProcessingTime(START + 10_000 + LEASE - 1);
+    ready("w4", 1, List.of(3), List.of());
+    assertThat(released()).containsExactly("a", "b", "a");
+    h.setProcessingTime(START + 10_000 + LEASE);
+    assertThat(released()).containsExactly("a", "b", "a", "b");
+    assertThat(h.extractOutputValues().get(3).workerId).isEqualTo("w4");
+  }
+
+  @Test
+  void positionVersionsGrowWithEveryIntervalWithoutAStoredCounter() throws Exception {
+    DispatchScheduler s = new DispatchScheduler(LEASE, 5_000, 1000, 1, 60_000);
+    assertThat(s.positionVersion(0)).isEqualTo(1);
+    assertThat(s.positionVersion(5_000)).isEqualTo(1);
+    assertThat(s.positionVersion(5_001)).isEqualTo(2);
+    assertThat(s.positionVersion(10_000)).isEqualTo(2);
+    assertThat(s.positionVersion(Long.MAX_VALUE / 2)).isEqualTo((1L << 20) - 1);
   }
 
   @Test
@@ -259,6 +320,31 @@ class DispatchSchedulerTest {
     h.open();
     ready("w1", 2, List.of(0), List.of());
     assertThat(released()).containsExactly("b", "a");
+  }
+
+  @Test
+  void workersAndUnconfirmedReleasesSurviveARestore() throws Exception {
+    in(enqueue("a", "t1", 5, null));
+    in(enqueue("b", "t1", 5, null));
+    in(enqueue("c", "t1", 5, null));
+    ready("w1", 2, List.of(0), List.of());
+    assertThat(released()).containsExactly("a", "b");
+    started("a", "w1"); // a confirmed, b not
+    OperatorSubtaskState snap = h.snapshot(1, START + 1_000);
+    h.close();
+    h = harness(exact);
+    h.setup();
+    h.initializeState(snap);
+    h.open();
+    h.setProcessingTime(START + 1_000);
+    // w1 is known again: its confirmed READY listing b frees nothing more (1 slot, 1 pending)
+    ready("w1", 1, List.of(0), List.of("a:BASE:1"));
+    assertThat(released()).isEmpty();
+    // b's lease still runs from its release before the restore
+    h.setProcessingTime(START + LEASE);
+    ready("w2", 2, List.of(1), List.of());
+    assertThat(released()).containsExactly("b", "c");
+    assertThat(h.extractOutputValues()).extracting(d -> d.workerId).containsOnly("w2");
   }
 
   @Test

@@ -32,7 +32,9 @@ import org.apache.kafka.common.serialization.StringDeserializer;
  *       duration and size at N queued, heap after a GC;
  *   <li>the workers resume and drain the backlog: dispatches per second against the ideal {@code
  *       workers / task duration}, and per dispatch the time from a worker's READY to its next task
- *       (p50/p99) against the idle pool's accept-to-dispatch.
+ *       (p50/p99) against the idle pool's accept-to-dispatch; and the CPU time the scheduler's
+ *       thread, and all of the orchestrator's threads, spent per dispatch while draining (against
+ *       one core per 1,000 dispatches/s), with the busiest threads of this JVM in a note.
  * </ol>
  *
  * Measurement only: the orchestrator is whatever this build has. The heap is this JVM's, which also
@@ -124,6 +126,18 @@ public final class ScaleSuite implements BenchSuite {
             "bytes",
             "heap, nothing queued",
             Figure.BaselineKind.MEASURED);
+    Figure.Builder schedulerCpu =
+        new Figure.Builder(
+            "scheduler thread CPU per dispatch" + at,
+            "ms",
+            "one core per 1,000 dispatches/s (the target)",
+            Figure.BaselineKind.IDEAL);
+    Figure.Builder flinkCpu =
+        new Figure.Builder(
+            "orchestrator CPU per dispatch" + at + " (every Flink task thread and source fetcher)",
+            "ms",
+            "one core per 1,000 dispatches/s (the target)",
+            Figure.BaselineKind.IDEAL);
     ctx.progress().step(n + " queued: starting broker, registry and orchestrator (RocksDB)");
     OrchestratorRig.Settings settings =
         new OrchestratorRig.Settings(
@@ -196,6 +210,7 @@ public final class ScaleSuite implements BenchSuite {
 
         // 3. drain
         workers.resetCounters();
+        ThreadCpu cpu = new ThreadCpu();
         workers.resume();
         // at least 20 ms a task (50 dispatches/s) before giving up, whatever the ideal rate
         long drainDeadline =
@@ -208,6 +223,7 @@ public final class ScaleSuite implements BenchSuite {
           Thread.sleep(200);
         }
         ctx.progress().bar("drained", workers.completed.get(), n);
+        Map<String, Long> cpuByThread = cpu.byName();
         long window = workers.lastFinish.get() - workers.firstStart.get();
         long drained = workers.completed.get();
         List<Long> turn = new ArrayList<>(workers.turnarounds);
@@ -228,9 +244,41 @@ public final class ScaleSuite implements BenchSuite {
           out.note(n + " queued, repetition " + rep + ": no checkpoint metrics were reported");
         }
         heap.add(deepHeap, idleHeap);
+        if (drained > 0) {
+          schedulerCpu.add(
+              ThreadCpu.sum(cpuByThread, t -> t.startsWith("dispatch-scheduler")) / 1e6 / drained,
+              1.0);
+          flinkCpu.add(
+              ThreadCpu.sum(
+                      cpuByThread, t -> t.contains("(#/#)") || t.startsWith("Source Data Fetcher"))
+                  / 1e6
+                  / drained,
+              1.0);
+          StringBuilder top = new StringBuilder();
+          cpuByThread.entrySet().stream()
+              .limit(8)
+              .forEach(
+                  e ->
+                      top.append(top.length() == 0 ? "" : "; ")
+                          .append(e.getKey())
+                          .append(String.format(" %.3f", e.getValue() / 1e6 / drained)));
+          out.note(
+              n
+                  + " queued, repetition "
+                  + rep
+                  + ": CPU ms per dispatch by thread while draining (top 8): "
+                  + top);
+        }
       }
     }
-    out.figure(rate).figure(t50).figure(t99).figure(cpDuration).figure(cpSize).figure(heap);
+    out.figure(rate)
+        .figure(t50)
+        .figure(t99)
+        .figure(cpDuration)
+        .figure(cpSize)
+        .figure(heap)
+        .figure(schedulerCpu)
+        .figure(flinkCpu);
   }
 
   private static void warmUp(OrchestratorRig rig, EmulatedWorkers workers) throws Exception {
