@@ -8,7 +8,6 @@ import dev.reelflow.schemas.avro.Stage;
 import dev.reelflow.schemas.avro.StageEventType;
 import dev.reelflow.stack.S3Endpoint;
 import dev.reelflow.worker.WorkerConfig;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -67,7 +66,8 @@ class StorageFaultIT {
     p = pipeline;
     S3Endpoint s3 = p.pipeline().stack().s3();
     proxy = FreezableTcpProxy.start("127.0.0.1", s3.port());
-    workerDir = Files.createTempDirectory("reelflow-storage-fault");
+    // Worker logs stay in target/ for a failure's post-mortem.
+    workerDir = RenderHistoryChecker.reportDir().resolve("workers-06-s3");
     Map<String, String> connection = new HashMap<>(p.pipeline().workerConnection());
     connection.put(WorkerConfig.S3_ENDPOINT, "http://127.0.0.1:" + proxy.port());
     for (int i = 1; i <= 2; i++) {
@@ -90,19 +90,6 @@ class StorageFaultIT {
     workers.forEach(WorkerJvm::close);
     if (proxy != null) {
       proxy.close();
-    }
-    deleteTree(workerDir);
-  }
-
-  /** Removes the workers' folder (logs, spool files). */
-  static void deleteTree(Path dir) {
-    if (dir == null) {
-      return;
-    }
-    try (java.util.stream.Stream<Path> all = Files.walk(dir)) {
-      all.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-    } catch (java.io.IOException e) {
-      LOG.warn("could not delete {}: {}", dir, e.toString());
     }
   }
 
