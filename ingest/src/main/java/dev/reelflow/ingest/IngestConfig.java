@@ -52,6 +52,16 @@ import java.util.UUID;
  *   <tr><td>ingest.body.max.bytes</td><td>262144</td><td>largest single-render or schedule body</td></tr>
  *   <tr><td>ingest.batch.max.rows</td><td>100000</td><td>most rows in one batch</td></tr>
  *   <tr><td>ingest.batch.max.bytes</td><td>67108864</td><td>largest batch body</td></tr>
+ *   <tr><td>ingest.http.idle.timeout</td><td>PT30S</td><td>a connection on which nothing
+ *       arrives for this long is closed (a request waiting for its body answers 408 first)</td></tr>
+ *   <tr><td>ingest.http.header.timeout</td><td>PT10S</td><td>a new connection must have sent a
+ *       complete request head (request line and headers) within this time, else it is closed
+ *       without an answer: a client trickling its headers (slowloris) cannot hold a connection
+ *       open</td></tr>
+ *   <tr><td>ingest.http.min.body.rate</td><td>1024</td><td>bytes per second a request body
+ *       must average once it has taken longer than ingest.http.header.timeout, else the request
+ *       answers 408 and the connection is closed: a client trickling its body cannot hold a
+ *       request thread</td></tr>
  *   <tr><td>ingest.webhooks.enabled</td><td>true</td><td>deliver webhooks from this instance</td></tr>
  *   <tr><td>ingest.webhook.initial.backoff</td><td>PT1S</td><td>first retry delay (doubles)</td></tr>
  *   <tr><td>ingest.webhook.max.backoff</td><td>PT10M</td><td>longest retry delay</td></tr>
@@ -128,6 +138,9 @@ public final class IngestConfig {
   public static final String BODY_MAX_BYTES = "ingest.body.max.bytes";
   public static final String BATCH_MAX_ROWS = "ingest.batch.max.rows";
   public static final String BATCH_MAX_BYTES = "ingest.batch.max.bytes";
+  public static final String HTTP_IDLE_TIMEOUT = "ingest.http.idle.timeout";
+  public static final String HTTP_HEADER_TIMEOUT = "ingest.http.header.timeout";
+  public static final String HTTP_MIN_BODY_RATE = "ingest.http.min.body.rate";
   public static final String WEBHOOKS_ENABLED = "ingest.webhooks.enabled";
   public static final String WEBHOOK_INITIAL_BACKOFF = "ingest.webhook.initial.backoff";
   public static final String WEBHOOK_MAX_BACKOFF = "ingest.webhook.max.backoff";
@@ -179,6 +192,9 @@ public final class IngestConfig {
     DEFAULTS.put(BODY_MAX_BYTES, "262144");
     DEFAULTS.put(BATCH_MAX_ROWS, "100000");
     DEFAULTS.put(BATCH_MAX_BYTES, Long.toString(64L << 20));
+    DEFAULTS.put(HTTP_IDLE_TIMEOUT, "PT30S");
+    DEFAULTS.put(HTTP_HEADER_TIMEOUT, "PT10S");
+    DEFAULTS.put(HTTP_MIN_BODY_RATE, "1024");
     DEFAULTS.put(WEBHOOKS_ENABLED, "true");
     DEFAULTS.put(WEBHOOK_INITIAL_BACKOFF, "PT1S");
     DEFAULTS.put(WEBHOOK_MAX_BACKOFF, "PT10M");
@@ -267,7 +283,8 @@ public final class IngestConfig {
           BATCH_MAX_ROWS,
           BATCH_MAX_BYTES,
           WEBHOOK_QUEUE_CAPACITY,
-          LINEAGE_MAX_RENDERS
+          LINEAGE_MAX_RENDERS,
+          HTTP_MIN_BODY_RATE
         }) {
       if (longValue(k) <= 0) {
         throw new IllegalArgumentException(k + " must be positive, got " + values.get(k));
@@ -302,9 +319,11 @@ public final class IngestConfig {
     }
     addressPolicy(IMAGE_ALLOW_HTTP, IMAGE_ALLOW_HOSTS, IMAGE_DENY_HOSTS);
     addressPolicy(WEBHOOK_ALLOW_HTTP, WEBHOOK_ALLOW_HOSTS, WEBHOOK_DENY_HOSTS);
-    Duration read = duration(S3_READ_TIMEOUT);
-    if (read.isZero() || read.isNegative()) {
-      throw new IllegalArgumentException(S3_READ_TIMEOUT + " must be positive, got " + read);
+    for (String k : new String[] {S3_READ_TIMEOUT, HTTP_IDLE_TIMEOUT, HTTP_HEADER_TIMEOUT}) {
+      Duration d = duration(k);
+      if (d.isZero() || d.isNegative()) {
+        throw new IllegalArgumentException(k + " must be positive, got " + d);
+      }
     }
   }
 
@@ -489,6 +508,17 @@ public final class IngestConfig {
 
     public Builder bodyMaxBytes(long bytes) {
       return set(BODY_MAX_BYTES, Long.toString(bytes));
+    }
+
+    /**
+     * Slow-client limits: {@code idle} without any byte closes a connection, {@code header} is the
+     * longest a new connection may take to send its first request head, {@code
+     * minBodyBytesPerSecond} the least a body must average once it took longer than {@code header}.
+     */
+    public Builder httpTimeouts(Duration idle, Duration header, long minBodyBytesPerSecond) {
+      set(HTTP_IDLE_TIMEOUT, idle.toString());
+      set(HTTP_HEADER_TIMEOUT, header.toString());
+      return set(HTTP_MIN_BODY_RATE, Long.toString(minBodyBytesPerSecond));
     }
 
     public Builder batchLimits(int maxRows, long maxBytes) {

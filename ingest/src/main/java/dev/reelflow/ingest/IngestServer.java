@@ -64,6 +64,9 @@ public final class IngestServer implements AutoCloseable {
   private static final String TENANT_ATTR = "reelflow.tenant";
   private static final String ROUTE_ATTR = "reelflow.route";
 
+  /** The request attribute holding the least body rate (bytes/s) and its grace, for bodies. */
+  static final String BODY_RATE_ATTR = "reelflow.body.rate";
+
   private final IngestConfig config;
   private final Builder builder;
   private final List<AutoCloseable> closeables = new ArrayList<>();
@@ -431,6 +434,12 @@ public final class IngestServer implements AutoCloseable {
             config.longValue(IngestConfig.BATCH_MAX_BYTES),
             config.longValue(IngestConfig.BODY_MAX_BYTES));
     cfg.concurrency.useVirtualThreads = true;
+    SlowClientGuard guard =
+        new SlowClientGuard(
+            config.duration(IngestConfig.HTTP_HEADER_TIMEOUT),
+            config.duration(IngestConfig.HTTP_IDLE_TIMEOUT));
+    closeables.add(guard);
+    cfg.jetty.modifyServer(guard::install);
     cfg.router.ignoreTrailingSlashes = true;
     if (config.booleanValue(IngestConfig.CONSOLE_ENABLED)
         && IngestServer.class.getResource("/console") != null) {
@@ -499,6 +508,11 @@ public final class IngestServer implements AutoCloseable {
 
   private void handle(Context ctx, Route r) throws Exception {
     ctx.attribute(ROUTE_ATTR, r.path());
+    ctx.attribute(
+        BODY_RATE_ATTR,
+        new RequestBodies.MinRate(
+            config.longValue(IngestConfig.HTTP_MIN_BODY_RATE),
+            config.duration(IngestConfig.HTTP_HEADER_TIMEOUT)));
     Tenant tenant = null;
     if (r.authenticated()) {
       tenant = authenticate(ctx);
@@ -526,6 +540,7 @@ public final class IngestServer implements AutoCloseable {
       case 404 -> "Not found";
       case 405 -> "Method not allowed";
       case 409 -> "Conflict";
+      case 408 -> "Request timeout";
       case 413 -> "Content too large";
       case 415 -> "Unsupported media type";
       case 422 -> "Validation failed";

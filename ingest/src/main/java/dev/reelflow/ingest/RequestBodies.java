@@ -36,6 +36,16 @@ final class RequestBodies {
             + (mt.isEmpty() ? ", none was given" : ", got " + RenderValidation.clip(mt)));
   }
 
+  /**
+   * The least rate a body must average, in bytes per second, once reading it took longer than
+   * {@code grace}: a client trickling its body (slowloris) would otherwise hold a request thread.
+   */
+  record MinRate(long bytesPerSecond, java.time.Duration grace) {}
+
+  static ApiException timeout(String detail) {
+    return new ApiException(408, "Request timeout", detail);
+  }
+
   static byte[] read(Context ctx, long max) {
     long declared = ctx.req().getContentLengthLong();
     if (declared > max) {
@@ -48,8 +58,23 @@ final class RequestBodies {
       byte[] buf = new byte[16 * 1024];
       long total = 0;
       int n;
+      MinRate rate = ctx.attribute(IngestServer.BODY_RATE_ATTR);
+      long begin = System.nanoTime();
       while ((n = in.read(buf)) > 0) {
         total += n;
+        if (rate != null) {
+          long elapsedNanos = System.nanoTime() - begin;
+          if (elapsedNanos > rate.grace().toNanos()
+              && total * 1_000_000_000.0 / elapsedNanos < rate.bytesPerSecond()) {
+            ctx.header("Connection", "close");
+            throw timeout(
+                "The body arrived at "
+                    + Math.round(total * 1e9 / elapsedNanos)
+                    + " bytes/s; the least accepted is "
+                    + rate.bytesPerSecond()
+                    + " bytes/s (ingest.http.min.body.rate). Send the body at once.");
+          }
+        }
         if (total > max) {
           drain(ctx, Long.MAX_VALUE);
           throw ApiException.tooLarge("The body is larger than the limit of " + max + " bytes");
@@ -58,8 +83,23 @@ final class RequestBodies {
       }
       return out.toByteArray();
     } catch (IOException e) {
+      if (causedByTimeout(e)) {
+        ctx.header("Connection", "close");
+        throw timeout(
+            "No byte of the body arrived for ingest.http.idle.timeout; send the body at once");
+      }
       throw ApiException.badRequest("The body could not be read: " + e.getMessage());
     }
+  }
+
+  private static boolean causedByTimeout(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof java.util.concurrent.TimeoutException
+          || t instanceof java.net.SocketTimeoutException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
