@@ -93,25 +93,35 @@ public final class UpscaleSuite implements BenchSuite {
     if (tfjsMissing != null) {
       out.note("TF.js anchor skipped: " + tfjsMissing);
     }
+    // a build with -DskipThickWeights has no esrgan-thick: the suite then measures slim only
+    boolean hasThick = EsrganWeights.THICK.bundled();
+    if (!hasThick) {
+      out.note("esrgan-thick is not in this build (built with -DskipThickWeights): no thick row");
+    }
     try (EsrganUpscaler thickUp =
-            EsrganUpscaler.builder().weights(EsrganWeights.THICK).threads(2).build();
+            hasThick
+                ? EsrganUpscaler.builder().weights(EsrganWeights.THICK).threads(2).build()
+                : null;
         EsrganUpscaler slim1 = EsrganUpscaler.builder().scale(2).threads(1).build();
         EsrganUpscaler slim2 = EsrganUpscaler.builder().scale(2).threads(2).build();
         EsrganUpscaler slimAuto = EsrganUpscaler.builder().threads(1).build()) {
       ctx.progress().step("loading weights, warming up");
-      thickUp.upscale(small, tw, th, () -> false);
+      if (thickUp != null) {
+        thickUp.upscale(small, tw, th, () -> false);
+      }
       for (EsrganUpscaler u : List.of(slim1, slim2, slimAuto)) {
         u.upscale(frame, tw, th, () -> false);
       }
       bicubic.upscale(small, tw, th, () -> false);
       for (int rep = 0; rep < ctx.repetitions(); rep++) {
         ctx.progress().bar("repetitions", rep, ctx.repetitions());
-        double b = framesPerSecond(() -> bicubic.upscale(small, tw, th, () -> false), 0.2);
-        double t = framesPerSecond(() -> thickUp.upscale(small, tw, th, () -> false), 0);
+        if (thickUp != null) {
+          double b = framesPerSecond(() -> bicubic.upscale(small, tw, th, () -> false), 0.2);
+          thick.add(framesPerSecond(() -> thickUp.upscale(small, tw, th, () -> false), 0), b);
+        }
         double s1 = framesPerSecond(() -> slim1.upscale(frame, tw, th, () -> false), 0);
         double s2 = framesPerSecond(() -> slim2.upscale(frame, tw, th, () -> false), 0);
         double sa = framesPerSecond(() -> slimAuto.upscale(frame, tw, th, () -> false), 0);
-        thick.add(t, b);
         threads.add(s2, s1);
         auto.add(sa, s1);
         if (tfjsMissing == null) {
@@ -120,7 +130,10 @@ public final class UpscaleSuite implements BenchSuite {
       }
       ctx.progress().bar("repetitions", ctx.repetitions(), ctx.repetitions());
     }
-    out.figure(thick).figure(threads).figure(auto);
+    if (!thick.isEmpty()) {
+      out.figure(thick);
+    }
+    out.figure(threads).figure(auto);
     if (!tfjs.isEmpty()) {
       out.figure(tfjs);
     }
