@@ -27,6 +27,8 @@ public final class StackSuite implements BenchSuite {
   public SuiteResult run(BenchContext ctx) throws Exception {
     SuiteResult.Builder out =
         new SuiteResult.Builder(name())
+            .parameter("services", "Kafka (KRaft), schema registry, S3 endpoint")
+            .parameter("warmupStarts", 1)
             .note("each start is timed from LocalStack.start() until every service answers");
     Figure.Builder whole =
         new Figure.Builder(
