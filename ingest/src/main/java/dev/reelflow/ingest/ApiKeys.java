@@ -6,8 +6,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -49,13 +47,7 @@ public final class ApiKeys {
 
   /** Lower-case hex SHA-256 of an API key, as the key file stores it (without the prefix). */
   public static String hash(String apiKey) {
-    try {
-      byte[] d =
-          MessageDigest.getInstance("SHA-256").digest(apiKey.getBytes(StandardCharsets.UTF_8));
-      return HexFormat.of().formatHex(d);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is missing from this JVM", e);
-    }
+    return HexFormat.of().formatHex(Ids.sha256(apiKey.getBytes(StandardCharsets.UTF_8)));
   }
 
   /** A new random API key ({@code rf_} + 43 base64url characters). */

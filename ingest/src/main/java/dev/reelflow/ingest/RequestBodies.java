@@ -53,8 +53,17 @@ final class RequestBodies {
       throw ApiException.tooLarge("The body has " + declared + " bytes; the limit is " + max);
     }
     try (InputStream in = ctx.req().getInputStream()) {
-      ByteArrayOutputStream out =
-          new ByteArrayOutputStream((int) Math.min(Math.max(declared, 1024), max));
+      if (declared >= 0) {
+        // The usual case: the declared length is read into an array of exactly that size (the
+        // server enforces Content-Length), instead of buffers sized for the largest body.
+        byte[] body = in.readNBytes((int) declared);
+        if (body.length < declared) {
+          throw ApiException.badRequest(
+              "The body ended after " + body.length + " of " + declared + " declared bytes");
+        }
+        return body;
+      }
+      ByteArrayOutputStream out = new ByteArrayOutputStream(1024);
       byte[] buf = new byte[16 * 1024];
       long total = 0;
       int n;

@@ -14,7 +14,16 @@ class SuiteSmokeTest {
   @TempDir Path tmp;
 
   static Stream<String> suites() {
-    return Stream.of("storage", "attention", "engine", "ingest", "pipeline", "scale");
+    return Stream.of(
+        "storage",
+        "attention",
+        "engine",
+        "ingest",
+        "pipeline",
+        "scale",
+        "upscale",
+        "serde",
+        "stack");
   }
 
   private static BenchSuite suite(String name) {
@@ -25,6 +34,9 @@ class SuiteSmokeTest {
       case "ingest" -> new IngestSuite();
       case "pipeline" -> new PipelineSuite();
       case "scale" -> new ScaleSuite();
+      case "upscale" -> new UpscaleSuite();
+      case "serde" -> new SerdeSuite();
+      case "stack" -> new StackSuite();
       default -> throw new IllegalArgumentException(name);
     };
   }

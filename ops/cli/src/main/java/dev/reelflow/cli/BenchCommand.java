@@ -10,7 +10,10 @@ import dev.reelflow.bench.IngestSuite;
 import dev.reelflow.bench.PipelineSuite;
 import dev.reelflow.bench.Progress;
 import dev.reelflow.bench.ScaleSuite;
+import dev.reelflow.bench.SerdeSuite;
+import dev.reelflow.bench.StackSuite;
 import dev.reelflow.bench.StorageSuite;
+import dev.reelflow.bench.UpscaleSuite;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -43,8 +46,8 @@ import picocli.CommandLine.Parameters;
     mixinStandardHelpOptions = true,
     description = {
       "Benchmarks, each figure against a baseline measured in the same run, with the spread of",
-      "repetitions. Suites: pipeline, scale, ingest, storage, attention, engine, e2e (all when",
-      "none is named). Results: <out>/results.json, summary.md and <suite>.png."
+      "repetitions. Suites: pipeline, scale, ingest, storage, attention, engine, upscale, serde,",
+      "stack, e2e (all when none is named). Results: <out>/results.json, summary.md and <suite>.png."
     })
 final class BenchCommand implements Callable<Integer> {
 
@@ -106,6 +109,9 @@ final class BenchCommand implements Callable<Integer> {
             new StorageSuite(),
             new AttentionSuite(),
             new EngineSuite(),
+            new UpscaleSuite(),
+            new SerdeSuite(),
+            new StackSuite(),
             new E2eSuite(workers, tasks, steps, stepMs, !noUpscale, timeout, log))) {
       all.put(s.name(), s);
     }

@@ -14,7 +14,17 @@ class BenchCommandTest {
   @Test
   void everySuiteOfTheIssueIsInTheCatalogue() {
     assertThat(new BenchCommand().catalogue(E2eSuite.quiet()).keySet())
-        .containsExactly("pipeline", "scale", "ingest", "storage", "attention", "engine", "e2e");
+        .containsExactly(
+            "pipeline",
+            "scale",
+            "ingest",
+            "storage",
+            "attention",
+            "engine",
+            "upscale",
+            "serde",
+            "stack",
+            "e2e");
   }
 
   @Test
