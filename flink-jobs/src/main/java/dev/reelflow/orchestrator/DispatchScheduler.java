@@ -66,6 +66,15 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
   private transient Histogram queueWait;
   private transient Histogram dispatchLatency;
 
+  /**
+   * No release is taken back before this time: one lease after the first element or timer of this
+   * (re)started operator. After a restore (a failover, a JobManager restart) the release timers are
+   * overdue, while the workers' STARTED events confirming them are still unread in the topic:
+   * taking them back at once would dispatch tasks that already ran (the worker skips them as
+   * duplicates) and take the workers' credit away.
+   */
+  private transient long releaseGraceUntil;
+
   DispatchScheduler(OrchestratorConfig config) {
     this(
         config.lease().toMillis(),
@@ -133,6 +142,7 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
   public void processElement(PoolInput in, Context ctx, Collector<TaskDispatch> out)
       throws Exception {
     long now = ctx.timerService().currentProcessingTime();
+    startGrace(now);
     String pool = ctx.getCurrentKey();
     DispatchOrder order = order(pool);
     if (in.command != null) {
@@ -260,6 +270,12 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
     }
   }
 
+  private void startGrace(long now) {
+    if (releaseGraceUntil == 0) {
+      releaseGraceUntil = now + leaseMillis;
+    }
+  }
+
   private void confirm(String taskId) throws Exception {
     String requestId = requestIdOf(taskId);
     QueuedTask q = released.get(requestId);
@@ -349,6 +365,7 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
     String pool = ctx.getCurrentKey();
     DispatchOrder order = order(pool);
     long now = ctx.timerService().currentProcessingTime();
+    startGrace(now);
     SchedulerMeta m = meta();
     if (ts == m.positionTimer) {
       m.positionTimer = 0;
@@ -358,10 +375,18 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
     }
     // Releases not confirmed within the lease go back to the backlog.
     List<String> stale = new ArrayList<>();
+    boolean deferred = false;
     for (Map.Entry<String, QueuedTask> r : released.entries()) {
       if (r.getValue().dispatchedAt + leaseMillis <= now) {
-        stale.add(r.getValue().task.getTaskId());
+        if (now < releaseGraceUntil) {
+          deferred = true;
+        } else {
+          stale.add(r.getValue().task.getTaskId());
+        }
       }
+    }
+    if (deferred) {
+      ctx.timerService().registerProcessingTimeTimer(releaseGraceUntil);
     }
     for (String taskId : stale) {
       QueuedTask q = released.get(requestIdOf(taskId));

@@ -295,6 +295,12 @@ final class Worker implements Runnable {
           rec.offset());
       shared.metrics().tasks.labelValues(pool.name(), v.name().toLowerCase()).inc();
       commit(tp, rec.offset() + 1);
+      if (running == null && !draining) {
+        // The orchestrator counted this release against our free slot, and a skipped task never
+        // confirms it (no STARTED): say the slot is still free, or it stays unused until the
+        // next READY, which an idle worker would not send.
+        announceIdle(engineStatus);
+      }
       return;
     }
     consumer.pause(consumer.assignment());
