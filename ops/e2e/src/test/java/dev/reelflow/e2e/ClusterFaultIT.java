@@ -69,7 +69,14 @@ class ClusterFaultIT {
 
   /** Faster failure detection than Flink's 50 s default, for the kills (both sizes). */
   private static final Map<String, String> FLINK_SETTINGS =
-      Map.of("heartbeat.interval", "2 s", "heartbeat.timeout", "12 s");
+      Map.of(
+          "heartbeat.interval",
+          "2 s",
+          "heartbeat.timeout",
+          "12 s",
+          // On a loaded CI machine the RPC actor system has taken more than the default 10 s.
+          "pekko.startup-timeout",
+          "60 s");
 
   @TempDir Path dir;
 
@@ -245,7 +252,10 @@ class ClusterFaultIT {
       Path keep = RenderHistoryChecker.reportDir().resolve("04-cluster-logs");
       try (Stream<Path> logs = Files.walk(dir)) {
         Files.createDirectories(keep);
-        for (Path log : logs.filter(p -> p.toString().endsWith(".log")).toList()) {
+        for (Path log :
+            logs.filter(p -> p.toString().endsWith(".log"))
+                .filter(p -> !dir.relativize(p).startsWith("stack")) // Kafka's segments
+                .toList()) {
           Files.copy(
               log,
               keep.resolve(dir.relativize(log).toString().replace('/', '_')),
