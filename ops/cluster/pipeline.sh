@@ -15,7 +15,13 @@
 #   pipeline.sh start DIR [--base-workers N] [--upscale-workers M] [--engine NAME]
 #                         [--upscale-engine NAME] [--backend cpu|torch|cuda[:N]] [--job-jar JAR]
 #                         [--set-worker key=value]... [--set-orchestrator key=value]...
+#                         [--set-flink key=value]...
 #   pipeline.sh status DIR     every recorded process and the Flink job; exit 1 if one is down
+#   pipeline.sh recover DIR [--job-jar JAR]
+#                              after a JobManager died (no Flink HA here): starts it again on the
+#                              same configuration (the TaskManagers re-register) and, when no job
+#                              runs, submits the orchestrator again, which restores its newest
+#                              usable retained checkpoint; updates flink.jobId in pipeline.json
 #   pipeline.sh stop DIR       everything in reverse order (SIGTERM, then SIGKILL); safe to repeat
 #
 # Defaults: 1 base worker (engine native, the tiny model), 1 upscale worker (engine esrgan), the
@@ -28,7 +34,9 @@ usage() {
 usage: pipeline.sh start DIR [--base-workers N] [--upscale-workers M] [--engine NAME]
                              [--upscale-engine NAME] [--backend cpu|torch|cuda[:N]] [--job-jar JAR]
                              [--set-worker key=value]... [--set-orchestrator key=value]...
+                             [--set-flink key=value]...
        pipeline.sh status DIR
+       pipeline.sh recover DIR [--job-jar JAR]
        pipeline.sh stop DIR
 USAGE
   exit 2
@@ -46,6 +54,7 @@ backend=cpu
 job_jar=""
 worker_sets=()
 orchestrator_sets=()
+flink_sets=()
 while [[ $# -gt 0 ]]; do
   [[ $# -ge 2 ]] || { echo "pipeline.sh: $1 needs a value" >&2; usage; }
   case "$1" in
@@ -57,6 +66,7 @@ while [[ $# -gt 0 ]]; do
     --job-jar) job_jar="$2" ;;
     --set-worker) worker_sets+=("$2") ;;
     --set-orchestrator) orchestrator_sets+=("$2") ;;
+    --set-flink) flink_sets+=("$2") ;;
     *) echo "pipeline.sh: unknown option $1" >&2; usage ;;
   esac
   shift 2
@@ -112,15 +122,7 @@ start() {
     cluster_main status "$dir" >&2 || true
     exit 1
   fi
-  if [[ -z "$job_jar" ]]; then
-    job_jar="$(find "$root/flink-jobs/target" -maxdepth 1 -name 'reelflow-flink-jobs-*-job.jar' \
-      2>/dev/null | head -n 1)"
-  fi
-  if [[ -z "$job_jar" || ! -f "$job_jar" ]]; then
-    echo "pipeline.sh: no orchestrator job jar; build it with" \
-      "mvn -B -pl flink-jobs package -DskipTests (or pass --job-jar)" >&2
-    exit 1
-  fi
+  find_job_jar
   mkdir -p "$dir"
   dir="$(cd "$dir" && pwd)"
   rm -f "$dir/pipeline.json"
@@ -154,7 +156,9 @@ start() {
     >"$dir/provision.log" 2>&1 || { cat "$dir/provision.log" >&2; false; }
 
   step "Flink session cluster (JobManager, 2 TaskManagers)"
-  out="$("$here/flink-cluster.sh" start "$dir/flink" --taskmanagers 2 --slots 2)"
+  local flink_args=()
+  for kv in "${flink_sets[@]}"; do flink_args+=(--set "$kv"); done
+  out="$("$here/flink-cluster.sh" start "$dir/flink" --taskmanagers 2 --slots 2 "${flink_args[@]}")"
   local rest_url job_id metrics_urls
   rest_url="$(value rest.url "$out")"
   metrics_urls="$(value metrics.urls "$out")"
@@ -239,8 +243,55 @@ start() {
     "\"a red fox in the snow\" --resolution preview --wait   (or: ./reelflow status --dir $dir)"
 }
 
+# The job jar: --job-jar, else the one the build wrote.
+find_job_jar() {
+  if [[ -z "$job_jar" ]]; then
+    job_jar="$(find "$root/flink-jobs/target" -maxdepth 1 -name 'reelflow-flink-jobs-*-job.jar' \
+      2>/dev/null | head -n 1)"
+  fi
+  if [[ -z "$job_jar" || ! -f "$job_jar" ]]; then
+    echo "pipeline.sh: no orchestrator job jar; build it with" \
+      "mvn -B -pl flink-jobs package -DskipTests (or pass --job-jar)" >&2
+    exit 1
+  fi
+}
+
+# After a JobManager died: without Flink HA nothing brings the job back by itself. A JobManager on
+# the same configuration and ports takes the TaskManagers back; the orchestrator submitted again
+# finds its newest usable retained checkpoint under checkpoint.dir and restores it (same operator
+# uids), so the renders in flight continue exactly once. A job still running is left alone.
+recover() {
+  if [[ ! -f "$dir/flink/cluster.properties" || ! -f "$dir/orchestrator.properties" ]]; then
+    echo "pipeline.sh: no pipeline in $dir to recover (start it first)" >&2
+    exit 1
+  fi
+  dir="$(cd "$dir" && pwd)"
+  started_at=$SECONDS
+  find_job_jar
+  step "JobManager"
+  local out running job_id
+  out="$("$here/flink-cluster.sh" restart-jobmanager "$dir/flink")"
+  running="$(sed -n 's/^jobs.running=//p' <<<"$out" | tail -n 1)"
+  if [[ -n "$running" ]]; then
+    step "job $running still runs; nothing to submit"
+    return
+  fi
+  step "orchestrator job $(basename "$job_jar") over REST (restores its newest retained checkpoint)"
+  out="$("$here/flink-cluster.sh" submit "$dir/flink" "$job_jar" \
+    --config "$dir/orchestrator.properties")"
+  job_id="$(value job.id "$out")"
+  "$here/flink-cluster.sh" await "$dir/flink" "$job_id" >/dev/null
+  if [[ -f "$dir/pipeline.json" ]]; then
+    cluster_main describe-update "$dir/pipeline.json" "flink.jobId=$job_id" >/dev/null
+    chmod 600 "$dir/pipeline.json"
+  fi
+  step "recovered: job $job_id RUNNING"
+  echo "job.id=$job_id"
+}
+
 case "$cmd" in
   start) start ;;
+  recover) recover ;;
   stop)
     if [[ ! -d "$dir" ]]; then
       echo "pipeline.sh: nothing to stop in $dir" >&2

@@ -77,6 +77,15 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
   private transient Histogram queueWait;
   private transient Histogram dispatchLatency;
 
+  /**
+   * No release is taken back before this time: one lease after the first element or timer of this
+   * (re)started operator. After a restore (a failover, a JobManager restart) the release timers are
+   * overdue, while the workers' STARTED events confirming them are still unread in the topic:
+   * taking them back at once would dispatch tasks that already ran (the worker skips them as
+   * duplicates) and take the workers' credit away.
+   */
+  private transient long releaseGraceUntil;
+
   DispatchScheduler(OrchestratorConfig config) {
     this(
         config.lease().toMillis(),
@@ -144,6 +153,7 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
   public void processElement(PoolInput in, Context ctx, Collector<TaskDispatch> out)
       throws Exception {
     long now = ctx.timerService().currentProcessingTime();
+    startGrace(now);
     String pool = ctx.getCurrentKey();
     PoolView v = view(pool);
     if (in.command != null) {
@@ -277,6 +287,12 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
     }
   }
 
+  private void startGrace(long now) {
+    if (releaseGraceUntil == 0) {
+      releaseGraceUntil = now + leaseMillis;
+    }
+  }
+
   private void confirm(String taskId, PoolView v) throws Exception {
     String requestId = requestIdOf(taskId);
     QueuedTask q = v.released.get(requestId);
@@ -374,6 +390,7 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
     String pool = ctx.getCurrentKey();
     PoolView v = view(pool);
     long now = ctx.timerService().currentProcessingTime();
+    startGrace(now);
     SchedulerMeta m = v.meta;
     if (ts == m.positionTimer) {
       m.positionTimer = 0;
@@ -388,7 +405,8 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
     List<String> stale = new ArrayList<>();
     long nextExpiry = Long.MAX_VALUE;
     for (QueuedTask r : v.released.values()) {
-      long expiry = r.dispatchedAt + leaseMillis;
+      // After a start or restore, releases wait out one lease of grace for their replayed STARTED.
+      long expiry = Math.max(r.dispatchedAt + leaseMillis, releaseGraceUntil);
       if (expiry <= now) {
         stale.add(r.task.getTaskId());
       } else {

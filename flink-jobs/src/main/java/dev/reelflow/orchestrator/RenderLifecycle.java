@@ -16,6 +16,7 @@ import dev.reelflow.schemas.avro.Stage;
 import dev.reelflow.schemas.avro.StageEvent;
 import dev.reelflow.schemas.avro.UpscaleTarget;
 import dev.reelflow.storage.ArtifactKeys;
+import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -23,6 +24,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.CheckpointListener;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
@@ -59,7 +61,7 @@ import org.slf4j.LoggerFactory;
  * the workers read, so a worker that holds the task stops it.
  */
 final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, RenderStatus>
-    implements CheckpointedFunction {
+    implements CheckpointedFunction, CheckpointListener {
   private static final long serialVersionUID = 1L;
   private static final Logger LOG = LoggerFactory.getLogger(RenderLifecycle.class);
 
@@ -89,12 +91,21 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
   private final long expectedBaseMillis;
   private final long expectedUpscaleMillis;
 
+  /**
+   * Where the job's checkpoints go ({@code checkpoint.dir}); empty: none. Subtask 0 deletes the
+   * folders of older jobs there after this job's first completed checkpoint.
+   */
+  private String checkpointDir = "";
+
+  private transient boolean prunedOlderJobs;
+
   private transient ValueState<RenderRecord> state;
   private transient ListState<Tuple2<String, Double>> durationState;
   private transient StageDurations durations;
   private transient LineageJson lineage;
   private transient Counter duplicates;
   private transient Counter fenced;
+  private transient Counter afterFinal;
   private transient Counter retries;
   private transient Counter leasesExpired;
   private transient Counter expiredInfeasible;
@@ -108,6 +119,7 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
         config.bucket(),
         config.expectedBase().toMillis(),
         config.expectedUpscale().toMillis());
+    this.checkpointDir = config.checkpointDir() == null ? "" : config.checkpointDir();
   }
 
   RenderLifecycle(
@@ -146,6 +158,23 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
   }
 
   @Override
+  public void notifyCheckpointComplete(long checkpointId) {
+    if (prunedOlderJobs
+        || checkpointDir.isEmpty()
+        || getRuntimeContext().getTaskInfo().getIndexOfThisSubtask() != 0) {
+      return;
+    }
+    prunedOlderJobs = true;
+    try {
+      RetainedCheckpoints.pruneOtherJobs(
+          checkpointDir, getRuntimeContext().getJobInfo().getJobId().toHexString());
+    } catch (IOException | RuntimeException e) {
+      // Housekeeping only: the job runs on with the old folders left.
+      LOG.warn("could not prune the checkpoint folders of older jobs: {}", e.toString());
+    }
+  }
+
+  @Override
   public void snapshotState(FunctionSnapshotContext context) throws Exception {
     durationState.update(durations.snapshot());
   }
@@ -157,6 +186,7 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
     MetricGroup g = getRuntimeContext().getMetricGroup().addGroup("lifecycle");
     duplicates = g.counter("duplicateRequests");
     fenced = g.counter("fencedEvents");
+    afterFinal = g.counter("eventsAfterFinal");
     retries = g.counter("retries");
     leasesExpired = g.counter("leasesExpired");
     expiredInfeasible = g.counter("expiredBeforeDispatch");
@@ -386,7 +416,13 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
   private void onStageEvent(StageEvent e, long now, Context ctx, Collector<RenderStatus> out)
       throws Exception {
     RenderRecord rec = state.value();
-    if (rec == null || rec.terminal()) {
+    if (rec == null) {
+      return;
+    }
+    if (rec.terminal()) {
+      // Not fenced (no later attempt refused it): the render is over, e.g. a heartbeat that crossed
+      // the COMPLETED, progress that crossed a cancel. Counted apart from fencedEvents.
+      afterFinal.inc();
       return;
     }
     if (lostAttemptPublished(rec, e)) {

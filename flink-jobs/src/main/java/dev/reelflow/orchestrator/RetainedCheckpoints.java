@@ -16,8 +16,15 @@ import org.apache.flink.core.fs.FileSystem;
 import org.apache.flink.core.fs.Path;
 import org.apache.flink.runtime.checkpoint.Checkpoints;
 import org.apache.flink.runtime.checkpoint.OperatorState;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.checkpoint.metadata.CheckpointMetadata;
 import org.apache.flink.runtime.jobgraph.OperatorID;
+import org.apache.flink.runtime.state.AbstractChannelStateHandle;
+import org.apache.flink.runtime.state.IncrementalRemoteKeyedStateHandle;
+import org.apache.flink.runtime.state.KeyGroupsStateHandle;
+import org.apache.flink.runtime.state.OperatorStreamStateHandle;
+import org.apache.flink.runtime.state.StateObject;
+import org.apache.flink.runtime.state.filesystem.FileStateHandle;
 import org.apache.flink.streaming.api.graph.StreamGraphHasherV2;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,9 +35,11 @@ import org.slf4j.LoggerFactory;
  * <dir>/<jobId>/chk-<n>/_metadata}, as Flink writes them). Every restart gets a new job id, so all
  * job folders under the directory are searched; the newest {@code _metadata} wins.
  *
- * <p>A checkpoint counts only when its {@code _metadata} exists, parses, and names the operators of
- * this job (by their uids). A newer one that fails (cut off by a kill, corrupt, another job's) is
- * skipped with a warning and the previous one is tried, which is why the job retains several.
+ * <p>A checkpoint counts only when its {@code _metadata} exists, parses, names the operators of
+ * this job (by their uids), and every state file it refers to exists (state small enough to be
+ * inlined in {@code _metadata} needs no file). A newer one that fails (cut off by a kill, corrupt,
+ * another job's, state files deleted) is skipped with a warning and the previous one is tried,
+ * which is why the job retains several.
  */
 public final class RetainedCheckpoints {
   private static final Logger LOG = LoggerFactory.getLogger(RetainedCheckpoints.class);
@@ -138,10 +147,84 @@ public final class RetainedCheckpoints {
                 + missing
                 + " (another job's checkpoint?)");
       }
+      // The metadata can read while the files it points to are gone (a partial copy, a cleaner):
+      // restoring it would fail in the TaskManagers, after the job was already submitted.
+      for (OperatorState s : m.getOperatorStates()) {
+        for (OperatorSubtaskState subtask : s.getStates()) {
+          for (StateObject handle : subtask.getDiscardables()) {
+            for (Path file : stateFiles(handle)) {
+              if (!fs.exists(file)) {
+                return Optional.of(
+                    "state file " + file + " of operator " + s.getOperatorID() + " is missing");
+              }
+            }
+          }
+        }
+      }
       return Optional.empty();
     } catch (IOException | RuntimeException e) {
       return Optional.of("unreadable _metadata: " + e.getMessage());
     }
+  }
+
+  /**
+   * Deletes the folders of every job other than {@code currentJobId} under {@code checkpointDir}:
+   * what earlier runs of the orchestrator retained. Call it only once the current job has completed
+   * a checkpoint of its own: a restored job does not read the checkpoint it was started from after
+   * its first own one (Flink's default NO_CLAIM restore makes that first checkpoint complete), so
+   * the folders of older jobs are then dead weight that would grow with every restart. Returns the
+   * folders deleted; a folder that cannot be deleted is logged and left.
+   */
+  public static List<String> pruneOtherJobs(String checkpointDir, String currentJobId)
+      throws IOException {
+    Objects.requireNonNull(checkpointDir, "checkpointDir");
+    Objects.requireNonNull(currentJobId, "currentJobId");
+    Path root = new Path(checkpointDir);
+    FileSystem fs = root.getFileSystem();
+    List<String> deleted = new ArrayList<>();
+    if (!fs.exists(root)) {
+      return deleted;
+    }
+    for (FileStatus job : list(fs, root)) {
+      String name = job.getPath().getName();
+      // Only job folders (32 hex digits, as Flink names them): never whatever else lives there.
+      if (!job.isDir() || name.equals(currentJobId) || !name.matches("[0-9a-f]{32}")) {
+        continue;
+      }
+      try {
+        if (fs.delete(job.getPath(), true)) {
+          deleted.add(job.getPath().toString());
+        }
+      } catch (IOException e) {
+        LOG.warn("could not delete the old checkpoint folder {}: {}", job.getPath(), e.toString());
+      }
+    }
+    if (!deleted.isEmpty()) {
+      LOG.info(
+          "job {} completed its first checkpoint; deleted the checkpoint folders of {} older"
+              + " job(s): {}",
+          currentJobId,
+          deleted.size(),
+          deleted);
+    }
+    return deleted;
+  }
+
+  /** The files a state handle reads from; inlined (in-metadata) state has none. */
+  static List<Path> stateFiles(StateObject handle) {
+    List<Path> files = new ArrayList<>();
+    if (handle instanceof FileStateHandle f) {
+      files.add(f.getFilePath());
+    } else if (handle instanceof KeyGroupsStateHandle k) {
+      files.addAll(stateFiles(k.getDelegateStateHandle()));
+    } else if (handle instanceof OperatorStreamStateHandle o) {
+      files.addAll(stateFiles(o.getDelegateStateHandle()));
+    } else if (handle instanceof IncrementalRemoteKeyedStateHandle i) {
+      i.streamSubHandles().forEach(h -> files.addAll(stateFiles(h)));
+    } else if (handle instanceof AbstractChannelStateHandle<?> c) {
+      files.addAll(stateFiles(c.getDelegate()));
+    }
+    return files;
   }
 
   private static FileStatus[] list(FileSystem fs, Path dir) throws IOException {

@@ -295,6 +295,13 @@ final class Worker implements Runnable {
           rec.offset());
       shared.metrics().tasks.labelValues(pool.name(), v.name().toLowerCase()).inc();
       commit(tp, rec.offset() + 1);
+      if (running == null && !draining) {
+        // The orchestrator counted this release against our free slot, and a skipped task never
+        // confirms it (no STARTED): the READY lists it as taken, so the scheduler neither takes
+        // it back to dispatch it again (a loop after a restore) nor keeps our slot, which would
+        // stay unused until the next READY, which an idle worker would not send.
+        announceIdle(engineStatus, List.of(task.getTaskId()));
+      }
       return;
     }
     consumer.pause(consumer.assignment());
@@ -592,12 +599,17 @@ final class Worker implements Runnable {
 
   /** Idle slot: free and consuming when the engine is ready, else paused and saying why. */
   private void announceIdle(EngineStatus now) {
+    announceIdle(now, List.of());
+  }
+
+  /** As {@link #announceIdle(EngineStatus)}, confirming {@code taken} releases as consumed. */
+  private void announceIdle(EngineStatus now, List<String> taken) {
     if (now.isReady()) {
       consumer.resume(consumer.assignment());
-      events.worker(WorkerEventType.READY, 1, 1, owned, List.of(), now);
+      events.worker(WorkerEventType.READY, 1, 1, owned, taken, now);
     } else {
       consumer.pause(consumer.assignment());
-      events.worker(WorkerEventType.READY, 0, 1, owned, List.of(), now);
+      events.worker(WorkerEventType.READY, 0, 1, owned, taken, now);
     }
   }
 

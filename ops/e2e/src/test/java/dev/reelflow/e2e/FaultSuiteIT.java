@@ -157,20 +157,24 @@ class FaultSuiteIT {
     Thread.sleep(OBSERVE_MS);
   }
 
-  /** Baselines of the orchestrator's fencedEvents counter, per scenario. */
+  /** Baselines of the orchestrator's fencedEvents and eventsAfterFinal counters, per scenario. */
   static final Map<RenderHistory, Long> fencedAtStart = new HashMap<>();
+
+  static final Map<RenderHistory, Long> afterFinalAtStart = new HashMap<>();
 
   static RenderHistory history(String scenario) {
     RenderHistory h = new RenderHistory(scenario);
-    orchestratorFencedEvents().ifPresent(n -> fencedAtStart.put(h, n));
+    orchestratorCounter("fencedEvents").ifPresent(n -> fencedAtStart.put(h, n));
+    orchestratorCounter("eventsAfterFinal").ifPresent(n -> afterFinalAtStart.put(h, n));
     return h;
   }
 
   /**
-   * The orchestrator's count of refused (fenced) stage events: the sum of its {@code
-   * lifecycle.fencedEvents} counters on the Flink Prometheus endpoint; empty when unreadable.
+   * The sum of the orchestrator's {@code lifecycle.<name>} counters on the Flink Prometheus
+   * endpoint ({@code fencedEvents}: refused events of a fenced attempt; {@code eventsAfterFinal}:
+   * events about a render already final); empty when unreadable.
    */
-  static Optional<Long> orchestratorFencedEvents() {
+  static Optional<Long> orchestratorCounter(String name) {
     String url = p.pipeline().info().get("flink.metrics");
     if (url == null) {
       return Optional.empty();
@@ -186,14 +190,14 @@ class FaultSuiteIT {
       double sum = 0;
       boolean found = false;
       for (String line : r.body().split("\n")) {
-        if (!line.startsWith("#") && line.contains("fencedEvents")) {
+        if (!line.startsWith("#") && line.contains("lifecycle_" + name + "{")) {
           sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
           found = true;
         }
       }
       return found ? Optional.of((long) sum) : Optional.empty();
     } catch (IOException | RuntimeException e) {
-      LOG.warn("cannot read the orchestrator's fencedEvents: {}", e.toString());
+      LOG.warn("cannot read the orchestrator's {}: {}", name, e.toString());
       return Optional.empty();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -204,7 +208,12 @@ class FaultSuiteIT {
   static RenderHistoryChecker.Result checkAndReport(RenderHistory h) {
     Long start = fencedAtStart.get(h);
     if (start != null) {
-      orchestratorFencedEvents().ifPresent(n -> h.orchestratorFenced(n - start));
+      orchestratorCounter("fencedEvents").ifPresent(n -> h.orchestratorFenced(n - start));
+    }
+    Long afterFinalStart = afterFinalAtStart.get(h);
+    if (afterFinalStart != null) {
+      orchestratorCounter("eventsAfterFinal")
+          .ifPresent(n -> h.orchestratorAfterFinal(n - afterFinalStart));
     }
     RenderHistoryChecker.Result r = p.check(h);
     StringBuilder why = new StringBuilder();
@@ -338,6 +347,9 @@ class FaultSuiteIT {
   void s02SigstopLongerThanTheLeaseThenSigcontIsFenced() throws Exception {
     ensureBase(2);
     RenderHistory h = history("02-sigstop-zombie");
+    // No cancel or deadline here: every late event is placed by the topic's order, so the
+    // checker's count must equal the orchestrator's (fenced plus after final) exactly.
+    h.requireExactLateEvents();
     int n = SLOW ? 3 : 1;
     List<String> ids = new ArrayList<>();
     for (int i = 0; i < n; i++) {

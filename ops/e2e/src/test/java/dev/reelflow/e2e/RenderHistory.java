@@ -31,6 +31,8 @@ final class RenderHistory {
   private int submitted;
   private Instant healedAt;
   private Long orchestratorFenced;
+  private Long orchestratorAfterFinal;
+  private boolean exactLateEvents;
 
   RenderHistory(String scenario) {
     this.scenario = scenario;
@@ -104,6 +106,32 @@ final class RenderHistory {
 
   synchronized Optional<Long> orchestratorFenced() {
     return Optional.ofNullable(orchestratorFenced);
+  }
+
+  /**
+   * Stage events the orchestrator dropped because their render was already final (its {@code
+   * lifecycle.eventsAfterFinal} counter, end minus start), when the scenario could read it.
+   */
+  synchronized void orchestratorAfterFinal(long events) {
+    orchestratorAfterFinal = events;
+  }
+
+  synchronized Optional<Long> orchestratorAfterFinal() {
+    return Optional.ofNullable(orchestratorAfterFinal);
+  }
+
+  /**
+   * Asks the checker to require that the late events it finds on the topic (fenced plus after
+   * final) equal the orchestrator's two counters. Only for scenarios where no event can cross a
+   * final state decided without one (a cancel, a deadline): there the checker has only the send
+   * time, not the orchestrator's reading order, to place an event before or after it.
+   */
+  synchronized void requireExactLateEvents() {
+    exactLateEvents = true;
+  }
+
+  synchronized boolean exactLateEvents() {
+    return exactLateEvents;
   }
 
   synchronized Optional<Instant> healedAt() {

@@ -30,6 +30,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,8 +48,11 @@ import org.slf4j.LoggerFactory;
  *       there; no incomplete multipart upload is left under any render;
  *   <li>render.stage-events: each stage attempt (a fencing epoch) completed at most once and at
  *       most one attempt of a stage was accepted; events an attempt sent after the orchestrator had
- *       moved past it (a later attempt queued, or the render final) are counted as fenced late
- *       results;
+ *       moved past it (a later attempt or stage queued) are counted as fenced late results, and
+ *       events about a render already final (after the event that ended it in the topic, or sent
+ *       after its final status) as events after final: the orchestrator counts the two apart
+ *       ({@code lifecycle.fencedEvents}, {@code lifecycle.eventsAfterFinal}); where the scenario
+ *       read both counters and asked for the exact comparison, the sums must be equal;
  *   <li>render.dlq: exactly the injected poison records, each once and with its reason header, and
  *       no dead letter about this scenario's renders;
  *   <li>recovery: from the heal to the first STARTED/PROGRESS and to the last final status.
@@ -95,6 +99,8 @@ final class RenderHistoryChecker {
       int deadLetteredActual,
       int fencedLateResults,
       Long orchestratorFencedEvents,
+      int eventsAfterFinal,
+      Long orchestratorEventsAfterFinal,
       Double firstProgressSeconds,
       Double lastFinishSeconds,
       List<String> violations) {
@@ -122,6 +128,7 @@ final class RenderHistoryChecker {
     int lost = 0;
     int duplicated = 0;
     int fencedLate = 0;
+    int afterFinal = 0;
     Instant lastFinish = null;
     for (RenderHistory.Ack ack : history.acks()) {
       String id = ack.requestId();
@@ -164,7 +171,9 @@ final class RenderHistoryChecker {
       }
       List<StageEvent> events = eventsByRender.getOrDefault(id, List.of());
       duplicate |= checkCompletions(id, events, statuses, violations);
-      fencedLate += fencedLateResults(events, statuses);
+      int[] late = lateEvents(events, statuses);
+      fencedLate += late[0];
+      afterFinal += late[1];
       if (!statuses.isEmpty()) {
         duplicate |= checkBucket(id, statuses.get(0), end, seen.bucket(), violations);
       }
@@ -173,6 +182,27 @@ final class RenderHistoryChecker {
       }
     }
     int[] dead = checkDeadLetters(history, seen.deadLetters(), ours, violations);
+    Optional<Long> orchFenced = history.orchestratorFenced();
+    Optional<Long> orchAfterFinal = history.orchestratorAfterFinal();
+    if (history.exactLateEvents() && orchFenced.isPresent() && orchAfterFinal.isPresent()) {
+      long checker = (long) fencedLate + afterFinal;
+      long orchestrator = orchFenced.get() + orchAfterFinal.get();
+      if (checker != orchestrator) {
+        violations.add(
+            "late events: the topic holds "
+                + fencedLate
+                + " fenced + "
+                + afterFinal
+                + " after final = "
+                + checker
+                + ", the orchestrator counted "
+                + orchFenced.get()
+                + " fenced + "
+                + orchAfterFinal.get()
+                + " after final = "
+                + orchestrator);
+      }
+    }
     Double firstProgress = null;
     Double lastFinishSeconds = null;
     if (history.healedAt().isPresent()) {
@@ -203,7 +233,9 @@ final class RenderHistoryChecker {
         history.poison().size(),
         dead[0],
         fencedLate,
-        history.orchestratorFenced().orElse(null),
+        orchFenced.orElse(null),
+        afterFinal,
+        orchAfterFinal.orElse(null),
         firstProgress,
         lastFinishSeconds,
         List.copyOf(violations));
@@ -267,14 +299,46 @@ final class RenderHistoryChecker {
     return duplicate;
   }
 
-  private static int fencedLateResults(List<StageEvent> events, List<RenderStatus> statuses) {
-    int n = 0;
-    for (StageEvent e : events) {
-      if (fenced(e, statuses)) {
-        n++;
+  /**
+   * The render's events the orchestrator ignored, as {fenced, after final}. After final: the events
+   * after the one that ended the render (the COMPLETED or FAILED of the final status's stage and
+   * attempt) in the topic's order, which is the order the orchestrator reads them in, or sent after
+   * the final status (a cancel, a deadline: no event ended those). Fenced: the others whose attempt
+   * the orchestrator had moved past when they were sent.
+   */
+  static int[] lateEvents(List<StageEvent> events, List<RenderStatus> statuses) {
+    RenderStatus end =
+        statuses.stream().filter(s -> terminal(s.getState())).findFirst().orElse(null);
+    int endingIndex = -1;
+    if (end != null) {
+      StageEventType endingType =
+          end.getState() == RenderState.SUCCEEDED
+              ? StageEventType.COMPLETED
+              : end.getState() == RenderState.FAILED ? StageEventType.FAILED : null;
+      for (int i = 0; i < events.size() && endingType != null; i++) {
+        StageEvent e = events.get(i);
+        if (e.getType() == endingType
+            && e.getStage() == end.getStage()
+            && e.getAttempt() == end.getAttempt()) {
+          endingIndex = i;
+          break;
+        }
       }
     }
-    return n;
+    int fenced = 0;
+    int afterFinal = 0;
+    for (int i = 0; i < events.size(); i++) {
+      StageEvent e = events.get(i);
+      boolean over =
+          end != null
+              && ((endingIndex >= 0 && i > endingIndex) || !end.getUpdatedAt().isAfter(e.getAt()));
+      if (over && i != endingIndex) {
+        afterFinal++;
+      } else if (fenced(e, statuses)) {
+        fenced++;
+      }
+    }
+    return new int[] {fenced, afterFinal};
   }
 
   /**
@@ -464,14 +528,14 @@ final class RenderHistoryChecker {
   static final String HEADER =
       "| scenario | renders | acknowledged | succeeded | cancelled | lost | duplicated |"
           + " dead-lettered (expected/actual) | fenced late results (events/orchestrator) |"
-          + " heal → first progress (s) |"
+          + " events after final (events/orchestrator) | heal → first progress (s) |"
           + " heal → last finish (s) | result |\n"
-          + "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n";
+          + "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n";
 
   static String row(Result r) {
     return String.format(
         Locale.ROOT,
-        "| %s | %d | %d | %d | %d | %d | %d | %d/%d | %d/%s | %s | %s | %s |%n",
+        "| %s | %d | %d | %d | %d | %d | %d | %d/%d | %d/%s | %d/%s | %s | %s | %s |%n",
         r.scenario(),
         r.renders(),
         r.acknowledged(),
@@ -483,6 +547,10 @@ final class RenderHistoryChecker {
         r.deadLetteredActual(),
         r.fencedLateResults(),
         r.orchestratorFencedEvents() == null ? "–" : r.orchestratorFencedEvents().toString(),
+        r.eventsAfterFinal(),
+        r.orchestratorEventsAfterFinal() == null
+            ? "–"
+            : r.orchestratorEventsAfterFinal().toString(),
         r.firstProgressSeconds() == null
             ? "–"
             : String.format(Locale.ROOT, "%.1f", r.firstProgressSeconds()),

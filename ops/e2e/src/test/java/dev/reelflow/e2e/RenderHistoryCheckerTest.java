@@ -258,6 +258,56 @@ class RenderHistoryCheckerTest {
     assertThat(r.lastFinishSeconds()).isEqualTo(15.0);
   }
 
+  /**
+   * The full zombie run's 2-vs-1: the zombie's late FAILED is fenced (a later attempt was queued),
+   * and a heartbeat of the winning attempt that crossed its own COMPLETED reaches a render already
+   * final, which the orchestrator drops as an event after final, not as a fenced one.
+   */
+  @Test
+  void anEventAfterTheEndingCompletionIsCountedAfterFinalAndTheSumsMatchExactly() {
+    history.acknowledged("r-1");
+    status("r-1", RenderState.ACCEPTED, 0, 1, 1);
+    status("r-1", RenderState.RENDERING, 1, 2, 2);
+    event("r-1", 1, StageEventType.STARTED, 2);
+    status("r-1", RenderState.QUEUED, 2, 3, 12); // lease expired: attempt 2
+    event("r-1", 2, StageEventType.STARTED, 13);
+    event("r-1", 1, StageEventType.FAILED, 20); // the zombie wakes and fences itself
+    event("r-1", 2, StageEventType.COMPLETED, 25);
+    // Sent before the SUCCEEDED was published, but read after the COMPLETED that ended it.
+    event("r-1", 2, StageEventType.HEARTBEAT, 25);
+    status("r-1", RenderState.SUCCEEDED, 2, 4, 26);
+    event("r-1", 2, StageEventType.HEARTBEAT, 27);
+    publishFinals("r-1");
+    history.requireExactLateEvents();
+    history.orchestratorFenced(1);
+    history.orchestratorAfterFinal(2);
+    RenderHistoryChecker.Result r = check();
+    assertThat(r.violations()).isEmpty();
+    assertThat(r.fencedLateResults()).isEqualTo(1);
+    assertThat(r.eventsAfterFinal()).isEqualTo(2);
+    assertThat(RenderHistoryChecker.row(r)).contains("| 1/1 | 2/2 |");
+  }
+
+  @Test
+  void lateEventsTheOrchestratorDidNotCountFailTheExactComparison() {
+    history.acknowledged("r-1");
+    status("r-1", RenderState.ACCEPTED, 0, 1, 1);
+    status("r-1", RenderState.RENDERING, 1, 2, 2);
+    event("r-1", 1, StageEventType.COMPLETED, 5);
+    status("r-1", RenderState.SUCCEEDED, 1, 3, 6);
+    event("r-1", 1, StageEventType.HEARTBEAT, 7);
+    publishFinals("r-1");
+    history.orchestratorFenced(0);
+    history.orchestratorAfterFinal(0);
+    // Without the request for the exact comparison the counts are only reported.
+    assertThat(check().violations()).isEmpty();
+    history.requireExactLateEvents();
+    RenderHistoryChecker.Result r = check();
+    assertThat(r.passed()).isFalse();
+    assertThat(r.violations())
+        .anyMatch(v -> v.contains("0 fenced + 1 after final = 1") && v.contains("= 0"));
+  }
+
   @Test
   void aStatusGoingBackFails() {
     succeeded("r-1");

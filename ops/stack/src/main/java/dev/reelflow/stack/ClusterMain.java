@@ -62,7 +62,9 @@ public final class ClusterMain {
               + " [--set key=value]...",
           "       ClusterMain registry|s3|ingest|workers stop DIR",
           "       ClusterMain status DIR",
-          "       ClusterMain describe FILE [key=value]...");
+          "       ClusterMain describe FILE [key=value]...",
+          "       ClusterMain describe-update FILE [key=value]...   (over the file's values)",
+          "       ClusterMain flink restart-jobmanager DIR");
 
   private ClusterMain() {}
 
@@ -78,6 +80,20 @@ public final class ClusterMain {
       }
       if (args[0].equals("describe")) {
         describe(Path.of(args[1]), Arrays.asList(args).subList(2, args.length));
+        return;
+      }
+      if (args[0].equals("describe-update")) {
+        Path file = Path.of(args[1]);
+        List<String> entries = new ArrayList<>();
+        if (Files.exists(file)) {
+          try {
+            flatten(JSON.readTree(file.toFile())).forEach((k, v) -> entries.add(k + "=" + v));
+          } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file, e);
+          }
+        }
+        entries.addAll(Arrays.asList(args).subList(2, args.length));
+        describe(file, entries);
         return;
       }
       if (args.length < 3) {
@@ -107,14 +123,41 @@ public final class ClusterMain {
       case "kafka stop" ->
           System.out.println("stopped " + KafkaClusterProcesses.stopRecorded(dir) + " brokers");
       case "flink start" -> {
-        FlinkSessionProcesses cluster =
+        FlinkSessionProcesses.Builder builder =
             FlinkSessionProcesses.builder(dir)
                 .taskManagers(intOption(rest, "--taskmanagers", 2))
-                .slots(intOption(rest, "--slots", 2))
-                .build();
+                .slots(intOption(rest, "--slots", 2));
+        // --set key=value: a Flink configuration key (e.g. heartbeat.timeout), repeatable.
+        for (int i = 0; i + 1 < rest.size(); i++) {
+          if (rest.get(i).equals("--set")) {
+            String kv = rest.get(i + 1);
+            int eq = kv.indexOf('=');
+            if (eq <= 0) {
+              throw new IllegalArgumentException("--set needs key=value, got '" + kv + "'");
+            }
+            builder.property(kv.substring(0, eq), kv.substring(eq + 1));
+          }
+        }
+        FlinkSessionProcesses cluster = builder.build();
         cluster.start();
         System.out.println("rest.url=" + cluster.restUrl());
         System.out.println("metrics.urls=" + String.join(",", cluster.metricsUrls()));
+      }
+      case "flink restart-jobmanager" -> {
+        // Without HA a restarted JobManager knows no job: the caller submits the orchestrator
+        // again when jobs.running is empty (it then restores its newest retained checkpoint).
+        long pid =
+            FlinkSessionProcesses.restartRecordedJobManager(
+                dir, Duration.ofSeconds(intOption(rest, "--timeout-seconds", 120)));
+        System.out.println("jobmanager.pid=" + pid);
+        List<String> running = new ArrayList<>();
+        for (String[] job :
+            FlinkSessionProcesses.jobs(FlinkSessionProcesses.recordedRestUrl(dir))) {
+          if (job[2].equals("RUNNING") || job[2].equals("RESTARTING") || job[2].equals("CREATED")) {
+            running.add(job[0]);
+          }
+        }
+        System.out.println("jobs.running=" + String.join(",", running));
       }
       case "flink stop" ->
           System.out.println(

@@ -181,14 +181,7 @@ public final class FlinkSessionProcesses implements AutoCloseable {
       StringBuilder yaml = new StringBuilder("# Written by ReelFlow ops/cluster\n");
       configuration().forEach((k, v) -> yaml.append(k).append(": \"").append(v).append("\"\n"));
       Files.writeString(confDir().resolve("config.yaml"), yaml.toString());
-      jobManager =
-          ChildJvm.start(
-              "flink jobmanager",
-              classpath,
-              jvmOptions("-Xmx" + jobManagerHeapMb + "m", "-Xms" + jobManagerHeapMb / 2 + "m"),
-              JOB_MANAGER_MAIN,
-              List.of("--configDir", confDir().toString(), "--executionMode", "cluster"),
-              workDir.resolve("jobmanager.log"));
+      jobManager = startJobManagerJvm(workDir, classpath, jobManagerHeapMb);
       writeState();
       awaitOverview(0, jobManager);
       for (int i = 1; i <= taskManagers; i++) {
@@ -211,6 +204,100 @@ public final class FlinkSessionProcesses implements AutoCloseable {
         slots,
         workDir);
     return this;
+  }
+
+  private static ChildJvm startJobManagerJvm(Path workDir, String classpath, int heapMb) {
+    return ChildJvm.start(
+        "flink jobmanager",
+        classpath,
+        jvmOptions("-Xmx" + heapMb + "m", "-Xms" + heapMb / 2 + "m"),
+        JOB_MANAGER_MAIN,
+        List.of("--configDir", workDir.resolve("conf").toString(), "--executionMode", "cluster"),
+        workDir.resolve("jobmanager.log"));
+  }
+
+  /**
+   * Starts the JobManager again, on the same configuration and ports, after it died (a SIGKILL, a
+   * crash). The TaskManagers still running re-register with it: a standalone cluster without HA
+   * looks for its JobManager at the configured address, and they keep trying for {@code
+   * taskmanager.registration.timeout} (5 min by default). Without HA a new JobManager knows no job:
+   * submit the orchestrator again, and it restores its newest usable retained checkpoint. Returns
+   * once the REST API answers and every live TaskManager is registered.
+   *
+   * @throws StackException when the JobManager still runs or does not come back
+   */
+  public synchronized void restartJobManager() {
+    if (jobManager != null && jobManager.isAlive()) {
+      throw new StackException(
+          "the JobManager (pid " + jobManager.pid + ") still runs; it is not restarted");
+    }
+    taskManagerJvms.removeIf(tm -> !tm.isAlive());
+    jobManager = startJobManagerJvm(workDir, classpath, jobManagerHeapMb);
+    try {
+      writeState();
+    } catch (IOException e) {
+      throw new UncheckedIOException("Could not record the new JobManager in " + workDir, e);
+    }
+    awaitOverview(taskManagerJvms.size(), null);
+    LOG.info("JobManager restarted (pid {}) at {}", jobManager.pid, restUrl());
+  }
+
+  /**
+   * {@link #restartJobManager()} for a cluster started earlier by another process in {@code
+   * workDir} (its {@code conf/config.yaml} and {@code cluster.properties}), with this JVM's class
+   * path: starts the JobManager when its recorded pid is gone, records the new pid, and waits until
+   * the REST API answers. Returns the new pid, or the running one's when it was alive.
+   */
+  public static long restartRecordedJobManager(Path workDir, Duration timeout) {
+    Path dir = workDir.toAbsolutePath();
+    if (!Files.isRegularFile(dir.resolve("conf").resolve("config.yaml"))) {
+      throw new StackException(
+          "no Flink cluster configuration in " + dir + " (conf/config.yaml); start one first");
+    }
+    Properties p = KafkaClusterProcesses.readState(dir);
+    String recorded = p.getProperty("jobmanager.pid");
+    if (recorded != null) {
+      ChildJvm old =
+          ChildJvm.attach(
+              "jobmanager",
+              Long.parseLong(recorded),
+              dir.resolve("jobmanager.log"),
+              JOB_MANAGER_MAIN);
+      if (old.isAlive()) {
+        return old.pid;
+      }
+    }
+    ChildJvm jm = startJobManagerJvm(dir, System.getProperty("java.class.path"), 384);
+    p.setProperty("jobmanager.pid", String.valueOf(jm.pid));
+    try (OutputStream out = Files.newOutputStream(dir.resolve(KafkaClusterProcesses.STATE_FILE))) {
+      p.store(out, "Flink session cluster started by ReelFlow ops/cluster");
+    } catch (IOException e) {
+      throw new UncheckedIOException("Could not record the new JobManager in " + dir, e);
+    }
+    HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    String restUrl = p.getProperty("rest.url");
+    long deadline = System.nanoTime() + timeout.toNanos();
+    String last = "no answer";
+    while (System.nanoTime() < deadline) {
+      if (!jm.isAlive()) {
+        throw new StackException(
+            "the restarted JobManager exited; log " + jm.log + ":\n" + jm.tail(40));
+      }
+      try {
+        last = get(client, restUrl, "/overview").toString();
+        return jm.pid;
+      } catch (IOException | StackException e) {
+        last = e.toString();
+      }
+      sleep(500);
+    }
+    throw new StackException(
+        "the restarted JobManager at "
+            + restUrl
+            + " did not answer within "
+            + timeout
+            + ": "
+            + last);
   }
 
   private void startTaskManager(int i) {
