@@ -14,9 +14,11 @@ import java.util.Map;
  * workers keep beating. A stalled path silences several workers at the same moment. So when an
  * attempt's lease runs out and another attempt, on another worker, fell silent within half a lease
  * of it and is silent still, the lease is <em>held</em> (looked at again every quarter lease)
- * instead of fenced. When the silent peers speak again (input resumed) an attempt that was held
- * gets one full lease from then for its own heartbeats, still in the topic, to arrive; if they do
- * not, it is fenced then. A lease is never held longer than the stall hold, after which it is
+ * instead of fenced; when such a peer spoke again less than a lease ago (the input just came back,
+ * and this attempt's own backlog may still be unread), the lease is re-armed once until a lease
+ * after that peer resumed. When the silent peers speak again (input resumed) an attempt that was
+ * held gets one full lease from then for its own heartbeats, still in the topic, to arrive; if they
+ * do not, it is fenced then. A lease is never held longer than the stall hold, after which it is
  * fenced as before.
  *
  * <p>What it cannot tell: a lone attempt whose partition stalls while the others flow (its peers
@@ -54,6 +56,11 @@ final class LeaseStallGuard {
     long lastHeard;
     long heldSince;
     boolean rearmed;
+
+    /** The last heartbeat before the latest silence of half a lease or more, and its end. */
+    long silentFrom;
+
+    long resumedAt;
   }
 
   private final long leaseMillis;
@@ -87,6 +94,10 @@ final class LeaseStallGuard {
     }
     Beat b = beats.computeIfAbsent(renderId, k -> new Beat());
     b.workerId = workerId == null ? "" : workerId;
+    if (b.lastHeard > 0 && now - b.lastHeard >= leaseMillis / 2) {
+      b.silentFrom = b.lastHeard;
+      b.resumedAt = now;
+    }
     b.lastHeard = now;
     b.heldSince = 0;
     b.rearmed = false;
@@ -111,6 +122,7 @@ final class LeaseStallGuard {
     prune(now);
     long together = leaseMillis / 2;
     int silentPeers = 0;
+    long resumed = 0;
     for (Map.Entry<String, Beat> e : beats.entrySet()) {
       Beat q = e.getValue();
       if (e.getKey().equals(renderId) || q.workerId.equals(b.workerId)) {
@@ -120,6 +132,13 @@ final class LeaseStallGuard {
       boolean silentStill = now - q.lastHeard >= together;
       if (fellSilentTogether && silentStill) {
         silentPeers++;
+      }
+      // A peer that fell silent with this attempt and spoke again within the last lease: the
+      // input just came back, and this attempt's own backlog may still be on its way.
+      if (q.resumedAt > 0
+          && now - q.resumedAt < leaseMillis
+          && Math.abs(q.silentFrom - b.lastHeard) <= together) {
+        resumed = Math.max(resumed, q.resumedAt);
       }
     }
     long recheck = Math.max(1, leaseMillis / 4);
@@ -148,6 +167,15 @@ final class LeaseStallGuard {
       b.rearmed = true;
       return new Decision(
           Verdict.REARM, now + leaseMillis, "input resumed after a hold of " + (now - b.heldSince));
+    }
+    if (resumed > 0 && !b.rearmed) {
+      b.rearmed = true;
+      return new Decision(
+          Verdict.REARM,
+          resumed + leaseMillis,
+          "an attempt on another worker that fell silent with it spoke again "
+              + (now - resumed)
+              + " ms ago");
     }
     return new Decision(Verdict.FENCE, 0, "");
   }

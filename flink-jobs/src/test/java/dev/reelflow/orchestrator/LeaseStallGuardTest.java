@@ -171,6 +171,35 @@ class LeaseStallGuardTest {
   }
 
   @Test
+  void aLeaseEndingJustAfterInputResumedWaitsForItsBacklog() throws Exception {
+    open(HOLD);
+    startRenders(2);
+    run(START + 5_000, Map.of("r-1", "w1", "r-2", "w2"));
+    long stalled = now;
+    // r-2's backlog arrives 250 ms before the lease ends; r-1's comes 500 ms after it
+    run(stalled + LEASE - 250, Map.of());
+    beat("r-2", "w2", StageEventType.HEARTBEAT);
+    run(stalled + LEASE + 500, Map.of());
+    assertThat(fencedAt("r-1")).isEqualTo(-1);
+    beat("r-1", "w1", StageEventType.HEARTBEAT);
+    run(now + 10_000, Map.of("r-1", "w1", "r-2", "w2"));
+    assertThat(statusesOf("r-1")).noneMatch(s -> s.getAttempt() > 1);
+  }
+
+  @Test
+  void whenOnlyThePeerComesBackTheSilentOneIsFencedALeaseAfterIt() throws Exception {
+    open(HOLD);
+    startRenders(2);
+    run(START + 5_000, Map.of("r-1", "w1", "r-2", "w2"));
+    long stalled = now;
+    run(stalled + LEASE - 250, Map.of());
+    long peerBack = now;
+    beat("r-2", "w2", StageEventType.HEARTBEAT);
+    run(stalled + 12_000, Map.of("r-2", "w2"));
+    assertThat(fencedAt("r-1")).isEqualTo(peerBack + LEASE);
+  }
+
+  @Test
   void aStallLongerThanTheHoldFencesAsBefore() throws Exception {
     open(HOLD);
     startRenders(2);

@@ -268,7 +268,7 @@ final class RenderHistoryChecker {
         continue;
       }
       perAttempt.merge(e.getTaskId(), 1, Integer::sum);
-      if (!fenced(e, statuses)) {
+      if (!fenced(e, statuses) && !superseded(e, statuses)) {
         accepted.merge(e.getStage(), 1, Integer::sum);
       }
     }
@@ -296,6 +296,24 @@ final class RenderHistoryChecker {
       }
     }
     return n;
+  }
+
+  /**
+   * Whether the orchestrator queued a later attempt of the event's stage at any time (a QUEUED or
+   * running status of a greater attempt). It never does after it accepted a completion of that
+   * stage, so such a completion was refused: sent before the lease ran out but read after it (its
+   * partition stalled by a broker outage), then fenced like a late result. Two completions the
+   * orchestrator could both have taken (no later attempt queued in between) stay duplicates.
+   */
+  static boolean superseded(StageEvent e, List<RenderStatus> statuses) {
+    for (RenderStatus s : statuses) {
+      if (!terminal(s.getState())
+          && s.getStage() == e.getStage()
+          && s.getAttempt() > e.getAttempt()) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
