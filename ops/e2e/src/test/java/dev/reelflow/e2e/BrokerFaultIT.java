@@ -34,6 +34,7 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.condition.EnabledIf;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,14 +49,24 @@ import org.slf4j.LoggerFactory;
  * list/describe transactions). Each writes its table under {@code target/fault-suite/}, and {@code
  * 05-broker-faults.json} the per-fault recovery times and how many extra attempts the faults cost.
  *
- * <p>Reduced by default (8 renders, the broker leading most of render.stage-events killed once,
+ * <p>Reduced with {@code -Dreelflow.brokers=true} (8 renders, the broker leading most of render.stage-events killed once,
  * another SIGSTOPped 12 s with the workers' {@code request.timeout.ms} at 10 s); {@code -Pslow}: 24
  * renders, every broker killed in turn, one SIGSTOPped 35 s (past every client's default 30 s
  * request timeout). {@code -Dreelflow.brokers.stall-hold=0s} runs the orchestrator without its
  * lease stall guard, for the comparison of attempts.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@EnabledIf("enabled")
 class BrokerFaultIT {
+  /**
+   * Not part of the default suite: three broker JVMs start in 35-90 s on a loaded 2-core machine,
+   * and the reduced run took 4-9 minutes there, past the CI budget. {@code -Pslow} runs the full
+   * sizes; {@code -Dreelflow.brokers=true} the reduced ones.
+   */
+  static boolean enabled() {
+    return Boolean.getBoolean("reelflow.slow") || Boolean.getBoolean("reelflow.brokers");
+  }
+
   private static final Logger LOG = LoggerFactory.getLogger(BrokerFaultIT.class);
   static final boolean SLOW = Boolean.getBoolean("reelflow.slow");
   static final Duration WAIT = Duration.ofSeconds(SLOW ? 300 : 150);
