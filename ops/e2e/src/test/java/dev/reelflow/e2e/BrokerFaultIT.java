@@ -49,11 +49,12 @@ import org.slf4j.LoggerFactory;
  * list/describe transactions). Each writes its table under {@code target/fault-suite/}, and {@code
  * 05-broker-faults.json} the per-fault recovery times and how many extra attempts the faults cost.
  *
- * <p>Reduced with {@code -Dreelflow.brokers=true} (8 renders, the broker leading most of render.stage-events killed once,
- * another SIGSTOPped 12 s with the workers' {@code request.timeout.ms} at 10 s); {@code -Pslow}: 24
- * renders, every broker killed in turn, one SIGSTOPped 35 s (past every client's default 30 s
- * request timeout). {@code -Dreelflow.brokers.stall-hold=0s} runs the orchestrator without its
- * lease stall guard, for the comparison of attempts.
+ * <p>Reduced with {@code -Dreelflow.brokers=true} (8 renders, the broker leading most of
+ * render.stage-events killed once, another SIGSTOPped 12 s with the workers' {@code
+ * request.timeout.ms} at 10 s); {@code -Pslow}: 24 renders, every broker killed in turn, one
+ * SIGSTOPped 35 s (past every client's default 30 s request timeout). {@code
+ * -Dreelflow.brokers.stall-hold=0s} runs the orchestrator without its lease stall guard, for the
+ * comparison of attempts.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @EnabledIf("enabled")
