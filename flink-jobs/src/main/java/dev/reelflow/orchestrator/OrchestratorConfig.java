@@ -93,6 +93,16 @@ public final class OrchestratorConfig implements Serializable {
    */
   public static final String LEASE = "task.lease";
 
+  /**
+   * The longest a lease is held past its end while the orchestrator's input looks stalled rather
+   * than one worker dead: two or more attempts on different workers fell silent within the same
+   * heartbeat interval and are all still silent (a Kafka broker outage or stall, not a worker
+   * death; see {@link LeaseStallGuard}). When input resumes, every held lease gets one full lease
+   * from then. Default {@code 30s}; {@code 0s} switches the guard off (every silent attempt is
+   * fenced at its lease).
+   */
+  public static final String LEASE_STALL_HOLD = "task.lease.stall-hold";
+
   /** The longest {@link #LEASE} accepted. */
   static final Duration MAX_LEASE = Duration.ofDays(1);
 
@@ -176,6 +186,7 @@ public final class OrchestratorConfig implements Serializable {
     DEFAULTS.put(TRANSACTIONAL_ID_PREFIX, "reelflow-orchestrator");
     DEFAULTS.put(TRANSACTION_TIMEOUT, "10m");
     DEFAULTS.put(LEASE, "4s");
+    DEFAULTS.put(LEASE_STALL_HOLD, "30s");
     DEFAULTS.put(RETRY_MAX_ATTEMPTS, "3");
     DEFAULTS.put(RETRY_INITIAL_BACKOFF, "2s");
     DEFAULTS.put(RETRY_MAX_BACKOFF, "2m");
@@ -206,6 +217,7 @@ public final class OrchestratorConfig implements Serializable {
   private final String transactionalIdPrefix;
   private final Duration transactionTimeout;
   private final Duration lease;
+  private final Duration leaseStallHold;
   private final RetryPolicy retry;
   private final DeliveryGuarantee taskDelivery;
   private final DeliveryGuarantee eventDelivery;
@@ -251,6 +263,16 @@ public final class OrchestratorConfig implements Serializable {
       // A lease is a heartbeat timeout; the cap also keeps RenderTask.leaseMillis JavaScript-safe.
       throw new OrchestratorConfigException(
           LEASE + " must be at most " + MAX_LEASE.toHours() + "h, got '" + all.get(LEASE) + "'");
+    }
+    this.leaseStallHold = nonNegative(all, LEASE_STALL_HOLD);
+    if (leaseStallHold.compareTo(MAX_LEASE) > 0) {
+      throw new OrchestratorConfigException(
+          LEASE_STALL_HOLD
+              + " must be at most "
+              + MAX_LEASE.toHours()
+              + "h, got '"
+              + all.get(LEASE_STALL_HOLD)
+              + "'");
     }
     int maxAttempts = positiveInt(all, RETRY_MAX_ATTEMPTS);
     double multiplier;
@@ -411,6 +433,11 @@ public final class OrchestratorConfig implements Serializable {
     return lease;
   }
 
+  /** {@link #LEASE_STALL_HOLD}: zero when the stall guard is off. */
+  public Duration leaseStallHold() {
+    return leaseStallHold;
+  }
+
   public RetryPolicy retry() {
     return retry;
   }
@@ -484,6 +511,7 @@ public final class OrchestratorConfig implements Serializable {
     m.put(TRANSACTIONAL_ID_PREFIX, transactionalIdPrefix);
     m.put(TRANSACTION_TIMEOUT, transactionTimeout.toString());
     m.put(LEASE, lease.toString());
+    m.put(LEASE_STALL_HOLD, leaseStallHold.toString());
     m.put(RETRY_MAX_ATTEMPTS, Integer.toString(retry.maxAttempts()));
     m.put(RETRY_INITIAL_BACKOFF, Duration.ofMillis(retry.initialBackoffMillis()).toString());
     m.put(RETRY_MAX_BACKOFF, Duration.ofMillis(retry.maxBackoffMillis()).toString());

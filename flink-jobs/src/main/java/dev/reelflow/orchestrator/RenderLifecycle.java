@@ -52,8 +52,10 @@ import org.slf4j.LoggerFactory;
  * 20}; the scheduler's queue-position updates fill the gaps between two of them).
  *
  * <p>Leases: a running attempt without heartbeat for the lease is fenced (its late events are
- * ignored) and attempt n+1 is queued. Retryable failures retry after an exponential backoff;
- * permanent failures and exhausted retries end FAILED with a dead letter.
+ * ignored) and attempt n+1 is queued, unless the {@link LeaseStallGuard} sees the input stalled
+ * rather than the worker dead (several workers fell silent together): then the lease is held until
+ * input resumes (at most {@code task.lease.stall-hold}). Retryable failures retry after an
+ * exponential backoff; permanent failures and exhausted retries end FAILED with a dead letter.
  *
  * <p>Deadlines: a queued render ends EXPIRED as soon as the work it still needs (the {@link
  * StageDurations} estimate) no longer fits before its deadline, so it is never dispatched in vain;
@@ -85,6 +87,8 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
    */
   private transient long leaseGraceUntil;
 
+  private final long stallHoldMillis;
+  private transient LeaseStallGuard stallGuard;
   private final OrchestratorConfig.RetryPolicy retry;
   private final long retentionMillis;
   private final String bucket;
@@ -108,6 +112,7 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
   private transient Counter afterFinal;
   private transient Counter retries;
   private transient Counter leasesExpired;
+  private transient Counter leasesHeld;
   private transient Counter expiredInfeasible;
   private transient Map<RenderState, Counter> finals;
 
@@ -118,7 +123,8 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
         config.stateRetention().toMillis(),
         config.bucket(),
         config.expectedBase().toMillis(),
-        config.expectedUpscale().toMillis());
+        config.expectedUpscale().toMillis(),
+        config.leaseStallHold().toMillis());
     this.checkpointDir = config.checkpointDir() == null ? "" : config.checkpointDir();
   }
 
@@ -134,7 +140,20 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
       String bucket,
       long expectedBaseMillis,
       long expectedUpscaleMillis) {
+    this(leaseMillis, retry, retentionMillis, bucket, expectedBaseMillis, expectedUpscaleMillis, 0);
+  }
+
+  /** As above, with the {@link LeaseStallGuard}'s longest hold ({@code 0}: guard off). */
+  RenderLifecycle(
+      long leaseMillis,
+      OrchestratorConfig.RetryPolicy retry,
+      long retentionMillis,
+      String bucket,
+      long expectedBaseMillis,
+      long expectedUpscaleMillis,
+      long stallHoldMillis) {
     this.leaseMillis = leaseMillis;
+    this.stallHoldMillis = stallHoldMillis;
     this.retry = retry;
     this.retentionMillis = retentionMillis;
     this.bucket = bucket;
@@ -189,6 +208,8 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
     afterFinal = g.counter("eventsAfterFinal");
     retries = g.counter("retries");
     leasesExpired = g.counter("leasesExpired");
+    leasesHeld = g.counter("leasesHeldForStalledInput");
+    stallGuard = new LeaseStallGuard(leaseMillis, stallHoldMillis);
     expiredInfeasible = g.counter("expiredBeforeDispatch");
     finals = new EnumMap<>(RenderState.class);
     for (RenderState s :
@@ -491,6 +512,7 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
           changed = true;
         }
         rec.leaseUntil = now + leaseMillis;
+        stallGuard.heard(rec.request.getRequestId(), e.getWorkerId(), now);
         if (rec.leaseTimer == 0) {
           rec.leaseTimer = rec.leaseUntil;
           ctx.timerService().registerProcessingTimeTimer(rec.leaseTimer);
@@ -705,13 +727,37 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
         state.update(rec);
         return;
       }
+      LeaseStallGuard.Decision d = stallGuard.onLeaseEnd(rec.request.getRequestId(), now);
+      if (d.verdict() != LeaseStallGuard.Verdict.FENCE) {
+        if (d.verdict() == LeaseStallGuard.Verdict.HOLD && d.news()) {
+          leasesHeld.inc();
+        }
+        if (d.news()) {
+          LOG.info(
+              "lease of {}:{}:{} (worker {}) {}: {}",
+              rec.request.getRequestId(),
+              rec.stage,
+              rec.attempt,
+              rec.workerId,
+              d.verdict() == LeaseStallGuard.Verdict.HOLD
+                  ? "held, the input looks stalled"
+                  : "re-armed for one lease",
+              d.reason());
+        }
+        rec.leaseUntil = d.recheckAt();
+        rec.leaseTimer = d.recheckAt();
+        ctx.timerService().registerProcessingTimeTimer(rec.leaseTimer);
+        state.update(rec);
+        return;
+      }
       leasesExpired.inc();
       LOG.info(
-          "lease of {}:{}:{} (worker {}) expired; fencing it",
+          "lease of {}:{}:{} (worker {}) expired; fencing it{}",
           rec.request.getRequestId(),
           rec.stage,
           rec.attempt,
-          rec.workerId);
+          rec.workerId,
+          d.reason().isEmpty() ? "" : " (" + d.reason() + ")");
       ErrorInfo err =
           ErrorInfo.newBuilder()
               .setCode(ErrorCode.LEASE_EXPIRED)
@@ -870,6 +916,7 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
   }
 
   private void clearLease(RenderRecord rec, Context ctx) {
+    stallGuard.forget(rec.request.getRequestId());
     if (rec.leaseTimer != 0) {
       ctx.timerService().deleteProcessingTimeTimer(rec.leaseTimer);
       rec.leaseTimer = 0;

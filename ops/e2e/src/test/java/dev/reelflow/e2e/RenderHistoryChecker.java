@@ -108,6 +108,27 @@ final class RenderHistoryChecker {
     boolean passed() {
       return violations.isEmpty();
     }
+
+    /** This result with {@code more} violations found outside the histories (e.g. the cluster). */
+    Result withViolations(List<String> more) {
+      List<String> all = new ArrayList<>(violations);
+      all.addAll(more);
+      return new Result(
+          scenario,
+          renders,
+          acknowledged,
+          succeeded,
+          cancelled,
+          lost,
+          duplicated,
+          deadLetteredExpected,
+          deadLetteredActual,
+          fencedLateResults,
+          orchestratorFencedEvents,
+          firstProgressSeconds,
+          lastFinishSeconds,
+          List.copyOf(all));
+    }
   }
 
   private RenderHistoryChecker() {}
@@ -279,7 +300,7 @@ final class RenderHistoryChecker {
         continue;
       }
       perAttempt.merge(e.getTaskId(), 1, Integer::sum);
-      if (!fenced(e, statuses)) {
+      if (!fenced(e, statuses) && !superseded(e, statuses)) {
         accepted.merge(e.getStage(), 1, Integer::sum);
       }
     }
@@ -339,6 +360,24 @@ final class RenderHistoryChecker {
       }
     }
     return new int[] {fenced, afterFinal};
+  }
+
+  /**
+   * Whether the orchestrator queued a later attempt of the event's stage at any time (a QUEUED or
+   * running status of a greater attempt). It never does after it accepted a completion of that
+   * stage, so such a completion was refused: sent before the lease ran out but read after it (its
+   * partition stalled by a broker outage), then fenced like a late result. Two completions the
+   * orchestrator could both have taken (no later attempt queued in between) stay duplicates.
+   */
+  static boolean superseded(StageEvent e, List<RenderStatus> statuses) {
+    for (RenderStatus s : statuses) {
+      if (!terminal(s.getState())
+          && s.getStage() == e.getStage()
+          && s.getAttempt() > e.getAttempt()) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
@@ -502,6 +541,58 @@ final class RenderHistoryChecker {
           }
         });
     return new int[] {actual};
+  }
+
+  /**
+   * Transactions left open on the cluster: every ongoing or preparing transaction (Admin list and
+   * describe transactions) that started more than {@code olderThan} ago. A transactional producer
+   * always has one open for its current batch (the orchestrator's sinks, one per checkpoint); one
+   * that outlives a few checkpoints was left hanging (its producer gone, or a torn commit).
+   */
+  static List<String> hangingTransactions(
+      org.apache.kafka.clients.admin.Admin admin, Duration olderThan) {
+    List<String> violations = new ArrayList<>();
+    try {
+      var open =
+          admin
+              .listTransactions(
+                  new org.apache.kafka.clients.admin.ListTransactionsOptions()
+                      .filterStates(
+                          List.of(
+                              org.apache.kafka.clients.admin.TransactionState.ONGOING,
+                              org.apache.kafka.clients.admin.TransactionState.PREPARE_COMMIT,
+                              org.apache.kafka.clients.admin.TransactionState.PREPARE_ABORT)))
+              .all()
+              .get(60, java.util.concurrent.TimeUnit.SECONDS);
+      if (open.isEmpty()) {
+        return violations;
+      }
+      List<String> ids = open.stream().map(t -> t.transactionalId()).toList();
+      long now = System.currentTimeMillis();
+      admin
+          .describeTransactions(ids)
+          .all()
+          .get(60, java.util.concurrent.TimeUnit.SECONDS)
+          .forEach(
+              (id, d) -> {
+                long startedAt = d.transactionStartTimeMs().orElse(now);
+                if (now - startedAt > olderThan.toMillis()) {
+                  violations.add(
+                      "transaction "
+                          + id
+                          + " "
+                          + d.state()
+                          + " open for "
+                          + (now - startedAt)
+                          + " ms on "
+                          + d.topicPartitions());
+                }
+              });
+      LOG.info("open transactions on the cluster: {} (none older than {})", ids, olderThan);
+    } catch (Exception e) {
+      violations.add("cannot list the cluster's transactions: " + e);
+    }
+    return violations;
   }
 
   static boolean terminal(RenderState s) {

@@ -226,6 +226,23 @@ class RenderHistoryCheckerTest {
   }
 
   @Test
+  void aCompletionReadAfterItsLeaseRanOutIsSupersededNotDuplicated() {
+    history.acknowledged("r-1");
+    status("r-1", RenderState.ACCEPTED, 0, 1, 1);
+    status("r-1", RenderState.RENDERING, 1, 2, 2);
+    // Sent before the lease ran out, but its partition stalled (a broker outage): the orchestrator
+    // queued attempt 2 before it read this completion, and refused it then.
+    event("r-1", 1, StageEventType.COMPLETED, 5);
+    status("r-1", RenderState.QUEUED, 2, 3, 7);
+    event("r-1", 2, StageEventType.COMPLETED, 15);
+    status("r-1", RenderState.SUCCEEDED, 2, 4, 16);
+    publishFinals("r-1");
+    RenderHistoryChecker.Result r = check();
+    assertThat(r.violations()).isEmpty();
+    assertThat(r.duplicated()).isZero();
+  }
+
+  @Test
   void anExtraObjectUnderTheFinalKeysIsADuplicateOutput() {
     succeeded("r-1");
     bucket.put(ArtifactKeys.finalPrefix(TENANT, T0, "r-1") + "video-2.mp4", new byte[] {1});
