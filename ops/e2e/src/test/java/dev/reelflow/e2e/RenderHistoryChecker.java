@@ -125,6 +125,8 @@ final class RenderHistoryChecker {
           deadLetteredActual,
           fencedLateResults,
           orchestratorFencedEvents,
+          eventsAfterFinal,
+          orchestratorEventsAfterFinal,
           firstProgressSeconds,
           lastFinishSeconds,
           List.copyOf(all));
