@@ -196,29 +196,8 @@ public final class SafetensorsFile implements AutoCloseable {
    * are widened to F32 on the backend.
    */
   public Tensor read(String name, Backend backend, boolean keepHalf) throws IOException {
-    Entry e = entries.get(name);
-    if (e == null) {
-      throw new IOException(source + " has no tensor " + name);
-    }
-    long n = 1;
-    for (long d : e.shape) {
-      n *= d;
-    }
-    int width =
-        switch (e.dtype) {
-          case "F32" -> 4;
-          case "F16", "BF16" -> 2;
-          default -> throw new IOException(name + ": unsupported dtype " + e.dtype);
-        };
-    if (e.end - e.begin != n * width) {
-      throw new IOException(name + ": byte range does not match shape and dtype");
-    }
-    DType dt =
-        switch (e.dtype) {
-          case "BF16" -> DType.BF16;
-          case "F16" -> DType.F16;
-          default -> DType.F32;
-        };
+    Entry e = entry(name);
+    DType dt = checkedType(e);
     // the mapped file region goes to the backend (and its device) in the stored type, no Java
     // array in between; safetensors is little-endian like every platform we run on
     ByteBuffer map = region(e);
@@ -237,25 +216,9 @@ public final class SafetensorsFile implements AutoCloseable {
 
   /** One tensor's values as floats (F16 and BF16 widened), with no backend involved. */
   public float[] floats(String name) throws IOException {
-    Entry e = entries.get(name);
-    if (e == null) {
-      throw new IOException(source + " has no tensor " + name);
-    }
-    long n = 1;
-    for (long d : e.shape) {
-      n *= d;
-    }
-    DType dt =
-        switch (e.dtype) {
-          case "F32" -> DType.F32;
-          case "F16" -> DType.F16;
-          case "BF16" -> DType.BF16;
-          default ->
-              throw new IOException(source + ": " + name + " has unsupported dtype " + e.dtype);
-        };
-    if (e.end - e.begin != n * dt.bytes()) {
-      throw new IOException(source + ": " + name + ": byte range does not match shape and dtype");
-    }
+    Entry e = entry(name);
+    DType dt = checkedType(e);
+    long n = (e.end - e.begin) / dt.bytes();
     ByteBuffer b = region(e).order(ByteOrder.LITTLE_ENDIAN);
     float[] out = new float[Math.toIntExact(n)];
     for (int i = 0; i < out.length; i++) {
@@ -267,6 +230,34 @@ public final class SafetensorsFile implements AutoCloseable {
           };
     }
     return out;
+  }
+
+  private Entry entry(String name) throws IOException {
+    Entry e = entries.get(name);
+    if (e == null) {
+      throw new IOException(source + " has no tensor " + name);
+    }
+    return e;
+  }
+
+  /** The stored type of a tensor, checked against its shape and byte range. */
+  private DType checkedType(Entry e) throws IOException {
+    DType dt =
+        switch (e.dtype) {
+          case "F32" -> DType.F32;
+          case "F16" -> DType.F16;
+          case "BF16" -> DType.BF16;
+          default ->
+              throw new IOException(source + ": " + e.name + " has unsupported dtype " + e.dtype);
+        };
+    long n = 1;
+    for (long d : e.shape) {
+      n *= d;
+    }
+    if (e.end - e.begin != n * dt.bytes()) {
+      throw new IOException(source + ": " + e.name + ": byte range does not match shape and dtype");
+    }
+    return dt;
   }
 
   /** The bytes of one tensor: mapped from the file, or a direct copy of the in-memory file's. */
