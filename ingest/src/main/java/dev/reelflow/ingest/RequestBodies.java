@@ -52,14 +52,22 @@ final class RequestBodies {
       drain(ctx, declared);
       throw ApiException.tooLarge("The body has " + declared + " bytes; the limit is " + max);
     }
+    MinRate rate = ctx.attribute(IngestServer.BODY_RATE_ATTR);
+    long begin = System.nanoTime();
     try (InputStream in = ctx.req().getInputStream()) {
       if (declared >= 0) {
         // The usual case: the declared length is read into an array of exactly that size (the
         // server enforces Content-Length), instead of buffers sized for the largest body.
-        byte[] body = in.readNBytes((int) declared);
-        if (body.length < declared) {
+        byte[] body = new byte[(int) declared];
+        int off = 0;
+        int n;
+        while (off < body.length && (n = in.read(body, off, body.length - off)) > 0) {
+          off += n;
+          checkRate(ctx, rate, off, begin);
+        }
+        if (off < declared) {
           throw ApiException.badRequest(
-              "The body ended after " + body.length + " of " + declared + " declared bytes");
+              "The body ended after " + off + " of " + declared + " declared bytes");
         }
         return body;
       }
@@ -67,23 +75,9 @@ final class RequestBodies {
       byte[] buf = new byte[16 * 1024];
       long total = 0;
       int n;
-      MinRate rate = ctx.attribute(IngestServer.BODY_RATE_ATTR);
-      long begin = System.nanoTime();
       while ((n = in.read(buf)) > 0) {
         total += n;
-        if (rate != null) {
-          long elapsedNanos = System.nanoTime() - begin;
-          if (elapsedNanos > rate.grace().toNanos()
-              && total * 1_000_000_000.0 / elapsedNanos < rate.bytesPerSecond()) {
-            ctx.header("Connection", "close");
-            throw timeout(
-                "The body arrived at "
-                    + Math.round(total * 1e9 / elapsedNanos)
-                    + " bytes/s; the least accepted is "
-                    + rate.bytesPerSecond()
-                    + " bytes/s (ingest.http.min.body.rate). Send the body at once.");
-          }
-        }
+        checkRate(ctx, rate, total, begin);
         if (total > max) {
           drain(ctx, Long.MAX_VALUE);
           throw ApiException.tooLarge("The body is larger than the limit of " + max + " bytes");
@@ -98,6 +92,24 @@ final class RequestBodies {
             "No byte of the body arrived for ingest.http.idle.timeout; send the body at once");
       }
       throw ApiException.badRequest("The body could not be read: " + e.getMessage());
+    }
+  }
+
+  /** A 408 once the body, after the grace, averages less than the least accepted rate. */
+  private static void checkRate(Context ctx, MinRate rate, long total, long begin) {
+    if (rate == null) {
+      return;
+    }
+    long elapsedNanos = System.nanoTime() - begin;
+    if (elapsedNanos > rate.grace().toNanos()
+        && total * 1_000_000_000.0 / elapsedNanos < rate.bytesPerSecond()) {
+      ctx.header("Connection", "close");
+      throw timeout(
+          "The body arrived at "
+              + Math.round(total * 1e9 / elapsedNanos)
+              + " bytes/s; the least accepted is "
+              + rate.bytesPerSecond()
+              + " bytes/s (ingest.http.min.body.rate). Send the body at once.");
     }
   }
 
