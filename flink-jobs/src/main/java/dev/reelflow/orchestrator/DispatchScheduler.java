@@ -262,6 +262,7 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
   private void onStageEvent(StageEvent e, PoolView v) throws Exception {
     QueuedTask q = v.released.get(e.getRequestId());
     if (q == null || !q.task.getTaskId().equals(e.getTaskId())) {
+      takeOutReachedWorker(e.getTaskId(), v);
       return;
     }
     v.removeReleased(e.getRequestId());
@@ -282,7 +283,30 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
     QueuedTask q = v.released.get(requestId);
     if (q != null && q.task.getTaskId().equals(taskId)) {
       v.removeReleased(requestId);
+    } else {
+      takeOutReachedWorker(taskId, v);
     }
+  }
+
+  /**
+   * A worker reported a task (an event of it, or a READY listing it) that went back to the backlog
+   * because its release was not confirmed within the lease: the release did reach a worker after
+   * all (late under load), so releasing the same attempt again would only run it twice, or have the
+   * second worker skip it as a duplicate. The lifecycle follows the task from here.
+   */
+  private void takeOutReachedWorker(String taskId, PoolView v) throws Exception {
+    String requestId = requestIdOf(taskId);
+    if (!v.order.contains(requestId)) {
+      return;
+    }
+    QueuedTask q = backlog.get(requestId);
+    if (q == null || !q.task.getTaskId().equals(taskId)) {
+      return;
+    }
+    v.order.remove(requestId);
+    backlog.remove(requestId);
+    v.published.remove(requestId);
+    LOG.info("{} reached a worker after its lease; not released again", taskId);
   }
 
   private void requeueUnconfirmed(String taskId, PoolView v) throws Exception {
@@ -399,9 +423,13 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
       QueuedTask q = v.released.get(requestIdOf(taskId));
       WorkerSlot w = q == null || q.workerId == null ? null : v.workers.get(q.workerId);
       if (w != null) {
-        // A worker that did not confirm within the lease gets no credit until its next READY.
         w.pending.remove(taskId);
-        w.freeSlots = 0;
+        if (w.readySince <= q.dispatchedAt) {
+          // Silent since the release (dead or overloaded): no credit until its next READY. A
+          // worker that announced since (it skipped the task: a duplicate, fenced, or already
+          // rendered) keeps its announced free slots, or an idle one would be busy forever.
+          w.freeSlots = 0;
+        }
         v.putWorker(w);
       }
       requeueUnconfirmed(taskId, v);
