@@ -221,6 +221,9 @@ final class Worker implements Runnable {
     }
   }
 
+  /** On the poll thread: a task record was skipped since the last poll. */
+  private boolean skippedUnannounced;
+
   private void loop() {
     boolean announcedDraining = false;
     Duration poll = shared.config().pollTimeout();
@@ -265,6 +268,14 @@ final class Worker implements Runnable {
         }
         accept(rec);
       }
+      if (skippedUnannounced && running == null && !draining) {
+        // The scheduler counts a release against our slot until we speak: after skipping one
+        // (duplicate or fenced) and taking nothing else, say the slot is free, or an idle slot
+        // stays counted busy (the dispatch stall BurstIT found). A task taken instead announces
+        // itself (STARTED) and the slot when it ends.
+        announceIdle(engineStatus);
+      }
+      skippedUnannounced = false;
     }
   }
 
@@ -286,6 +297,7 @@ final class Worker implements Runnable {
       // Never started within its lease: the orchestrator has re-queued it as attempt+1 by now
       // (e.g. a record left behind by a worker that died), so this attempt is fenced.
       v = TaskLedger.Verdict.FENCED;
+      shared.ledger().ended(task.getTaskId());
     }
     if (v == TaskLedger.Verdict.DUPLICATE || v == TaskLedger.Verdict.FENCED) {
       LOG.info(
@@ -295,6 +307,7 @@ final class Worker implements Runnable {
           rec.offset());
       shared.metrics().tasks.labelValues(pool.name(), v.name().toLowerCase()).inc();
       commit(tp, rec.offset() + 1);
+      skippedUnannounced = true;
       return;
     }
     consumer.pause(consumer.assignment());
@@ -429,6 +442,7 @@ final class Worker implements Runnable {
           .labelValues(pool.name(), outcome)
           .observe((System.nanoTime() - run.startedNanos) / 1e9);
       deleteQuietly(run.workDir());
+      shared.ledger().ended(task.getTaskId());
       busy.stop();
       done.add(new Done(tp, offset + 1, commit));
       // Interrupt the poll so the slot is announced now, not after the poll timeout.
