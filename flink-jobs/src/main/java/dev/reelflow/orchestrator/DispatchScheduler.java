@@ -237,6 +237,7 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
           confirm(taskId, v);
         }
         w.readySince = now;
+        w.announcedAt = Math.max(w.announcedAt, e.getAt().toEpochMilli());
         v.putWorker(w);
       }
       case DRAINING -> {
@@ -262,17 +263,22 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
   private void onStageEvent(StageEvent e, PoolView v) throws Exception {
     QueuedTask q = v.released.get(e.getRequestId());
     if (q == null || !q.task.getTaskId().equals(e.getTaskId())) {
-      takeOutReachedWorker(e.getTaskId(), v);
-      return;
+      if (!takeOutReachedWorker(e.getTaskId(), v)) {
+        return;
+      }
+    } else {
+      v.removeReleased(e.getRequestId());
+      WorkerSlot w = q.workerId == null ? null : v.workers.get(q.workerId);
+      if (w != null && w.pending.remove(e.getTaskId()) != null) {
+        v.putWorker(w);
+      }
     }
-    v.removeReleased(e.getRequestId());
-    WorkerSlot w = q.workerId == null ? null : v.workers.get(q.workerId);
-    if (w != null && w.pending.remove(e.getTaskId()) != null) {
-      v.putWorker(w);
-    }
-    // The slot the task took is no longer free on the worker that runs it.
+    // The slot the task took is no longer free on the worker that runs it, unless the worker
+    // announced it free again later (stage and worker events travel on different topics: under
+    // load a READY sent when the task ended can arrive before its STARTED, and an idle worker
+    // sends no other).
     WorkerSlot runner = v.workers.get(e.getWorkerId());
-    if (runner != null) {
+    if (runner != null && e.getAt().toEpochMilli() >= runner.announcedAt) {
       runner.freeSlots = Math.max(0, runner.freeSlots - 1);
       v.putWorker(runner);
     }
@@ -292,21 +298,23 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
    * A worker reported a task (an event of it, or a READY listing it) that went back to the backlog
    * because its release was not confirmed within the lease: the release did reach a worker after
    * all (late under load), so releasing the same attempt again would only run it twice, or have the
-   * second worker skip it as a duplicate. The lifecycle follows the task from here.
+   * second worker skip it as a duplicate. The lifecycle follows the task from here. Returns whether
+   * the task was taken out.
    */
-  private void takeOutReachedWorker(String taskId, PoolView v) throws Exception {
+  private boolean takeOutReachedWorker(String taskId, PoolView v) throws Exception {
     String requestId = requestIdOf(taskId);
     if (!v.order.contains(requestId)) {
-      return;
+      return false;
     }
     QueuedTask q = backlog.get(requestId);
     if (q == null || !q.task.getTaskId().equals(taskId)) {
-      return;
+      return false;
     }
     v.order.remove(requestId);
     backlog.remove(requestId);
     v.published.remove(requestId);
     LOG.info("{} reached a worker after its lease; not released again", taskId);
+    return true;
   }
 
   private void requeueUnconfirmed(String taskId, PoolView v) throws Exception {

@@ -245,6 +245,44 @@ class DispatchSchedulerTest {
     assertThat(h.extractOutputValues()).extracting(d -> d.workerId).containsOnly("w1");
   }
 
+  /**
+   * Stage and worker events come on different topics: a READY can overtake the STARTED before it.
+   */
+  @Test
+  void aStartedOvertakenByTheWorkersLaterReadyDoesNotTakeItsSlot() throws Exception {
+    in(enqueue("a", "t1", 5, null));
+    in(enqueue("b", "t1", 5, null));
+    in(enqueue("c", "t1", 5, null));
+    ready("w1", 1, List.of(0), List.of());
+    h.setProcessingTime(START + 2_000);
+    // w1 started a at T0+1 s and finished it; its READY of T0+2 s arrives first
+    h.processElement(
+        new StreamRecord<>(
+            PoolInput.of(
+                dev.reelflow.schemas.avro.WorkerEvent.newBuilder(
+                        Fixtures.ready("w1", Stage.BASE, 1, List.of(0), List.of()))
+                    .setAt(T0.plusSeconds(2))
+                    .build())));
+    assertThat(released()).containsExactly("a");
+    h.processElement(
+        new StreamRecord<>(
+            PoolInput.of(
+                dev.reelflow.schemas.avro.StageEvent.newBuilder(
+                        Fixtures.event("a", Stage.BASE, 1, StageEventType.STARTED, "w1"))
+                    .setAt(T0.plusSeconds(1))
+                    .build())));
+    assertThat(released()).containsExactly("a", "b");
+    // a STARTED of b after that READY does take the slot
+    h.processElement(
+        new StreamRecord<>(
+            PoolInput.of(
+                dev.reelflow.schemas.avro.StageEvent.newBuilder(
+                        Fixtures.event("b", Stage.BASE, 1, StageEventType.STARTED, "w1"))
+                    .setAt(T0.plusSeconds(3))
+                    .build())));
+    assertThat(released()).containsExactly("a", "b");
+  }
+
   /** A worker silent since its release gets no credit at the lease's end until it speaks again. */
   @Test
   void aWorkerSilentPastTheLeaseGetsNoCreditUntilItsNextReady() throws Exception {
