@@ -247,6 +247,7 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
           confirm(taskId, v);
         }
         w.readySince = now;
+        w.announcedAt = Math.max(w.announcedAt, e.getAt().toEpochMilli());
         v.putWorker(w);
       }
       case DRAINING -> {
@@ -272,16 +273,22 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
   private void onStageEvent(StageEvent e, PoolView v) throws Exception {
     QueuedTask q = v.released.get(e.getRequestId());
     if (q == null || !q.task.getTaskId().equals(e.getTaskId())) {
-      return;
+      if (!takeOutReachedWorker(e.getTaskId(), v)) {
+        return;
+      }
+    } else {
+      v.removeReleased(e.getRequestId());
+      WorkerSlot w = q.workerId == null ? null : v.workers.get(q.workerId);
+      if (w != null && w.pending.remove(e.getTaskId()) != null) {
+        v.putWorker(w);
+      }
     }
-    v.removeReleased(e.getRequestId());
-    WorkerSlot w = q.workerId == null ? null : v.workers.get(q.workerId);
-    if (w != null && w.pending.remove(e.getTaskId()) != null) {
-      v.putWorker(w);
-    }
-    // The slot the task took is no longer free on the worker that runs it.
+    // The slot the task took is no longer free on the worker that runs it, unless the worker
+    // announced it free again later (stage and worker events travel on different topics: under
+    // load a READY sent when the task ended can arrive before its STARTED, and an idle worker
+    // sends no other).
     WorkerSlot runner = v.workers.get(e.getWorkerId());
-    if (runner != null) {
+    if (runner != null && e.getAt().toEpochMilli() >= runner.announcedAt) {
       runner.freeSlots = Math.max(0, runner.freeSlots - 1);
       v.putWorker(runner);
     }
@@ -298,7 +305,32 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
     QueuedTask q = v.released.get(requestId);
     if (q != null && q.task.getTaskId().equals(taskId)) {
       v.removeReleased(requestId);
+    } else {
+      takeOutReachedWorker(taskId, v);
     }
+  }
+
+  /**
+   * A worker reported a task (an event of it, or a READY listing it) that went back to the backlog
+   * because its release was not confirmed within the lease: the release did reach a worker after
+   * all (late under load), so releasing the same attempt again would only run it twice, or have the
+   * second worker skip it as a duplicate. The lifecycle follows the task from here. Returns whether
+   * the task was taken out.
+   */
+  private boolean takeOutReachedWorker(String taskId, PoolView v) throws Exception {
+    String requestId = requestIdOf(taskId);
+    if (!v.order.contains(requestId)) {
+      return false;
+    }
+    QueuedTask q = backlog.get(requestId);
+    if (q == null || !q.task.getTaskId().equals(taskId)) {
+      return false;
+    }
+    v.order.remove(requestId);
+    backlog.remove(requestId);
+    v.published.remove(requestId);
+    LOG.info("{} reached a worker after its lease; not released again", taskId);
+    return true;
   }
 
   private void requeueUnconfirmed(String taskId, PoolView v) throws Exception {
@@ -417,9 +449,13 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
       QueuedTask q = v.released.get(requestIdOf(taskId));
       WorkerSlot w = q == null || q.workerId == null ? null : v.workers.get(q.workerId);
       if (w != null) {
-        // A worker that did not confirm within the lease gets no credit until its next READY.
         w.pending.remove(taskId);
-        w.freeSlots = 0;
+        if (w.readySince <= q.dispatchedAt) {
+          // Silent since the release (dead or overloaded): no credit until its next READY. A
+          // worker that announced since (it skipped the task: a duplicate, fenced, or already
+          // rendered) keeps its announced free slots, or an idle one would be busy forever.
+          w.freeSlots = 0;
+        }
         v.putWorker(w);
       }
       requeueUnconfirmed(taskId, v);

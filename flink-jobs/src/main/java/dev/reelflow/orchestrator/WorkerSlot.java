@@ -23,6 +23,12 @@ public class WorkerSlot {
   /** When the worker last announced free capacity. */
   public long readySince;
 
+  /**
+   * The worker's clock time of its last READY: its STARTED of an earlier time (overtaken by that
+   * READY on another topic) must not take the slot the READY freed.
+   */
+  public long announcedAt;
+
   /** Round-robin cursor over {@link #partitions}. */
   public int nextPartition;
 

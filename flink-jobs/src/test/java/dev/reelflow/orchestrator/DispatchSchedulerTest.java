@@ -193,6 +193,108 @@ class DispatchSchedulerTest {
     assertThat(h.extractOutputValues().get(1).task.getTaskId()).isEqualTo("a:BASE:1");
   }
 
+  /**
+   * The dispatch stall (BurstIT under load): a release unconfirmed past the lease goes back to the
+   * backlog, then its first worker's late STARTED arrives. Releasing it again would run attempt 1
+   * twice and, once the second worker skips the duplicate, count that worker's slot busy.
+   */
+  @Test
+  void aRequeuedReleaseThatStartedLateIsNotReleasedAgain() throws Exception {
+    in(enqueue("a", "t1", 5, null));
+    in(enqueue("b", "t1", 5, null));
+    ready("w1", 1, List.of(0), List.of());
+    h.setProcessingTime(START + LEASE); // w1 silent past the lease: a goes back
+    started("a", "w1"); // ... but w1 had started it
+    ready("w2", 1, List.of(1), List.of());
+    assertThat(released()).containsExactly("a", "b");
+    assertThat(h.extractOutputValues().get(1).workerId).isEqualTo("w2");
+  }
+
+  @Test
+  void aReadyListingARequeuedTaskTakesItOutOfTheBacklog() throws Exception {
+    in(enqueue("a", "t1", 5, null));
+    in(enqueue("b", "t1", 5, null));
+    ready("w1", 1, List.of(0), List.of());
+    h.setProcessingTime(START + LEASE);
+    ready("w1", 0, List.of(0), List.of("a:BASE:1"));
+    ready("w2", 1, List.of(1), List.of());
+    assertThat(released()).containsExactly("a", "b");
+  }
+
+  /**
+   * A worker that skipped its release (a duplicate, or a stage already rendered) and announced its
+   * slot free again must get work after the lease, not be counted busy until a READY that an idle
+   * worker never sends again.
+   */
+  @Test
+  void aSlotWhoseWorkerSkippedItsReleaseIsNotBusyForever() throws Exception {
+    in(enqueue("a", "t1", 5, null));
+    in(enqueue("b", "t1", 5, null));
+    ready("w1", 1, List.of(0), List.of());
+    h.setProcessingTime(START + 1_000);
+    ready("w1", 1, List.of(0), List.of()); // skipped a, idle again
+    assertThat(released()).containsExactly("a");
+    h.setProcessingTime(START + LEASE);
+    // a was neither started nor reported anywhere: it goes back, and the free slot takes it
+    assertThat(released()).containsExactly("a", "a");
+    h.setProcessingTime(START + LEASE + 1_000);
+    started("a", "w1");
+    h.setProcessingTime(START + LEASE + 2_000);
+    ready("w1", 1, List.of(0), List.of());
+    assertThat(released()).containsExactly("a", "a", "b");
+    assertThat(h.extractOutputValues()).extracting(d -> d.workerId).containsOnly("w1");
+  }
+
+  /**
+   * Stage and worker events come on different topics: a READY can overtake the STARTED before it.
+   */
+  @Test
+  void aStartedOvertakenByTheWorkersLaterReadyDoesNotTakeItsSlot() throws Exception {
+    in(enqueue("a", "t1", 5, null));
+    in(enqueue("b", "t1", 5, null));
+    in(enqueue("c", "t1", 5, null));
+    ready("w1", 1, List.of(0), List.of());
+    h.setProcessingTime(START + 2_000);
+    // w1 started a at T0+1 s and finished it; its READY of T0+2 s arrives first
+    h.processElement(
+        new StreamRecord<>(
+            PoolInput.of(
+                dev.reelflow.schemas.avro.WorkerEvent.newBuilder(
+                        Fixtures.ready("w1", Stage.BASE, 1, List.of(0), List.of()))
+                    .setAt(T0.plusSeconds(2))
+                    .build())));
+    assertThat(released()).containsExactly("a");
+    h.processElement(
+        new StreamRecord<>(
+            PoolInput.of(
+                dev.reelflow.schemas.avro.StageEvent.newBuilder(
+                        Fixtures.event("a", Stage.BASE, 1, StageEventType.STARTED, "w1"))
+                    .setAt(T0.plusSeconds(1))
+                    .build())));
+    assertThat(released()).containsExactly("a", "b");
+    // a STARTED of b after that READY does take the slot
+    h.processElement(
+        new StreamRecord<>(
+            PoolInput.of(
+                dev.reelflow.schemas.avro.StageEvent.newBuilder(
+                        Fixtures.event("b", Stage.BASE, 1, StageEventType.STARTED, "w1"))
+                    .setAt(T0.plusSeconds(3))
+                    .build())));
+    assertThat(released()).containsExactly("a", "b");
+  }
+
+  /** A worker silent since its release gets no credit at the lease's end until it speaks again. */
+  @Test
+  void aWorkerSilentPastTheLeaseGetsNoCreditUntilItsNextReady() throws Exception {
+    in(enqueue("a", "t1", 5, null));
+    ready("w1", 1, List.of(0), List.of());
+    h.setProcessingTime(START + LEASE);
+    assertThat(released()).containsExactly("a");
+    h.setProcessingTime(START + LEASE + 1_000);
+    ready("w1", 1, List.of(0), List.of());
+    assertThat(released()).containsExactly("a", "a");
+  }
+
   @Test
   void stoppedWorkersUnconfirmedTasksGoBack() throws Exception {
     in(enqueue("a", "t1", 5, null));
@@ -383,7 +485,9 @@ class DispatchSchedulerTest {
     h.setProcessingTime(START + 1_000 + LEASE);
     ready("w2", 2, List.of(1), List.of());
     assertThat(released()).containsExactly("b", "c");
-    assertThat(h.extractOutputValues()).extracting(d -> d.workerId).containsOnly("w2");
+    // w1 announced its free slot after b's release and never reported b (it skipped b, or never
+    // saw it): it keeps that slot, so b goes to it again; a silent worker would get nothing
+    assertThat(h.extractOutputValues()).extracting(d -> d.workerId).containsExactly("w1", "w2");
   }
 
   @Test

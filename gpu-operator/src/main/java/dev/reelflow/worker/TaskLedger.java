@@ -4,6 +4,8 @@ import dev.reelflow.schemas.avro.RenderTask;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * What this process remembers about tasks, so at-least-once delivery never renders twice: task ids
@@ -23,6 +25,13 @@ final class TaskLedger {
   private final Map<String, Boolean> done;
   private final Map<String, Integer> maxAttempt;
   private final Map<String, Boolean> cancelled;
+
+  /**
+   * Tasks admitted and not yet finished or handed back: a second delivery of the same attempt
+   * (released again after its lease while it ran here, under load) is a duplicate, not a second
+   * run.
+   */
+  private final Set<String> inProgress = ConcurrentHashMap.newKeySet();
 
   TaskLedger(int capacity) {
     this.done = Collections.synchronizedMap(lru(capacity));
@@ -54,9 +63,20 @@ final class TaskLedger {
       if (max != null && max > task.getAttempt()) {
         return Verdict.FENCED;
       }
+      if (!inProgress.add(id)) {
+        return Verdict.DUPLICATE;
+      }
       maxAttempt.put(renderStage, task.getAttempt());
     }
     return Verdict.RUN;
+  }
+
+  /**
+   * Forgets an admitted task once its run ended, however (the finished tasks stay remembered by
+   * {@link #finished}), or when it was not run after all (fenced before it started).
+   */
+  void ended(String taskId) {
+    inProgress.remove(taskId);
   }
 
   /**
@@ -64,11 +84,13 @@ final class TaskLedger {
    */
   void finished(String taskId) {
     done.put(taskId, Boolean.TRUE);
+    inProgress.remove(taskId);
   }
 
   /** Forgets a task that was handed back (drained), so a redelivery may run it again. */
   void handedBack(String taskId) {
     done.remove(taskId);
+    inProgress.remove(taskId);
   }
 
   void cancelled(String requestId) {

@@ -221,6 +221,9 @@ final class Worker implements Runnable {
     }
   }
 
+  /** On the poll thread: task records skipped (duplicate or fenced) since the last poll. */
+  private final List<String> skippedUnannounced = new ArrayList<>();
+
   private void loop() {
     boolean announcedDraining = false;
     Duration poll = shared.config().pollTimeout();
@@ -265,6 +268,16 @@ final class Worker implements Runnable {
         }
         accept(rec);
       }
+      if (!skippedUnannounced.isEmpty() && running == null && !draining) {
+        // The scheduler counts a release against our slot until we speak: after skipping one
+        // (duplicate or fenced) and taking nothing else, say the slot is free, or an idle slot
+        // stays counted busy (the dispatch stall BurstIT found). The READY lists the skipped
+        // tasks as taken, which confirms their releases, so the scheduler does not dispatch them
+        // again (a loop after a restore). A task taken instead announces itself (STARTED) and
+        // the slot when it ends.
+        announceIdle(engineStatus, List.copyOf(skippedUnannounced));
+      }
+      skippedUnannounced.clear();
     }
   }
 
@@ -286,6 +299,7 @@ final class Worker implements Runnable {
       // Never started within its lease: the orchestrator has re-queued it as attempt+1 by now
       // (e.g. a record left behind by a worker that died), so this attempt is fenced.
       v = TaskLedger.Verdict.FENCED;
+      shared.ledger().ended(task.getTaskId());
     }
     if (v == TaskLedger.Verdict.DUPLICATE || v == TaskLedger.Verdict.FENCED) {
       LOG.info(
@@ -295,13 +309,7 @@ final class Worker implements Runnable {
           rec.offset());
       shared.metrics().tasks.labelValues(pool.name(), v.name().toLowerCase()).inc();
       commit(tp, rec.offset() + 1);
-      if (running == null && !draining) {
-        // The orchestrator counted this release against our free slot, and a skipped task never
-        // confirms it (no STARTED): the READY lists it as taken, so the scheduler neither takes
-        // it back to dispatch it again (a loop after a restore) nor keeps our slot, which would
-        // stay unused until the next READY, which an idle worker would not send.
-        announceIdle(engineStatus, List.of(task.getTaskId()));
-      }
+      skippedUnannounced.add(task.getTaskId());
       return;
     }
     consumer.pause(consumer.assignment());
@@ -436,6 +444,7 @@ final class Worker implements Runnable {
           .labelValues(pool.name(), outcome)
           .observe((System.nanoTime() - run.startedNanos) / 1e9);
       deleteQuietly(run.workDir());
+      shared.ledger().ended(task.getTaskId());
       busy.stop();
       done.add(new Done(tp, offset + 1, commit));
       // Interrupt the poll so the slot is announced now, not after the poll timeout.
