@@ -73,7 +73,9 @@ class FlinkRestClientTest {
   void submitJarUploadsTheJarThenRunsItsEntryClassWithTheArguments() throws Exception {
     Path jar = dir.resolve("orchestrator.jar");
     Files.write(jar, new byte[] {'P', 'K', 3, 4, 42});
-    answers.put("POST /jars/upload", "200 {\"filename\":\"/tmp/flink-web/abc_orchestrator.jar\"}");
+    answers.put(
+        "POST /jars/upload",
+        "200 {\"filename\":\"/flink/web-upload/flink-web-upload/abc_orchestrator.jar\"}");
     answers.put("POST /jars/abc_orchestrator.jar/run", "200 {\"jobid\":\"j-1\"}");
 
     String jobId = client.submitJar(jar, "dev.example.Main", List.of("--a", "b c"));
