@@ -1,17 +1,9 @@
 package dev.reelflow.stack;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -21,7 +13,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
-import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,7 +35,6 @@ public final class FlinkSessionProcesses implements AutoCloseable {
   private static final String PROMETHEUS_REPORTER =
       "org.apache.flink.metrics.prometheus.PrometheusReporterFactory";
   private static final String METRICS_PORT = "metrics.reporter.prom.port";
-  private static final ObjectMapper JSON = new ObjectMapper();
   static final String JOB_MANAGER_MAIN =
       "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint";
   static final String TASK_MANAGER_MAIN = "org.apache.flink.runtime.taskexecutor.TaskManagerRunner";
@@ -93,8 +83,7 @@ public final class FlinkSessionProcesses implements AutoCloseable {
   /** Prometheus reporter port of each node: the JobManager first, then TaskManager 1..n. */
   private final List<Integer> metricsPorts = new ArrayList<>();
 
-  private final HttpClient http =
-      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final FlinkRestClient rest;
   private ChildJvm jobManager;
   private final List<ChildJvm> taskManagerJvms = new ArrayList<>();
 
@@ -113,6 +102,7 @@ public final class FlinkSessionProcesses implements AutoCloseable {
       rest = FreePorts.pick();
     }
     this.restPort = rest;
+    this.rest = new FlinkRestClient(restUrl());
     java.util.Set<Integer> taken = new java.util.HashSet<>(List.of(rpcPort, restPort));
     while (metricsPorts.size() < taskManagers + 1) {
       int port = FreePorts.pick();
@@ -274,8 +264,8 @@ public final class FlinkSessionProcesses implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("Could not record the new JobManager in " + dir, e);
     }
-    HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     String restUrl = p.getProperty("rest.url");
+    FlinkRestClient client = new FlinkRestClient(restUrl);
     long deadline = System.nanoTime() + timeout.toNanos();
     String last = "no answer";
     while (System.nanoTime() < deadline) {
@@ -284,12 +274,12 @@ public final class FlinkSessionProcesses implements AutoCloseable {
             "the restarted JobManager exited; log " + jm.log + ":\n" + jm.tail(40));
       }
       try {
-        last = get(client, restUrl, "/overview").toString();
+        last = client.get("/overview").toString();
         return jm.pid;
       } catch (IOException | StackException e) {
         last = e.toString();
       }
-      sleep(500);
+      FlinkRestClient.sleep(500);
     }
     throw new StackException(
         "the restarted JobManager at "
@@ -339,7 +329,7 @@ public final class FlinkSessionProcesses implements AutoCloseable {
         }
       }
       try {
-        JsonNode overview = get("/overview");
+        JsonNode overview = rest.get("/overview");
         last = overview.toString();
         if (overview.path("taskmanagers").asInt() >= wantTaskManagers) {
           return;
@@ -347,7 +337,7 @@ public final class FlinkSessionProcesses implements AutoCloseable {
       } catch (IOException | StackException e) {
         last = e.toString();
       }
-      sleep(500);
+      FlinkRestClient.sleep(500);
     }
     throw new StackException(
         "Flink cluster at "
@@ -395,72 +385,22 @@ public final class FlinkSessionProcesses implements AutoCloseable {
    * JobManager, so paths in {@code args} must be readable there.
    */
   public String submitJar(Path jar, String entryClass, List<String> args) {
-    return submitJar(restUrl(), jar, entryClass, args);
+    return rest.submitJar(jar, entryClass, args);
   }
 
   /** {@link #submitJar(Path, String, List)} against any Flink REST endpoint. */
   public static String submitJar(String restUrl, Path jar, String entryClass, List<String> args) {
-    HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-    try {
-      String boundary = "reelflow-" + UUID.randomUUID();
-      ByteArrayOutputStream body = new ByteArrayOutputStream();
-      body.write(
-          ("--"
-                  + boundary
-                  + "\r\nContent-Disposition: form-data; name=\"jarfile\"; filename=\""
-                  + jar.getFileName()
-                  + "\"\r\nContent-Type: application/x-java-archive\r\n\r\n")
-              .getBytes(StandardCharsets.UTF_8));
-      Files.copy(jar, body);
-      body.write(("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8));
-      JsonNode uploaded =
-          send(
-              client,
-              HttpRequest.newBuilder(URI.create(restUrl + "/jars/upload"))
-                  .timeout(Duration.ofMinutes(2))
-                  .header("Content-Type", "multipart/form-data; boundary=" + boundary)
-                  .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray()))
-                  .build());
-      String filename = uploaded.path("filename").asText();
-      if (filename.isEmpty()) {
-        throw new StackException("Flink did not accept the jar upload: " + uploaded);
-      }
-      String jarId = Path.of(filename).getFileName().toString();
-      ObjectNode run = JSON.createObjectNode();
-      run.put("entryClass", entryClass);
-      com.fasterxml.jackson.databind.node.ArrayNode list = run.putArray("programArgsList");
-      args.forEach(list::add);
-      JsonNode started =
-          send(
-              client,
-              HttpRequest.newBuilder(URI.create(restUrl + "/jars/" + jarId + "/run"))
-                  .timeout(Duration.ofMinutes(3))
-                  .header("Content-Type", "application/json")
-                  .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(run)))
-                  .build());
-      String jobId = started.path("jobid").asText();
-      if (jobId.isEmpty()) {
-        throw new StackException("Flink did not start the job: " + started);
-      }
-      LOG.info("Submitted {} ({}) as job {}", jar.getFileName(), entryClass, jobId);
-      return jobId;
-    } catch (IOException e) {
-      throw new StackException("Could not submit " + jar + " to " + restUrl, e);
-    }
+    return new FlinkRestClient(restUrl).submitJar(jar, entryClass, args);
   }
 
   /** The job's state as Flink reports it (e.g. RUNNING, FAILED). */
   public String jobState(String jobId) {
-    try {
-      return get("/jobs/" + jobId).path("state").asText();
-    } catch (IOException e) {
-      throw new StackException("Could not read job " + jobId + " from " + restUrl(), e);
-    }
+    return rest.jobState(jobId);
   }
 
   /** Waits until the job and every one of its vertices are RUNNING. */
   public void awaitJobRunning(String jobId, Duration timeout) {
-    awaitJobRunning(restUrl(), jobId, timeout);
+    rest.awaitJobRunning(jobId, timeout);
   }
 
   /**
@@ -468,109 +408,17 @@ public final class FlinkSessionProcesses implements AutoCloseable {
    * the job ended (FAILED, CANCELED, FINISHED), with its exceptions.
    */
   public static void awaitJobRunning(String restUrl, String jobId, Duration timeout) {
-    HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-    long deadline = System.nanoTime() + timeout.toNanos();
-    JsonNode job = null;
-    while (System.nanoTime() < deadline) {
-      try {
-        job = get(client, restUrl, "/jobs/" + jobId);
-        String state = job.path("state").asText();
-        if (state.equals("FAILED") || state.equals("CANCELED") || state.equals("FINISHED")) {
-          throw new StackException(
-              "Job "
-                  + jobId
-                  + " ended as "
-                  + state
-                  + ": "
-                  + get(client, restUrl, "/jobs/" + jobId + "/exceptions"));
-        }
-        boolean allRunning = state.equals("RUNNING") && job.path("vertices").size() > 0;
-        for (JsonNode v : job.path("vertices")) {
-          allRunning &= v.path("status").asText().equals("RUNNING");
-        }
-        if (allRunning) {
-          return;
-        }
-      } catch (IOException e) {
-        // JobManager busy: try again until the deadline.
-      }
-      sleep(500);
-    }
-    throw new StackException(
-        "Job " + jobId + " was not running within " + timeout + " (last: " + job + ")");
+    new FlinkRestClient(restUrl).awaitJobRunning(jobId, timeout);
   }
 
   /** The jobs of the cluster at {@code restUrl} ({@code GET /jobs/overview}): id, name, state. */
   public static List<String[]> jobs(String restUrl) {
-    HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-    try {
-      List<String[]> jobs = new ArrayList<>();
-      for (JsonNode j : get(client, restUrl, "/jobs/overview").path("jobs")) {
-        jobs.add(
-            new String[] {
-              j.path("jid").asText(), j.path("name").asText(), j.path("state").asText()
-            });
-      }
-      return jobs;
-    } catch (IOException e) {
-      throw new StackException("Could not list the jobs of " + restUrl, e);
-    }
+    return new FlinkRestClient(restUrl).jobs();
   }
 
   /** Cancels a job ({@code PATCH /jobs/{id}?mode=cancel}). */
   public void cancelJob(String jobId) {
-    try {
-      send(
-          http,
-          HttpRequest.newBuilder(URI.create(restUrl() + "/jobs/" + jobId + "?mode=cancel"))
-              .timeout(Duration.ofSeconds(30))
-              .method("PATCH", HttpRequest.BodyPublishers.noBody())
-              .build());
-    } catch (IOException e) {
-      throw new StackException("Could not cancel job " + jobId, e);
-    }
-  }
-
-  private JsonNode get(String path) throws IOException {
-    return get(http, restUrl(), path);
-  }
-
-  private static JsonNode get(HttpClient client, String restUrl, String path) throws IOException {
-    return send(
-        client,
-        HttpRequest.newBuilder(URI.create(restUrl + path))
-            .timeout(Duration.ofSeconds(10))
-            .GET()
-            .build());
-  }
-
-  private static JsonNode send(HttpClient client, HttpRequest request) throws IOException {
-    try {
-      HttpResponse<String> r = client.send(request, HttpResponse.BodyHandlers.ofString());
-      if (r.statusCode() / 100 != 2) {
-        throw new StackException(
-            request.method()
-                + " "
-                + request.uri()
-                + " answered "
-                + r.statusCode()
-                + ": "
-                + r.body());
-      }
-      return r.body().isBlank() ? JSON.createObjectNode() : JSON.readTree(r.body());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("Interrupted", e);
-    }
-  }
-
-  private static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new StackException("Interrupted while waiting for the Flink cluster", e);
-    }
+    rest.cancelJob(jobId);
   }
 
   private void writeState() throws IOException {
