@@ -8,7 +8,7 @@
 #   workers.sh stop DIR        SIGTERM (drains the running task), SIGKILL after 120 s
 # Heap: 768m for base workers (the native engine works off-heap), 2g for upscale (1080p frames).
 # FILE holds the WorkerConfig keys (bootstrap.servers, schema.registry.url, s3.*, ...);
-# REELFLOW_WORKER_<KEY> environment variables override it, --set wins over both.
+# REELFLOW_<SETTING> environment variables override it, --set wins over both.
 set -euo pipefail
 if [[ $# -lt 2 ]]; then
   echo "usage: $0 start DIR --pool base|upscale [--count N] [--config FILE] [--engine NAME]" \

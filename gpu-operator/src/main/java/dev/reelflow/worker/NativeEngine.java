@@ -47,7 +47,7 @@ import org.slf4j.LoggerFactory;
  * <p>The tensor backend is the worker slot's ({@code backend}: cpu, torch, cuda[:N]), opened once
  * and kept across variant swaps. Options ({@code engine.native.*}): {@code model-dir} (a
  * HunyuanVideo-1.5 checkpoint folder in the released layout; also the worker key {@code
- * model.dir}): each render's resolution (preview renders with the 480p variant) and task pick the
+ * model-dir}): each render's resolution (preview renders with the 480p variant) and task pick the
  * transformer variant, tried in the order of {@code variant-preference} (comma-separated kinds:
  * base, distilled, sparse, step-distilled; default base, as the official generate.py), one variant
  * resident at a time; steps, guidance and shift default to that variant's official settings, and

@@ -23,7 +23,6 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import javax.imageio.ImageIO;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -64,19 +63,17 @@ final class ReferenceImageLoader implements AutoCloseable {
   static ReferenceImageLoader of(WorkerConfig c, ArtifactStore store) {
     AddressPolicy.Builder p =
         AddressPolicy.builder()
-            .allowHttp(Boolean.parseBoolean(c.get(WorkerConfig.IMAGE_FETCH_ALLOW_HTTP)))
+            .allowHttp(c.imageFetchAllowHttp())
             .allowAll(c.get(WorkerConfig.IMAGE_FETCH_ALLOW_HOSTS))
             .denyAll(c.get(WorkerConfig.IMAGE_FETCH_DENY_HOSTS))
             .denyServices(
                 c.get(WorkerConfig.S3_ENDPOINT), c.schemaRegistryUrl(), c.bootstrapServers());
     AddressPolicy policy = p.build();
-    ImageLimits limits =
-        ImageLimits.defaults().withMaxBytes(Long.parseLong(c.get(WorkerConfig.IMAGE_MAX_BYTES)));
-    long total = Long.parseLong(c.get(WorkerConfig.IMAGE_FETCH_TIMEOUT_MS));
+    ImageLimits limits = ImageLimits.defaults().withMaxBytes(c.imageMaxBytes());
     RemoteImageFetcher f =
         RemoteImageFetcher.builder(policy)
             .limits(limits)
-            .totalTimeout(Duration.ofMillis(total))
+            .totalTimeout(c.imageFetchTimeout())
             .build();
     LOG.info("reference images: {}, at most {}", policy, limits.maxBytesText());
     return new ReferenceImageLoader(store, policy, limits, f);

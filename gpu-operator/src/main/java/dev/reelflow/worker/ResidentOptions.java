@@ -22,10 +22,10 @@ import java.util.TreeMap;
  *       ready message's {@code max_tasks}, the other slots announce BUSY meanwhile).
  *   <li>{@code directory}: working directory of the program; default the worker's.
  *   <li>{@code env.<NAME>}: environment variables for the program (e.g. {@code env.PYTHONPATH});
- *       from the environment, {@code REELFLOW_WORKER_ENGINE_RESIDENT_ENV_PYTHONPATH} (read as
- *       {@code env-pythonpath}: upper-cased, {@code -} as {@code _}). With scope {@code slot} and
- *       {@code backend = cuda:N} the program also gets {@code CUDA_VISIBLE_DEVICES=N} (slot i: N+i)
- *       unless set here.
+ *       from the environment, {@code REELFLOW_ENGINE_RESIDENT_ENV_PYTHONPATH} (read as {@code
+ *       env-pythonpath}: upper-cased, {@code -} as {@code _}). With scope {@code slot} and {@code
+ *       backend = cuda:N} the program also gets {@code CUDA_VISIBLE_DEVICES=N} (slot i: N+i) unless
+ *       set here.
  *   <li>{@code load-timeout-ms}: time from start to the ready message; default 1800000 (30 min).
  *   <li>{@code task-timeout-ms}: time from sending a task to its final message; default 3600000.
  *   <li>{@code cancel-grace-ms}: after a cancel message, time to stop before the process tree is

@@ -1,5 +1,6 @@
 package dev.reelflow.worker;
 
+import dev.reelflow.config.Durations;
 import dev.reelflow.schemas.DeadLetters;
 import dev.reelflow.schemas.Topics;
 import dev.reelflow.schemas.avro.DeadLetter;
@@ -195,9 +196,9 @@ final class Worker implements Runnable {
       r.cancel(
           ErrorCode.TIMEOUT,
           "task ran longer than "
-              + WorkerConfig.TASK_TIMEOUT_MS
+              + WorkerConfig.TASK_TIMEOUT
               + "="
-              + shared.config().taskTimeout().toMillis());
+              + Durations.format(shared.config().taskTimeout()));
     }
   }
 
@@ -249,9 +250,9 @@ final class Worker implements Runnable {
               "worker "
                   + id
                   + " drained: the task did not finish within "
-                  + WorkerConfig.DRAIN_GRACE_MS
+                  + WorkerConfig.DRAIN_GRACE
                   + "="
-                  + shared.config().drainGrace().toMillis());
+                  + Durations.format(shared.config().drainGrace()));
         }
       }
       ConsumerRecords<String, byte[]> records;

@@ -1,5 +1,6 @@
 package dev.reelflow.worker;
 
+import dev.reelflow.config.Setting;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -8,9 +9,9 @@ import java.util.concurrent.CountDownLatch;
 /**
  * Starts a worker process: {@code WorkerMain [--config FILE] [--set key=value]... [--pool
  * base|upscale] [--engine NAME] [--slots N] [--backend cpu|torch|cuda[:N]] [--model-dir DIR]}.
- * Configuration: the file, then {@code REELFLOW_WORKER_*} environment variables, then the arguments
- * (see {@link WorkerConfig#KEYS}). SIGTERM drains: DRAINING, the running tasks finish within {@code
- * drain.grace.ms} or are handed back, STOPPED, exit 0.
+ * Configuration: the file, then {@code REELFLOW_*} environment variables, then the arguments (see
+ * {@link WorkerConfig#SPEC}). SIGTERM drains: DRAINING, the running tasks finish within {@code
+ * drain.grace} or are handed back, STOPPED, exit 0.
  */
 public final class WorkerMain {
 
@@ -80,15 +81,14 @@ public final class WorkerMain {
     StringBuilder sb =
         new StringBuilder(
             "usage: WorkerMain [--config FILE] [--set key=value]... [--pool base|upscale]"
-                + " [--engine NAME] [--slots N] [--backend cpu|torch|cuda[:N]] [--model-dir DIR]\nkeys"
-                + " (env REELFLOW_WORKER_<KEY>):");
-    for (WorkerConfig.Key k : WorkerConfig.KEYS) {
+                + " [--engine NAME] [--slots N] [--backend cpu|torch|cuda[:N]] [--model-dir DIR]\n"
+                + "settings (environment REELFLOW_<SETTING>):");
+    for (Setting<?> s : WorkerConfig.SPEC.settings()) {
       sb.append("\n  ")
-          .append(k.name())
-          .append(" (default ")
-          .append(k.defaultValue())
-          .append("): ")
-          .append(k.doc());
+          .append(s.name())
+          .append(s.defaultValue() == null ? "" : " (default " + s.defaultValue() + ")")
+          .append(": ")
+          .append(s.doc());
     }
     return sb.toString();
   }

@@ -282,7 +282,7 @@ public final class WorkerProcess implements AutoCloseable {
   }
 
   /**
-   * Graceful stop: DRAINING, running tasks finish within {@code drain.grace.ms} or are handed back
+   * Graceful stop: DRAINING, running tasks finish within {@code drain.grace} or are handed back
    * (FAILED, retryable, DRAINED), the consumers leave the group, STOPPED. Blocks until done.
    */
   public void drain() {

@@ -158,7 +158,7 @@ final class OrchestratorDouble implements AutoCloseable {
     m.put(WorkerConfig.S3_SECRET_KEY, stack.s3SecretKey());
     m.put(WorkerConfig.S3_BUCKET, stack.bucket());
     m.put(WorkerConfig.S3_REGION, stack.s3Region());
-    m.put(WorkerConfig.HEARTBEAT_INTERVAL_MS, "300");
+    m.put(WorkerConfig.HEARTBEAT_INTERVAL, "300ms");
     m.put(WorkerConfig.METRICS_PORT, "0");
     m.put(WorkerConfig.DEVICE_NAME, "cpu");
     m.put(WorkerConfig.DEVICE_MEMORY_BYTES, Long.toString(4L << 30));

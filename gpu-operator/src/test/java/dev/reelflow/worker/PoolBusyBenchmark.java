@@ -55,7 +55,7 @@ public final class PoolBusyBenchmark {
             new OrchestratorDouble(stack, Math.max(16, workers), events::add)) {
       Map<String, String> cfg = orch.workerConfig("bench", "emulated");
       cfg.put(WorkerConfig.SLOTS, Integer.toString(workers));
-      cfg.put(WorkerConfig.HEARTBEAT_INTERVAL_MS, "5000");
+      cfg.put(WorkerConfig.HEARTBEAT_INTERVAL, "5s");
       cfg.put(WorkerConfig.WORKER_ID, "bench");
       cfg.put(WorkerConfig.METRICS_PORT, "-1");
       cfg.put(WorkerConfig.DEDUPE_CHECK_STORE, "true");

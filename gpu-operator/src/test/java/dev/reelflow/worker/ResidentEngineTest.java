@@ -382,8 +382,11 @@ class ResidentEngineTest {
     ResidentOptions opts = ResidentOptions.from(new EngineSettings("resident", o, "cpu", 0, false));
     assertThat(opts.env()).containsEntry("PYTHONPATH", "/opt/hy");
     assertThat(opts.env()).containsEntry("CUDA_VISIBLE_DEVICES", "3");
-    assertThat(WorkerConfig.keyOfEnv("REELFLOW_WORKER_ENGINE_RESIDENT_ENV_PYTHONPATH"))
-        .isEqualTo("engine.resident.env-pythonpath");
+    assertThat(
+            WorkerConfig.load(
+                    null, Map.of("REELFLOW_ENGINE_RESIDENT_ENV_PYTHONPATH", "/opt/hy"), Map.of())
+                .engineOptions("resident"))
+        .containsEntry("env-pythonpath", "/opt/hy");
     ResidentOptions slot =
         ResidentOptions.from(
             new EngineSettings(

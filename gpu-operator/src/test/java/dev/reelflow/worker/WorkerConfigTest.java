@@ -21,14 +21,15 @@ class WorkerConfigTest {
     Files.writeString(
         file,
         "worker.pool=upscale\nengine=command\nengine.command.command=run {prompt}\n"
-            + "s3.secret-key=hunter2\nheartbeat.interval.ms=1000\n");
+            + "s3.secret-key=hunter2\nheartbeat.interval=1s\n");
     WorkerConfig c =
         WorkerConfig.load(
             file,
             Map.of(
-                "REELFLOW_WORKER_HEARTBEAT_INTERVAL_MS", "2000",
-                "REELFLOW_WORKER_ENGINE_COMMAND_TIMEOUT_MS", "99",
-                "REELFLOW_WORKER_KAFKA_SECURITY_PROTOCOL", "SSL",
+                "REELFLOW_HEARTBEAT_INTERVAL", "2s",
+                "REELFLOW_ENGINE_COMMAND_TIMEOUT_MS", "99",
+                "REELFLOW_KAFKA_SECURITY_PROTOCOL", "SSL",
+                "REELFLOW_INGEST_PORT", "8080",
                 "PATH", "/bin"),
             Map.of(WorkerConfig.SLOTS, "3"));
 
@@ -41,24 +42,54 @@ class WorkerConfigTest {
     assertThat(c.kafkaOverrides()).containsEntry("security.protocol", "SSL");
     assertThat(c.describe()).contains("s3.secret-key = ********").doesNotContain("hunter2");
     assertThat(c.drainGrace().toMillis()).isEqualTo(30000);
+    assertThat(c.warnings()).isEmpty();
+  }
+
+  @Test
+  void oldNamesAndTheOldVariablePrefixAreReadForOneReleaseWithAWarning() throws Exception {
+    Path file = dir.resolve("old.properties");
+    Files.writeString(file, "bootstrap.servers=k:9092\ndrain.grace.ms=800\nmodel.dir=ckpt\n");
+    WorkerConfig c =
+        WorkerConfig.load(
+            file,
+            Map.of(
+                "REELFLOW_WORKER_HEARTBEAT_INTERVAL_MS", "250",
+                "REELFLOW_WORKER_ENGINE_EMULATED_STEP_MS", "5"),
+            Map.of());
+    assertThat(c.bootstrapServers()).isEqualTo("k:9092");
+    assertThat(c.drainGrace().toMillis()).isEqualTo(800);
+    assertThat(c.heartbeatInterval().toMillis()).isEqualTo(250);
+    assertThat(c.engineOptions("emulated")).containsEntry("step-ms", "5");
+    assertThat(c.get(WorkerConfig.MODEL_DIR)).isEqualTo("ckpt");
+    assertThat(c.kafkaOverrides()).doesNotContainKey("bootstrap.servers");
+    assertThat(c.warnings())
+        .anySatisfy(w -> assertThat(w).contains("use kafka.bootstrap.servers"))
+        .anySatisfy(w -> assertThat(w).contains("use drain.grace"))
+        .anySatisfy(w -> assertThat(w).contains("use REELFLOW_HEARTBEAT_INTERVAL"))
+        .anySatisfy(w -> assertThat(w).contains("use REELFLOW_ENGINE_EMULATED_STEP_MS"));
   }
 
   @Test
   void rejectsUnknownKeysBadValuesAndMissingConnectionsWithTheKeyName() {
-    assertThatThrownBy(() -> WorkerConfig.of(Map.of("heartbeat.interval", "5")))
-        .hasMessageContaining("unknown worker config key 'heartbeat.interval'");
+    assertThatThrownBy(() -> WorkerConfig.of(Map.of("heartbeat.intervall", "5s")))
+        .hasMessageContaining("unknown worker setting 'heartbeat.intervall'")
+        .hasMessageContaining("did you mean 'heartbeat.interval'?");
     assertThatThrownBy(() -> WorkerConfig.of(Map.of(WorkerConfig.POOL, "vsr")))
-        .hasMessageContaining("worker.pool must be base or upscale");
-    assertThatThrownBy(() -> WorkerConfig.of(Map.of(WorkerConfig.HEARTBEAT_INTERVAL_MS, "0")))
-        .hasMessageContaining("heartbeat.interval.ms must be > 0");
+        .hasMessageContaining("worker.pool")
+        .hasMessageContaining("expected one of [base, upscale]");
+    assertThatThrownBy(() -> WorkerConfig.of(Map.of(WorkerConfig.HEARTBEAT_INTERVAL, "0")))
+        .hasMessageContaining("heartbeat.interval must be > 0");
+    assertThatThrownBy(() -> WorkerConfig.of(Map.of(WorkerConfig.HEARTBEAT_INTERVAL, "500")))
+        .hasMessageContaining("e.g. 500ms or 30s");
     assertThatThrownBy(() -> WorkerConfig.of(Map.of(WorkerConfig.VIDEO_ENCODER, "libx264")))
         .hasMessageContaining("video.encoder");
     assertThatThrownBy(
-            () -> WorkerConfig.load(null, Map.of("REELFLOW_WORKER_BOGUS", "1"), Map.of()))
-        .hasMessageContaining("REELFLOW_WORKER_BOGUS");
+            () -> WorkerConfig.load(null, Map.of("REELFLOW_WORKER_SLOTS", "0"), Map.of()))
+        .hasMessageContaining("worker.slots must be in 1..64")
+        .hasMessageContaining("REELFLOW_WORKER_SLOTS");
     assertThatThrownBy(() -> WorkerConfig.of(Map.of()).requireConnections())
-        .hasMessageContaining("bootstrap.servers")
-        .hasMessageContaining("REELFLOW_WORKER_BOOTSTRAP_SERVERS");
+        .hasMessageContaining("kafka.bootstrap.servers")
+        .hasMessageContaining("REELFLOW_KAFKA_BOOTSTRAP_SERVERS");
   }
 
   @Test

@@ -109,7 +109,7 @@ class WorkerFaultIT {
   @Test
   void sigtermDrainHandsBackTheRunningTaskAsRetryableDrained() throws Exception {
     Map<String, String> cfg = config("w-drain", 0.25);
-    cfg.put(WorkerConfig.DRAIN_GRACE_MS, "800");
+    cfg.put(WorkerConfig.DRAIN_GRACE, "800ms");
     Process p = startJvm("w-drain", cfg);
     WorkerEvent ready = orch.awaitReady("w-drain", WAIT);
     RenderTask task = OrchestratorDouble.task("r-drain", 1, 17, 40, false, 30_000);

@@ -24,12 +24,12 @@ import java.util.Map;
 /**
  * Engine {@code latent-sr}: the official HunyuanVideo-1.5 SR stage (latent upsampler, few-step SR
  * transformer, tiled VAE decode; see {@link dev.reelflow.engine.sr.SrStage}) on the native engine.
- * With {@code model-dir} (or the worker key {@code model.dir}) it reads the released checkpoint
+ * With {@code model-dir} (or the worker key {@code model-dir}) it reads the released checkpoint
  * folder (transformer/, upsampler/ and vae/ of the SR variant, strictly); without one its weights
  * are seeded random, labelled {@code random-init} in every description and manifest.
  *
  * <p>Options (prefix {@code engine.latent-sr.}): {@code model-dir} (the released checkpoint folder,
- * also the worker key {@code model.dir}; default none = random-init), {@code variant} ({@code
+ * also the worker key {@code model-dir}; default none = random-init), {@code variant} ({@code
  * auto}: by the base size as the official pipeline routes it, or {@code 720p_sr_distilled} / {@code
  * 1080p_sr_distilled}), {@code model} (random-init transformer shape: tiny, 480p, 720p; default
  * tiny), {@code steps} and {@code shift} (default: the variant's, 8 or 6 steps, shift 2), {@code

@@ -127,7 +127,7 @@ class UpscalePoolIT {
       cfg.put(WorkerConfig.S3_SECRET_KEY, stack.s3SecretKey());
       cfg.put(WorkerConfig.S3_BUCKET, stack.bucket());
       cfg.put(WorkerConfig.S3_REGION, stack.s3Region());
-      cfg.put(WorkerConfig.HEARTBEAT_INTERVAL_MS, "500");
+      cfg.put(WorkerConfig.HEARTBEAT_INTERVAL, "500ms");
       cfg.put(WorkerConfig.METRICS_PORT, "0");
       cfg.put(WorkerConfig.DEVICE_NAME, "cpu");
       cfg.put(WorkerConfig.WORK_DIR, dir.resolve("work").toString());

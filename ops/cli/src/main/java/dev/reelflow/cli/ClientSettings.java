@@ -2,6 +2,9 @@ package dev.reelflow.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.reelflow.config.ConfigSpec;
+import dev.reelflow.config.ConfigValues;
+import dev.reelflow.config.Setting;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -17,8 +20,25 @@ import java.util.Map;
  */
 record ClientSettings(URI apiUrl, String apiKey) {
 
-  static final String ENV_URL = "REELFLOW_API_URL";
-  static final String ENV_KEY = "REELFLOW_API_KEY";
+  static final Setting<String> API_URL =
+      Setting.string("api.url")
+          .doc(
+              "Base URL of the HTTP API for the client commands (submit, status, watch, ...);"
+                  + " `--api-url` wins, else the running pipeline's description in `--dir`.")
+          .build();
+  static final Setting<String> API_KEY =
+      Setting.string("api.key")
+          .secret()
+          .doc(
+              "API key of the client commands; `--api-key` wins, else the running pipeline's"
+                  + " description in `--dir`.")
+          .build();
+
+  /** The client commands' settings: environment only (flags win). */
+  static final ConfigSpec SPEC = ConfigSpec.builder("client").add(API_URL, API_KEY).build();
+
+  static final String ENV_URL = API_URL.envName();
+  static final String ENV_KEY = API_KEY.envName();
 
   /**
    * The pipeline description in {@code dir}: {@code .reelflow/local.json} when it exists, else
@@ -33,8 +53,9 @@ record ClientSettings(URI apiUrl, String apiKey) {
 
   static ClientSettings resolve(
       String flagUrl, String flagKey, Map<String, String> env, Path localJson) {
-    String url = firstNonBlank(flagUrl, env.get(ENV_URL));
-    String key = firstNonBlank(flagKey, env.get(ENV_KEY));
+    ConfigValues fromEnv = SPEC.load(null, env, Map.of());
+    String url = firstNonBlank(flagUrl, fromEnv.get(API_URL));
+    String key = firstNonBlank(flagKey, fromEnv.get(API_KEY));
     if ((url == null || key == null) && Files.isRegularFile(localJson)) {
       try {
         JsonNode root = new ObjectMapper().readTree(localJson.toFile());

@@ -327,7 +327,7 @@ public final class LocalPipeline implements AutoCloseable {
   }
 
   /**
-   * The checkpoint folder ingest counts prompts with: the workers' {@code model.dir} when it has
+   * The checkpoint folder ingest counts prompts with: the workers' {@code model-dir} when it has
    * the text encoder's tokenizer, so a prompt the encoder cannot take is a 422 at submit. A folder
    * without text encoders renders on the byte-level stand-in, which has no token limit.
    */

@@ -46,7 +46,7 @@ final class ProcessCommands {
         "Run a worker process of a pool; SIGTERM drains it.",
         "Arguments as WorkerMain: [--config FILE] [--set key=value]... [--pool base|upscale]"
             + " [--engine NAME] [--slots N] [--backend cpu|torch|cuda[:N]]; environment"
-            + " REELFLOW_WORKER_*."
+            + " REELFLOW_<SETTING> (README, Configuration)."
       })
   static final class Worker implements Callable<Integer> {
     @Unmatched List<String> args = new ArrayList<>();

@@ -441,7 +441,7 @@ class ClusterFaultIT {
                 "--set-worker",
                 "engine.emulated.step-ms=300",
                 "--set-worker",
-                WorkerConfig.HEARTBEAT_INTERVAL_MS + "=1000"));
+                WorkerConfig.HEARTBEAT_INTERVAL + "=1s"));
     FLINK_SETTINGS.forEach((k, v) -> start.addAll(List.of("--set-flink", k + "=" + v)));
     toClose.add(() -> script(root, pipelineDir, "stop"));
     String out = script(root, pipelineDir, "start", start.toArray(new String[0]));

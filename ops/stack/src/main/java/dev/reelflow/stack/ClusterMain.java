@@ -383,7 +383,7 @@ public final class ClusterMain {
                 "worker.id=" + id,
                 "worker.slots=1",
                 "metrics.port=" + port,
-                "work.dir=" + dir.resolve(id))) {
+                "work-dir=" + dir.resolve(id))) {
           args.addAll(List.of("--set", kv));
         }
         // The operator's settings last: they win over the defaults above.
@@ -396,7 +396,7 @@ public final class ClusterMain {
             List.of(
                 "-Xmx" + heap,
                 // The native engine's tensors live off-heap (JavaCPP), whose limits default to the
-                // heap size; the worker's own budget (device.memory.bytes) governs them instead.
+                // heap size; the worker's own budget (device.memory-bytes) governs them instead.
                 "-Dorg.bytedeco.javacpp.maxBytes=0",
                 "-Dorg.bytedeco.javacpp.maxPhysicalBytes=0"),
             CLI_MAIN,

@@ -1,0 +1,80 @@
+package dev.reelflow.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.reelflow.config.ConfigSpec;
+import dev.reelflow.config.Setting;
+import dev.reelflow.worker.WorkerConfig;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The README's configuration tables are generated from the settings' definitions: this test fails
+ * when they drift. {@code -Dreelflow.readme.write=true} rewrites them instead.
+ */
+class ConfigurationTablesTest {
+
+  static final Path README = Path.of("..", "..", "README.md");
+
+  /** Every process's settings, in the order the README shows them. */
+  static Map<String, ConfigSpec> specs() {
+    Map<String, ConfigSpec> m = new LinkedHashMap<>();
+    m.put("worker", WorkerConfig.SPEC);
+    m.put("client", ClientSettings.SPEC);
+    return m;
+  }
+
+  @Test
+  void theReadmeShowsEverySettingAsDefined() throws Exception {
+    String readme = Files.readString(README, StandardCharsets.UTF_8);
+    String expected = readme;
+    for (Map.Entry<String, ConfigSpec> e : specs().entrySet()) {
+      expected = withTable(expected, e.getKey(), e.getValue().markdownTable());
+    }
+    if (Boolean.getBoolean("reelflow.readme.write")) {
+      Files.writeString(README, expected, StandardCharsets.UTF_8);
+      readme = expected;
+    }
+    assertThat(readme)
+        .as(
+            "README.md's configuration tables differ from the settings' definitions; rewrite"
+                + " them with: mvn -q -pl ops/cli -am test -Dtest=ConfigurationTablesTest"
+                + " -Dsurefire.failIfNoSpecifiedTests=false -Dreelflow.readme.write=true")
+        .isEqualTo(expected);
+  }
+
+  @Test
+  void everySettingIsDocumentedAndNamedInTheVocabulary() {
+    for (ConfigSpec spec : specs().values()) {
+      for (Setting<?> s : spec.settings()) {
+        assertThat(s.doc()).as(spec.process() + " " + s.name()).isNotBlank().endsWith(".");
+        if (!s.name().startsWith("kafka.")) { // Kafka's own property names keep Kafka's units
+          assertThat(s.name())
+              .as("%s %s: durations carry their unit in the value", spec.process(), s)
+              .doesNotEndWith(".ms")
+              .doesNotEndWith("-ms");
+        }
+        if (s.name().startsWith("s3.") || s.name().contains("storage.")) {
+          assertThat(s.name()).as("S3 settings are s3.*").startsWith("s3.");
+        }
+      }
+    }
+  }
+
+  /**
+   * {@code text} with the block between the markers of {@code process} replaced by {@code table}.
+   */
+  static String withTable(String text, String process, String table) {
+    String begin = "<!-- settings:" + process + " -->\n";
+    String end = "<!-- /settings:" + process + " -->";
+    int i = text.indexOf(begin);
+    int j = text.indexOf(end);
+    assertThat(i).as("README marker " + begin.trim()).isNotNegative();
+    assertThat(j).as("README marker " + end).isGreaterThan(i);
+    return text.substring(0, i + begin.length()) + table + text.substring(j);
+  }
+}
