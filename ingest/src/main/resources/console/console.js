@@ -544,7 +544,7 @@ async function showLineage(id, finished) {
 
 // ------------------------------------------------------------------ submit
 
-const MAX_IMAGE_BYTES = 10 * 1024 * 1024; // ingest.image.max.bytes by default
+const MAX_IMAGE_BYTES = 10 * 1024 * 1024; // ingest.image.max-bytes by default
 
 /** The chosen first frame as a data: URI, or null; the API checks type and size again. */
 function imageDataUri() {

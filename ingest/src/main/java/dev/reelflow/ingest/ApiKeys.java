@@ -28,7 +28,7 @@ import java.util.regex.Pattern;
  * }</pre>
  *
  * Keys are random 256-bit tokens ({@link #newKey()}), so an unsalted SHA-256 is enough: the hash
- * can't be inverted by guessing. Inline entries ({@code ingest.api.keys}) read {@code
+ * can't be inverted by guessing. Inline entries ({@code ingest.api-keys}) read {@code
  * tenant:sha256hex[:webhookSecret]}, comma-separated.
  */
 public final class ApiKeys {

@@ -1,242 +1,435 @@
 package dev.reelflow.ingest;
 
-import java.io.IOException;
-import java.io.InputStream;
+import dev.reelflow.config.ConfigSpec;
+import dev.reelflow.config.ConfigValues;
+import dev.reelflow.config.Durations;
+import dev.reelflow.config.Setting;
+import dev.reelflow.storage.input.AddressPolicy;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.format.DateTimeParseException;
 import java.util.LinkedHashMap;
-import java.util.Locale;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Properties;
 import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Immutable configuration of one ingest process, in the style of Kafka client configs: every key is
- * documented below with its default, values come from a properties file, then environment variables
- * ({@code REELFLOW_} + the key upper-cased with dots as underscores, e.g. {@code
- * REELFLOW_KAFKA_BOOTSTRAP_SERVERS}), then the typed builder.
- *
- * <table>
- *   <caption>Keys</caption>
- *   <tr><th>key</th><th>default</th><th>meaning</th></tr>
- *   <tr><td>ingest.host</td><td>0.0.0.0</td><td>address the HTTP server binds</td></tr>
- *   <tr><td>ingest.port</td><td>8080</td><td>HTTP port; 0 picks a free one</td></tr>
- *   <tr><td>ingest.instance.id</td><td>random</td><td>names this instance (transactional ids)</td></tr>
- *   <tr><td>kafka.bootstrap.servers</td><td>localhost:9092</td><td>Kafka brokers</td></tr>
- *   <tr><td>schema.registry.url</td><td>http://localhost:8081</td><td>schema registry</td></tr>
- *   <tr><td>kafka.max.block.ms</td><td>5000</td><td>longest a send may wait for metadata or
- *       buffer space before the request answers 503</td></tr>
- *   <tr><td>kafka.delivery.timeout.ms</td><td>15000</td><td>longest a record may wait for the
- *       broker's acknowledgement before the request answers 503</td></tr>
- *   <tr><td>kafka.transactional.producers</td><td>2</td><td>batches published concurrently,
- *       each in its own Kafka transaction</td></tr>
- *   <tr><td>s3.endpoint</td><td>(none)</td><td>S3 endpoint for presigned output URLs; without it
- *       outputs are shown as object keys</td></tr>
- *   <tr><td>s3.access.key / s3.secret.key</td><td>(none)</td><td>S3 credentials</td></tr>
- *   <tr><td>s3.bucket</td><td>reelflow</td><td>render bucket</td></tr>
- *   <tr><td>s3.presign.ttl</td><td>PT1H</td><td>validity of presigned URLs</td></tr>
- *   <tr><td>s3.read.timeout</td><td>PT5S</td><td>longest a read from the store (a render's
- *       manifest) may take, retries of an unavailable endpoint included, before the request
- *       answers 503</td></tr>
- *   <tr><td>ingest.api.keys.file</td><td>(none)</td><td>JSON file of hashed API keys per tenant
- *       ({@link ApiKeys})</td></tr>
- *   <tr><td>ingest.api.keys</td><td>(none)</td><td>inline keys: {@code
- *       tenant:sha256hex[:webhookSecret]} separated by commas</td></tr>
- *   <tr><td>ingest.rate.limit.per.second</td><td>50</td><td>requests per second per tenant</td></tr>
- *   <tr><td>ingest.rate.limit.burst</td><td>100</td><td>token bucket size per tenant</td></tr>
- *   <tr><td>ingest.quota.max.in.flight</td><td>100000</td><td>renders per tenant not yet in a
- *       final state</td></tr>
- *   <tr><td>ingest.body.max.bytes</td><td>262144</td><td>largest single-render or schedule body</td></tr>
- *   <tr><td>ingest.batch.max.rows</td><td>100000</td><td>most rows in one batch</td></tr>
- *   <tr><td>ingest.batch.max.bytes</td><td>67108864</td><td>largest batch body</td></tr>
- *   <tr><td>ingest.http.idle.timeout</td><td>PT30S</td><td>a connection on which nothing
- *       arrives for this long is closed (a request waiting for its body answers 408 first)</td></tr>
- *   <tr><td>ingest.http.header.timeout</td><td>PT10S</td><td>a new connection must have sent a
- *       complete request head (request line and headers) within this time, else it is closed
- *       without an answer: a client trickling its headers (slowloris) cannot hold a connection
- *       open</td></tr>
- *   <tr><td>ingest.http.min.body.rate</td><td>1024</td><td>bytes per second a request body
- *       must average once it has taken longer than ingest.http.header.timeout, else the request
- *       answers 408 and the connection is closed: a client trickling its body cannot hold a
- *       request thread</td></tr>
- *   <tr><td>ingest.webhooks.enabled</td><td>true</td><td>deliver webhooks from this instance</td></tr>
- *   <tr><td>ingest.webhook.initial.backoff</td><td>PT1S</td><td>first retry delay (doubles)</td></tr>
- *   <tr><td>ingest.webhook.max.backoff</td><td>PT10M</td><td>longest retry delay</td></tr>
- *   <tr><td>ingest.webhook.retry.for</td><td>PT2H</td><td>how long a delivery is retried</td></tr>
- *   <tr><td>ingest.webhook.timeout</td><td>PT10S</td><td>HTTP timeout of one attempt</td></tr>
- *   <tr><td>ingest.webhook.queue.capacity</td><td>10000</td><td>pending deliveries one instance
- *       holds; beyond it the instance stops reading new state changes (they wait in render.status,
- *       nothing is dropped)</td></tr>
- *   <tr><td>ingest.webhook.group</td><td>reelflow-ingest-webhooks</td><td>consumer group of the
- *       instances that deliver webhooks: each render.status partition's deliveries belong to one
- *       member at a time</td></tr>
- *   <tr><td>ingest.webhook.allow.http</td><td>false</td><td>accept http {@code callbackUrl}s
- *       besides https: a test override, never for production</td></tr>
- *   <tr><td>ingest.webhook.allow.hosts</td><td>(none)</td><td>hosts and address ranges a {@code
- *       callbackUrl} may reach although the SSRF rules refuse them (the local stack's test
- *       receivers)</td></tr>
- *   <tr><td>ingest.webhook.deny.hosts</td><td>(none)</td><td>more hosts and address ranges a
- *       {@code callbackUrl} must never reach (the hosts of kafka.bootstrap.servers,
- *       schema.registry.url and s3.endpoint are always denied)</td></tr>
- *   <tr><td>ingest.lineage.max.renders</td><td>2000</td><td>renders whose OpenLineage events the
- *       lineage view keeps (those with the most recent events; about 11 KB of JSON for an
- *       upscaled render, so some 22 MB at the default); older ones answer 404 "evicted"</td></tr>
- *   <tr><td>ingest.image.max.bytes</td><td>10485760</td><td>largest reference image of an
- *       image-to-video render (encoded; at most 16 MiB); a single-render body may exceed
- *       ingest.body.max.bytes by the base64 of one such image</td></tr>
- *   <tr><td>ingest.image.allow.http</td><td>false</td><td>accept http {@code imageUrl}s besides
- *       https: a test override, never for production</td></tr>
- *   <tr><td>ingest.image.allow.hosts</td><td>(none)</td><td>hosts and address ranges (comma
- *       separated, e.g. {@code 127.0.0.1,images.test}) an {@code imageUrl} may name although the
- *       SSRF rules refuse them (the local stack's test servers)</td></tr>
- *   <tr><td>ingest.image.deny.hosts</td><td>(none)</td><td>more hosts and address ranges an
- *       {@code imageUrl} must never name (the hosts of kafka.bootstrap.servers,
- *       schema.registry.url and s3.endpoint are always denied)</td></tr>
- *   <tr><td>ingest.prompt.model.dir</td><td>(none)</td><td>the checkpoint folder the base pool
- *       renders with (its {@code text_encoder/llm/tokenizer.json}; a folder holding a {@code
- *       tokenizer.json} also works): {@code prompt} and {@code negativePrompt} are counted in that
- *       tokenizer's tokens through the official template and refused with a 422 when the text
- *       encoder cannot take them. Without it only the 4,000-character bound applies and the base
- *       worker fails such a render (BAD_PARAMETERS)</td></tr>
- *   <tr><td>ingest.console.enabled</td><td>true</td><td>serve classpath {@code /console} at
- *       {@code /console}</td></tr>
- *   <tr><td>topic.requests, topic.commands, topic.status, topic.schedules, topic.lineage</td>
- *       <td>render.*</td>
- *       <td>topic names</td></tr>
- *   <tr><td>topic.idempotency</td><td>render.idempotency</td><td>compacted topic of used
- *       Idempotency-Keys (ingest-private)</td></tr>
- *   <tr><td>topic.webhooks</td><td>render.webhooks</td><td>compacted topic of pending webhook
- *       deliveries and their retry schedule, partitioned like render.status</td></tr>
- *   <tr><td>topic.dlq</td><td>render.dlq</td><td>where deliveries that were refused or ran out
- *       of retries go</td></tr>
- * </table>
+ * Immutable configuration of one ingest process. Every setting is declared once below as a {@link
+ * Setting} (name, type, default, validation, documentation) and listed in {@link #SPEC}; the
+ * README's ingest table is generated from it. Values come from the defaults, then a properties
+ * file, then environment variables ({@link ConfigSpec#envName(String)}: {@code REELFLOW_} and the
+ * name upper-cased with {@code .} and {@code -} as {@code _}, e.g. {@code
+ * REELFLOW_KAFKA_BOOTSTRAP_SERVERS}), then the typed {@link Builder}. Names and durations follow
+ * the one vocabulary (ARCHITECTURE.md, decision 23); the dotted names of earlier releases and
+ * ISO-8601 durations are still read, with a warning naming the new form.
  */
 public final class IngestConfig {
 
-  public static final String HOST = "ingest.host";
-  public static final String PORT = "ingest.port";
-  public static final String INSTANCE_ID = "ingest.instance.id";
-  public static final String BOOTSTRAP_SERVERS = "kafka.bootstrap.servers";
-  public static final String SCHEMA_REGISTRY_URL = "schema.registry.url";
-  public static final String MAX_BLOCK_MS = "kafka.max.block.ms";
-  public static final String DELIVERY_TIMEOUT_MS = "kafka.delivery.timeout.ms";
-  public static final String TRANSACTIONAL_PRODUCERS = "kafka.transactional.producers";
-  public static final String S3_ENDPOINT = "s3.endpoint";
-  public static final String S3_ACCESS_KEY = "s3.access.key";
-  public static final String S3_SECRET_KEY = "s3.secret.key";
-  public static final String S3_BUCKET = "s3.bucket";
-  public static final String S3_PRESIGN_TTL = "s3.presign.ttl";
-  public static final String S3_READ_TIMEOUT = "s3.read.timeout";
-  public static final String API_KEYS_FILE = "ingest.api.keys.file";
-  public static final String API_KEYS = "ingest.api.keys";
-  public static final String RATE_PER_SECOND = "ingest.rate.limit.per.second";
-  public static final String RATE_BURST = "ingest.rate.limit.burst";
-  public static final String MAX_IN_FLIGHT = "ingest.quota.max.in.flight";
-  public static final String BODY_MAX_BYTES = "ingest.body.max.bytes";
-  public static final String BATCH_MAX_ROWS = "ingest.batch.max.rows";
-  public static final String BATCH_MAX_BYTES = "ingest.batch.max.bytes";
-  public static final String HTTP_IDLE_TIMEOUT = "ingest.http.idle.timeout";
-  public static final String HTTP_HEADER_TIMEOUT = "ingest.http.header.timeout";
-  public static final String HTTP_MIN_BODY_RATE = "ingest.http.min.body.rate";
-  public static final String WEBHOOKS_ENABLED = "ingest.webhooks.enabled";
-  public static final String WEBHOOK_INITIAL_BACKOFF = "ingest.webhook.initial.backoff";
-  public static final String WEBHOOK_MAX_BACKOFF = "ingest.webhook.max.backoff";
-  public static final String WEBHOOK_RETRY_FOR = "ingest.webhook.retry.for";
-  public static final String WEBHOOK_TIMEOUT = "ingest.webhook.timeout";
-  public static final String WEBHOOK_QUEUE_CAPACITY = "ingest.webhook.queue.capacity";
-  public static final String WEBHOOK_GROUP = "ingest.webhook.group";
-  public static final String WEBHOOK_ALLOW_HTTP = "ingest.webhook.allow.http";
-  public static final String WEBHOOK_ALLOW_HOSTS = "ingest.webhook.allow.hosts";
-  public static final String WEBHOOK_DENY_HOSTS = "ingest.webhook.deny.hosts";
-  public static final String LINEAGE_MAX_RENDERS = "ingest.lineage.max.renders";
-  public static final String IMAGE_MAX_BYTES = "ingest.image.max.bytes";
-  public static final String IMAGE_ALLOW_HTTP = "ingest.image.allow.http";
-  public static final String IMAGE_ALLOW_HOSTS = "ingest.image.allow.hosts";
-  public static final String IMAGE_DENY_HOSTS = "ingest.image.deny.hosts";
-  public static final String PROMPT_MODEL_DIR = "ingest.prompt.model.dir";
-  public static final String CONSOLE_ENABLED = "ingest.console.enabled";
-  public static final String TOPIC_REQUESTS = "topic.requests";
-  public static final String TOPIC_COMMANDS = "topic.commands";
-  public static final String TOPIC_STATUS = "topic.status";
-  public static final String TOPIC_SCHEDULES = "topic.schedules";
-  public static final String TOPIC_LINEAGE = "topic.lineage";
-  public static final String TOPIC_IDEMPOTENCY = "topic.idempotency";
-  public static final String TOPIC_WEBHOOKS = "topic.webhooks";
-  public static final String TOPIC_DLQ = "topic.dlq";
+  private static final Logger LOG = LoggerFactory.getLogger(IngestConfig.class);
 
-  private static final Map<String, String> DEFAULTS = new LinkedHashMap<>();
+  /** The largest reference image ingest accepts at all, whatever the setting. */
+  private static final long IMAGE_MAX_BYTES_LIMIT = 16L << 20;
 
-  static {
-    DEFAULTS.put(HOST, "0.0.0.0");
-    DEFAULTS.put(PORT, "8080");
-    DEFAULTS.put(INSTANCE_ID, "");
-    DEFAULTS.put(BOOTSTRAP_SERVERS, "localhost:9092");
-    DEFAULTS.put(SCHEMA_REGISTRY_URL, "http://localhost:8081");
-    DEFAULTS.put(MAX_BLOCK_MS, "5000");
-    DEFAULTS.put(DELIVERY_TIMEOUT_MS, "15000");
-    DEFAULTS.put(TRANSACTIONAL_PRODUCERS, "2");
-    DEFAULTS.put(S3_ENDPOINT, "");
-    DEFAULTS.put(S3_ACCESS_KEY, "");
-    DEFAULTS.put(S3_SECRET_KEY, "");
-    DEFAULTS.put(S3_BUCKET, "reelflow");
-    DEFAULTS.put(S3_PRESIGN_TTL, "PT1H");
-    DEFAULTS.put(S3_READ_TIMEOUT, "PT5S");
-    DEFAULTS.put(API_KEYS_FILE, "");
-    DEFAULTS.put(API_KEYS, "");
-    DEFAULTS.put(RATE_PER_SECOND, "50");
-    DEFAULTS.put(RATE_BURST, "100");
-    DEFAULTS.put(MAX_IN_FLIGHT, "100000");
-    DEFAULTS.put(BODY_MAX_BYTES, "262144");
-    DEFAULTS.put(BATCH_MAX_ROWS, "100000");
-    DEFAULTS.put(BATCH_MAX_BYTES, Long.toString(64L << 20));
-    DEFAULTS.put(HTTP_IDLE_TIMEOUT, "PT30S");
-    DEFAULTS.put(HTTP_HEADER_TIMEOUT, "PT10S");
-    DEFAULTS.put(HTTP_MIN_BODY_RATE, "1024");
-    DEFAULTS.put(WEBHOOKS_ENABLED, "true");
-    DEFAULTS.put(WEBHOOK_INITIAL_BACKOFF, "PT1S");
-    DEFAULTS.put(WEBHOOK_MAX_BACKOFF, "PT10M");
-    DEFAULTS.put(WEBHOOK_RETRY_FOR, "PT2H");
-    DEFAULTS.put(WEBHOOK_TIMEOUT, "PT10S");
-    DEFAULTS.put(WEBHOOK_QUEUE_CAPACITY, "10000");
-    DEFAULTS.put(WEBHOOK_GROUP, "reelflow-ingest-webhooks");
-    DEFAULTS.put(WEBHOOK_ALLOW_HTTP, "false");
-    DEFAULTS.put(WEBHOOK_ALLOW_HOSTS, "");
-    DEFAULTS.put(WEBHOOK_DENY_HOSTS, "");
-    DEFAULTS.put(LINEAGE_MAX_RENDERS, "2000");
-    DEFAULTS.put(IMAGE_MAX_BYTES, Long.toString(10L << 20));
-    DEFAULTS.put(IMAGE_ALLOW_HTTP, "false");
-    DEFAULTS.put(IMAGE_ALLOW_HOSTS, "");
-    DEFAULTS.put(IMAGE_DENY_HOSTS, "");
-    DEFAULTS.put(PROMPT_MODEL_DIR, "");
-    DEFAULTS.put(CONSOLE_ENABLED, "true");
-    DEFAULTS.put(TOPIC_REQUESTS, "render.requests");
-    DEFAULTS.put(TOPIC_COMMANDS, "render.commands");
-    DEFAULTS.put(TOPIC_STATUS, "render.status");
-    DEFAULTS.put(TOPIC_SCHEDULES, "render.schedules");
-    DEFAULTS.put(TOPIC_LINEAGE, "render.lineage");
-    DEFAULTS.put(TOPIC_IDEMPOTENCY, "render.idempotency");
-    DEFAULTS.put(TOPIC_WEBHOOKS, "render.webhooks");
-    DEFAULTS.put(TOPIC_DLQ, "render.dlq");
+  public static final Setting<String> HOST =
+      Setting.string("ingest.host")
+          .defaultValue("0.0.0.0")
+          .doc("Address the HTTP server binds.")
+          .build();
+  public static final Setting<Integer> PORT =
+      Setting.integer("ingest.port")
+          .defaultValue("8080")
+          .check(p -> p >= 0 && p <= 65535, "in 0..65535")
+          .doc("HTTP port; 0 picks a free one.")
+          .build();
+  public static final Setting<String> INSTANCE_ID =
+      Setting.string("ingest.instance-id")
+          .doc(
+              "Names this instance (its Kafka client and transactional ids); a random"
+                  + " `ingest-xxxxxxxx` when not set.")
+          .oldName("ingest.instance.id")
+          .build();
+  public static final Setting<String> BOOTSTRAP_SERVERS =
+      Setting.string("kafka.bootstrap.servers")
+          .defaultValue("localhost:9092")
+          .doc("Kafka brokers.")
+          .build();
+  public static final Setting<String> SCHEMA_REGISTRY_URL =
+      Setting.string("schema.registry.url")
+          .defaultValue("http://localhost:8081")
+          .doc("Schema registry.")
+          .build();
+  public static final Setting<Long> MAX_BLOCK_MS =
+      Setting.longInteger("kafka.max.block.ms")
+          .defaultValue("5000")
+          .check(v -> v > 0, "> 0")
+          .doc(
+              "Longest a send may wait for metadata or buffer space (ms, Kafka's own property)"
+                  + " before the request answers 503.")
+          .build();
+  public static final Setting<Long> DELIVERY_TIMEOUT_MS =
+      Setting.longInteger("kafka.delivery.timeout.ms")
+          .defaultValue("15000")
+          .check(v -> v > 0, "> 0")
+          .doc(
+              "Longest a record may wait for the broker's acknowledgement (ms, Kafka's own"
+                  + " property) before the request answers 503.")
+          .build();
+  public static final Setting<Integer> TRANSACTIONAL_PRODUCERS =
+      Setting.integer("ingest.transactional-producers")
+          .defaultValue("2")
+          .check(v -> v > 0, "> 0")
+          .doc("Batches published concurrently, each in its own Kafka transaction.")
+          .oldName("kafka.transactional.producers")
+          .build();
+  public static final Setting<String> S3_ENDPOINT =
+      Setting.string("s3.endpoint")
+          .defaultValue("")
+          .doc(
+              "S3 endpoint for presigned output URLs and render manifests; without it outputs are"
+                  + " shown as object keys.")
+          .build();
+  public static final Setting<String> S3_ACCESS_KEY =
+      Setting.string("s3.access-key")
+          .defaultValue("")
+          .secret()
+          .doc("S3 access key.")
+          .oldName("s3.access.key")
+          .build();
+  public static final Setting<String> S3_SECRET_KEY =
+      Setting.string("s3.secret-key")
+          .defaultValue("")
+          .secret()
+          .doc("S3 secret key.")
+          .oldName("s3.secret.key")
+          .build();
+  public static final Setting<String> S3_BUCKET =
+      Setting.string("s3.bucket").defaultValue("reelflow").doc("Render bucket.").build();
+  public static final Setting<Duration> S3_PRESIGN_TTL =
+      Setting.duration("s3.presign-ttl")
+          .defaultValue("1h")
+          .doc("Validity of presigned output URLs.")
+          .oldName("s3.presign.ttl")
+          .build();
+  public static final Setting<Duration> S3_READ_TIMEOUT =
+      Setting.duration("s3.read-timeout")
+          .defaultValue("5s")
+          .check(d -> !d.isZero() && !d.isNegative(), "> 0")
+          .doc(
+              "Longest a read from the store (a render's manifest) may take, retries of an"
+                  + " unavailable endpoint included, before the request answers 503.")
+          .oldName("s3.read.timeout")
+          .build();
+  public static final Setting<String> API_KEYS_FILE =
+      Setting.string("ingest.api-keys-file")
+          .defaultValue("")
+          .doc("JSON file of hashed API keys per tenant.")
+          .oldName("ingest.api.keys.file")
+          .build();
+  public static final Setting<String> API_KEYS =
+      Setting.string("ingest.api-keys")
+          .defaultValue("")
+          .secret()
+          .doc("Inline keys: `tenant:sha256hex[:webhookSecret]` separated by commas.")
+          .oldName("ingest.api.keys")
+          .build();
+  public static final Setting<Double> RATE_PER_SECOND =
+      Setting.decimal("ingest.rate-limit.per-second")
+          .defaultValue("50")
+          .check(v -> v > 0, "> 0")
+          .doc("Requests per second per tenant.")
+          .oldName("ingest.rate.limit.per.second")
+          .build();
+  public static final Setting<Integer> RATE_BURST =
+      Setting.integer("ingest.rate-limit.burst")
+          .defaultValue("100")
+          .check(v -> v > 0, "> 0")
+          .doc("Token bucket size per tenant.")
+          .oldName("ingest.rate.limit.burst")
+          .build();
+  public static final Setting<Long> MAX_IN_FLIGHT =
+      Setting.longInteger("ingest.quota.max-in-flight")
+          .defaultValue("100000")
+          .check(v -> v > 0, "> 0")
+          .doc("Renders per tenant not yet in a final state.")
+          .oldName("ingest.quota.max.in.flight")
+          .build();
+  public static final Setting<Long> BODY_MAX_BYTES =
+      Setting.longInteger("ingest.body.max-bytes")
+          .defaultValue("262144")
+          .check(v -> v > 0, "> 0")
+          .doc("Largest single-render or schedule body.")
+          .oldName("ingest.body.max.bytes")
+          .build();
+  public static final Setting<Integer> BATCH_MAX_ROWS =
+      Setting.integer("ingest.batch.max-rows")
+          .defaultValue("100000")
+          .check(v -> v > 0, "> 0")
+          .doc("Most rows in one batch.")
+          .oldName("ingest.batch.max.rows")
+          .build();
+  public static final Setting<Long> BATCH_MAX_BYTES =
+      Setting.longInteger("ingest.batch.max-bytes")
+          .defaultValue(Long.toString(64L << 20))
+          .check(v -> v > 0, "> 0")
+          .doc("Largest batch body.")
+          .oldName("ingest.batch.max.bytes")
+          .build();
+  public static final Setting<Duration> HTTP_IDLE_TIMEOUT =
+      Setting.duration("ingest.http.idle-timeout")
+          .defaultValue("30s")
+          .check(d -> !d.isZero() && !d.isNegative(), "> 0")
+          .doc(
+              "A connection on which nothing arrives for this long is closed (a request waiting"
+                  + " for its body answers 408 first).")
+          .oldName("ingest.http.idle.timeout")
+          .build();
+  public static final Setting<Duration> HTTP_HEADER_TIMEOUT =
+      Setting.duration("ingest.http.header-timeout")
+          .defaultValue("10s")
+          .check(d -> !d.isZero() && !d.isNegative(), "> 0")
+          .doc(
+              "A new connection must have sent a complete request head (request line and"
+                  + " headers) within this time, else it is closed without an answer: a client"
+                  + " trickling its headers (slowloris) cannot hold a connection open.")
+          .oldName("ingest.http.header.timeout")
+          .build();
+  public static final Setting<Long> HTTP_MIN_BODY_RATE =
+      Setting.longInteger("ingest.http.min-body-rate")
+          .defaultValue("1024")
+          .check(v -> v > 0, "> 0")
+          .doc(
+              "Bytes per second a request body must average once it has taken longer than"
+                  + " `ingest.http.header-timeout`, else the request answers 408 and the"
+                  + " connection is closed: a client trickling its body cannot hold a request"
+                  + " thread.")
+          .oldName("ingest.http.min.body.rate")
+          .build();
+  public static final Setting<Boolean> WEBHOOKS_ENABLED =
+      Setting.bool("ingest.webhooks.enabled")
+          .defaultValue("true")
+          .doc("Deliver webhooks from this instance.")
+          .build();
+  public static final Setting<Duration> WEBHOOK_INITIAL_BACKOFF =
+      Setting.duration("ingest.webhook.initial-backoff")
+          .defaultValue("1s")
+          .doc("First retry delay of a webhook delivery (it doubles).")
+          .oldName("ingest.webhook.initial.backoff")
+          .build();
+  public static final Setting<Duration> WEBHOOK_MAX_BACKOFF =
+      Setting.duration("ingest.webhook.max-backoff")
+          .defaultValue("10m")
+          .doc("Longest retry delay of a webhook delivery.")
+          .oldName("ingest.webhook.max.backoff")
+          .build();
+  public static final Setting<Duration> WEBHOOK_RETRY_FOR =
+      Setting.duration("ingest.webhook.retry-for")
+          .defaultValue("2h")
+          .doc("How long a webhook delivery is retried after the state change.")
+          .oldName("ingest.webhook.retry.for")
+          .build();
+  public static final Setting<Duration> WEBHOOK_TIMEOUT =
+      Setting.duration("ingest.webhook.timeout")
+          .defaultValue("10s")
+          .doc("HTTP timeout of one webhook attempt.")
+          .build();
+  public static final Setting<Integer> WEBHOOK_QUEUE_CAPACITY =
+      Setting.integer("ingest.webhook.queue-capacity")
+          .defaultValue("10000")
+          .check(v -> v > 0, "> 0")
+          .doc(
+              "Pending deliveries one instance holds; beyond it the instance stops reading new"
+                  + " state changes (they wait in render.status, nothing is dropped).")
+          .oldName("ingest.webhook.queue.capacity")
+          .build();
+  public static final Setting<String> WEBHOOK_GROUP =
+      Setting.string("ingest.webhook.group")
+          .defaultValue("reelflow-ingest-webhooks")
+          .doc(
+              "Consumer group of the instances that deliver webhooks: each render.status"
+                  + " partition's deliveries belong to one member at a time.")
+          .build();
+  public static final Setting<Boolean> WEBHOOK_ALLOW_HTTP =
+      Setting.bool("ingest.webhook.allow-http")
+          .defaultValue("false")
+          .doc("Accept http `callbackUrl`s besides https: a test override, never for production.")
+          .oldName("ingest.webhook.allow.http")
+          .build();
+  public static final Setting<List<String>> WEBHOOK_ALLOW_HOSTS =
+      Setting.list("ingest.webhook.allow-hosts")
+          .defaultValue("")
+          .doc(
+              "Hosts and address ranges a `callbackUrl` may reach although the SSRF rules refuse"
+                  + " them (the local stack's test receivers).")
+          .oldName("ingest.webhook.allow.hosts")
+          .build();
+  public static final Setting<List<String>> WEBHOOK_DENY_HOSTS =
+      Setting.list("ingest.webhook.deny-hosts")
+          .defaultValue("")
+          .doc(
+              "More hosts and address ranges a `callbackUrl` must never reach (the hosts of"
+                  + " `kafka.bootstrap.servers`, `schema.registry.url` and `s3.endpoint` are"
+                  + " always denied).")
+          .oldName("ingest.webhook.deny.hosts")
+          .build();
+  public static final Setting<Integer> LINEAGE_MAX_RENDERS =
+      Setting.integer("ingest.lineage.max-renders")
+          .defaultValue("2000")
+          .check(v -> v > 0, "> 0")
+          .doc(
+              "Renders whose OpenLineage events the lineage view keeps (those with the most"
+                  + " recent events; about 11 KB of JSON for an upscaled render, so some 22 MB at"
+                  + " the default); older ones answer 404 \"evicted\".")
+          .oldName("ingest.lineage.max.renders")
+          .build();
+  public static final Setting<Long> IMAGE_MAX_BYTES =
+      Setting.longInteger("ingest.image.max-bytes")
+          .defaultValue(Long.toString(10L << 20))
+          .check(
+              v -> v >= 1 && v <= IMAGE_MAX_BYTES_LIMIT,
+              "in 1.." + IMAGE_MAX_BYTES_LIMIT + " (16 MiB)")
+          .doc(
+              "Largest reference image of an image-to-video render (encoded; at most 16 MiB); a"
+                  + " single-render body may exceed `ingest.body.max-bytes` by the base64 of one"
+                  + " such image.")
+          .oldName("ingest.image.max.bytes")
+          .build();
+  public static final Setting<Boolean> IMAGE_ALLOW_HTTP =
+      Setting.bool("ingest.image.allow-http")
+          .defaultValue("false")
+          .doc("Accept http `imageUrl`s besides https: a test override, never for production.")
+          .oldName("ingest.image.allow.http")
+          .build();
+  public static final Setting<List<String>> IMAGE_ALLOW_HOSTS =
+      Setting.list("ingest.image.allow-hosts")
+          .defaultValue("")
+          .doc(
+              "Hosts and address ranges (e.g. `127.0.0.1,images.test`) an `imageUrl` may name"
+                  + " although the SSRF rules refuse them (the local stack's test servers).")
+          .oldName("ingest.image.allow.hosts")
+          .build();
+  public static final Setting<List<String>> IMAGE_DENY_HOSTS =
+      Setting.list("ingest.image.deny-hosts")
+          .defaultValue("")
+          .doc(
+              "More hosts and address ranges an `imageUrl` must never name (the hosts of"
+                  + " `kafka.bootstrap.servers`, `schema.registry.url` and `s3.endpoint` are"
+                  + " always denied).")
+          .oldName("ingest.image.deny.hosts")
+          .build();
+  public static final Setting<String> PROMPT_MODEL_DIR =
+      Setting.string("ingest.prompt.model-dir")
+          .defaultValue("")
+          .doc(
+              "The checkpoint folder the base pool renders with (its"
+                  + " `text_encoder/llm/tokenizer.json`; a folder holding a `tokenizer.json` also"
+                  + " works): `prompt` and `negativePrompt` are counted in that tokenizer's tokens"
+                  + " through the official template and refused with a 422 when the text encoder"
+                  + " cannot take them. Without it only the 4,000-character bound applies and the"
+                  + " base worker fails such a render (BAD_PARAMETERS).")
+          .oldName("ingest.prompt.model.dir")
+          .build();
+  public static final Setting<Boolean> CONSOLE_ENABLED =
+      Setting.bool("ingest.console.enabled")
+          .defaultValue("true")
+          .doc("Serve the web console (classpath `/console`) at `/console`.")
+          .build();
+  public static final Setting<String> TOPIC_REQUESTS = topic("requests", "Render requests.");
+  public static final Setting<String> TOPIC_COMMANDS =
+      topic("commands", "Render commands (cancel, retry).");
+  public static final Setting<String> TOPIC_STATUS = topic("status", "Render states.");
+  public static final Setting<String> TOPIC_SCHEDULES = topic("schedules", "Schedules.");
+  public static final Setting<String> TOPIC_LINEAGE =
+      topic("lineage", "OpenLineage events of renders.");
+  public static final Setting<String> TOPIC_IDEMPOTENCY =
+      topic("idempotency", "Compacted topic of used Idempotency-Keys (ingest-private).");
+  public static final Setting<String> TOPIC_WEBHOOKS =
+      topic(
+          "webhooks",
+          "Compacted topic of pending webhook deliveries and their retry schedule, partitioned"
+              + " like render.status.");
+  public static final Setting<String> TOPIC_DLQ =
+      topic("dlq", "Where webhook deliveries that were refused or ran out of retries go.");
+
+  /** Every ingest setting, in documentation order. */
+  public static final ConfigSpec SPEC =
+      ConfigSpec.builder("ingest")
+          .add(
+              HOST,
+              PORT,
+              INSTANCE_ID,
+              BOOTSTRAP_SERVERS,
+              SCHEMA_REGISTRY_URL,
+              MAX_BLOCK_MS,
+              DELIVERY_TIMEOUT_MS,
+              TRANSACTIONAL_PRODUCERS,
+              S3_ENDPOINT,
+              S3_ACCESS_KEY,
+              S3_SECRET_KEY,
+              S3_BUCKET,
+              S3_PRESIGN_TTL,
+              S3_READ_TIMEOUT,
+              API_KEYS_FILE,
+              API_KEYS,
+              RATE_PER_SECOND,
+              RATE_BURST,
+              MAX_IN_FLIGHT,
+              BODY_MAX_BYTES,
+              BATCH_MAX_ROWS,
+              BATCH_MAX_BYTES,
+              HTTP_IDLE_TIMEOUT,
+              HTTP_HEADER_TIMEOUT,
+              HTTP_MIN_BODY_RATE,
+              WEBHOOKS_ENABLED,
+              WEBHOOK_INITIAL_BACKOFF,
+              WEBHOOK_MAX_BACKOFF,
+              WEBHOOK_RETRY_FOR,
+              WEBHOOK_TIMEOUT,
+              WEBHOOK_QUEUE_CAPACITY,
+              WEBHOOK_GROUP,
+              WEBHOOK_ALLOW_HTTP,
+              WEBHOOK_ALLOW_HOSTS,
+              WEBHOOK_DENY_HOSTS,
+              LINEAGE_MAX_RENDERS,
+              IMAGE_MAX_BYTES,
+              IMAGE_ALLOW_HTTP,
+              IMAGE_ALLOW_HOSTS,
+              IMAGE_DENY_HOSTS,
+              PROMPT_MODEL_DIR,
+              CONSOLE_ENABLED,
+              TOPIC_REQUESTS,
+              TOPIC_COMMANDS,
+              TOPIC_STATUS,
+              TOPIC_SCHEDULES,
+              TOPIC_LINEAGE,
+              TOPIC_IDEMPOTENCY,
+              TOPIC_WEBHOOKS,
+              TOPIC_DLQ)
+          .build();
+
+  private static Setting<String> topic(String what, String doc) {
+    return Setting.string("topic." + what).defaultValue("render." + what).doc(doc).build();
   }
 
-  private final Map<String, String> values;
+  private final ConfigValues values;
+  private final String instanceId;
+  private final boolean instanceIdGenerated;
 
-  private IngestConfig(Map<String, String> values) {
-    Map<String, String> v = new LinkedHashMap<>(DEFAULTS);
-    v.putAll(values);
-    if (v.get(INSTANCE_ID).isBlank()) {
-      v.put(INSTANCE_ID, "ingest-" + UUID.randomUUID().toString().substring(0, 8));
-    }
-    this.values = java.util.Collections.unmodifiableMap(v);
-    validate();
+  private IngestConfig(ConfigValues values) {
+    this(values, "ingest-" + UUID.randomUUID().toString().substring(0, 8));
   }
 
-  /** All keys with their defaults, in documentation order. */
-  public static Map<String, String> defaults() {
-    return java.util.Collections.unmodifiableMap(DEFAULTS);
+  /** {@code generatedId} names the instance when {@link #INSTANCE_ID} is not set. */
+  private IngestConfig(ConfigValues values, String generatedId) {
+    this.values = values;
+    String id = values.get(INSTANCE_ID);
+    this.instanceIdGenerated = id == null || id.isBlank();
+    this.instanceId = instanceIdGenerated ? generatedId : id;
+    // The host lists are checked now, so a bad entry fails at start naming its setting.
+    addressPolicy(IMAGE_ALLOW_HTTP, IMAGE_ALLOW_HOSTS, IMAGE_DENY_HOSTS);
+    addressPolicy(WEBHOOK_ALLOW_HTTP, WEBHOOK_ALLOW_HOSTS, WEBHOOK_DENY_HOSTS);
   }
 
   public static Builder builder() {
@@ -244,150 +437,85 @@ public final class IngestConfig {
   }
 
   /**
-   * Reads a properties file (if given and present) and then the environment overrides. Unknown keys
-   * are rejected so that a typo does not silently fall back to a default.
+   * Reads a properties file (if given and present) and then the {@code REELFLOW_*} environment.
+   * Unknown names in the file are refused so that a typo does not silently fall back to a default;
+   * old names and ISO-8601 durations are read with a warning.
+   *
+   * @throws dev.reelflow.config.ConfigException naming the setting and where its value came from
    */
-  public static IngestConfig load(Path propertiesFile, Map<String, String> env) throws IOException {
-    Builder b = builder();
-    if (propertiesFile != null && Files.exists(propertiesFile)) {
-      Properties p = new Properties();
-      try (InputStream in = Files.newInputStream(propertiesFile)) {
-        p.load(in);
-      }
-      for (String k : p.stringPropertyNames()) {
-        b.set(k, p.getProperty(k));
-      }
+  public static IngestConfig load(Path propertiesFile, Map<String, String> env) {
+    Path file = propertiesFile;
+    if (file != null && !Files.exists(file)) {
+      LOG.warn("ingest configuration file {} does not exist; using the environment only", file);
+      file = null;
     }
-    for (String k : DEFAULTS.keySet()) {
-      String envName = "REELFLOW_" + k.toUpperCase(Locale.ROOT).replace('.', '_');
-      if (env.containsKey(envName)) {
-        b.set(k, env.get(envName));
-      }
-    }
-    return b.build();
+    return new IngestConfig(SPEC.load(file, env, Map.of()));
   }
 
-  private void validate() {
-    int port = intValue(PORT);
-    if (port < 0 || port > 65535) {
-      throw new IllegalArgumentException(PORT + " must be 0..65535, got " + port);
-    }
-    for (String k :
-        new String[] {
-          MAX_BLOCK_MS,
-          DELIVERY_TIMEOUT_MS,
-          TRANSACTIONAL_PRODUCERS,
-          RATE_BURST,
-          MAX_IN_FLIGHT,
-          BODY_MAX_BYTES,
-          BATCH_MAX_ROWS,
-          BATCH_MAX_BYTES,
-          WEBHOOK_QUEUE_CAPACITY,
-          LINEAGE_MAX_RENDERS,
-          HTTP_MIN_BODY_RATE
-        }) {
-      if (longValue(k) <= 0) {
-        throw new IllegalArgumentException(k + " must be positive, got " + values.get(k));
-      }
-    }
-    if (longValue(LINEAGE_MAX_RENDERS) > Integer.MAX_VALUE) {
-      throw new IllegalArgumentException(LINEAGE_MAX_RENDERS + " is too large");
-    }
-    if (doubleValue(RATE_PER_SECOND) <= 0) {
-      throw new IllegalArgumentException(RATE_PER_SECOND + " must be positive");
-    }
-    for (String k :
-        new String[] {
-          S3_PRESIGN_TTL,
-          S3_READ_TIMEOUT,
-          WEBHOOK_INITIAL_BACKOFF,
-          WEBHOOK_MAX_BACKOFF,
-          WEBHOOK_RETRY_FOR,
-          WEBHOOK_TIMEOUT
-        }) {
-      duration(k);
-    }
-    long image = longValue(IMAGE_MAX_BYTES);
-    if (image < 1 || image > (16L << 20)) {
-      throw new IllegalArgumentException(
-          IMAGE_MAX_BYTES + " must be in 1.." + (16L << 20) + " (16 MiB), got " + image);
-    }
-    for (String k : new String[] {IMAGE_ALLOW_HTTP, WEBHOOK_ALLOW_HTTP, WEBHOOKS_ENABLED}) {
-      if (!get(k).trim().matches("(?i)true|false")) {
-        throw new IllegalArgumentException(k + " must be true or false");
-      }
-    }
-    addressPolicy(IMAGE_ALLOW_HTTP, IMAGE_ALLOW_HOSTS, IMAGE_DENY_HOSTS);
-    addressPolicy(WEBHOOK_ALLOW_HTTP, WEBHOOK_ALLOW_HOSTS, WEBHOOK_DENY_HOSTS);
-    for (String k : new String[] {S3_READ_TIMEOUT, HTTP_IDLE_TIMEOUT, HTTP_HEADER_TIMEOUT}) {
-      Duration d = duration(k);
-      if (d.isZero() || d.isNegative()) {
-        throw new IllegalArgumentException(k + " must be positive, got " + d);
-      }
-    }
+  /** The values as read, with where each came from. */
+  public ConfigValues values() {
+    return values;
   }
 
-  public String get(String key) {
-    String v = values.get(key);
-    if (v == null) {
-      throw new IllegalArgumentException("Unknown ingest config key '" + key + "'");
+  /** What was read under an old name or in an old form, one sentence each. */
+  public List<String> warnings() {
+    return values.warnings();
+  }
+
+  /** A copy with {@code setting} set to {@code value} (written as in a properties file). */
+  public IngestConfig with(Setting<?> setting, String value) {
+    return new IngestConfig(values.with(setting.name(), value), instanceId);
+  }
+
+  /** The value of {@code setting}; optional text settings are empty, never null. */
+  public <T> T get(Setting<T> setting) {
+    if (setting == INSTANCE_ID) {
+      return setting.parse(instanceId);
     }
-    return v;
+    return values.get(setting);
   }
 
-  public int intValue(String key) {
-    return (int) longValue(key);
+  public int intValue(Setting<Integer> setting) {
+    return get(setting);
   }
 
-  public long longValue(String key) {
-    try {
-      return Long.parseLong(get(key).trim());
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(key + " must be a whole number, got '" + get(key) + "'");
-    }
+  public long longValue(Setting<Long> setting) {
+    return get(setting);
   }
 
-  public double doubleValue(String key) {
-    try {
-      return Double.parseDouble(get(key).trim());
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(key + " must be a number, got '" + get(key) + "'");
-    }
+  public double doubleValue(Setting<Double> setting) {
+    return get(setting);
   }
 
-  public boolean booleanValue(String key) {
-    return Boolean.parseBoolean(get(key).trim());
+  public boolean booleanValue(Setting<Boolean> setting) {
+    return get(setting);
   }
 
-  public Duration duration(String key) {
-    try {
-      return Duration.parse(get(key).trim());
-    } catch (DateTimeParseException e) {
-      throw new IllegalArgumentException(
-          key + " must be an ISO-8601 duration such as PT30S, got '" + get(key) + "'");
-    }
+  public Duration duration(Setting<Duration> setting) {
+    return get(setting);
   }
 
   /**
-   * The SSRF rules for URLs a client gives ({@code imageUrl}: the {@code ingest.image.*} keys,
-   * {@code callbackUrl}: the {@code ingest.webhook.*} keys): the operator's allow and deny lists,
-   * and the pipeline's own services (Kafka, the schema registry, the object store) denied.
+   * The SSRF rules for URLs a client gives ({@code imageUrl}: the {@code ingest.image.*} settings,
+   * {@code callbackUrl}: the {@code ingest.webhook.*} settings): the operator's allow and deny
+   * lists, and the pipeline's own services (Kafka, the schema registry, the object store) denied.
    *
-   * @throws IllegalArgumentException naming the key of an entry that is no host or address range
+   * @throws IllegalArgumentException naming the setting of an entry that is no host or range
    */
-  public dev.reelflow.storage.input.AddressPolicy addressPolicy(
-      String allowHttpKey, String allowHostsKey, String denyHostsKey) {
-    dev.reelflow.storage.input.AddressPolicy.Builder b =
-        dev.reelflow.storage.input.AddressPolicy.builder().allowHttp(booleanValue(allowHttpKey));
+  public AddressPolicy addressPolicy(
+      Setting<Boolean> allowHttp,
+      Setting<List<String>> allowHosts,
+      Setting<List<String>> denyHosts) {
+    AddressPolicy.Builder b = AddressPolicy.builder().allowHttp(get(allowHttp));
     try {
-      b.allowAll(get(allowHostsKey));
+      b.allowAll(String.join(",", get(allowHosts)));
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(allowHostsKey + ": " + e.getMessage(), e);
+      throw new IllegalArgumentException(allowHosts.name() + ": " + e.getMessage(), e);
     }
     try {
-      b.denyAll(get(denyHostsKey));
+      b.denyAll(String.join(",", get(denyHosts)));
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(denyHostsKey + ": " + e.getMessage(), e);
+      throw new IllegalArgumentException(denyHosts.name() + ": " + e.getMessage(), e);
     }
     return b.denyServices(bootstrapServers(), schemaRegistryUrl(), get(S3_ENDPOINT)).build();
   }
@@ -401,40 +529,26 @@ public final class IngestConfig {
   }
 
   public int port() {
-    return intValue(PORT);
+    return get(PORT);
   }
 
   public String instanceId() {
-    return get(INSTANCE_ID);
+    return instanceId;
   }
 
-  /** The configuration with secrets masked, one key per line, for the start-up log. */
+  /**
+   * Every value with its source, secrets masked, then the warnings: what the server logs at start.
+   */
   public String describe() {
-    StringBuilder sb = new StringBuilder("ingest configuration:\n");
-    for (Map.Entry<String, String> e : values.entrySet()) {
-      sb.append("  ").append(e.getKey()).append(" = ").append(masked(e.getKey(), e.getValue()));
-      sb.append('\n');
+    StringBuilder sb = new StringBuilder(values.describe());
+    if (instanceIdGenerated) {
+      sb.append("\n  ").append(INSTANCE_ID.name()).append(" = ").append(instanceId);
+      sb.append("  (generated)");
+    }
+    for (String w : values.warnings()) {
+      sb.append("\n  warning: ").append(w);
     }
     return sb.toString();
-  }
-
-  private static String masked(String key, String value) {
-    if (value.isEmpty()) {
-      return "";
-    }
-    if (key.equals(S3_SECRET_KEY) || key.equals(S3_ACCESS_KEY)) {
-      return "****";
-    }
-    if (key.equals(API_KEYS)) {
-      // Inline entries hold hashes and webhook secrets: show only the tenants.
-      StringBuilder sb = new StringBuilder();
-      for (String entry : value.split(",")) {
-        String tenant = entry.split(":", 2)[0].trim();
-        sb.append(sb.length() == 0 ? "" : ",").append(tenant).append(":****");
-      }
-      return sb.toString();
-    }
-    return value;
   }
 
   @Override
@@ -442,18 +556,18 @@ public final class IngestConfig {
     return describe();
   }
 
-  /** Typed builder; every setter validates when {@link #build()} runs. */
+  /**
+   * Typed builder for embedding and tests: its values are applied as overrides on the defaults (no
+   * file, no environment) and validated when {@link #build()} runs.
+   */
   public static final class Builder {
     private final Map<String, String> values = new LinkedHashMap<>();
 
     private Builder() {}
 
-    public Builder set(String key, String value) {
-      if (!DEFAULTS.containsKey(key)) {
-        throw new IllegalArgumentException(
-            "Unknown ingest config key '" + key + "'; known keys: " + DEFAULTS.keySet());
-      }
-      values.put(key, Objects.requireNonNull(value, key));
+    /** Sets {@code setting} to {@code value}, written as in a properties file. */
+    public Builder set(Setting<?> setting, String value) {
+      values.put(setting.name(), Objects.requireNonNull(value, setting.name()));
       return this;
     }
 
@@ -516,8 +630,8 @@ public final class IngestConfig {
      * minBodyBytesPerSecond} the least a body must average once it took longer than {@code header}.
      */
     public Builder httpTimeouts(Duration idle, Duration header, long minBodyBytesPerSecond) {
-      set(HTTP_IDLE_TIMEOUT, idle.toString());
-      set(HTTP_HEADER_TIMEOUT, header.toString());
+      set(HTTP_IDLE_TIMEOUT, Durations.format(idle));
+      set(HTTP_HEADER_TIMEOUT, Durations.format(header));
       return set(HTTP_MIN_BODY_RATE, Long.toString(minBodyBytesPerSecond));
     }
 
@@ -533,8 +647,8 @@ public final class IngestConfig {
 
     public Builder webhooks(boolean enabled, Duration initialBackoff, Duration retryFor) {
       set(WEBHOOKS_ENABLED, Boolean.toString(enabled));
-      set(WEBHOOK_INITIAL_BACKOFF, initialBackoff.toString());
-      return set(WEBHOOK_RETRY_FOR, retryFor.toString());
+      set(WEBHOOK_INITIAL_BACKOFF, Durations.format(initialBackoff));
+      return set(WEBHOOK_RETRY_FOR, Durations.format(retryFor));
     }
 
     /** Lets {@code callbackUrl}s use http and reach these hosts or ranges (test receivers). */
@@ -543,8 +657,11 @@ public final class IngestConfig {
       return set(WEBHOOK_ALLOW_HOSTS, hostsAndRanges);
     }
 
+    /**
+     * @throws dev.reelflow.config.ConfigException naming the setting whose value cannot be used
+     */
     public IngestConfig build() {
-      return new IngestConfig(values);
+      return new IngestConfig(SPEC.load(null, Map.of(), values));
     }
   }
 }

@@ -17,8 +17,7 @@ public final class IngestMain {
   public static void main(String[] args) throws Exception {
     Map<String, String> env = System.getenv();
     String file = args.length > 0 ? args[0] : env.get("REELFLOW_INGEST_CONFIG");
-    IngestConfig loaded = IngestConfig.load(file == null ? null : Path.of(file), env);
-    IngestConfig config = loaded;
+    IngestConfig config = IngestConfig.load(file == null ? null : Path.of(file), env);
     if (config.get(IngestConfig.API_KEYS_FILE).isBlank()
         && config.get(IngestConfig.API_KEYS).isBlank()) {
       LocalTenant local = LocalTenant.ensure(Path.of(".reelflow", "tenant"));
@@ -26,9 +25,7 @@ public final class IngestMain {
           "No API keys configured: using the local tenant '"
               + local.tenant()
               + "' (key in .reelflow/tenant/local.json)");
-      IngestConfig.Builder b = IngestConfig.builder();
-      IngestConfig.defaults().keySet().forEach(k -> b.set(k, loaded.get(k)));
-      config = b.apiKeysFile(local.apiKeysFile()).build();
+      config = config.with(IngestConfig.API_KEYS_FILE, local.apiKeysFile().toString());
     }
     IngestServer server = IngestServer.builder(config).build().start();
     CountDownLatch stopped = new CountDownLatch(1);

@@ -1,6 +1,7 @@
 package dev.reelflow.ingest;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.reelflow.config.Setting;
 import dev.reelflow.storage.ArtifactStore;
 import java.time.Clock;
 import java.util.Optional;
@@ -62,7 +63,7 @@ record IngestServices(
         };
   }
 
-  String topic(String key) {
-    return config.get(key);
+  String topic(Setting<String> topic) {
+    return config.get(topic);
   }
 }

@@ -77,7 +77,7 @@ public final class LocalTenant {
     return webhookSecret;
   }
 
-  /** The hashed key file to pass as {@code ingest.api.keys.file}. */
+  /** The hashed key file to pass as {@code ingest.api-keys-file}. */
   public Path apiKeysFile() {
     return apiKeysFile;
   }

@@ -10,7 +10,7 @@ import java.util.Optional;
 /**
  * How long a prompt (and a negative prompt) may be at submit. Always at most {@link
  * RenderValidation#MAX_PROMPT} characters. With the base model's tokenizer ({@code
- * ingest.prompt.model.dir}) also at most what the text encoder takes, counted through the engine's
+ * ingest.prompt.model-dir}) also at most what the text encoder takes, counted through the engine's
  * own {@link PromptTemplate}: the code the worker encodes with, so a prompt is refused here exactly
  * when the worker would refuse it, as a 422 instead of a failed render.
  */

@@ -89,7 +89,7 @@ final class RequestBodies {
       if (causedByTimeout(e)) {
         ctx.header("Connection", "close");
         throw timeout(
-            "No byte of the body arrived for ingest.http.idle.timeout; send the body at once");
+            "No byte of the body arrived for ingest.http.idle-timeout; send the body at once");
       }
       throw ApiException.badRequest("The body could not be read: " + e.getMessage());
     }
@@ -109,7 +109,7 @@ final class RequestBodies {
               + Math.round(total * 1e9 / elapsedNanos)
               + " bytes/s; the least accepted is "
               + rate.bytesPerSecond()
-              + " bytes/s (ingest.http.min.body.rate). Send the body at once.");
+              + " bytes/s (ingest.http.min-body-rate). Send the body at once.");
     }
   }
 

@@ -18,9 +18,9 @@ import org.slf4j.LoggerFactory;
  * without holding a thread, so a client trickling its headers costs no thread but keeps a
  * connection (a file descriptor) open for as long as it sends a byte before each idle timeout. This
  * guard closes, without an answer, a connection that has not sent one complete request head within
- * {@code ingest.http.header.timeout} of opening. Bodies are read on a request thread and held to
- * {@code ingest.http.min.body.rate} by {@link RequestBodies}; a silent connection is closed by
- * {@code ingest.http.idle.timeout}.
+ * {@code ingest.http.header-timeout} of opening. Bodies are read on a request thread and held to
+ * {@code ingest.http.min-body-rate} by {@link RequestBodies}; a silent connection is closed by
+ * {@code ingest.http.idle-timeout}.
  */
 final class SlowClientGuard implements Connection.Listener, AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(SlowClientGuard.class);

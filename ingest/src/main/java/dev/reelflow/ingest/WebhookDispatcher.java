@@ -99,7 +99,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Retries and dead letters.</b> A delivery without a 2xx answer (3xx included: redirects are
  * not followed) is retried with exponential backoff (initial delay doubling up to the maximum)
- * until {@code ingest.webhook.retry.for} after the state change; then it goes to render.dlq with
+ * until {@code ingest.webhook.retry-for} after the state change; then it goes to render.dlq with
  * reason {@code WEBHOOK_RETRIES_EXHAUSTED}. A callback URL the SSRF rules refuse at connect time
  * (the resolved address checked, {@link CheckedHttpClient}) is dead-lettered at once with reason
  * {@code CALLBACK_REFUSED}. Entries whose render is final and has nothing pending are tombstoned.

@@ -81,7 +81,7 @@ class DurableWebhooksIT {
             .apiKeys("acme:" + ApiKeys.hash(KEY) + ":" + SECRET)
             .webhooks(true, Duration.ofMillis(100), retryFor)
             .webhookAllow(true, "127.0.0.1")
-            .set(IngestConfig.WEBHOOK_MAX_BACKOFF, "PT0.4S")
+            .set(IngestConfig.WEBHOOK_MAX_BACKOFF, "400ms")
             .set(IngestConfig.WEBHOOK_GROUP, group)
             .set(IngestConfig.TOPIC_WEBHOOKS, "render.webhooks." + group)
             .set(IngestConfig.CONSOLE_ENABLED, "false")

@@ -468,7 +468,7 @@ class IngestApiTest {
     // No s3.endpoint here: the manifest cannot be read, and the answer names the setting.
     ApiClient.Answer manifest = a.get("/v1/renders/" + id + "/manifest");
     assertProblem(manifest, 503);
-    assertThat(manifest.json().get("detail").asText()).contains(IngestConfig.S3_ENDPOINT);
+    assertThat(manifest.json().get("detail").asText()).contains(IngestConfig.S3_ENDPOINT.name());
     assertProblem(b.get("/v1/renders/" + id + "/manifest"), 404);
     assertProblem(b.get("/v1/renders/" + id + "/lineage"), 404);
   }

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * With the checkpoint folder's tokenizer ({@code ingest.prompt.model.dir}), ingest counts prompts
+ * With the checkpoint folder's tokenizer ({@code ingest.prompt.model-dir}), ingest counts prompts
  * in the text encoder's tokens through the engine's template and refuses one the encoder cannot
  * take with a 422 naming the field and the limit, before anything is published. The tokenizer is
  * the engine's synthetic test tokenizer (Qwen2.5's format, one token per digit), not Qwen's.

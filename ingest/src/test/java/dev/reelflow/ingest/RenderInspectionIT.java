@@ -268,7 +268,7 @@ class RenderInspectionIT {
                 config()
                     .instanceId("it-s3-down")
                     .s3("http://localhost:" + deadPort, "ak", "sk", "reelflow")
-                    .set(IngestConfig.S3_READ_TIMEOUT, "PT1S")
+                    .set(IngestConfig.S3_READ_TIMEOUT, "1s")
                     .build())
             .build()
             .start()) {
@@ -359,7 +359,7 @@ class RenderInspectionIT {
       ApiClient.Answer gone = c.get("/v1/renders/r-it-evict-1/lineage");
       assertProblem(gone, 404, "evicted");
       assertThat(gone.json().get("detail").asText())
-          .contains(IngestConfig.LINEAGE_MAX_RENDERS)
+          .contains(IngestConfig.LINEAGE_MAX_RENDERS.name())
           .contains("render.lineage");
       assertThat(c.get("/v1/renders/r-it-evict-3/lineage").json()).hasSize(1);
       // The instance with the default bound still holds all three.

@@ -21,8 +21,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Issue 17's slow-client probes (slowloris) against one ingest instance (in-memory publisher) with
- * short limits: 1 s {@code ingest.http.header.timeout}, 3 s {@code ingest.http.idle.timeout}, 1024
- * bytes/s {@code ingest.http.min.body.rate}. Clients trickling their headers are closed without an
+ * short limits: 1 s {@code ingest.http.header-timeout}, 3 s {@code ingest.http.idle-timeout}, 1024
+ * bytes/s {@code ingest.http.min-body-rate}. Clients trickling their headers are closed without an
  * answer, clients trickling or stalling their body get a 408 and a closed connection, and other
  * clients are served meanwhile; nothing is published for any of them.
  */
@@ -191,7 +191,7 @@ class SlowClientProbesTest {
     for (Socket s : slow) {
       String answer = readToClose(s);
       assertThat(answer).startsWith("HTTP/1.1 408");
-      assertThat(answer).contains("application/problem+json").contains("ingest.http.min.body.rate");
+      assertThat(answer).contains("application/problem+json").contains("ingest.http.min-body-rate");
       s.close();
     }
     assertThat(publisher.size()).isEqualTo(served);

@@ -187,17 +187,17 @@ public final class LocalPipeline implements AutoCloseable {
     tenant = LocalTenant.ensure(state.resolve("tenant"));
     Path ingestProperties = state.resolve("ingest.properties");
     Properties p = new Properties();
-    p.setProperty(IngestConfig.PORT, Integer.toString(options.apiPort()));
-    p.setProperty(IngestConfig.HOST, "127.0.0.1");
-    p.setProperty(IngestConfig.BOOTSTRAP_SERVERS, stack.bootstrapServers());
-    p.setProperty(IngestConfig.SCHEMA_REGISTRY_URL, stack.schemaRegistryUrl());
-    p.setProperty(IngestConfig.S3_ENDPOINT, stack.s3Endpoint());
-    p.setProperty(IngestConfig.S3_ACCESS_KEY, stack.s3AccessKey());
-    p.setProperty(IngestConfig.S3_SECRET_KEY, stack.s3SecretKey());
-    p.setProperty(IngestConfig.S3_BUCKET, stack.bucket());
-    p.setProperty(IngestConfig.API_KEYS_FILE, tenant.apiKeysFile().toString());
+    p.setProperty(IngestConfig.PORT.name(), Integer.toString(options.apiPort()));
+    p.setProperty(IngestConfig.HOST.name(), "127.0.0.1");
+    p.setProperty(IngestConfig.BOOTSTRAP_SERVERS.name(), stack.bootstrapServers());
+    p.setProperty(IngestConfig.SCHEMA_REGISTRY_URL.name(), stack.schemaRegistryUrl());
+    p.setProperty(IngestConfig.S3_ENDPOINT.name(), stack.s3Endpoint());
+    p.setProperty(IngestConfig.S3_ACCESS_KEY.name(), stack.s3AccessKey());
+    p.setProperty(IngestConfig.S3_SECRET_KEY.name(), stack.s3SecretKey());
+    p.setProperty(IngestConfig.S3_BUCKET.name(), stack.bucket());
+    p.setProperty(IngestConfig.API_KEYS_FILE.name(), tenant.apiKeysFile().toString());
     promptModelDir(options.workerSettings())
-        .ifPresent(d -> p.setProperty(IngestConfig.PROMPT_MODEL_DIR, d));
+        .ifPresent(d -> p.setProperty(IngestConfig.PROMPT_MODEL_DIR.name(), d));
     try (OutputStream out = Files.newOutputStream(ingestProperties)) {
       p.store(out, "written by reelflow up");
     }

@@ -349,15 +349,15 @@ class ClusterFaultIT {
     LocalTenant tenant = LocalTenant.ensure(dir.resolve("tenant"));
     Path ingestProperties = dir.resolve("ingest.properties");
     Properties p = new Properties();
-    p.setProperty(IngestConfig.PORT, "0");
-    p.setProperty(IngestConfig.HOST, "127.0.0.1");
-    p.setProperty(IngestConfig.BOOTSTRAP_SERVERS, stack.bootstrapServers());
-    p.setProperty(IngestConfig.SCHEMA_REGISTRY_URL, stack.schemaRegistryUrl());
-    p.setProperty(IngestConfig.S3_ENDPOINT, stack.s3Endpoint());
-    p.setProperty(IngestConfig.S3_ACCESS_KEY, stack.s3AccessKey());
-    p.setProperty(IngestConfig.S3_SECRET_KEY, stack.s3SecretKey());
-    p.setProperty(IngestConfig.S3_BUCKET, stack.bucket());
-    p.setProperty(IngestConfig.API_KEYS_FILE, tenant.apiKeysFile().toString());
+    p.setProperty(IngestConfig.PORT.name(), "0");
+    p.setProperty(IngestConfig.HOST.name(), "127.0.0.1");
+    p.setProperty(IngestConfig.BOOTSTRAP_SERVERS.name(), stack.bootstrapServers());
+    p.setProperty(IngestConfig.SCHEMA_REGISTRY_URL.name(), stack.schemaRegistryUrl());
+    p.setProperty(IngestConfig.S3_ENDPOINT.name(), stack.s3Endpoint());
+    p.setProperty(IngestConfig.S3_ACCESS_KEY.name(), stack.s3AccessKey());
+    p.setProperty(IngestConfig.S3_SECRET_KEY.name(), stack.s3SecretKey());
+    p.setProperty(IngestConfig.S3_BUCKET.name(), stack.bucket());
+    p.setProperty(IngestConfig.API_KEYS_FILE.name(), tenant.apiKeysFile().toString());
     try (OutputStream out = Files.newOutputStream(ingestProperties)) {
       p.store(out, "ClusterFaultIT ingest");
     }
