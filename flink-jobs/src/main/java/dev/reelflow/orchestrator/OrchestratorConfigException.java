@@ -1,7 +1,13 @@
 package dev.reelflow.orchestrator;
 
-/** An orchestrator setting is missing or invalid; the message names the key and what to fix. */
-public class OrchestratorConfigException extends RuntimeException {
+import dev.reelflow.config.ConfigException;
+
+/**
+ * An orchestrator setting is unknown, missing or invalid, alone or together with others; the
+ * message names the setting, where its value came from and what to fix. Every configuration error
+ * the orchestrator raises has this type.
+ */
+public class OrchestratorConfigException extends ConfigException {
   private static final long serialVersionUID = 1L;
 
   public OrchestratorConfigException(String message) {

@@ -120,7 +120,7 @@ public final class OrchestratorJob {
   /**
    * Runs the job on the environment Flink gives ({@code flink run}, or a local MiniCluster when
    * started from a plain JVM). Arguments: {@code [--config file.properties]}; every key can also
-   * come from the environment (see {@link OrchestratorConfig}).
+   * come from the environment (see {@link OrchestratorSettings}).
    */
   public static void main(String[] args) throws Exception {
     Path file = null;
@@ -420,15 +420,7 @@ public final class OrchestratorJob {
       ConfigEntry max = configs.get(broker).get("transaction.max.timeout.ms");
       if (max != null && max.value() != null) {
         long maxMs = Long.parseLong(max.value());
-        if (config.transactionTimeout().toMillis() > maxMs) {
-          throw new OrchestratorConfigException(
-              OrchestratorConfig.TRANSACTION_TIMEOUT
-                  + " ("
-                  + config.transactionTimeout().toMillis()
-                  + " ms) exceeds the broker's transaction.max.timeout.ms ("
-                  + maxMs
-                  + " ms); lower the timeout or raise the broker limit");
-        }
+        TransactionTimingRules.checkBrokerLimit(config.transactionTimeout(), maxMs);
         LOG.info(
             "transaction timeout {} ms within broker maximum {} ms",
             config.transactionTimeout().toMillis(),

@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
  * tool, not through the artifact store.
  *
  * <p>A fire is all-or-nothing: an object that is missing, outside the schedule's tenant prefix,
- * larger than {@link OrchestratorConfig#SCHEDULE_SOURCE_MAX_ROWS} rows, or with any invalid row
+ * larger than {@link OrchestratorSettings#SCHEDULE_SOURCE_MAX_ROWS} rows, or with any invalid row
  * fires nothing and leaves one dead letter that names the problem (rows by number).
  */
 final class ScheduleSourceReader extends ProcessFunction<SourceFire, RenderRequest> {
@@ -97,7 +97,7 @@ final class ScheduleSourceReader extends ProcessFunction<SourceFire, RenderReque
           "its rows are in object "
               + key
               + " but the orchestrator has no "
-              + OrchestratorConfig.STORAGE_ENDPOINT
+              + OrchestratorSettings.S3_ENDPOINT
               + " to read it from";
     } else if (!key.startsWith(s.getTenant() + "/")) {
       refusal = "object " + key + " is outside the tenant's prefix " + s.getTenant() + "/";
@@ -167,7 +167,7 @@ final class ScheduleSourceReader extends ProcessFunction<SourceFire, RenderReque
                   + " has more than "
                   + maxRows
                   + " rows ("
-                  + OrchestratorConfig.SCHEDULE_SOURCE_MAX_ROWS
+                  + OrchestratorSettings.SCHEDULE_SOURCE_MAX_ROWS
                   + ")");
         }
         try {

@@ -164,7 +164,7 @@ class ScheduleSourceReaderIT {
         .singleElement()
         .extracting(DeadLetter::getReason)
         .asString()
-        .contains("more than 2 rows", OrchestratorConfig.SCHEDULE_SOURCE_MAX_ROWS);
+        .contains("more than 2 rows", OrchestratorSettings.SCHEDULE_SOURCE_MAX_ROWS.name());
 
     upload("demo/rows/empty.ndjson", "\n\n");
     assertThat(fire(settings(), 100, schedule("demo/rows/empty.ndjson")).deadLetters())
@@ -178,6 +178,6 @@ class ScheduleSourceReaderIT {
         .singleElement()
         .extracting(DeadLetter::getReason)
         .asString()
-        .contains("no " + OrchestratorConfig.STORAGE_ENDPOINT);
+        .contains("no " + OrchestratorSettings.S3_ENDPOINT.name());
   }
 }

@@ -128,12 +128,10 @@ public final class LocalPipeline implements AutoCloseable {
     step("orchestrator (Flink MiniCluster)");
     OrchestratorConfig.Builder orchestratorBuilder =
         OrchestratorConfig.builder()
-            .set(OrchestratorConfig.BOOTSTRAP_SERVERS, stack.bootstrapServers())
-            .set(OrchestratorConfig.REGISTRY_URL, stack.schemaRegistryUrl())
-            .set(OrchestratorConfig.BUCKET, stack.bucket())
-            .set(
-                OrchestratorConfig.CHECKPOINT_DIR,
-                state.resolve("flink/checkpoints").toUri().toString())
+            .bootstrapServers(stack.bootstrapServers())
+            .registryUrl(stack.schemaRegistryUrl())
+            .bucket(stack.bucket())
+            .checkpointDir(state.resolve("flink/checkpoints").toUri().toString())
             // Schedules with a source read their rows from the same bucket.
             .storage(
                 stack.s3Endpoint(), stack.s3AccessKey(), stack.s3SecretKey(), stack.s3Region());

@@ -53,6 +53,17 @@ class BackendOptionTest {
   }
 
   @Test
+  void anOrchestratorDurationWithoutAUnitIsAUsageErrorNamingTheSetting() {
+    Run r = run("up", "--dir", dir.toString(), "--orchestrator-config", "checkpoint.interval=5");
+    assertThat(r.code()).isEqualTo(ExitCode.USAGE);
+    assertThat(r.err())
+        .contains("--orchestrator-config")
+        .contains("checkpoint.interval: cannot read '5' as duration")
+        .contains("a whole number and a unit");
+    assertThat(dir.resolve(".reelflow")).doesNotExist();
+  }
+
+  @Test
   void orchestratorAndWorkerSettingsReachThePipelineOptions() {
     PipelineOptions o = new PipelineOptions();
     new CommandLine(o)

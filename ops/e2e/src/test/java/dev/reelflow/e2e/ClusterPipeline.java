@@ -5,6 +5,7 @@ import dev.reelflow.ingest.IngestServer;
 import dev.reelflow.ingest.LocalTenant;
 import dev.reelflow.orchestrator.OrchestratorConfig;
 import dev.reelflow.orchestrator.OrchestratorJob;
+import dev.reelflow.orchestrator.OrchestratorSettings;
 import dev.reelflow.schemas.SchemaProvisioner;
 import dev.reelflow.schemas.TopicProvisioner;
 import dev.reelflow.schemas.Topics;
@@ -92,16 +93,14 @@ final class ClusterPipeline implements AutoCloseable {
           SchemaRegistryClient.create(stack.schemaRegistryUrl()), Topics.defaults());
       OrchestratorConfig.Builder b =
           OrchestratorConfig.builder()
-              .set(OrchestratorConfig.BOOTSTRAP_SERVERS, kafka.bootstrapServers())
-              .set(OrchestratorConfig.REGISTRY_URL, stack.schemaRegistryUrl())
-              .set(OrchestratorConfig.BUCKET, stack.bucket())
-              .set(
-                  OrchestratorConfig.CHECKPOINT_DIR,
-                  dir.resolve("flink/checkpoints").toUri().toString())
-              .set(OrchestratorConfig.CHECKPOINT_INTERVAL, "2s")
-              .set(OrchestratorConfig.STATE_BACKEND, "hashmap")
-              .set(OrchestratorConfig.RETRY_INITIAL_BACKOFF, "500ms")
-              .set(OrchestratorConfig.POSITION_INTERVAL, "1s");
+              .bootstrapServers(kafka.bootstrapServers())
+              .registryUrl(stack.schemaRegistryUrl())
+              .bucket(stack.bucket())
+              .checkpointDir(dir.resolve("flink/checkpoints").toUri().toString())
+              .checkpointInterval(Duration.ofSeconds(2))
+              .stateBackend("hashmap")
+              .positionInterval(Duration.ofSeconds(1))
+              .set(OrchestratorSettings.RETRY_INITIAL_BACKOFF.name(), "500ms");
       orchestratorSettings.forEach(b::set);
       p = new ClusterPipeline(dir, kafka, stack, b.build());
       p.startOrchestrator();

@@ -3,7 +3,7 @@ package dev.reelflow.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.reelflow.cli.LocalPipeline;
-import dev.reelflow.orchestrator.OrchestratorConfig;
+import dev.reelflow.orchestrator.OrchestratorSettings;
 import dev.reelflow.stack.RequiredTools;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -78,9 +78,9 @@ class ConsoleBrowserIT {
                 freePort(),
                 Map.of(
                     // Short checkpoints: status records become visible at each checkpoint.
-                    OrchestratorConfig.CHECKPOINT_INTERVAL, "2s",
-                    OrchestratorConfig.STATE_BACKEND, "hashmap",
-                    OrchestratorConfig.POSITION_INTERVAL, "1s"),
+                    OrchestratorSettings.CHECKPOINT_INTERVAL.name(), "2s",
+                    OrchestratorSettings.STATE_BACKEND.name(), "hashmap",
+                    OrchestratorSettings.POSITION_INTERVAL.name(), "1s"),
                 Map.of()),
             new PrintStream(OutputStream.nullOutputStream(), true, StandardCharsets.UTF_8));
     LOG.info("pipeline up in {} ms", (System.nanoTime() - t0) / 1_000_000);

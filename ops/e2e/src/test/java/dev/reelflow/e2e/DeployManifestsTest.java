@@ -7,10 +7,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
+import dev.reelflow.config.ConfigValues;
+import dev.reelflow.orchestrator.OrchestratorSettings;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -192,6 +195,49 @@ class DeployManifestsTest {
     assertThat(conf.path("high-availability.type").asText()).isEqualTo("kubernetes");
     assertThat(flink.path("spec").path("job").path("jarURI").asText())
         .endsWith("reelflow-orchestrator.jar");
+  }
+
+  /**
+   * The orchestrator's container gets its settings from the shared ConfigMap and Secret under the
+   * names it reads, so it logs no old-name warning and finds the S3 endpoint of schedule sources.
+   */
+  @Test
+  void orchestratorReadsTheSharedSettingsUnderTheirCurrentNames() {
+    JsonNode container =
+        ofKind("FlinkDeployment")
+            .get(0)
+            .path("spec")
+            .path("podTemplate")
+            .path("spec")
+            .path("containers")
+            .get(0);
+    Map<String, String> env = new LinkedHashMap<>();
+    for (JsonNode from : container.path("envFrom")) {
+      String configMap = from.path("configMapRef").path("name").asText(null);
+      String secret = from.path("secretRef").path("name").asText(null);
+      JsonNode source =
+          configMap != null
+              ? named("ConfigMap", configMap).path("data")
+              : named("Secret", secret).path("stringData");
+      source.fields().forEachRemaining(e -> env.put(e.getKey(), e.getValue().asText()));
+    }
+    for (JsonNode e : container.path("env")) {
+      env.put(e.path("name").asText(), e.path("value").asText("from " + e.path("valueFrom")));
+    }
+    ConfigValues values = OrchestratorSettings.SPEC.load(null, env, Map.of());
+    assertThat(values.warnings()).isEmpty();
+    assertThat(values.get(OrchestratorSettings.S3_ENDPOINT))
+        .isEqualTo("http://reelflow-minio:9000");
+    assertThat(values.get(OrchestratorSettings.S3_SECRET_KEY)).isNotBlank();
+    assertThat(values.get(OrchestratorSettings.BOOTSTRAP_SERVERS))
+        .isEqualTo("reelflow-kafka-bootstrap:9092");
+  }
+
+  private static JsonNode named(String kind, String name) {
+    return ofKind(kind).stream()
+        .filter(d -> name.equals(d.path("metadata").path("name").asText()))
+        .findFirst()
+        .orElseThrow(() -> new AssertionError("no " + kind + " " + name));
   }
 
   /**

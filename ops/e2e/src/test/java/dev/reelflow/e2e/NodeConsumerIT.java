@@ -9,7 +9,7 @@ import com.networknt.schema.SchemaRegistry;
 import com.networknt.schema.SpecificationVersion;
 import dev.reelflow.cli.LocalPipeline;
 import dev.reelflow.e2e.guide.RenderEventsReader;
-import dev.reelflow.orchestrator.OrchestratorConfig;
+import dev.reelflow.orchestrator.OrchestratorSettings;
 import dev.reelflow.schemas.AsyncApiDocument;
 import dev.reelflow.schemas.Topics;
 import dev.reelflow.schemas.WireNumbers;
@@ -107,9 +107,9 @@ class NodeConsumerIT {
                 0,
                 freePort(),
                 Map.of(
-                    OrchestratorConfig.CHECKPOINT_INTERVAL, "2s",
-                    OrchestratorConfig.STATE_BACKEND, "hashmap",
-                    OrchestratorConfig.POSITION_INTERVAL, "1s"),
+                    OrchestratorSettings.CHECKPOINT_INTERVAL.name(), "2s",
+                    OrchestratorSettings.STATE_BACKEND.name(), "hashmap",
+                    OrchestratorSettings.POSITION_INTERVAL.name(), "1s"),
                 Map.of()),
             new PrintStream(OutputStream.nullOutputStream(), true, StandardCharsets.UTF_8));
     LOG.info("pipeline up in {} ms", (System.nanoTime() - t0) / 1_000_000);

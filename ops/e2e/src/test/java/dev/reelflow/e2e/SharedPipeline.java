@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.reelflow.cli.LocalPipeline;
-import dev.reelflow.orchestrator.OrchestratorConfig;
+import dev.reelflow.orchestrator.OrchestratorSettings;
 import dev.reelflow.schemas.avro.RenderState;
 import dev.reelflow.schemas.avro.RenderStatus;
 import dev.reelflow.schemas.avro.WorkerEventType;
@@ -80,10 +80,10 @@ final class SharedPipeline implements ParameterResolver, AutoCloseable {
                   0,
                   freePort(),
                   Map.of(
-                      OrchestratorConfig.CHECKPOINT_INTERVAL, "2s",
-                      OrchestratorConfig.STATE_BACKEND, "hashmap",
-                      OrchestratorConfig.RETRY_INITIAL_BACKOFF, "500ms",
-                      OrchestratorConfig.POSITION_INTERVAL, "1s"),
+                      OrchestratorSettings.CHECKPOINT_INTERVAL.name(), "2s",
+                      OrchestratorSettings.STATE_BACKEND.name(), "hashmap",
+                      OrchestratorSettings.RETRY_INITIAL_BACKOFF.name(), "500ms",
+                      OrchestratorSettings.POSITION_INTERVAL.name(), "1s"),
                   Map.of()),
               new PrintStream(OutputStream.nullOutputStream(), true, StandardCharsets.UTF_8));
       LOG.info("e2e pipeline up in {} ms", (System.nanoTime() - t0) / 1_000_000);
