@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.reelflow.config.ConfigSpec;
 import dev.reelflow.config.Setting;
+import dev.reelflow.ingest.IngestConfig;
+import dev.reelflow.orchestrator.OrchestratorSettings;
 import dev.reelflow.worker.WorkerConfig;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -23,6 +25,8 @@ class ConfigurationTablesTest {
   /** Every process's settings, in the order the README shows them. */
   static Map<String, ConfigSpec> specs() {
     Map<String, ConfigSpec> m = new LinkedHashMap<>();
+    m.put("ingest", IngestConfig.SPEC);
+    m.put("orchestrator", OrchestratorSettings.SPEC);
     m.put("worker", WorkerConfig.SPEC);
     m.put("client", ClientSettings.SPEC);
     return m;
