@@ -1,5 +1,6 @@
 package dev.reelflow.storage;
 
+import dev.reelflow.config.Durations;
 import java.io.InputStream;
 import java.net.URI;
 import java.nio.file.Path;
@@ -130,65 +131,13 @@ public interface ArtifactStore extends AutoCloseable {
   void close();
 
   /**
-   * Options of an {@link ArtifactStore}, Kafka-client style: every option has a documented
-   * configuration key (see {@link #configure(Map)}) and a default.
+   * Options of an {@link ArtifactStore}, Kafka-client style: typed setters with documented
+   * defaults, validated by {@link #build()}. The builder reads no configuration itself: each
+   * process reads its {@code s3.*} settings through its own config spec and calls the setters
+   * (ARCHITECTURE.md, decision 23). Validation messages and {@link #describe()} name the options in
+   * that vocabulary.
    */
   final class Builder {
-    /** S3 endpoint URL, e.g. {@code http://localhost:9000}. Required. */
-    public static final String ENDPOINT = "storage.endpoint";
-
-    /** Access key. Required. */
-    public static final String ACCESS_KEY = "storage.access-key";
-
-    /** Secret key. Required. */
-    public static final String SECRET_KEY = "storage.secret-key";
-
-    /** Region; default {@code us-east-1}. */
-    public static final String REGION = "storage.region";
-
-    /** Bucket; default {@code reelflow}. */
-    public static final String BUCKET = "storage.bucket";
-
-    /** Objects larger than this go up as multipart uploads; default 16 MiB (min 5 MiB). */
-    public static final String MULTIPART_THRESHOLD = "storage.multipart.threshold-bytes";
-
-    /** Part size of multipart uploads; default 16 MiB (5 MiB to 5 GiB). */
-    public static final String PART_SIZE = "storage.multipart.part-size-bytes";
-
-    /** Parts uploaded in parallel per upload; default 4. */
-    public static final String PARALLEL_PARTS = "storage.multipart.parallel-parts";
-
-    /** Connect timeout; default 10 s. */
-    public static final String CONNECT_TIMEOUT_MS = "storage.connect-timeout-ms";
-
-    /** Read/write timeout per request; default 60 s. */
-    public static final String REQUEST_TIMEOUT_MS = "storage.request-timeout-ms";
-
-    /** Total time a request may spend retrying; default 120 s. */
-    public static final String RETRY_MAX_ELAPSED_MS = "storage.retry.max-elapsed-ms";
-
-    /** First backoff; default 200 ms. */
-    public static final String RETRY_INITIAL_BACKOFF_MS = "storage.retry.initial-backoff-ms";
-
-    /** Backoff cap; default 5 s. */
-    public static final String RETRY_MAX_BACKOFF_MS = "storage.retry.max-backoff-ms";
-
-    /**
-     * {@code auto} (default: conditional write, falling back to compare-by-checksum when the
-     * endpoint answers 501), {@code true} or {@code false} (compare-by-checksum only).
-     */
-    public static final String CONDITIONAL_WRITES = "storage.conditional-writes";
-
-    /** Days after which attempt-level artifacts expire (lifecycle rule); unset: never. */
-    public static final String ATTEMPT_EXPIRY_DAYS = "storage.attempt-expiry-days";
-
-    /**
-     * Endpoint that presigned URLs point at, when clients reach the store under another name than
-     * this process (an ingress, a public host name); default: {@link #ENDPOINT}. SigV4 signs the
-     * host, so the URL must be signed for the name the client uses.
-     */
-    public static final String PRESIGN_ENDPOINT = "storage.presign-endpoint";
-
     static final long MIN_PART_SIZE = 5L * 1024 * 1024;
     static final long MAX_PART_SIZE = 5L * 1024 * 1024 * 1024;
 
@@ -295,141 +244,79 @@ public interface ArtifactStore extends AutoCloseable {
       return this;
     }
 
-    /** Host that presigned URLs are signed for; default: the endpoint. */
+    /**
+     * Endpoint that presigned URLs point at, when clients reach the store under another name than
+     * this process (an ingress, a public host name); default: the endpoint. SigV4 signs the host,
+     * so the URL must be signed for the name the client uses.
+     */
     public Builder presignEndpoint(String endpoint) {
       this.presignEndpoint = endpoint;
       return this;
     }
 
     /**
-     * Applies the {@code storage.*} keys present in the map (file values with env overrides already
-     * merged by the caller); absent keys keep their current value.
+     * The effective options, secret masked, for the start-up log: named as the {@code s3.*}
+     * settings are (ARCHITECTURE.md, decision 23), durations written as {@link Durations} writes
+     * them ({@code 2m}, {@code 200ms}).
      */
-    public Builder configure(Map<String, String> config) {
-      Map<String, String> c = new LinkedHashMap<>(config);
-      if (c.containsKey(ENDPOINT)) {
-        endpoint(c.get(ENDPOINT));
-      }
-      if (c.containsKey(ACCESS_KEY) || c.containsKey(SECRET_KEY)) {
-        credentials(c.getOrDefault(ACCESS_KEY, accessKey), c.getOrDefault(SECRET_KEY, secretKey));
-      }
-      if (c.containsKey(REGION)) {
-        region(c.get(REGION));
-      }
-      if (c.containsKey(BUCKET)) {
-        bucket(c.get(BUCKET));
-      }
-      if (c.containsKey(MULTIPART_THRESHOLD)) {
-        multipartThreshold(Long.parseLong(c.get(MULTIPART_THRESHOLD).trim()));
-      }
-      if (c.containsKey(PART_SIZE)) {
-        partSize(Long.parseLong(c.get(PART_SIZE).trim()));
-      }
-      if (c.containsKey(PARALLEL_PARTS)) {
-        parallelParts(Integer.parseInt(c.get(PARALLEL_PARTS).trim()));
-      }
-      if (c.containsKey(CONNECT_TIMEOUT_MS)) {
-        connectTimeout(Duration.ofMillis(Long.parseLong(c.get(CONNECT_TIMEOUT_MS).trim())));
-      }
-      if (c.containsKey(REQUEST_TIMEOUT_MS)) {
-        requestTimeout(Duration.ofMillis(Long.parseLong(c.get(REQUEST_TIMEOUT_MS).trim())));
-      }
-      if (c.containsKey(RETRY_MAX_ELAPSED_MS)
-          || c.containsKey(RETRY_INITIAL_BACKOFF_MS)
-          || c.containsKey(RETRY_MAX_BACKOFF_MS)) {
-        RetryPolicy.Builder r =
-            RetryPolicy.builder()
-                .initialBackoff(retryPolicy.initialBackoff())
-                .maxBackoff(retryPolicy.maxBackoff())
-                .multiplier(retryPolicy.multiplier())
-                .maxElapsed(retryPolicy.maxElapsed());
-        if (c.containsKey(RETRY_MAX_ELAPSED_MS)) {
-          r.maxElapsed(Duration.ofMillis(Long.parseLong(c.get(RETRY_MAX_ELAPSED_MS).trim())));
-        }
-        if (c.containsKey(RETRY_INITIAL_BACKOFF_MS)) {
-          r.initialBackoff(
-              Duration.ofMillis(Long.parseLong(c.get(RETRY_INITIAL_BACKOFF_MS).trim())));
-        }
-        if (c.containsKey(RETRY_MAX_BACKOFF_MS)) {
-          r.maxBackoff(Duration.ofMillis(Long.parseLong(c.get(RETRY_MAX_BACKOFF_MS).trim())));
-        }
-        retryPolicy(r.build());
-      }
-      if (c.containsKey(CONDITIONAL_WRITES)) {
-        String v = c.get(CONDITIONAL_WRITES).trim().toLowerCase(java.util.Locale.ROOT);
-        conditionalWrites(
-            switch (v) {
-              case "auto" -> ConditionalWrites.AUTO;
-              case "true", "always" -> ConditionalWrites.ALWAYS;
-              case "false", "never" -> ConditionalWrites.NEVER;
-              default ->
-                  throw new IllegalArgumentException(
-                      CONDITIONAL_WRITES + " must be auto, true or false: " + v);
-            });
-      }
-      if (c.containsKey(PRESIGN_ENDPOINT) && !c.get(PRESIGN_ENDPOINT).isBlank()) {
-        presignEndpoint(c.get(PRESIGN_ENDPOINT).trim());
-      }
-      if (c.containsKey(ATTEMPT_EXPIRY_DAYS) && !c.get(ATTEMPT_EXPIRY_DAYS).isBlank()) {
-        attemptArtifactExpiry(Integer.parseInt(c.get(ATTEMPT_EXPIRY_DAYS).trim()));
-      }
-      return this;
-    }
-
-    /** The effective options, secret masked, for the start-up log. */
     public Map<String, String> describe() {
       Map<String, String> m = new LinkedHashMap<>();
-      m.put(ENDPOINT, String.valueOf(endpoint));
-      m.put(ACCESS_KEY, String.valueOf(accessKey));
-      m.put(SECRET_KEY, secretKey == null ? "null" : "****");
-      m.put(REGION, region);
-      m.put(BUCKET, bucket);
-      m.put(MULTIPART_THRESHOLD, Long.toString(multipartThreshold));
-      m.put(PART_SIZE, Long.toString(partSize));
-      m.put(PARALLEL_PARTS, Integer.toString(parallelParts));
-      m.put(CONNECT_TIMEOUT_MS, Long.toString(connectTimeout.toMillis()));
-      m.put(REQUEST_TIMEOUT_MS, Long.toString(requestTimeout.toMillis()));
-      m.put(RETRY_MAX_ELAPSED_MS, Long.toString(retryPolicy.maxElapsed().toMillis()));
-      m.put(RETRY_INITIAL_BACKOFF_MS, Long.toString(retryPolicy.initialBackoff().toMillis()));
-      m.put(RETRY_MAX_BACKOFF_MS, Long.toString(retryPolicy.maxBackoff().toMillis()));
-      m.put(CONDITIONAL_WRITES, conditionalWrites.name().toLowerCase(java.util.Locale.ROOT));
-      m.put(ATTEMPT_EXPIRY_DAYS, attemptExpiryDays == null ? "" : attemptExpiryDays.toString());
-      m.put(PRESIGN_ENDPOINT, presignEndpoint == null ? String.valueOf(endpoint) : presignEndpoint);
+      m.put("s3.endpoint", String.valueOf(endpoint));
+      m.put("s3.access-key", String.valueOf(accessKey));
+      m.put("s3.secret-key", secretKey == null ? "null" : "****");
+      m.put("s3.region", region);
+      m.put("s3.bucket", bucket);
+      m.put("s3.multipart.threshold-bytes", Long.toString(multipartThreshold));
+      m.put("s3.multipart.part-size-bytes", Long.toString(partSize));
+      m.put("s3.multipart.parallel-parts", Integer.toString(parallelParts));
+      m.put("s3.connect-timeout", Durations.format(connectTimeout));
+      m.put("s3.request-timeout", Durations.format(requestTimeout));
+      m.put("s3.retry.max-elapsed", Durations.format(retryPolicy.maxElapsed()));
+      m.put("s3.retry.initial-backoff", Durations.format(retryPolicy.initialBackoff()));
+      m.put("s3.retry.max-backoff", Durations.format(retryPolicy.maxBackoff()));
+      m.put("s3.conditional-writes", conditionalWrites.name().toLowerCase(java.util.Locale.ROOT));
+      m.put(
+          "s3.attempt-expiry-days", attemptExpiryDays == null ? "" : attemptExpiryDays.toString());
+      m.put(
+          "s3.presign-endpoint",
+          presignEndpoint == null ? String.valueOf(endpoint) : presignEndpoint);
       return m;
     }
 
     /** Validates the options and builds the store (no network call). */
     public ArtifactStore build() {
       if (endpoint == null || endpoint.isBlank()) {
-        throw new IllegalArgumentException(ENDPOINT + " is required");
+        throw new IllegalArgumentException("s3.endpoint is required");
       }
-      checkUrl(ENDPOINT, endpoint);
+      checkUrl("s3.endpoint", endpoint);
       if (presignEndpoint != null) {
-        checkUrl(PRESIGN_ENDPOINT, presignEndpoint);
+        checkUrl("s3.presign-endpoint", presignEndpoint);
       }
       if (accessKey == null || accessKey.isBlank() || secretKey == null || secretKey.isBlank()) {
-        throw new IllegalArgumentException(ACCESS_KEY + " and " + SECRET_KEY + " are required");
+        throw new IllegalArgumentException("s3.access-key and s3.secret-key are required");
       }
       if (!bucket.matches("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")) {
         throw new IllegalArgumentException(
-            BUCKET + " '" + bucket + "' is not a valid S3 bucket name (3-63 of a-z 0-9 . -)");
+            "s3.bucket '" + bucket + "' is not a valid S3 bucket name (3-63 of a-z 0-9 . -)");
       }
       if (partSize < MIN_PART_SIZE || partSize > MAX_PART_SIZE) {
         throw new IllegalArgumentException(
-            PART_SIZE + " must be between 5 MiB and 5 GiB (S3 limits): " + partSize);
+            "s3.multipart.part-size-bytes must be between 5 MiB and 5 GiB (S3 limits): "
+                + partSize);
       }
       if (multipartThreshold < MIN_PART_SIZE || multipartThreshold > MAX_PART_SIZE) {
         throw new IllegalArgumentException(
-            MULTIPART_THRESHOLD + " must be between 5 MiB and 5 GiB: " + multipartThreshold);
+            "s3.multipart.threshold-bytes must be between 5 MiB and 5 GiB: " + multipartThreshold);
       }
       if (parallelParts < 1 || parallelParts > 64) {
-        throw new IllegalArgumentException(PARALLEL_PARTS + " must be 1..64: " + parallelParts);
+        throw new IllegalArgumentException(
+            "s3.multipart.parallel-parts must be 1..64: " + parallelParts);
       }
       if (connectTimeout.isNegative() || connectTimeout.isZero()) {
-        throw new IllegalArgumentException(CONNECT_TIMEOUT_MS + " must be > 0");
+        throw new IllegalArgumentException("s3.connect-timeout must be > 0");
       }
       if (requestTimeout.isNegative() || requestTimeout.isZero()) {
-        throw new IllegalArgumentException(REQUEST_TIMEOUT_MS + " must be > 0");
+        throw new IllegalArgumentException("s3.request-timeout must be > 0");
       }
       return new MinioArtifactStore(this);
     }

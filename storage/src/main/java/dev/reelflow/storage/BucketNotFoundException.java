@@ -9,7 +9,7 @@ public final class BucketNotFoundException extends StorageException {
         "Bucket '"
             + bucket
             + "' does not exist on the S3 endpoint. Create it (ArtifactStore.ensureBucket(), or"
-            + " 'mc mb') or point storage.bucket at an existing bucket.",
+            + " 'mc mb') or point s3.bucket at an existing bucket.",
         cause);
     this.bucket = bucket;
   }

@@ -11,7 +11,7 @@ package dev.reelflow.storage;
 public record BucketStatus(String bucket, boolean created, Lifecycle lifecycle, String detail) {
   /** State of the lifecycle rule that expires attempt-level artifacts. */
   public enum Lifecycle {
-    /** No expiry configured (storage.attempt-expiry-days unset). */
+    /** No expiry configured (s3.attempt-expiry-days unset). */
     NOT_REQUESTED,
     /** The rule is installed. */
     APPLIED,

@@ -8,7 +8,7 @@ public final class InvalidCredentialsException extends StorageException {
             + endpoint
             + " refused the credentials ("
             + s3Code
-            + "). Check storage.access-key / storage.secret-key (or the env overrides) and the"
+            + "). Check s3.access-key / s3.secret-key (or the env overrides) and the"
             + " region; they must match a user of that endpoint.",
         cause);
   }

@@ -170,8 +170,7 @@ final class MultipartUploader {
               + count
               + " parts of "
               + config.partSize
-              + " bytes; S3 allows 10000: raise "
-              + ArtifactStore.Builder.PART_SIZE);
+              + " bytes; S3 allows 10000: raise s3.multipart.part-size-bytes");
     }
     Part[] parts = new Part[count];
     Semaphore inFlight = new Semaphore(config.parallelParts);

@@ -11,7 +11,7 @@ public final class StorageUnavailableException extends StorageException {
             + " attempts over "
             + elapsedMillis
             + " ms of retryable errors (5xx, timeouts, refused connections). Check that the S3"
-            + " endpoint is up; raise storage.retry.max-elapsed-ms if outages last longer.",
+            + " endpoint is up; raise s3.retry.max-elapsed if outages last longer.",
         cause);
   }
 }

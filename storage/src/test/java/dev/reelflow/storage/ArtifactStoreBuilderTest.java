@@ -12,7 +12,10 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
-/** Builder validation, configuration keys, presigning and the retry loop, without a server. */
+/**
+ * Builder validation, the setting names it reports, presigning and the retry loop, without a
+ * server.
+ */
 class ArtifactStoreBuilderTest {
   private static ArtifactStore.Builder valid() {
     return ArtifactStore.builder().endpoint("http://127.0.0.1:1").credentials("ak", "sk");
@@ -21,44 +24,45 @@ class ArtifactStoreBuilderTest {
   @Test
   void refusesInvalidOptionsWithTheKeyName() {
     assertThatThrownBy(() -> ArtifactStore.builder().credentials("a", "b").build())
-        .hasMessageContaining("storage.endpoint");
+        .hasMessageContaining("s3.endpoint");
     assertThatThrownBy(() -> valid().endpoint("ftp://x").build())
         .hasMessageContaining("http(s) URL");
     assertThatThrownBy(() -> valid().partSize(1024).build())
-        .hasMessageContaining("storage.multipart.part-size-bytes");
+        .hasMessageContaining("s3.multipart.part-size-bytes");
     assertThatThrownBy(() -> valid().bucket("Bad_Bucket").build())
-        .hasMessageContaining("storage.bucket");
+        .hasMessageContaining("s3.bucket");
     assertThatThrownBy(() -> valid().parallelParts(0).build())
-        .hasMessageContaining("storage.multipart.parallel-parts");
+        .hasMessageContaining("s3.multipart.parallel-parts");
   }
 
   @Test
-  void configureAppliesDocumentedKeysAndDescribeMasksTheSecret() {
+  void describeNamesTheS3SettingsAndMasksTheSecret() {
     ArtifactStore.Builder b =
         ArtifactStore.builder()
-            .configure(
-                Map.of(
-                    "storage.endpoint", "http://s3.internal:9000",
-                    "storage.access-key", "AK",
-                    "storage.secret-key", "very-secret",
-                    "storage.bucket", "renders",
-                    "storage.multipart.part-size-bytes", "8388608",
-                    "storage.retry.max-elapsed-ms", "90000",
-                    "storage.conditional-writes", "false",
-                    "storage.attempt-expiry-days", "7"));
+            .endpoint("http://s3.internal:9000")
+            .credentials("AK", "very-secret")
+            .bucket("renders")
+            .partSize(8L * 1024 * 1024)
+            .connectTimeout(Duration.ofMillis(1500))
+            .retryPolicy(RetryPolicy.builder().maxElapsed(Duration.ofSeconds(90)).build())
+            .conditionalWrites(ArtifactStore.Builder.ConditionalWrites.NEVER)
+            .attemptArtifactExpiry(7);
     Map<String, String> d = b.describe();
     assertThat(d)
-        .containsEntry("storage.endpoint", "http://s3.internal:9000")
-        .containsEntry("storage.bucket", "renders")
-        .containsEntry("storage.multipart.part-size-bytes", "8388608")
-        .containsEntry("storage.retry.max-elapsed-ms", "90000")
-        .containsEntry("storage.conditional-writes", "never")
-        .containsEntry("storage.attempt-expiry-days", "7")
-        .containsEntry("storage.secret-key", "****");
+        .containsEntry("s3.endpoint", "http://s3.internal:9000")
+        .containsEntry("s3.access-key", "AK")
+        .containsEntry("s3.bucket", "renders")
+        .containsEntry("s3.region", "us-east-1")
+        .containsEntry("s3.multipart.part-size-bytes", "8388608")
+        .containsEntry("s3.connect-timeout", "1500ms")
+        .containsEntry("s3.request-timeout", "1m")
+        .containsEntry("s3.retry.max-elapsed", "90s")
+        .containsEntry("s3.conditional-writes", "never")
+        .containsEntry("s3.attempt-expiry-days", "7")
+        .containsEntry("s3.presign-endpoint", "http://s3.internal:9000")
+        .containsEntry("s3.secret-key", "****");
+    assertThat(d.keySet()).allMatch(k -> k.startsWith("s3."));
     assertThat(d.toString()).doesNotContain("very-secret");
-    assertThatThrownBy(
-            () -> ArtifactStore.builder().configure(Map.of("storage.conditional-writes", "maybe")))
-        .hasMessageContaining("storage.conditional-writes");
   }
 
   @Test
@@ -85,7 +89,7 @@ class ArtifactStoreBuilderTest {
       assertThat(url.getPath()).isEqualTo("/reelflow/demo/k.mp4");
     }
     assertThatThrownBy(() -> valid().presignEndpoint("not a url").build())
-        .hasMessageContaining("storage.presign-endpoint");
+        .hasMessageContaining("s3.presign-endpoint");
   }
 
   @Test
@@ -143,7 +147,7 @@ class ArtifactStoreBuilderTest {
                         throw S3FailureTest.s3Error(403, "InvalidAccessKeyId");
                       }))
           .isInstanceOf(InvalidCredentialsException.class)
-          .hasMessageContaining("storage.access-key");
+          .hasMessageContaining("s3.access-key");
       assertThat(tries).hasValue(1);
 
       tries.set(0);
@@ -158,7 +162,7 @@ class ArtifactStoreBuilderTest {
                         throw new IOException("connection reset");
                       }))
           .isInstanceOf(StorageUnavailableException.class)
-          .hasMessageContaining("storage.retry.max-elapsed");
+          .hasMessageContaining("s3.retry.max-elapsed");
       assertThat(tries.get()).isGreaterThan(3);
       assertThat((System.nanoTime() - start) / 1_000_000).isLessThan(2_000);
     }

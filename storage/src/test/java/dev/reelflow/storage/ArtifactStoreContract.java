@@ -389,7 +389,7 @@ abstract class ArtifactStoreContract {
     try (ArtifactStore bad = storeBuilder().credentials(accessKey(), "wrong-secret").build()) {
       assertThatThrownBy(() -> bad.put(stageKey("x.bin"), new byte[] {1}, attrs(requestId)))
           .isInstanceOf(InvalidCredentialsException.class)
-          .hasMessageContaining("storage.secret-key");
+          .hasMessageContaining("s3.secret-key");
       assertThatThrownBy(() -> bad.stat(stageKey("x.bin")))
           .isInstanceOf(InvalidCredentialsException.class);
     }

@@ -133,7 +133,7 @@ class ArtifactStoreOutageIT {
           };
       assertThatThrownBy(() -> store.put(key, file, ObjectAttributes.defaults()))
           .isInstanceOf(StorageUnavailableException.class)
-          .hasMessageContaining("storage.retry.max-elapsed");
+          .hasMessageContaining("s3.retry.max-elapsed");
       s3.start();
       assertThat(store.find(key)).as("no half-written object is visible").isEmpty();
     }
