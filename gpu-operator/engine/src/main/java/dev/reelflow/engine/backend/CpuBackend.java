@@ -1,5 +1,6 @@
 package dev.reelflow.engine.backend;
 
+import dev.reelflow.engine.EngineApi;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 import org.bytedeco.javacpp.FloatPointer;
@@ -19,6 +20,7 @@ import org.slf4j.LoggerFactory;
  * {@link CpuElementwise} (with reductions and softmax), {@link CpuNorms} (with RoPE), {@link
  * CpuConvolution}, {@link CpuAttention}.
  */
+@EngineApi
 public final class CpuBackend implements Backend {
   private static final Logger LOG = LoggerFactory.getLogger(CpuBackend.class);
   static final int ELEMENTWISE_GRAIN = 1 << 14;

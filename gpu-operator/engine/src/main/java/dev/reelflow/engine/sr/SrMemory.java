@@ -1,5 +1,6 @@
 package dev.reelflow.engine.sr;
 
+import dev.reelflow.engine.EngineApi;
 import dev.reelflow.engine.dit.DitConfig;
 import dev.reelflow.engine.dit.HunyuanDit;
 import dev.reelflow.engine.vae.CausalVae;
@@ -29,6 +30,7 @@ import java.util.List;
  * @param vaeBytes working set of decoding one tile
  * @param videoBytes the decoded video (float32) the decode returns
  */
+@EngineApi
 public record SrMemory(
     long weightBytes, long transformerBytes, long upsamplerBytes, long vaeBytes, long videoBytes) {
 
