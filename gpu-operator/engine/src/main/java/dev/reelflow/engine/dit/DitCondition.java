@@ -1,6 +1,5 @@
 package dev.reelflow.engine.dit;
 
-import dev.reelflow.engine.EngineApi;
 import dev.reelflow.engine.text.TextFeatures;
 import java.util.Objects;
 
@@ -17,7 +16,6 @@ import java.util.Objects;
  * @param vision SigLIP states [visionTokens, visionDim] row-major, or null for text-to-video
  * @param visionTokens vision tokens (729 for SigLIP 384/14)
  */
-@EngineApi
 public record DitCondition(TextFeatures text, float[] vision, int visionTokens) {
   public DitCondition {
     Objects.requireNonNull(text, "text");

@@ -1,6 +1,5 @@
 package dev.reelflow.engine.dit;
 
-import dev.reelflow.engine.EngineApi;
 import dev.reelflow.engine.attention.AttentionConfig;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -19,7 +18,6 @@ import java.util.Objects;
  * model of the same structure for tests and CPU demos (random-init). Immutable; build variants with
  * {@link #toBuilder()}.
  */
-@EngineApi
 public final class DitConfig {
   /** Activation of the transformer MLPs ({@code mlp_act_type}). */
   public enum Activation {

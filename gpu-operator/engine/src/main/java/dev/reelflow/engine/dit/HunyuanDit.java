@@ -1,6 +1,5 @@
 package dev.reelflow.engine.dit;
 
-import dev.reelflow.engine.EngineApi;
 import dev.reelflow.engine.attention.AttentionConfig;
 import dev.reelflow.engine.attention.SstaAttention;
 import dev.reelflow.engine.backend.Backend;
@@ -36,7 +35,6 @@ import java.util.List;
  * run in one forward: the row-wise layers see the rows of every sample at once; attention runs per
  * sample because text lengths differ.
  */
-@EngineApi
 public final class HunyuanDit implements AutoCloseable {
   private static final float EPS = 1e-6f;
 

@@ -1,6 +1,5 @@
 package dev.reelflow.engine.sr;
 
-import dev.reelflow.engine.EngineApi;
 import dev.reelflow.engine.backend.Tensor;
 import dev.reelflow.engine.weights.ParamSpec;
 import java.util.List;
@@ -10,8 +9,7 @@ import java.util.List;
  * grid (same shape out), in float32. The official classes: {@link SrTo720pUpsampler} and {@link
  * SrTo1080pUpsampler}.
  */
-@EngineApi
-public interface LatentUpsampler {
+interface LatentUpsampler {
 
   /** The official class name, as config.json's {@code _class_name} gives it. */
   String className();

@@ -1,6 +1,5 @@
 package dev.reelflow.engine.sr;
 
-import dev.reelflow.engine.EngineApi;
 import dev.reelflow.engine.attention.AttentionConfig;
 import dev.reelflow.engine.backend.Backend;
 import dev.reelflow.engine.checkpoint.Component;
@@ -25,7 +24,6 @@ import java.util.Map;
  * upsampler/<variant>/} ({@code SRTo720pUpsampler} or {@code SRTo1080pUpsampler}, chosen by the
  * variant as the official loader does) and {@code vae/}.
  */
-@EngineApi
 public final class SrCheckpoint implements AutoCloseable {
   private final ModelFolder folder;
   private final SrVariant variant;

@@ -1,6 +1,5 @@
 package dev.reelflow.engine.sr;
 
-import dev.reelflow.engine.EngineApi;
 import dev.reelflow.engine.dit.DitConfig;
 import dev.reelflow.engine.dit.HunyuanDit;
 import dev.reelflow.engine.vae.CausalVae;
@@ -30,8 +29,7 @@ import java.util.List;
  * @param vaeBytes working set of decoding one tile
  * @param videoBytes the decoded video (float32) the decode returns
  */
-@EngineApi
-public record SrMemory(
+record SrMemory(
     long weightBytes, long transformerBytes, long upsamplerBytes, long vaeBytes, long videoBytes) {
 
   /** How a backend stores the weights. */

@@ -1,6 +1,5 @@
 package dev.reelflow.engine.sr;
 
-import dev.reelflow.engine.EngineApi;
 import dev.reelflow.engine.backend.Backend;
 import dev.reelflow.engine.backend.Tensor;
 import dev.reelflow.engine.vae.CausalBlocks;
@@ -19,8 +18,7 @@ import java.util.Set;
  * official forward, unused. Tensor names: {@code conv_in.conv.*}, {@code up.<i>.block.<j>.*},
  * {@code norm_out.gamma}, {@code conv_out.conv.*}.
  */
-@EngineApi
-public final class SrTo1080pUpsampler implements LatentUpsampler {
+final class SrTo1080pUpsampler implements LatentUpsampler {
   static final String CLASS = "SRTo1080pUpsampler";
 
   /**

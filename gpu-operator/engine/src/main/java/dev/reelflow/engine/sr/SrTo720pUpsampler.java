@@ -1,6 +1,5 @@
 package dev.reelflow.engine.sr;
 
-import dev.reelflow.engine.EngineApi;
 import dev.reelflow.engine.backend.Backend;
 import dev.reelflow.engine.backend.Tensor;
 import dev.reelflow.engine.vae.CausalBlocks;
@@ -17,8 +16,7 @@ import java.util.Set;
  * global_residual} is set and the shapes agree. Tensor names: {@code in_conv.conv.*}, {@code
  * blocks.<i>.block.{0,2,4}.conv.*}, {@code out_conv.conv.*}.
  */
-@EngineApi
-public final class SrTo720pUpsampler implements LatentUpsampler {
+final class SrTo720pUpsampler implements LatentUpsampler {
   static final String CLASS = "SRTo720pUpsampler";
 
   /**

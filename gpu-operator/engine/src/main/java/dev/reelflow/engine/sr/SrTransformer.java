@@ -1,6 +1,5 @@
 package dev.reelflow.engine.sr;
 
-import dev.reelflow.engine.EngineApi;
 import dev.reelflow.engine.backend.Backend;
 import dev.reelflow.engine.backend.Tensor;
 import dev.reelflow.engine.dit.DitCondition;
@@ -16,8 +15,7 @@ import java.util.Objects;
  * guidance, the mean-flow target timestep when the config has {@code use_meanflow}, no embedded
  * guidance ({@code embedded_guidance_scale} is None for both SR variants).
  */
-@EngineApi
-public final class SrTransformer implements SrStage.Velocity {
+final class SrTransformer implements SrStage.Velocity {
   private final HunyuanDit dit;
   private final DitCondition condition;
   private final Backend be;

@@ -1,6 +1,5 @@
 package dev.reelflow.engine.text;
 
-import dev.reelflow.engine.EngineApi;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,7 +18,6 @@ import java.util.regex.Pattern;
  * which says it is a stand-in; a checkpoint folder with {@code text_encoder/} gets {@link
  * HunyuanTextEncoder}.
  */
-@EngineApi
 public final class ByteTextEncoder implements TextEncoder {
   private static final Pattern QUOTED =
       Pattern.compile("\"([^\"]+)\"|\u201c([^\u201d]+)\u201d|\u300c([^\u300d]+)\u300d|'([^']+)'");

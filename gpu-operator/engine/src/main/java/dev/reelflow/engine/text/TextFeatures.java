@@ -1,7 +1,5 @@
 package dev.reelflow.engine.text;
 
-import dev.reelflow.engine.EngineApi;
-
 /**
  * Encoder output for one prompt: per-token features of the main text encoder (the MLLM, {@code
  * tokens x dim}) and of the glyph encoder for quoted text ({@code glyphTokens x glyphDim}, possibly
@@ -19,7 +17,6 @@ import dev.reelflow.engine.EngineApi;
  * @param paddedTokens MLLM sequence length with padding ({@code >= tokens})
  * @param paddedGlyphTokens glyph sequence length with padding ({@code >= glyphTokens})
  */
-@EngineApi
 public record TextFeatures(
     float[] features,
     int tokens,

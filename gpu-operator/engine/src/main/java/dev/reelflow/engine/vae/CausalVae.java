@@ -3,7 +3,6 @@ package dev.reelflow.engine.vae;
 import static dev.reelflow.engine.vae.CausalBlocks.conv;
 import static dev.reelflow.engine.vae.CausalBlocks.norm;
 
-import dev.reelflow.engine.EngineApi;
 import dev.reelflow.engine.backend.Backend;
 import dev.reelflow.engine.backend.Tensor;
 import dev.reelflow.engine.weights.ParamSpec;
@@ -21,7 +20,6 @@ import java.util.List;
  *
  * <p>Activations are one sample, channel-first: [C, T, H, W].
  */
-@EngineApi
 public final class CausalVae {
   private final VaeConfig cfg;
   private final WeightSet w;

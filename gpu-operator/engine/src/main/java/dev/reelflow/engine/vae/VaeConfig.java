@@ -1,6 +1,5 @@
 package dev.reelflow.engine.vae;
 
-import dev.reelflow.engine.EngineApi;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -33,7 +32,6 @@ import java.util.Set;
  *     next level's width (true) or keeps its input width (false)
  * @param upsampleMatchChannel {@code upsample_match_channel}: likewise for decoder upsamples
  */
-@EngineApi
 public record VaeConfig(
     String name,
     int inChannels,

@@ -1,6 +1,5 @@
 package dev.reelflow.engine.vision;
 
-import dev.reelflow.engine.EngineApi;
 import dev.reelflow.engine.GenerationSpec;
 
 /**
@@ -10,7 +9,6 @@ import dev.reelflow.engine.GenerationSpec;
  * scale with Pillow's Lanczos filter so the image covers the render size ({@code max} of the two
  * ratios, each side rounded half to even as Python's {@code round}), then crop the centre.
  */
-@EngineApi
 public final class ReferenceImages {
   private ReferenceImages() {}
 

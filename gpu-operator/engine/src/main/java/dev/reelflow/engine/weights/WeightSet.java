@@ -1,6 +1,5 @@
 package dev.reelflow.engine.weights;
 
-import dev.reelflow.engine.EngineApi;
 import dev.reelflow.engine.backend.Backend;
 import dev.reelflow.engine.backend.Tensor;
 import java.io.IOException;
@@ -23,7 +22,6 @@ import org.slf4j.LoggerFactory;
  * by a seeded random initialisation. {@link #id()} says which ({@code random-init} or the
  * checkpoint file names), so manifests never pretend random weights are trained ones.
  */
-@EngineApi
 public final class WeightSet implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(WeightSet.class);
 
