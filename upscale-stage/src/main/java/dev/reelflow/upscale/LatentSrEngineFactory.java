@@ -96,7 +96,10 @@ public final class LatentSrEngineFactory implements EngineFactory {
       return description;
     }
 
-    /** The SR stage's estimate ({@link dev.reelflow.engine.sr.SrMemory}) for the job's base. */
+    /**
+     * The SR stage's estimate ({@link dev.reelflow.engine.sr.SrPipeline#estimateBytes}) for the
+     * job's base.
+     */
     @Override
     public long estimateDeviceBytes(UpscaleJob job, boolean offloadWeights) {
       Latents l = job.baseLatents();

@@ -1,6 +1,7 @@
 package dev.reelflow.engine;
 
 /** The step listener asked to stop; the partial result is discarded. */
+@EngineApi
 public final class GenerationCancelledException extends RuntimeException {
   private final int completedSteps;
 

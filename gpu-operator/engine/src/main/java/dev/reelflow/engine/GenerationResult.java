@@ -22,6 +22,7 @@ import java.util.List;
  * @param stepSeconds wall seconds of the denoising loop
  * @param decodeSeconds wall seconds of the VAE decode
  */
+@EngineApi
 public record GenerationResult(
     long[] latentShape,
     float[] latents,

@@ -20,6 +20,7 @@ import java.util.Objects;
  *     size: the engine scales it to cover the render size and crops the centre, as the official
  *     pipeline does ({@link dev.reelflow.engine.vision.ReferenceImages#fit})
  */
+@EngineApi
 public record GenerationSpec(
     String prompt,
     String negativePrompt,

@@ -56,6 +56,7 @@ import org.slf4j.LoggerFactory;
  * The report is a {@link Report} (printable table, JSON). Benchmarks are skipped, and say so, once
  * the time budget is spent. This class logs progress; printing is the caller's.
  */
+@EngineApi
 public final class GpuSelfCheck {
   private static final Logger LOG = LoggerFactory.getLogger(GpuSelfCheck.class);
 

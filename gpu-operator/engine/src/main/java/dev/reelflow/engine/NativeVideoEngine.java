@@ -66,6 +66,7 @@ import org.slf4j.LoggerFactory;
  * weightsId = random-init}) and the frames are noise-like: the pipeline is real, the weights are
  * not.
  */
+@EngineApi
 public final class NativeVideoEngine implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(NativeVideoEngine.class);
 

@@ -6,6 +6,7 @@ package dev.reelflow.engine;
  * stop, throw an unchecked exception: the engine then ends with {@link
  * GenerationCancelledException}, the thrown exception as its cause.
  */
+@EngineApi
 @FunctionalInterface
 public interface StepListener {
   /** Phase of the transformer's denoising steps. */

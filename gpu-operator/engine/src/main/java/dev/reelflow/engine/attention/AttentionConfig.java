@@ -1,5 +1,7 @@
 package dev.reelflow.engine.attention;
 
+import dev.reelflow.engine.EngineApi;
+
 /**
  * How the DiT's joint attention runs. {@link Mode#DENSE} uses the exact flash-style kernel over all
  * tokens; {@link Mode#SSTA} uses selective and sliding tile attention as in HunyuanVideo-1.5
@@ -20,6 +22,7 @@ package dev.reelflow.engine.attention;
  *     attention in every n-th block and the last one ({@code win_type="hybrid"}, {@code
  *     win_ratio=n})
  */
+@EngineApi
 public record AttentionConfig(
     Mode mode,
     int[] tile,

@@ -1,5 +1,6 @@
 package dev.reelflow.engine.attention;
 
+import dev.reelflow.engine.EngineApi;
 import dev.reelflow.engine.backend.Backend;
 import dev.reelflow.engine.backend.BlockMask;
 import dev.reelflow.engine.backend.Tensor;
@@ -29,6 +30,7 @@ import java.util.Arrays;
  * host from the selected indices (it is tiny: tiles x tiles); the kernel is the backend's {@link
  * Backend#blockSparseAttention}.
  */
+@EngineApi
 public final class SstaAttention {
   private final AttentionConfig config;
 

@@ -1,5 +1,7 @@
 package dev.reelflow.engine.backend;
 
+import dev.reelflow.engine.EngineApi;
+
 /**
  * The tensor operations the engine's models are written against, so that a GPU implementation can
  * replace the CPU one without touching model code.
@@ -10,6 +12,7 @@ package dev.reelflow.engine.backend;
  * may be the same tensor as an input (in-place). Offsets and leading dimensions are in elements.
  * All operations are deterministic for a given backend and thread count.
  */
+@EngineApi
 public interface Backend extends AutoCloseable {
 
   /** Short name, e.g. {@code cpu}. */

@@ -1,5 +1,6 @@
 package dev.reelflow.engine.backend;
 
+import dev.reelflow.engine.EngineApi;
 import java.util.Locale;
 
 /**
@@ -14,6 +15,7 @@ import java.util.Locale;
  *
  * Immutable. Opening it is {@link Backends#open}.
  */
+@EngineApi
 public final class BackendSpec {
   /** The backend family. */
   public enum Kind {

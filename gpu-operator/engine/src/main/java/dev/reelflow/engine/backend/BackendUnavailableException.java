@@ -1,10 +1,13 @@
 package dev.reelflow.engine.backend;
 
+import dev.reelflow.engine.EngineApi;
+
 /**
  * The requested backend cannot run on this machine. The message says exactly what is missing (the
  * CUDA driver library, libtorch's CUDA build on the class path, a visible device, a device index)
  * and what to do; the engine never falls back to another device silently.
  */
+@EngineApi
 public final class BackendUnavailableException extends RuntimeException {
   private static final long serialVersionUID = 1L;
 

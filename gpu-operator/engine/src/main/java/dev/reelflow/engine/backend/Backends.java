@@ -1,5 +1,6 @@
 package dev.reelflow.engine.backend;
 
+import dev.reelflow.engine.EngineApi;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -8,6 +9,7 @@ import java.util.List;
  * open, with a {@link BackendUnavailableException} saying what is missing; there is no silent
  * fallback to the CPU.
  */
+@EngineApi
 public final class Backends {
   private Backends() {}
 

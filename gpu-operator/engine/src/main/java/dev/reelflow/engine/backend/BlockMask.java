@@ -1,5 +1,6 @@
 package dev.reelflow.engine.backend;
 
+import dev.reelflow.engine.EngineApi;
 import java.util.Arrays;
 
 /**
@@ -7,6 +8,7 @@ import java.util.Arrays;
  * square groups of {@code blockSize} consecutive tokens. Immutable once {@link #freeze()} was
  * called; kernels read the per-row lists of kept key blocks.
  */
+@EngineApi
 public final class BlockMask {
   private final int heads;
   private final int qBlocks;

@@ -1,6 +1,9 @@
 package dev.reelflow.engine.backend;
 
+import dev.reelflow.engine.EngineApi;
+
 /** Element type of a tensor's storage. Compute is always float32; half types are weight storage. */
+@EngineApi
 public enum DType {
   F32(4),
   F16(2),

@@ -1,5 +1,7 @@
 package dev.reelflow.engine.backend;
 
+import dev.reelflow.engine.EngineApi;
+
 /**
  * One compute device as the runtime reports it.
  *
@@ -9,6 +11,7 @@ package dev.reelflow.engine.backend;
  * @param freeBytes free device memory now, or -1 when unknown
  * @param computeCapability e.g. {@code 9.0}; empty for the CPU
  */
+@EngineApi
 public record DeviceInfo(
     String spec, String name, long totalBytes, long freeBytes, String computeCapability) {
 

@@ -1,5 +1,6 @@
 package dev.reelflow.engine.backend;
 
+import dev.reelflow.engine.EngineApi;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -8,6 +9,7 @@ import java.util.regex.Pattern;
  * treats it as a permanent failure of the task (the same task would fail again on the same device)
  * and stays up: nothing is left allocated by the failed operation.
  */
+@EngineApi
 public final class DeviceOutOfMemoryException extends RuntimeException {
   private static final long serialVersionUID = 1L;
   private static final Pattern TRIED =

@@ -5,7 +5,7 @@ package dev.reelflow.engine.backend;
  * Cody-Waite range reduction and a degree-6 polynomial: relative error below 2e-7 over the float
  * range, deterministic on every JVM because it is plain float arithmetic.
  */
-public final class FastMath {
+final class FastMath {
   private static final float LOG2E = 1.44269504088896341f;
   private static final float LN2_HI = 0.693359375f;
   private static final float LN2_LO = -2.12194440e-4f;

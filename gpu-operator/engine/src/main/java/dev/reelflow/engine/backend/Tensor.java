@@ -1,5 +1,6 @@
 package dev.reelflow.engine.backend;
 
+import dev.reelflow.engine.EngineApi;
 import java.nio.FloatBuffer;
 import java.nio.ShortBuffer;
 import java.util.Arrays;
@@ -18,6 +19,7 @@ import org.bytedeco.javacpp.ShortPointer;
  * <p>Close tensors you no longer need; the memory is otherwise released only when the garbage
  * collector finds the tensor unreachable.
  */
+@EngineApi
 public final class Tensor implements AutoCloseable {
   private final Backend owner;
   private final DType dtype;

@@ -1,5 +1,6 @@
 package dev.reelflow.engine.backend;
 
+import dev.reelflow.engine.EngineApi;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -56,6 +57,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Create one through {@link Backends#open} or {@link #builder()}.
  */
+@EngineApi
 public final class TorchBackend implements Backend {
   private static final Logger LOG = LoggerFactory.getLogger(TorchBackend.class);
 

@@ -1,5 +1,6 @@
 package dev.reelflow.engine.backend;
 
+import dev.reelflow.engine.EngineApi;
 import dev.reelflow.engine.backend.BackendUnavailableException.Reason;
 import java.io.File;
 import java.nio.file.Files;
@@ -30,6 +31,7 @@ import org.slf4j.LoggerFactory;
  * multiple of the Java heap and throws OutOfMemoryError long before the device is full. {@link
  * #load()} sets it when nobody did before JavaCPP started.
  */
+@EngineApi
 public final class TorchRuntime {
   private static final Logger LOG = LoggerFactory.getLogger(TorchRuntime.class);
   private static volatile boolean loaded;

@@ -1,5 +1,6 @@
 package dev.reelflow.engine.checkpoint;
 
+import dev.reelflow.engine.EngineApi;
 import dev.reelflow.engine.dit.DitConfig;
 import dev.reelflow.engine.sampler.SamplerDefaults;
 import dev.reelflow.engine.sampler.SchedulerConfig;
@@ -37,6 +38,7 @@ import java.util.stream.Stream;
  * engine expects of them (built in: {@code vae}, both {@code upsampler/<sr variant>} and the SigLIP
  * tower {@code vision_encoder/siglip/image_encoder}); the others are listed with their size.
  */
+@EngineApi
 public final class ModelCheck {
   /** What the engine expects of a component, from the component's parsed config. */
   @FunctionalInterface

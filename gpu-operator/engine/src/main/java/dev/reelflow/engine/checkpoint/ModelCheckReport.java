@@ -1,5 +1,6 @@
 package dev.reelflow.engine.checkpoint;
 
+import dev.reelflow.engine.EngineApi;
 import dev.reelflow.engine.sampler.SamplerDefaults;
 import dev.reelflow.engine.weights.WeightCheck;
 import java.nio.file.Path;
@@ -18,6 +19,7 @@ import java.util.Map;
  * @param problems what makes the folder unusable as it is; empty when {@link #ok()}
  * @param seconds how long the check took
  */
+@EngineApi
 public record ModelCheckReport(
     Path dir,
     List<VariantReport> variants,

@@ -1,5 +1,6 @@
 package dev.reelflow.engine.checkpoint;
 
+import dev.reelflow.engine.EngineApi;
 import dev.reelflow.engine.weights.Json;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -30,6 +31,7 @@ import java.util.stream.Stream;
  * ModelFolderException} that names it and what the folder has. Opening reads only folder listings;
  * variants are read (config and index) on first use.
  */
+@EngineApi
 public final class ModelFolder {
   private final Path dir;
   private final List<String> variants;

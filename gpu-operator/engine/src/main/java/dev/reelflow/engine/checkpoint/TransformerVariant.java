@@ -1,5 +1,6 @@
 package dev.reelflow.engine.checkpoint;
 
+import dev.reelflow.engine.EngineApi;
 import dev.reelflow.engine.backend.Backend;
 import dev.reelflow.engine.dit.DitConfig;
 import dev.reelflow.engine.dit.HunyuanDit;
@@ -17,6 +18,7 @@ import java.util.Optional;
  * One transformer variant of a checkpoint folder ({@code transformer/<name>/}): its {@code
  * config.json}, the {@link DitConfig} read from it, its weight files and their fingerprint.
  */
+@EngineApi
 public final class TransformerVariant {
   private final String name;
   private final VariantName parsed;

@@ -1,5 +1,6 @@
 package dev.reelflow.engine.checkpoint;
 
+import dev.reelflow.engine.EngineApi;
 import java.util.List;
 import java.util.Optional;
 import java.util.regex.Matcher;
@@ -15,6 +16,7 @@ import java.util.regex.Pattern;
  * @param task t2v, i2v or sr
  * @param kind how it was trained for inference
  */
+@EngineApi
 public record VariantName(String resolution, Task task, Kind kind) {
   /** What the variant renders. */
   public enum Task {

@@ -1,5 +1,6 @@
 package dev.reelflow.engine.checkpoint;
 
+import dev.reelflow.engine.EngineApi;
 import dev.reelflow.engine.weights.Json;
 import dev.reelflow.engine.weights.SafetensorsFile;
 import java.io.IOException;
@@ -24,6 +25,7 @@ import java.util.stream.Stream;
  * absent, a tensor the index puts in a shard that lacks it or a shard tensor the index does not
  * name, a stray file) without reading tensor data.
  */
+@EngineApi
 public final class WeightFiles {
   private final Path dir;
   private final Path index;

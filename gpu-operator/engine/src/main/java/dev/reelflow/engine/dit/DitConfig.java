@@ -1,5 +1,6 @@
 package dev.reelflow.engine.dit;
 
+import dev.reelflow.engine.EngineApi;
 import dev.reelflow.engine.attention.AttentionConfig;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -18,6 +19,7 @@ import java.util.Objects;
  * model of the same structure for tests and CPU demos (random-init). Immutable; build variants with
  * {@link #toBuilder()}.
  */
+@EngineApi
 public final class DitConfig {
   /** Activation of the transformer MLPs ({@code mlp_act_type}). */
   public enum Activation {

@@ -1,5 +1,6 @@
 package dev.reelflow.engine.sampler;
 
+import dev.reelflow.engine.EngineApi;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -17,6 +18,7 @@ import java.util.Map;
  * @param guidance classifier-free guidance scale
  * @param embeddedGuidance embedded guidance scale, or NaN for none
  */
+@EngineApi
 public record SamplerDefaults(
     String variant, int steps, double shift, double guidance, double embeddedGuidance) {
 

@@ -9,7 +9,7 @@ import java.util.List;
  * grid (same shape out), in float32. The official classes: {@link SrTo720pUpsampler} and {@link
  * SrTo1080pUpsampler}.
  */
-public interface LatentUpsampler {
+interface LatentUpsampler {
 
   /** The official class name, as config.json's {@code _class_name} gives it. */
   String className();

@@ -1,5 +1,6 @@
 package dev.reelflow.engine.sr;
 
+import dev.reelflow.engine.EngineApi;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -8,6 +9,7 @@ import java.util.List;
  * BucketMap}: a base-stage size maps to the SR bucket whose aspect ratio (width / height) is
  * closest, the first one on ties. E.g. 1280x720 maps to 1904x1072 at base 1440.
  */
+@EngineApi
 public final class SrBuckets {
   /** Bucket sides are multiples of this (the official patch size 16). */
   public static final int PATCH = 16;

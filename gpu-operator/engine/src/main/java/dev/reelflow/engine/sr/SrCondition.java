@@ -11,7 +11,7 @@ import dev.reelflow.engine.backend.Tensor;
  * noise. Once the timestep falls below 700 (1000 x the noise strength) the lq part and its ones
  * channel are zeroed.
  */
-public final class SrCondition {
+final class SrCondition {
   /** The strength of the noise mixed into lq ({@code noise_scale} = 0.7). */
   public static final float NOISE_STRENGTH = 0.7f;
 

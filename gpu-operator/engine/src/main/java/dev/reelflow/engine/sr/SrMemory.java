@@ -29,7 +29,7 @@ import java.util.List;
  * @param vaeBytes working set of decoding one tile
  * @param videoBytes the decoded video (float32) the decode returns
  */
-public record SrMemory(
+record SrMemory(
     long weightBytes, long transformerBytes, long upsamplerBytes, long vaeBytes, long videoBytes) {
 
   /** How a backend stores the weights. */

@@ -1,5 +1,6 @@
 package dev.reelflow.engine.sr;
 
+import dev.reelflow.engine.EngineApi;
 import dev.reelflow.engine.GenerationCancelledException;
 import dev.reelflow.engine.StepListener;
 import dev.reelflow.engine.backend.Backend;
@@ -37,6 +38,7 @@ import org.slf4j.LoggerFactory;
  * lq noise from torch's global generator; here both come from the request's seed (two streams), or
  * from tensors the request passes in (how the parity tests replay the official run).
  */
+@EngineApi
 public final class SrStage {
   private static final Logger LOG = LoggerFactory.getLogger(SrStage.class);
 

@@ -18,7 +18,7 @@ import java.util.Set;
  * official forward, unused. Tensor names: {@code conv_in.conv.*}, {@code up.<i>.block.<j>.*},
  * {@code norm_out.gamma}, {@code conv_out.conv.*}.
  */
-public final class SrTo1080pUpsampler implements LatentUpsampler {
+final class SrTo1080pUpsampler implements LatentUpsampler {
   static final String CLASS = "SRTo1080pUpsampler";
 
   /**

@@ -16,7 +16,7 @@ import java.util.Set;
  * global_residual} is set and the shapes agree. Tensor names: {@code in_conv.conv.*}, {@code
  * blocks.<i>.block.{0,2,4}.conv.*}, {@code out_conv.conv.*}.
  */
-public final class SrTo720pUpsampler implements LatentUpsampler {
+final class SrTo720pUpsampler implements LatentUpsampler {
   static final String CLASS = "SRTo720pUpsampler";
 
   /**

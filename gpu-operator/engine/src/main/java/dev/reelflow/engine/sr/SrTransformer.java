@@ -15,7 +15,7 @@ import java.util.Objects;
  * guidance, the mean-flow target timestep when the config has {@code use_meanflow}, no embedded
  * guidance ({@code embedded_guidance_scale} is None for both SR variants).
  */
-public final class SrTransformer implements SrStage.Velocity {
+final class SrTransformer implements SrStage.Velocity {
   private final HunyuanDit dit;
   private final DitCondition condition;
   private final Backend be;

@@ -1,5 +1,6 @@
 package dev.reelflow.engine.sr;
 
+import dev.reelflow.engine.EngineApi;
 import dev.reelflow.engine.sampler.SamplerDefaults;
 import java.util.Locale;
 
@@ -9,6 +10,7 @@ import java.util.Locale;
  * latent upsampler under {@code upsampler/<folder>}, Euler steps and shift, classifier-free
  * guidance 1 (off), and the resolution buckets that map the base stage's size to the SR grid.
  */
+@EngineApi
 public enum SrVariant {
   /** 480p base to 720p: {@code SRTo720pUpsampler}, 6 steps, shift 2. */
   SR_720P("720p_sr_distilled", "480p", 640, "720p", 960),

@@ -22,7 +22,7 @@ import java.util.regex.Pattern;
  * No quoted text: the official pipeline feeds the transformer all-zero glyph features with an
  * all-zero mask (the glyph encoder does not run), as does the engine (zero glyph tokens).
  */
-public final class GlyphPrompt {
+final class GlyphPrompt {
   /** Python's {@code r'\"(.*?)\"|“(.*?)”'} ({@code UNIX_LINES}: only {@code \n} ends a line). */
   private static final Pattern QUOTED =
       Pattern.compile("\"(.*?)\"|\u201c(.*?)\u201d", Pattern.UNIX_LINES);

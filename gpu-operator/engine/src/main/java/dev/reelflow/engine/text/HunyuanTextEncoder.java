@@ -1,5 +1,6 @@
 package dev.reelflow.engine.text;
 
+import dev.reelflow.engine.EngineApi;
 import dev.reelflow.engine.backend.Backend;
 import dev.reelflow.engine.checkpoint.ModelFolder;
 import java.util.Arrays;
@@ -17,6 +18,7 @@ import org.slf4j.LoggerFactory;
  * never reaches a real token (tested against a padded run), and the transformer masks and zeroes
  * the padding positions anyway. A prompt over the limit fails with {@link PromptTooLongException}.
  */
+@EngineApi
 public final class HunyuanTextEncoder implements TextEncoder, AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(HunyuanTextEncoder.class);
 

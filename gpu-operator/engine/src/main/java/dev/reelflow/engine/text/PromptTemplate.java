@@ -1,5 +1,6 @@
 package dev.reelflow.engine.text;
 
+import dev.reelflow.engine.EngineApi;
 import java.util.Arrays;
 
 /**
@@ -24,6 +25,7 @@ import java.util.Arrays;
  * <p>Where the official code truncates silently (a prompt whose tokens and the closing tokens
  * exceed {@link #MAX_LENGTH}), {@link #tokens} refuses with {@link PromptTooLongException}.
  */
+@EngineApi
 public final class PromptTemplate {
   /**
    * The official video system prompt, character for character: the source's backslash line

@@ -1,5 +1,6 @@
 package dev.reelflow.engine.text;
 
+import dev.reelflow.engine.EngineApi;
 import java.util.Arrays;
 
 /**
@@ -11,6 +12,7 @@ import java.util.Arrays;
  * @param maxLength positions of the window
  * @param padId the tokenizer's padding id
  */
+@EngineApi
 public record PromptTokens(int[] ids, int cropStart, int maxLength, int padId) {
   public PromptTokens {
     ids = ids.clone();

@@ -1,11 +1,14 @@
 package dev.reelflow.engine.text;
 
+import dev.reelflow.engine.EngineApi;
+
 /**
  * A prompt longer than the text encoder takes. The official pipeline would truncate it silently
  * (and with it the template's closing tokens); the engine refuses it instead. The worker reports it
  * as a permanent bad-parameters failure naming {@link #field()} and the limit; ingest refuses it at
  * submit with a 422 where it knows the tokenizer.
  */
+@EngineApi
 public final class PromptTooLongException extends IllegalArgumentException {
   private static final long serialVersionUID = 1L;
 

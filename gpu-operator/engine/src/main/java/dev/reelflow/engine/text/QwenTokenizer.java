@@ -2,6 +2,7 @@ package dev.reelflow.engine.text;
 
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import dev.reelflow.engine.EngineApi;
 import dev.reelflow.engine.checkpoint.ModelFolderException;
 import dev.reelflow.engine.weights.Json;
 import java.io.IOException;
@@ -17,6 +18,7 @@ import java.util.Map;
  * PromptTemplate}). The padding id is the {@code pad_token} of {@code tokenizer_config.json} next
  * to it, {@code <|endoftext|>} (Qwen's) when there is none.
  */
+@EngineApi
 public final class QwenTokenizer implements AutoCloseable {
   /** Qwen's padding token, used when {@code tokenizer_config.json} names none. */
   public static final String DEFAULT_PAD = "<|endoftext|>";

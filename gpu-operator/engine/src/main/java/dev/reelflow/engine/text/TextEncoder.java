@@ -1,10 +1,13 @@
 package dev.reelflow.engine.text;
 
+import dev.reelflow.engine.EngineApi;
+
 /**
  * Turns a prompt into the DiT's text conditioning. The built-in {@link ByteTextEncoder} is a
  * deterministic stand-in; real encoders (Qwen2.5-VL hidden states, ByT5 glyph features) plug in
  * behind the same interface.
  */
+@EngineApi
 public interface TextEncoder {
   /** Identifier reported in manifests, e.g. {@code byte-level-stand-in-v1}. */
   String id();

@@ -1,5 +1,7 @@
 package dev.reelflow.engine.vae;
 
+import dev.reelflow.engine.EngineApi;
+
 /**
  * The official spatial tiling of VAE decoding ({@code AutoencoderKLConv3D.spatial_tiled_decode}):
  * latent tiles of {@code sampleSize / ffactor_spatial} overlapping by {@code overlapFactor}, each
@@ -10,6 +12,7 @@ package dev.reelflow.engine.vae;
  * @param sampleSize tile side in pixels (the pipelines use 256 or 128)
  * @param overlapFactor fraction of a tile shared with its neighbour (0.125 or 0.25)
  */
+@EngineApi
 public record VaeTiling(int sampleSize, double overlapFactor) {
 
   private static final long GIB = 1L << 30;

@@ -1,5 +1,6 @@
 package dev.reelflow.engine.vision;
 
+import dev.reelflow.engine.EngineApi;
 import dev.reelflow.engine.GenerationSpec;
 import dev.reelflow.engine.backend.Backend;
 import dev.reelflow.engine.backend.Tensor;
@@ -42,6 +43,7 @@ import org.slf4j.LoggerFactory;
  * read; a text tower when the checkpoint is a whole SiglipModel). The engine owns nothing of it:
  * the caller closes it.
  */
+@EngineApi
 public final class SiglipVisionEncoder implements VisionEncoder, AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(SiglipVisionEncoder.class);
 

@@ -1,5 +1,6 @@
 package dev.reelflow.engine.vision;
 
+import dev.reelflow.engine.EngineApi;
 import dev.reelflow.engine.GenerationSpec;
 
 /**
@@ -8,6 +9,7 @@ import dev.reelflow.engine.GenerationSpec;
  * last_hidden_state}). The engine needs one for image-to-video with a transformer that has a vision
  * projection; real encoders plug in here.
  */
+@EngineApi
 public interface VisionEncoder {
   /** Identifier reported in manifests. */
   String id();

@@ -1,5 +1,6 @@
 package dev.reelflow.engine.weights;
 
+import dev.reelflow.engine.EngineApi;
 import dev.reelflow.engine.backend.Backend;
 import dev.reelflow.engine.backend.DType;
 import dev.reelflow.engine.backend.Tensor;
@@ -24,6 +25,7 @@ import org.bytedeco.javacpp.Pointer;
  * tensors; small files already in memory (the base stage's latents artifact) are read with {@link
  * #of(byte[], String)}. Supports F32, F16 and BF16. {@link SafetensorsWriter} writes the format.
  */
+@EngineApi
 public final class SafetensorsFile implements AutoCloseable {
   /** Header entry of one tensor. */
   public record Entry(String name, String dtype, long[] shape, long begin, long end) {}

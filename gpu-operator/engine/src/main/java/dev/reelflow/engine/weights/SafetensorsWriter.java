@@ -1,5 +1,6 @@
 package dev.reelflow.engine.weights;
 
+import dev.reelflow.engine.EngineApi;
 import dev.reelflow.engine.backend.DType;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -18,6 +19,7 @@ import java.util.Map;
  * BF16 (rounded to nearest even), or raw bytes under any dtype name (for fixtures of files the
  * engine must refuse).
  */
+@EngineApi
 public final class SafetensorsWriter {
   private record Item(String name, String dtype, long[] shape, byte[] bytes) {}
 

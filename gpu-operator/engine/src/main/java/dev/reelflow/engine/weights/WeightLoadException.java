@@ -1,11 +1,13 @@
 package dev.reelflow.engine.weights;
 
+import dev.reelflow.engine.EngineApi;
 import java.util.List;
 
 /**
  * A checkpoint does not fit the model or cannot be read: the message lists every offending tensor
  * (missing, mis-shaped, stored in a dtype the engine cannot read, unexpected, duplicated) at once.
  */
+@EngineApi
 public final class WeightLoadException extends RuntimeException {
   private final List<String> missing;
   private final List<String> misshaped;
