@@ -8,6 +8,7 @@ import dev.reelflow.schemas.avro.StageEvent;
 import dev.reelflow.schemas.avro.StageEventType;
 import dev.reelflow.schemas.avro.WorkerEventType;
 import dev.reelflow.schemas.registry.SchemaRegistryClient;
+import dev.reelflow.stack.CompletedCheckpoints;
 import dev.reelflow.storage.ArtifactStore;
 import dev.reelflow.storage.StoredObject;
 import java.io.IOException;
@@ -72,7 +73,6 @@ class BrokerFaultIT {
   static final boolean SLOW = Boolean.getBoolean("reelflow.slow");
   static final Duration WAIT = Duration.ofSeconds(SLOW ? 300 : 150);
   static final long STEP_MS = 500;
-  static final long OBSERVE_MS = 5_000;
 
   /** The orchestrator's task.lease.stall-hold for this run; empty: its default. */
   static final String STALL_HOLD = System.getProperty("reelflow.brokers.stall-hold", "").trim();
@@ -209,7 +209,9 @@ class BrokerFaultIT {
         throw new AssertionError(e.getMessage() + "\n" + describe(ack.requestId()), e);
       }
     }
-    Thread.sleep(OBSERVE_MS);
+    // A duplicate final status would be committed and read once the checkpoints begun now
+    // completed.
+    CompletedCheckpoints.awaitCommitted(p.dir.resolve("flink/checkpoints"), WAIT);
   }
 
   static String describe(String id) {

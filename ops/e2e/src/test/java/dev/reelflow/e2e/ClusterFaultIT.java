@@ -14,6 +14,7 @@ import dev.reelflow.schemas.TopicProvisioner;
 import dev.reelflow.schemas.Topics;
 import dev.reelflow.schemas.avro.StageEventType;
 import dev.reelflow.schemas.registry.SchemaRegistryClient;
+import dev.reelflow.stack.CompletedCheckpoints;
 import dev.reelflow.stack.FlinkSessionProcesses;
 import dev.reelflow.stack.LocalStack;
 import dev.reelflow.storage.ArtifactStore;
@@ -185,7 +186,8 @@ class ClusterFaultIT {
           throw new AssertionError(e.getMessage() + "\n" + describe(events, ids), e);
         }
       }
-      Thread.sleep(6_000); // a late duplicate would come within a few checkpoints
+      // A late duplicate would be committed and read once the checkpoints begun now completed.
+      CompletedCheckpoints.awaitCommitted(d.checkpoints(), WAIT);
       RenderHistoryChecker.Result r =
           RenderHistoryChecker.check(
               h,

@@ -129,8 +129,8 @@ class DrainIT {
     assertThat(other.owns(completed.get(0).getWorkerId())).isTrue();
     assertThat(completed.get(0).getAttempt()).isGreaterThan(progress.getAttempt());
 
-    // Observation window of two checkpoints for a duplicate final status (see WorkerFailoverIT).
-    Thread.sleep(5_000);
+    // Observation window for a duplicate final status (see WorkerFailoverIT).
+    p.awaitCommitted();
     List<RenderStatus> statuses = log.statuses(id);
     assertThat(statuses.stream().filter(s -> s.getState() == RenderState.SUCCEEDED))
         .as(p.describe(id))

@@ -8,6 +8,7 @@ import dev.reelflow.orchestrator.OrchestratorConfig;
 import dev.reelflow.schemas.avro.RenderState;
 import dev.reelflow.schemas.avro.RenderStatus;
 import dev.reelflow.schemas.avro.WorkerEventType;
+import dev.reelflow.stack.CompletedCheckpoints;
 import dev.reelflow.storage.ArtifactStore;
 import dev.reelflow.worker.WorkerConfig;
 import java.io.IOException;
@@ -47,6 +48,7 @@ final class SharedPipeline implements ParameterResolver, AutoCloseable {
   static final String LEASE = "4s";
 
   private Path dir;
+  private Path checkpoints;
   private LocalPipeline pipeline;
   private EventLog events;
   private ArtifactStore store;
@@ -69,22 +71,25 @@ final class SharedPipeline implements ParameterResolver, AutoCloseable {
     try {
       s.dir = Files.createTempDirectory("reelflow-e2e");
       long t0 = System.nanoTime();
+      LocalPipeline.Options options =
+          new LocalPipeline.Options(
+              s.dir,
+              0,
+              0,
+              "emulated",
+              "bicubic",
+              0,
+              freePort(),
+              Map.of(
+                  OrchestratorConfig.CHECKPOINT_INTERVAL, "2s",
+                  OrchestratorConfig.STATE_BACKEND, "hashmap",
+                  OrchestratorConfig.RETRY_INITIAL_BACKOFF, "500ms",
+                  OrchestratorConfig.POSITION_INTERVAL, "1s"),
+              Map.of());
+      s.checkpoints = options.stateDir().resolve("flink/checkpoints");
       s.pipeline =
           LocalPipeline.start(
-              new LocalPipeline.Options(
-                  s.dir,
-                  0,
-                  0,
-                  "emulated",
-                  "bicubic",
-                  0,
-                  freePort(),
-                  Map.of(
-                      OrchestratorConfig.CHECKPOINT_INTERVAL, "2s",
-                      OrchestratorConfig.STATE_BACKEND, "hashmap",
-                      OrchestratorConfig.RETRY_INITIAL_BACKOFF, "500ms",
-                      OrchestratorConfig.POSITION_INTERVAL, "1s"),
-                  Map.of()),
+              options,
               new PrintStream(OutputStream.nullOutputStream(), true, StandardCharsets.UTF_8));
       LOG.info("e2e pipeline up in {} ms", (System.nanoTime() - t0) / 1_000_000);
       s.events =
@@ -128,6 +133,15 @@ final class SharedPipeline implements ParameterResolver, AutoCloseable {
 
   RenderApi api() {
     return api;
+  }
+
+  /**
+   * The observation window before asserting that no duplicate appeared: waits until the
+   * orchestrator's records emitted so far are committed and read ({@link
+   * CompletedCheckpoints#awaitCommitted}), about three 2 s checkpoints.
+   */
+  void awaitCommitted() {
+    CompletedCheckpoints.awaitCommitted(checkpoints, Duration.ofSeconds(90));
   }
 
   /** Starts an emulated base worker JVM connected to this pipeline. */
