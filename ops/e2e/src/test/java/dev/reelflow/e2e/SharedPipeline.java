@@ -7,7 +7,6 @@ import dev.reelflow.cli.LocalPipeline;
 import dev.reelflow.orchestrator.OrchestratorConfig;
 import dev.reelflow.schemas.avro.RenderState;
 import dev.reelflow.schemas.avro.RenderStatus;
-import dev.reelflow.schemas.avro.WorkerEventType;
 import dev.reelflow.stack.CompletedCheckpoints;
 import dev.reelflow.storage.ArtifactStore;
 import dev.reelflow.worker.WorkerConfig;
@@ -53,6 +52,7 @@ final class SharedPipeline implements ParameterResolver, AutoCloseable {
   private EventLog events;
   private ArtifactStore store;
   private RenderApi api;
+  private RenderHistoryChecker.Bucket bucket;
 
   @Override
   public boolean supportsParameter(ParameterContext p, ExtensionContext c) {
@@ -178,50 +178,11 @@ final class SharedPipeline implements ParameterResolver, AutoCloseable {
   }
 
   /** The checker's view of the bucket: listings, bytes and incomplete multipart uploads. */
-  RenderHistoryChecker.Bucket bucket() {
-    var stack = pipeline.stack();
-    io.minio.MinioAsyncClient s3 =
-        io.minio.MinioAsyncClient.builder()
-            .endpoint(stack.s3Endpoint())
-            .credentials(stack.s3AccessKey(), stack.s3SecretKey())
-            .region(stack.s3Region())
-            .build();
-    return new RenderHistoryChecker.Bucket() {
-      @Override
-      public java.util.List<dev.reelflow.storage.StoredObject> list(String prefix) {
-        return store.list(prefix);
-      }
-
-      @Override
-      public byte[] read(String key) {
-        return store.getBytes(key, false);
-      }
-
-      @Override
-      public java.util.List<String> incompleteUploads(String prefix) {
-        try {
-          java.util.List<String> keys = new java.util.ArrayList<>();
-          s3.listMultipartUploadsAsync(
-                  stack.bucket(),
-                  stack.s3Region(),
-                  null,
-                  null,
-                  prefix,
-                  1000,
-                  null,
-                  null,
-                  null,
-                  null)
-              .get()
-              .result()
-              .uploads()
-              .forEach(u -> keys.add(u.objectName()));
-          return keys;
-        } catch (Exception e) {
-          throw new AssertionError("cannot list multipart uploads under " + prefix + ": " + e, e);
-        }
-      }
-    };
+  synchronized RenderHistoryChecker.Bucket bucket() {
+    if (bucket == null) {
+      bucket = RenderHistoryChecker.Bucket.of(pipeline.stack());
+    }
+    return bucket;
   }
 
   /**
@@ -230,64 +191,19 @@ final class SharedPipeline implements ParameterResolver, AutoCloseable {
    */
   RenderHistoryChecker.Result check(RenderHistory history) {
     RenderHistoryChecker.Result r =
-        RenderHistoryChecker.check(
-            history,
-            new RenderHistoryChecker.Observed(
-                java.util.List.copyOf(events.statuses),
-                java.util.List.copyOf(events.stageEvents),
-                java.util.List.copyOf(events.deadLetters),
-                bucket()));
+        RenderHistoryChecker.check(history, RenderHistoryChecker.Observed.of(events, bucket()));
     RenderHistoryChecker.report(r, RenderHistoryChecker.reportDir());
     return r;
   }
 
   /** Waits until every worker of {@code jvms} announced READY on render.worker-events. */
   void awaitReady(Duration timeout, WorkerJvm... jvms) {
-    for (WorkerJvm jvm : jvms) {
-      try {
-        events.awaitWorker(
-            timeout,
-            "READY from worker " + jvm.id,
-            e -> jvm.owns(e.getWorkerId()) && e.getType() == WorkerEventType.READY);
-      } catch (AssertionError e) {
-        throw new AssertionError(e.getMessage() + "\n--- worker log ---\n" + jvm.tail(), e);
-      }
-    }
+    events.awaitReady(timeout, java.util.List.of(jvms));
   }
 
   /** What the pipeline published about a render, for failure messages. */
   String describe(String requestId) {
-    StringBuilder sb = new StringBuilder("render ").append(requestId).append(":");
-    events
-        .statuses(requestId)
-        .forEach(
-            s ->
-                sb.append("\n  status ")
-                    .append(s.getState())
-                    .append(" attempt ")
-                    .append(s.getAttempt())
-                    .append("/")
-                    .append(s.getAttempts())
-                    .append(" worker ")
-                    .append(s.getWorkerId())
-                    .append(" error ")
-                    .append(s.getError()));
-    events
-        .events(requestId)
-        .forEach(
-            e ->
-                sb.append("\n  event ")
-                    .append(e.getTaskId())
-                    .append(" ")
-                    .append(e.getType())
-                    .append(" ")
-                    .append(e.getWorkerId())
-                    .append(" step ")
-                    .append(e.getStep())
-                    .append(" at ")
-                    .append(e.getAt())
-                    .append(e.getError() == null ? "" : " " + e.getError()));
-    return sb.toString();
+    return events.describe(requestId);
   }
 
   /**
