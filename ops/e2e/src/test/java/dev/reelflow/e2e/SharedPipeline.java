@@ -231,7 +231,7 @@ final class SharedPipeline implements ParameterResolver, AutoCloseable {
       throw new AssertionError(
           e.getMessage() + "\n" + describe(id) + "\n--- " + otherName + " ---\n" + other.tail(), e);
     }
-    // (The API's "attempts" counter is checked by DrainIT.apiAttemptsCountsAHandedBackAttempt.)
+    // (The API's "attempts" counter is checked by DrainIT.)
     RenderStatus succeeded =
         events.awaitStatus(
             wait,
