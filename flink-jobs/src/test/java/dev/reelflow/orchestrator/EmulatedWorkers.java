@@ -62,6 +62,9 @@ final class EmulatedWorkers implements AutoCloseable {
   /** Wall-clock start of each task by requestId (fairness and priority waits). */
   final Map<String, Long> startedAt = new java.util.concurrent.ConcurrentHashMap<>();
 
+  /** Wall-clock time each render's last COMPLETED was sent, by requestId. */
+  final Map<String, Long> finishedAt = new java.util.concurrent.ConcurrentHashMap<>();
+
   private final Set<String> dead = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private volatile boolean stop;
   private volatile Consumer<RenderTask> onTask = t -> {};
@@ -135,6 +138,7 @@ final class EmulatedWorkers implements AutoCloseable {
     completed.set(0);
     received.clear();
     startedAt.clear();
+    finishedAt.clear();
   }
 
   /** The emulated worker that owns a task-topic partition. */
@@ -184,6 +188,7 @@ final class EmulatedWorkers implements AutoCloseable {
           done.setOutputs(outputs(f.task));
           send(done);
           lastFinish.set(System.currentTimeMillis());
+          finishedAt.put(f.task.getRequestId(), lastFinish.get());
           completed.incrementAndGet();
           current.remove(f.worker);
           RenderTask next = prefetched.get(f.worker).poll();

@@ -8,6 +8,7 @@ import dev.reelflow.schemas.avro.RenderState;
 import dev.reelflow.schemas.avro.RenderStatus;
 import dev.reelflow.schemas.avro.Stage;
 import dev.reelflow.schemas.avro.UpscaleTarget;
+import dev.reelflow.stack.CompletedCheckpoints;
 import dev.reelflow.stack.LocalStackExtension;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -130,7 +131,7 @@ class OrchestratorRestartIT {
     assertThat(before.stream().filter(OrchestratorIT::terminal).map(RenderStatus::getRequestId))
         .as("the kill comes while renders are unfinished")
         .hasSizeLessThan(ids.size());
-    Thread.sleep(700); // one more checkpoint
+    CompletedCheckpoints.awaitNew(checkpoints, 1, Duration.ofSeconds(30)); // one more retained
     first.cancel().get();
 
     Optional<RetainedCheckpoints.Found> retained =
@@ -203,7 +204,8 @@ class OrchestratorRestartIT {
                                       && x.getState() == RenderState.RENDERING);
                 },
                 Duration.ofSeconds(60)));
-    Thread.sleep(700); // one more checkpoint: the group's offsets are past the requests
+    // Checkpoints completed after the statuses: the group's offsets are past the requests.
+    CompletedCheckpoints.awaitNew(checkpoints, 2, Duration.ofSeconds(30));
     first.cancel().get();
     List<String> running =
         before.stream()
@@ -214,7 +216,13 @@ class OrchestratorRestartIT {
             .toList();
     // The worker finishes what it was running while no job is up: its final objects exist, and
     // the new job must not render it again.
-    Thread.sleep(2_000);
+    long finishing = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (!base.finishedAt.keySet().containsAll(running)) {
+      assertThat(System.nanoTime())
+          .as("the worker finishes %s (finished: %s)", running, base.finishedAt.keySet())
+          .isLessThan(finishing);
+      Thread.sleep(50);
+    }
 
     // A render whose request is past retention: only its status is left.
     produceStatus(status("ls-gone", RenderState.QUEUED, 1));
@@ -228,7 +236,8 @@ class OrchestratorRestartIT {
       List<String> all = new ArrayList<>(ids);
       all.add("ls-gone");
       readUntil(finalFor(all), Duration.ofSeconds(90));
-      Thread.sleep(1_500); // late duplicates would show up now
+      // Late duplicates would be committed and read once the checkpoints begun now completed.
+      CompletedCheckpoints.awaitCommitted(checkpoints, Duration.ofSeconds(30));
       List<RenderStatus> statuses = statuses(readUntil(finalFor(all), Duration.ofSeconds(30)));
       assertExactlyOneFinal(statuses, ids, RenderState.SUCCEEDED);
       assertExactlyOneFinal(statuses, List.of("ls-gone"), RenderState.FAILED);

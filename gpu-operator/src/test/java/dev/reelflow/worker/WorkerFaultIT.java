@@ -180,7 +180,14 @@ class WorkerFaultIT {
                   && e.getType() == WorkerEventType.READY
                   && e.getOwnedPartitions().size() == OrchestratorDouble.TASK_PARTITIONS,
           WAIT);
-      Thread.sleep(1_500);
+      // B announces a skipped (fenced or duplicate) record as taken on its next READY: once it
+      // lists attempt 1, B has handled that record, so a second render would have shown by now.
+      orch.awaitWorker(
+          e ->
+              e.getWorkerId().equals("w-b")
+                  && e.getType() == WorkerEventType.READY
+                  && e.getRunningTaskIds().contains(attempt1.getTaskId()),
+          WAIT);
       List<StageEvent> all = orch.eventsOfRender("r-kill");
       assertThat(all.stream().filter(e -> e.getType() == StageEventType.COMPLETED)).hasSize(1);
       assertThat(

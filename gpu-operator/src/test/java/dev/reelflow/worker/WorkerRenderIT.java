@@ -2,19 +2,13 @@ package dev.reelflow.worker;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.reelflow.schemas.avro.ErrorCode;
 import dev.reelflow.schemas.avro.OutputArtifact;
 import dev.reelflow.schemas.avro.RenderTask;
 import dev.reelflow.schemas.avro.StageEvent;
 import dev.reelflow.schemas.avro.StageEventType;
 import dev.reelflow.schemas.avro.WorkerEvent;
-import dev.reelflow.schemas.avro.WorkerEventType;
 import dev.reelflow.stack.LocalStackExtension;
 import dev.reelflow.storage.Manifest;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -22,19 +16,18 @@ import java.util.Map;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A worker (in-process, command engine running the fake generate.py) on the embedded stack, with
- * the test as orchestrator: render to a playable MP4 and manifest, cancel mid-render, duplicate
- * delivery, refusals.
+ * The rendering paths of a worker (in-process) on the embedded stack, with the test as
+ * orchestrator: the command engine running the fake generate.py (which needs the ffmpeg CLI) to a
+ * playable MP4 and manifest, and the native engine (tiny random-init model, and a checkpoint
+ * folder) to a preview with latents. Each test starts its own worker. The runtime behaviour
+ * (dedupe, adoption, cancel, refusals, dead letters, metrics, drain) is in {@link WorkerRuntimeIT},
+ * on the emulated engine.
  */
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class WorkerRenderIT {
 
   @RegisterExtension
@@ -44,27 +37,16 @@ class WorkerRenderIT {
   @TempDir static Path dir;
 
   static OrchestratorDouble orch;
-  static WorkerProcess worker;
   static final String WORKER = "w-render";
   static final Duration WAIT = Duration.ofSeconds(60);
 
   @BeforeAll
-  static void start() throws Exception {
-    // The fake generate.py writes its video with the ffmpeg CLI (CI installs Debian's ffmpeg).
-    Ffprobe.assumeInstalled();
+  static void start() {
     orch = new OrchestratorDouble(STACK.stack());
-    Map<String, String> cfg = orch.workerConfig(WORKER, "command");
-    cfg.put("engine.command.command", CommandEngineTest.template("--step_seconds 0.2"));
-    cfg.put(WorkerConfig.WORK_DIR, dir.resolve("work").toString());
-    worker = WorkerProcess.start(WorkerConfig.of(cfg));
-    assertThat(worker.awaitReady(WAIT)).isTrue();
   }
 
   @AfterAll
   static void stop() {
-    if (worker != null) {
-      worker.close();
-    }
     if (orch != null) {
       orch.close();
     }
@@ -76,9 +58,20 @@ class WorkerRenderIT {
   }
 
   @Test
-  @Order(1)
   void renderGoesFromTaskToPlayableMp4AndManifestInS3() throws Exception {
+    // The fake generate.py writes its video with the ffmpeg CLI (CI installs Debian's ffmpeg).
     Ffprobe.assumeInstalled();
+    Map<String, String> cfg = orch.workerConfig(WORKER, "command");
+    cfg.put("engine.command.command", CommandEngineTest.template("--step_seconds 0.2"));
+    cfg.put(WorkerConfig.WORK_DIR, dir.resolve("work").toString());
+    cfg.put(WorkerConfig.METRICS_PORT, "-1");
+    try (WorkerProcess worker = WorkerProcess.start(WorkerConfig.of(cfg))) {
+      assertThat(worker.awaitReady(WAIT)).isTrue();
+      renderToPlayableMp4();
+    }
+  }
+
+  private void renderToPlayableMp4() throws Exception {
     RenderTask task = OrchestratorDouble.task("r-render", 1, 17, 4, true, 30_000);
     orch.dispatch(task, partitionOf(WORKER));
 
@@ -146,148 +139,6 @@ class WorkerRenderIT {
   }
 
   @Test
-  @Order(2)
-  void duplicateDeliveryOfACompletedTaskIsSkipped() throws Exception {
-    RenderTask task = OrchestratorDouble.task("r-render", 1, 17, 4, true, 30_000);
-    int partition = partitionOf(WORKER);
-    orch.dispatch(task, partition);
-    RenderTask next = OrchestratorDouble.task("r-after-dup", 1, 17, 2, false, 30_000);
-    orch.dispatch(next, partition);
-
-    orch.await(next.getTaskId(), StageEventType.COMPLETED, WAIT);
-    assertThat(
-            orch.events(task.getTaskId()).stream()
-                .filter(e -> e.getType() == StageEventType.STARTED))
-        .as("the duplicate was not started again")
-        .hasSize(1);
-    assertThat(
-            orch.events(task.getTaskId()).stream()
-                .filter(e -> e.getType() == StageEventType.COMPLETED))
-        .hasSize(1);
-  }
-
-  @Test
-  @Order(2)
-  void aLaterAttemptAdoptsTheCompleteFinalResultAnEarlierAttemptPublished() throws Exception {
-    // Attempt 1 publishes the write-once final keys; as if it died before its COMPLETED counted,
-    // attempt 2 of the same render runs, finds them complete and completes with them.
-    int partition = partitionOf(WORKER);
-    RenderTask first = OrchestratorDouble.task("r-adopt", 1, 17, 2, true, 30_000);
-    orch.dispatch(first, partition);
-    StageEvent done1 = orch.await(first.getTaskId(), StageEventType.COMPLETED, WAIT);
-    RenderTask second = OrchestratorDouble.task("r-adopt", 2, 17, 2, true, 30_000);
-    orch.dispatch(second, partition);
-    StageEvent done2 = orch.await(second.getTaskId(), StageEventType.COMPLETED, WAIT);
-    assertThat(done1.getFacts()).doesNotContainKey("adoptedPublication");
-    assertThat(done2.getFacts()).containsEntry("adoptedPublication", "true");
-    java.util.function.Function<StageEvent, List<String>> finals =
-        e ->
-            e.getOutputs().stream()
-                .filter(o -> o.getKey().startsWith(first.getFinalPrefix()))
-                .map(o -> o.getName() + " " + o.getKey() + " " + o.getSha256())
-                .sorted()
-                .toList();
-    assertThat(finals.apply(done2))
-        .as("the adopted outputs are attempt 1's final video, poster and manifest")
-        .hasSize(3)
-        .isEqualTo(finals.apply(done1));
-  }
-
-  @Test
-  @Order(3)
-  void cancellationMidRenderStopsWithinOneStep() throws Exception {
-    RenderTask task = OrchestratorDouble.task("r-cancel", 1, 17, 40, false, 30_000);
-    orch.dispatch(task, partitionOf(WORKER));
-    StageEvent second =
-        orch.await(
-            e ->
-                e.getTaskId().equals(task.getTaskId())
-                    && e.getType() == StageEventType.PROGRESS
-                    && e.getStep() != null
-                    && e.getStep() >= 2,
-            WAIT);
-    long sent = System.currentTimeMillis();
-    orch.cancel("r-cancel");
-
-    StageEvent failed = orch.await(task.getTaskId(), StageEventType.FAILED, WAIT);
-    assertThat(failed.getError().getCode()).isEqualTo(ErrorCode.CANCELLED);
-    assertThat(failed.getError().getRetryable()).isFalse();
-    int lastStep =
-        orch.events(task.getTaskId()).stream()
-            .filter(e -> e.getType() == StageEventType.PROGRESS && e.getStep() != null)
-            .mapToInt(StageEvent::getStep)
-            .max()
-            .orElseThrow();
-    // Steps take 200 ms; the bound adds Kafka delivery of the command on a loaded 2-core CI box.
-    // The exact "stops at the next step" property is asserted in CommandEngineTest.
-    assertThat(failed.getAt().toEpochMilli() - sent).isLessThan(2_500);
-    assertThat(lastStep).isLessThan(second.getStep() + 8).isLessThan(40);
-    assertThat(orch.store.list(task.getOutputPrefix())).isEmpty();
-  }
-
-  @Test
-  @Order(4)
-  void badParametersAndWhatCannotFitAreRefusedPermanently() throws Exception {
-    int partition = partitionOf(WORKER);
-    RenderTask badFrames = OrchestratorDouble.task("r-bad", 1, 18, 2, false, 30_000);
-    orch.dispatch(badFrames, partition);
-    StageEvent f1 = orch.await(badFrames.getTaskId(), StageEventType.FAILED, WAIT);
-    assertThat(f1.getError().getCode()).isEqualTo(ErrorCode.BAD_PARAMETERS);
-    assertThat(f1.getError().getRetryable()).isFalse();
-    assertThat(f1.getError().getMessage()).contains("4k+1");
-
-    RenderTask huge = OrchestratorDouble.task("r-huge", 1, 241, 2, false, 30_000);
-    huge.getParams().setResolution(dev.reelflow.schemas.avro.Resolution.P720);
-    orch.dispatch(huge, partitionOf(WORKER));
-    StageEvent f2 = orch.await(huge.getTaskId(), StageEventType.FAILED, WAIT);
-    assertThat(f2.getError().getCode()).isEqualTo(ErrorCode.BAD_PARAMETERS);
-    assertThat(f2.getError().getMessage()).contains("device memory", "GiB");
-    assertThat(orch.events(huge.getTaskId()))
-        .noneMatch(e -> e.getType() == StageEventType.PROGRESS);
-  }
-
-  @Test
-  @Order(4)
-  void unreadableTaskRecordGoesToTheDeadLetterTopicAndTheWorkerGoesOn() throws Exception {
-    int partition = partitionOf(WORKER);
-    orch.dispatchRaw(
-        "r-garbage", "not avro".getBytes(java.nio.charset.StandardCharsets.UTF_8), partition);
-    RenderTask next = OrchestratorDouble.task("r-after-garbage", 1, 17, 2, false, 30_000);
-    orch.dispatch(next, partition);
-
-    dev.reelflow.schemas.avro.DeadLetter dl = orch.awaitDeadLetter("r-garbage", WAIT);
-    assertThat(dl.getSourceTopic()).isEqualTo("render.tasks.base");
-    assertThat(dl.getPartition()).isEqualTo(partition);
-    assertThat(dl.getComponent()).isEqualTo("worker");
-    assertThat(dl.getValue().remaining()).isEqualTo(8);
-    assertThat(dl.getReason()).isNotBlank();
-    orch.await(next.getTaskId(), StageEventType.COMPLETED, WAIT);
-  }
-
-  @Test
-  @Order(5)
-  void metricsAndHealthzAreServed() throws Exception {
-    HttpClient http = HttpClient.newHttpClient();
-    String base = "http://localhost:" + worker.metricsPort();
-    HttpResponse<String> health =
-        http.send(
-            HttpRequest.newBuilder(URI.create(base + "/healthz")).build(),
-            HttpResponse.BodyHandlers.ofString());
-    assertThat(health.statusCode()).isEqualTo(200);
-    assertThat(health.body()).contains("\"status\":\"UP\"", WORKER);
-    HttpResponse<String> metrics =
-        http.send(
-            HttpRequest.newBuilder(URI.create(base + "/metrics")).build(),
-            HttpResponse.BodyHandlers.ofString());
-    assertThat(metrics.body())
-        .contains("reelflow_worker_tasks_total{outcome=\"completed\",pool=\"BASE\"}")
-        .contains("reelflow_worker_tasks_total{outcome=\"cancelled\",pool=\"BASE\"} 1.0")
-        .contains("reelflow_worker_step_seconds_bucket")
-        .contains("reelflow_worker_busy_fraction{pool=\"BASE\",worker=\"" + WORKER + "\"}");
-  }
-
-  @Test
-  @Order(6)
   void tinyNativeEngineRendersAPlayablePreviewWithLatents() throws Exception {
     Map<String, String> cfg = orch.workerConfig("w-native", "native");
     cfg.put("engine.native.threads", "2");
@@ -324,7 +175,6 @@ class WorkerRenderIT {
   }
 
   @Test
-  @Order(6)
   void nativeEngineRendersFromACheckpointFolderAndTheManifestNamesTheVariant() throws Exception {
     Path folder =
         dev.reelflow.engine.testing.SyntheticModelFolder.writeDefault(dir.resolve("hv15"));
@@ -352,33 +202,5 @@ class WorkerRenderIT {
       assertThat(m.weightsId()).isEqualTo(done.getFacts().get("weightsId"));
       assertThat(m.modelId()).isEqualTo("hunyuanvideo-1.5-480p_t2v_distilled");
     }
-  }
-
-  @Test
-  @Order(7)
-  void drainFinishesATaskThatFitsTheGracePeriodThenStops() throws Exception {
-    // Same path as SIGTERM in WorkerMain (its shutdown hook calls drain()); the hand-back case
-    // runs against a separate JVM in WorkerFaultIT.
-    RenderTask task = OrchestratorDouble.task("r-finish", 1, 17, 5, false, 30_000);
-    orch.dispatch(task, partitionOf(WORKER));
-    orch.await(
-        e -> e.getTaskId().equals(task.getTaskId()) && e.getType() == StageEventType.PROGRESS,
-        WAIT);
-    Thread drainer = new Thread(worker::drain, "test-drain");
-    drainer.start();
-
-    StageEvent done = orch.await(task.getTaskId(), StageEventType.COMPLETED, WAIT);
-    WorkerEvent draining =
-        orch.awaitWorker(
-            e -> e.getWorkerId().equals(WORKER) && e.getType() == WorkerEventType.DRAINING, WAIT);
-    WorkerEvent stopped =
-        orch.awaitWorker(
-            e -> e.getWorkerId().equals(WORKER) && e.getType() == WorkerEventType.STOPPED, WAIT);
-    assertThat(draining.getFreeSlots()).isZero();
-    assertThat(draining.getAt()).isBeforeOrEqualTo(done.getAt());
-    assertThat(stopped.getAt()).isAfterOrEqualTo(done.getAt());
-    assertThat(orch.events(task.getTaskId())).noneMatch(e -> e.getType() == StageEventType.FAILED);
-    drainer.join(30_000);
-    assertThat(worker.healthy()).isFalse();
   }
 }

@@ -3,10 +3,8 @@ package dev.reelflow.schemas;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.reelflow.schemas.avro.AspectRatio;
 import dev.reelflow.schemas.avro.CommandType;
 import dev.reelflow.schemas.avro.DeadLetter;
-import dev.reelflow.schemas.avro.Mode;
 import dev.reelflow.schemas.avro.OutputArtifact;
 import dev.reelflow.schemas.avro.RenderCommand;
 import dev.reelflow.schemas.avro.RenderParams;
@@ -14,12 +12,10 @@ import dev.reelflow.schemas.avro.RenderRequest;
 import dev.reelflow.schemas.avro.RenderState;
 import dev.reelflow.schemas.avro.RenderStatus;
 import dev.reelflow.schemas.avro.RenderTask;
-import dev.reelflow.schemas.avro.Resolution;
 import dev.reelflow.schemas.avro.Schedule;
 import dev.reelflow.schemas.avro.Stage;
 import dev.reelflow.schemas.avro.StageEvent;
 import dev.reelflow.schemas.avro.StageEventType;
-import dev.reelflow.schemas.avro.UpscaleTarget;
 import dev.reelflow.schemas.avro.WorkerEvent;
 import dev.reelflow.schemas.avro.WorkerEventType;
 import dev.reelflow.schemas.serde.UnreadableRecordException;
@@ -35,16 +31,17 @@ import org.apache.avro.specific.SpecificRecord;
 /**
  * One realistic example of each message of the AsyncAPI document, built with the generated
  * SpecificRecord builders (so they always match the schemas) and shown as a consumer's deserializer
- * returns them ({@link AvroPlainJson}). The render uses the largest seed a client may give.
+ * returns them ({@link AvroPlainJson}). They all describe the one sample render of {@link
+ * ExampleRecords}, which uses the largest seed a client may give.
  */
 final class ExampleEvents {
 
   /** An example message: its name, one line, headers (render.dlq only) and payload. */
   record Example(String name, String summary, Map<String, String> headers, JsonNode payload) {}
 
-  static final String ID = "r-7fq2m4xk3bz6wd5ht8jn";
-  static final String TENANT = "acme";
-  static final Instant T0 = Instant.parse("2026-11-25T10:15:30.123Z");
+  static final String ID = ExampleRecords.ID;
+  static final String TENANT = ExampleRecords.TENANT;
+  static final Instant T0 = ExampleRecords.SUBMITTED_AT;
   static final String FINAL = TENANT + "/2026/11/25/" + ID + "/final/";
   static final String BASE = TENANT + "/2026/11/25/" + ID + "/base/attempt-1/";
 
@@ -92,29 +89,11 @@ final class ExampleEvents {
   }
 
   static RenderParams params() {
-    return RenderParams.newBuilder()
-        .setPrompt("a red fox running through snow, a sign reads \"OPEN\"")
-        .setMode(Mode.T2V)
-        .setResolution(Resolution.PREVIEW)
-        .setAspectRatio(AspectRatio.AR_16_9)
-        .setFrames(33)
-        .setFps(24)
-        .setSteps(8)
-        .setSeed(WireNumbers.MAX_SEED)
-        .setUpscale(UpscaleTarget.P1080)
-        .build();
+    return ExampleRecords.renderParams();
   }
 
   static RenderRequest request() {
-    return RenderRequest.newBuilder()
-        .setRequestId(ID)
-        .setTenant(TENANT)
-        .setParams(params())
-        .setPriority(5)
-        .setLabels(new LinkedHashMap<>(Map.of("campaign", "winter")))
-        .setIdempotencyKey("fox-1")
-        .setSubmittedAt(T0)
-        .build();
+    return ExampleRecords.renderRequest();
   }
 
   static RenderTask task(Stage stage) {

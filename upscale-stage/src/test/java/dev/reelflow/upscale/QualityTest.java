@@ -2,6 +2,7 @@ package dev.reelflow.upscale;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.reelflow.stack.RequiredTools;
 import dev.reelflow.worker.spi.EngineRegistry;
 import dev.reelflow.worker.spi.EngineSettings;
 import dev.reelflow.worker.spi.UpscaleEngine;
@@ -15,12 +16,21 @@ import org.junit.jupiter.api.Test;
  *
  * <p>What is asserted is what the default promises: the upscaler a worker gets from engine {@code
  * esrgan} with no options. When this build carries esrgan-thick that is the network, and it must
- * beat bicubic on both figures; when the build could not fetch it the default is bicubic, and it
- * must then produce exactly bicubic's frames. esrgan-slim's figures are printed, not asserted (it
- * scores below bicubic here).
+ * beat bicubic by the margins below on the mean (README: 32.97 against 32.70 dB PSNR-Y, 0.9183
+ * against 0.9167 SSIM-Y; the computation is deterministic, so the margins are most of the measured
+ * gain). When the build could not fetch it the default is bicubic and must produce exactly
+ * bicubic's frames; the network's promise is then unchecked, so the test is skipped saying so, or
+ * fails where the switch requires npm (CI), which fetches the weights. esrgan-slim's figures are
+ * printed, not asserted (it scores below bicubic here).
  */
 class QualityTest {
   private static final int SHAVE = 4;
+
+  /** Mean PSNR-Y gain over bicubic the default network must reach (measured: 0.27 dB). */
+  static final double MIN_PSNR_GAIN_DB = 0.2;
+
+  /** Mean SSIM-Y gain over bicubic the default network must reach (measured: 0.0016). */
+  static final double MIN_SSIM_GAIN = 0.001;
 
   @Test
   void theDefaultUpscalerKeepsItsPromiseOnNaturalPhotos() throws Exception {
@@ -67,14 +77,18 @@ class QualityTest {
           "MEAN over %d photos: PSNR-Y bicubic %.2f dB, default (%s) x2 %.2f dB, esrgan-slim x2"
               + " %.2f dB | SSIM-Y bicubic %.4f, default %.4f, slim %.4f%n",
           Photos.NAMES.length, bic[0], dflt.id(), def[0], slm[0], bic[1], def[1], slm[1]);
-      if (network) {
-        assertThat(def[0])
-            .as("mean PSNR-Y of the default network vs bicubic")
-            .isGreaterThan(bic[0]);
-        assertThat(def[1])
-            .as("mean SSIM-Y of the default network vs bicubic")
-            .isGreaterThan(bic[1]);
-      }
+      RequiredTools.assume(
+          "npm",
+          network,
+          "esrgan-thick is not in this build (the build fetches it with npm, see the README), so"
+              + " the default is bicubic (checked above) and the network's promise is unchecked");
+      assertThat(dflt.id()).contains("thick");
+      assertThat(def[0])
+          .as("mean PSNR-Y of the default network vs bicubic + %s dB", MIN_PSNR_GAIN_DB)
+          .isGreaterThan(bic[0] + MIN_PSNR_GAIN_DB);
+      assertThat(def[1])
+          .as("mean SSIM-Y of the default network vs bicubic + %s", MIN_SSIM_GAIN)
+          .isGreaterThan(bic[1] + MIN_SSIM_GAIN);
     }
   }
 }

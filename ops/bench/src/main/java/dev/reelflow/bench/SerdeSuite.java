@@ -1,19 +1,13 @@
 package dev.reelflow.bench;
 
-import dev.reelflow.schemas.avro.AspectRatio;
-import dev.reelflow.schemas.avro.Mode;
-import dev.reelflow.schemas.avro.RenderParams;
+import dev.reelflow.schemas.ExampleRecords;
 import dev.reelflow.schemas.avro.RenderRequest;
-import dev.reelflow.schemas.avro.Resolution;
-import dev.reelflow.schemas.avro.UpscaleTarget;
 import dev.reelflow.schemas.registry.SchemaRegistryClient;
 import dev.reelflow.schemas.serde.AvroRecordDeserializer;
 import dev.reelflow.schemas.serde.AvroRecordSerializer;
 import dev.reelflow.stack.LocalStack;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.time.Instant;
-import java.util.Map;
 import org.apache.avro.io.BinaryEncoder;
 import org.apache.avro.io.DecoderFactory;
 import org.apache.avro.io.EncoderFactory;
@@ -48,8 +42,9 @@ public final class SerdeSuite implements BenchSuite {
             .parameter("records", n)
             .parameter("threads", 1)
             .note(
-                "one RenderRequest (prompt, labels, deadline) written and read n times on one"
-                    + " thread; the embedded registry is only called during warm-up");
+                "the project's sample RenderRequest (ExampleRecords: prompt, labels, idempotency"
+                    + " key) written and read n times on one thread; the embedded registry is only"
+                    + " called during warm-up");
     Figure.Builder ser =
         new Figure.Builder(
             "serialize RenderRequest (wire format, registry id)",
@@ -70,7 +65,7 @@ public final class SerdeSuite implements BenchSuite {
           AvroRecordSerializer.<RenderRequest>builder().client(client).build();
       AvroRecordDeserializer<RenderRequest> wireIn =
           AvroRecordDeserializer.builder(RenderRequest.class).client(client).build();
-      RenderRequest record = sample();
+      RenderRequest record = ExampleRecords.renderRequest();
       SpecificDatumWriter<RenderRequest> plainWriter =
           new SpecificDatumWriter<>(RenderRequest.getClassSchema());
       SpecificDatumReader<RenderRequest> plainReader =
@@ -110,31 +105,6 @@ public final class SerdeSuite implements BenchSuite {
       out.parameter("checksum", check); // keeps the loops from being optimised away
     }
     return out.figure(ser).figure(de).build();
-  }
-
-  static RenderRequest sample() {
-    return RenderRequest.newBuilder()
-        .setRequestId("r-bench-serde")
-        .setTenant("bench")
-        .setParams(
-            RenderParams.newBuilder()
-                .setPrompt("a red fox runs through \"fresh snow\"")
-                .setMode(Mode.T2V)
-                .setResolution(Resolution.PREVIEW)
-                .setAspectRatio(AspectRatio.AR_9_16)
-                .setFrames(33)
-                .setSteps(8)
-                .setGuidanceScale(6.0f)
-                .setSeed(42L)
-                .setUpscale(UpscaleTarget.NONE)
-                .build())
-        .setPriority(7)
-        .setDeadline(Instant.parse("2026-11-25T18:00:00Z"))
-        .setLabels(Map.of("campaign", "winter", "variant", "3"))
-        .setBatchId("b-1")
-        .setBatchRow(3)
-        .setSubmittedAt(Instant.parse("2026-11-25T12:00:00Z"))
-        .build();
   }
 
   private static byte[] plainWrite(SpecificDatumWriter<RenderRequest> writer, RenderRequest r)

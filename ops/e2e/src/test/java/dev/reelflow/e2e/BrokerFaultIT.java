@@ -6,10 +6,8 @@ import dev.reelflow.schemas.Topics;
 import dev.reelflow.schemas.avro.RenderStatus;
 import dev.reelflow.schemas.avro.StageEvent;
 import dev.reelflow.schemas.avro.StageEventType;
-import dev.reelflow.schemas.avro.WorkerEventType;
 import dev.reelflow.schemas.registry.SchemaRegistryClient;
-import dev.reelflow.storage.ArtifactStore;
-import dev.reelflow.storage.StoredObject;
+import dev.reelflow.stack.CompletedCheckpoints;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -72,7 +70,6 @@ class BrokerFaultIT {
   static final boolean SLOW = Boolean.getBoolean("reelflow.slow");
   static final Duration WAIT = Duration.ofSeconds(SLOW ? 300 : 150);
   static final long STEP_MS = 500;
-  static final long OBSERVE_MS = 5_000;
 
   /** The orchestrator's task.lease.stall-hold for this run; empty: its default. */
   static final String STALL_HOLD = System.getProperty("reelflow.brokers.stall-hold", "").trim();
@@ -86,7 +83,6 @@ class BrokerFaultIT {
   static Path dir;
   static ClusterPipeline p;
   static EventLog events;
-  static ArtifactStore store;
   static RenderApi api;
   static final List<WorkerJvm> workers = new ArrayList<>();
   static int started;
@@ -111,19 +107,12 @@ class BrokerFaultIT {
     }
     p = ClusterPipeline.start(dir, orchestrator);
     events = new EventLog(p.kafka.bootstrapServers(), p.stack.schemaRegistryUrl());
-    store =
-        ArtifactStore.builder()
-            .endpoint(p.stack.s3Endpoint())
-            .credentials(p.stack.s3AccessKey(), p.stack.s3SecretKey())
-            .region(p.stack.s3Region())
-            .bucket(p.stack.bucket())
-            .build();
     api = p.api();
     List<WorkerJvm> fresh = new ArrayList<>();
     for (int i = 0; i < (SLOW ? 3 : 2); i++) {
       fresh.add(startWorker());
     }
-    awaitReady(fresh);
+    events.awaitReady(WAIT, fresh);
     LOG.info("broker fault suite: pipeline and workers up in {} ms", ms(t0));
   }
 
@@ -137,27 +126,11 @@ class BrokerFaultIT {
     return w;
   }
 
-  static void awaitReady(List<WorkerJvm> jvms) {
-    for (WorkerJvm jvm : jvms) {
-      try {
-        events.awaitWorker(
-            WAIT,
-            "READY from worker " + jvm.id,
-            e -> jvm.owns(e.getWorkerId()) && e.getType() == WorkerEventType.READY);
-      } catch (AssertionError e) {
-        throw new AssertionError(e.getMessage() + "\n--- worker log ---\n" + jvm.tail(), e);
-      }
-    }
-  }
-
   @AfterAll
   static void stop() {
     workers.forEach(WorkerJvm::close);
     if (events != null) {
       events.close();
-    }
-    if (store != null) {
-      store.close();
     }
     if (p != null) {
       p.close();
@@ -206,55 +179,18 @@ class BrokerFaultIT {
                 s.getRequestId().equals(ack.requestId())
                     && RenderHistoryChecker.terminal(s.getState()));
       } catch (AssertionError e) {
-        throw new AssertionError(e.getMessage() + "\n" + describe(ack.requestId()), e);
+        throw new AssertionError(e.getMessage() + "\n" + events.describe(ack.requestId()), e);
       }
     }
-    Thread.sleep(OBSERVE_MS);
-  }
-
-  static String describe(String id) {
-    StringBuilder sb = new StringBuilder("render ").append(id).append(":");
-    events
-        .statuses(id)
-        .forEach(
-            s ->
-                sb.append("\n  status ")
-                    .append(s.getState())
-                    .append(" attempt ")
-                    .append(s.getAttempt())
-                    .append(" worker ")
-                    .append(s.getWorkerId())
-                    .append(" v")
-                    .append(s.getVersion())
-                    .append(" at ")
-                    .append(s.getUpdatedAt()));
-    events.events(id).stream()
-        .filter(e -> e.getType() != StageEventType.HEARTBEAT)
-        .forEach(
-            e ->
-                sb.append("\n  event ")
-                    .append(e.getTaskId())
-                    .append(" ")
-                    .append(e.getType())
-                    .append(" ")
-                    .append(e.getWorkerId())
-                    .append(" step ")
-                    .append(e.getStep())
-                    .append(" at ")
-                    .append(e.getAt())
-                    .append(e.getError() == null ? "" : " " + e.getError()));
-    return sb.toString();
+    // A duplicate final status would be committed and read once the checkpoints begun now
+    // completed.
+    CompletedCheckpoints.awaitCommitted(p.dir.resolve("flink/checkpoints"), WAIT);
   }
 
   static RenderHistoryChecker.Result checkAndReport(RenderHistory h) {
     RenderHistoryChecker.Result r =
         RenderHistoryChecker.check(
-            h,
-            new RenderHistoryChecker.Observed(
-                List.copyOf(events.statuses),
-                List.copyOf(events.stageEvents),
-                List.copyOf(events.deadLetters),
-                bucket()));
+            h, RenderHistoryChecker.Observed.of(events, RenderHistoryChecker.Bucket.of(p.stack)));
     List<String> hanging;
     try (Admin admin = admin()) {
       // A transaction of the current checkpoint is always open; one older than a few checkpoint
@@ -266,58 +202,12 @@ class BrokerFaultIT {
     StringBuilder why = new StringBuilder();
     r.violations().forEach(v -> why.append("\n- ").append(v));
     if (!r.violations().isEmpty()) {
-      h.acks().forEach(a -> why.append("\n").append(describe(a.requestId())));
+      h.acks().forEach(a -> why.append("\n").append(events.describe(a.requestId())));
     }
     assertThat(r.violations()).as("checker violations%s", why).isEmpty();
     assertThat(r.lost()).isZero();
     assertThat(r.duplicated()).isZero();
     return r;
-  }
-
-  static RenderHistoryChecker.Bucket bucket() {
-    var stack = p.stack;
-    io.minio.MinioAsyncClient s3 =
-        io.minio.MinioAsyncClient.builder()
-            .endpoint(stack.s3Endpoint())
-            .credentials(stack.s3AccessKey(), stack.s3SecretKey())
-            .region(stack.s3Region())
-            .build();
-    return new RenderHistoryChecker.Bucket() {
-      @Override
-      public List<StoredObject> list(String prefix) {
-        return store.list(prefix);
-      }
-
-      @Override
-      public byte[] read(String key) {
-        return store.getBytes(key, false);
-      }
-
-      @Override
-      public List<String> incompleteUploads(String prefix) {
-        try {
-          List<String> keys = new ArrayList<>();
-          s3.listMultipartUploadsAsync(
-                  stack.bucket(),
-                  stack.s3Region(),
-                  null,
-                  null,
-                  prefix,
-                  1000,
-                  null,
-                  null,
-                  null,
-                  null)
-              .get()
-              .result()
-              .uploads()
-              .forEach(u -> keys.add(u.objectName()));
-          return keys;
-        } catch (Exception e) {
-          throw new AssertionError("cannot list multipart uploads under " + prefix + ": " + e, e);
-        }
-      }
-    };
   }
 
   static Admin admin() {
@@ -517,7 +407,7 @@ class BrokerFaultIT {
     Map<String, Integer> after =
         schemaIds(SchemaRegistryClient.create(p.stack.schemaRegistryUrl()));
     assertThat(after).as("schema ids across the restart").isEqualTo(before);
-    awaitReady(List.of(fresh));
+    events.awaitReady(WAIT, List.of(fresh));
     // The fresh worker takes renders too: one more batch after the restart.
     for (int i = n + 2; i < n + 2 + (SLOW ? 6 : 2); i++) {
       submit(h, "a lantern in the fog, fault 7, " + i, 4);

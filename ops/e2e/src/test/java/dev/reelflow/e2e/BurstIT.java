@@ -209,7 +209,7 @@ class BurstIT {
     long drainStart = System.nanoTime();
     awaitAllFinal(h);
     double drainSeconds = (System.nanoTime() - drainStart) / 1e9;
-    Thread.sleep(5_000); // two checkpoints: a duplicate final status would be committed by now
+    p.awaitCommitted(); // a duplicate final status would be committed and read by now
     RenderHistoryChecker.Result r = p.check(h);
     StringBuilder why = new StringBuilder();
     r.violations().stream().limit(50).forEach(v -> why.append("\n- ").append(v));

@@ -14,9 +14,9 @@ import dev.reelflow.schemas.TopicProvisioner;
 import dev.reelflow.schemas.Topics;
 import dev.reelflow.schemas.avro.StageEventType;
 import dev.reelflow.schemas.registry.SchemaRegistryClient;
+import dev.reelflow.stack.CompletedCheckpoints;
 import dev.reelflow.stack.FlinkSessionProcesses;
 import dev.reelflow.stack.LocalStack;
-import dev.reelflow.storage.ArtifactStore;
 import dev.reelflow.worker.WorkerConfig;
 import java.io.IOException;
 import java.io.InputStream;
@@ -185,15 +185,10 @@ class ClusterFaultIT {
           throw new AssertionError(e.getMessage() + "\n" + describe(events, ids), e);
         }
       }
-      Thread.sleep(6_000); // a late duplicate would come within a few checkpoints
+      // A late duplicate would be committed and read once the checkpoints begun now completed.
+      CompletedCheckpoints.awaitCommitted(d.checkpoints(), WAIT);
       RenderHistoryChecker.Result r =
-          RenderHistoryChecker.check(
-              h,
-              new RenderHistoryChecker.Observed(
-                  List.copyOf(events.statuses),
-                  List.copyOf(events.stageEvents),
-                  List.copyOf(events.deadLetters),
-                  d.bucket()));
+          RenderHistoryChecker.check(h, RenderHistoryChecker.Observed.of(events, d.bucket()));
       RenderHistoryChecker.report(r, RenderHistoryChecker.reportDir());
       timeline.put("result", r);
       assertThat(r.violations()).as("checker violations").isEmpty();
@@ -225,34 +220,7 @@ class ClusterFaultIT {
   /** Every status and stage event of the renders, for failure messages. */
   private static String describe(EventLog events, List<String> ids) {
     StringBuilder sb = new StringBuilder();
-    for (String id : ids) {
-      sb.append("render ").append(id).append(':');
-      events
-          .statuses(id)
-          .forEach(
-              s ->
-                  sb.append("\n  status ")
-                      .append(s.getState())
-                      .append(" attempt ")
-                      .append(s.getAttempt())
-                      .append(" v")
-                      .append(s.getVersion())
-                      .append(" at ")
-                      .append(s.getUpdatedAt()));
-      events
-          .events(id)
-          .forEach(
-              e ->
-                  sb.append("\n  event ")
-                      .append(e.getTaskId())
-                      .append(' ')
-                      .append(e.getType())
-                      .append(' ')
-                      .append(e.getWorkerId())
-                      .append(" at ")
-                      .append(e.getAt()));
-      sb.append('\n');
-    }
+    ids.forEach(id -> sb.append(events.describe(id)).append('\n'));
     return sb.toString();
   }
 
@@ -366,13 +334,7 @@ class ClusterFaultIT {
     toClose.add(ingest);
     assertThat(ingest.awaitReady(Duration.ofSeconds(60))).as("ingest ready").isTrue();
     RenderApi api = new RenderApi(ingest.baseUrl(), tenant.apiKey());
-    RenderHistoryChecker.Bucket bucket =
-        bucket(
-            stack.s3Endpoint(),
-            stack.s3AccessKey(),
-            stack.s3SecretKey(),
-            stack.s3Region(),
-            stack.bucket());
+    RenderHistoryChecker.Bucket bucket = RenderHistoryChecker.Bucket.of(stack);
     return new Deployment() {
       @Override
       public String bootstrap() {
@@ -452,7 +414,7 @@ class ClusterFaultIT {
             pipeline.path("api").path("url").asText(), pipeline.path("api").path("key").asText());
     JsonNode s3 = pipeline.path("s3");
     RenderHistoryChecker.Bucket bucket =
-        bucket(
+        RenderHistoryChecker.Bucket.s3(
             s3.path("endpoint").asText(),
             s3.path("accessKey").asText(),
             s3.path("secretKey").asText(),
@@ -554,50 +516,6 @@ class ClusterFaultIT {
     Path cp = root.resolve("ops/stack/target/cluster-classpath.txt");
     assertThat(cp).as("build ops/stack first: mvn -pl ops/stack package").isRegularFile();
     return root.resolve("ops/stack/target/classes") + ":" + Files.readString(cp).trim();
-  }
-
-  private static RenderHistoryChecker.Bucket bucket(
-      String endpoint, String access, String secret, String region, String bucketName) {
-    ArtifactStore store =
-        ArtifactStore.builder()
-            .endpoint(endpoint)
-            .credentials(access, secret)
-            .region(region)
-            .bucket(bucketName)
-            .build();
-    io.minio.MinioAsyncClient s3 =
-        io.minio.MinioAsyncClient.builder()
-            .endpoint(endpoint)
-            .credentials(access, secret)
-            .region(region)
-            .build();
-    return new RenderHistoryChecker.Bucket() {
-      @Override
-      public List<dev.reelflow.storage.StoredObject> list(String prefix) {
-        return store.list(prefix);
-      }
-
-      @Override
-      public byte[] read(String key) {
-        return store.getBytes(key, false);
-      }
-
-      @Override
-      public List<String> incompleteUploads(String prefix) {
-        try {
-          List<String> keys = new ArrayList<>();
-          s3.listMultipartUploadsAsync(
-                  bucketName, region, null, null, prefix, 1000, null, null, null, null)
-              .get()
-              .result()
-              .uploads()
-              .forEach(u -> keys.add(u.objectName()));
-          return keys;
-        } catch (Exception e) {
-          throw new AssertionError("cannot list multipart uploads under " + prefix + ": " + e, e);
-        }
-      }
-    };
   }
 
   private static int finals(EventLog events, List<String> ids) {

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.reelflow.schemas.avro.RenderState;
 import dev.reelflow.schemas.avro.RenderStatus;
+import dev.reelflow.stack.CompletedCheckpoints;
 import dev.reelflow.stack.ServiceProcesses;
 import java.io.IOException;
 import java.net.URI;
@@ -183,8 +184,9 @@ class DistributedIT {
             "the committed SUCCEEDED status of " + id,
             () -> succeeded(events, id).isEmpty() ? Optional.empty() : Optional.of(true));
       }
-      // A late duplicate (a replayed transaction) would arrive within a few checkpoints.
-      Thread.sleep(6_000);
+      // A late duplicate (a replayed transaction) would be committed and read once the checkpoints
+      // begun now completed.
+      CompletedCheckpoints.awaitCommitted(pipelineDir.resolve("flink/checkpoints"), WAIT);
       for (String id : ids) {
         assertThat(succeeded(events, id)).as("SUCCEEDED records of %s", id).hasSize(1);
       }

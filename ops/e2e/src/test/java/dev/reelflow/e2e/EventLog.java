@@ -4,7 +4,9 @@ import dev.reelflow.schemas.Topics;
 import dev.reelflow.schemas.avro.DeadLetter;
 import dev.reelflow.schemas.avro.RenderStatus;
 import dev.reelflow.schemas.avro.StageEvent;
+import dev.reelflow.schemas.avro.StageEventType;
 import dev.reelflow.schemas.avro.WorkerEvent;
+import dev.reelflow.schemas.avro.WorkerEventType;
 import dev.reelflow.schemas.registry.SchemaRegistryClient;
 import dev.reelflow.schemas.serde.AvroRecordDeserializer;
 import java.time.Duration;
@@ -141,6 +143,60 @@ final class EventLog implements AutoCloseable {
 
   List<RenderStatus> statuses(String requestId) {
     return statuses.stream().filter(s -> s.getRequestId().equals(requestId)).toList();
+  }
+
+  /**
+   * What the pipeline published about a render, for failure messages: its statuses and its stage
+   * events (heartbeats left out).
+   */
+  String describe(String requestId) {
+    StringBuilder sb = new StringBuilder("render ").append(requestId).append(":");
+    statuses(requestId)
+        .forEach(
+            s ->
+                sb.append("\n  status ")
+                    .append(s.getState())
+                    .append(" attempt ")
+                    .append(s.getAttempt())
+                    .append("/")
+                    .append(s.getAttempts())
+                    .append(" worker ")
+                    .append(s.getWorkerId())
+                    .append(" v")
+                    .append(s.getVersion())
+                    .append(" at ")
+                    .append(s.getUpdatedAt())
+                    .append(s.getError() == null ? "" : " " + s.getError()));
+    events(requestId).stream()
+        .filter(e -> e.getType() != StageEventType.HEARTBEAT)
+        .forEach(
+            e ->
+                sb.append("\n  event ")
+                    .append(e.getTaskId())
+                    .append(" ")
+                    .append(e.getType())
+                    .append(" ")
+                    .append(e.getWorkerId())
+                    .append(" step ")
+                    .append(e.getStep())
+                    .append(" at ")
+                    .append(e.getAt())
+                    .append(e.getError() == null ? "" : " " + e.getError()));
+    return sb.toString();
+  }
+
+  /** Waits until every worker of {@code jvms} announced READY; fails with the worker's log tail. */
+  void awaitReady(Duration timeout, List<WorkerJvm> jvms) {
+    for (WorkerJvm jvm : jvms) {
+      try {
+        awaitWorker(
+            timeout,
+            "READY from worker " + jvm.id,
+            e -> jvm.owns(e.getWorkerId()) && e.getType() == WorkerEventType.READY);
+      } catch (AssertionError e) {
+        throw new AssertionError(e.getMessage() + "\n--- worker log ---\n" + jvm.tail(), e);
+      }
+    }
   }
 
   StageEvent awaitStage(Duration timeout, String what, Predicate<StageEvent> p) {

@@ -67,9 +67,6 @@ class FaultSuiteIT {
   static final Duration WAIT = Duration.ofSeconds(SLOW ? 300 : 120);
   static final long STEP_MS = 500;
 
-  /** Negative checks need a window: two checkpoints, so a duplicate would be committed. */
-  static final long OBSERVE_MS = 5_000;
-
   static SharedPipeline p;
   static final List<WorkerJvm> base = new ArrayList<>();
   static final List<WorkerJvm> all = new ArrayList<>();
@@ -154,7 +151,7 @@ class FaultSuiteIT {
         throw new AssertionError(e.getMessage() + "\n" + p.describe(ack.requestId()), e);
       }
     }
-    Thread.sleep(OBSERVE_MS);
+    p.awaitCommitted(); // a duplicate final status would be committed and read by now
   }
 
   /** Baselines of the orchestrator's fencedEvents and eventsAfterFinal counters, per scenario. */

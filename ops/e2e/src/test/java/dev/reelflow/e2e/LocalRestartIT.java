@@ -8,6 +8,7 @@ import dev.reelflow.cli.ReelflowCli;
 import dev.reelflow.schemas.avro.OutputArtifact;
 import dev.reelflow.schemas.avro.RenderState;
 import dev.reelflow.schemas.avro.RenderStatus;
+import dev.reelflow.stack.CompletedCheckpoints;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -150,7 +151,10 @@ class LocalRestartIT {
             id + " SUCCEEDED on render.status",
             s -> s.getRequestId().equals(id) && s.getState() == RenderState.SUCCEEDED);
       }
-      Thread.sleep(2_000); // a late second final status would show up now
+      // A late second final status would be committed and read once the checkpoints begun now
+      // completed.
+      CompletedCheckpoints.awaitCommitted(
+          Path.of(local.path("flink").path("checkpoints").asText()), Duration.ofSeconds(60));
       Path bucket = bucketDir();
       for (String id : ids) {
         List<RenderStatus> statuses = events.statuses(id);

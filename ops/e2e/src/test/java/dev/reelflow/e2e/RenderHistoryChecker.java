@@ -9,9 +9,12 @@ import dev.reelflow.schemas.avro.RenderStatus;
 import dev.reelflow.schemas.avro.Stage;
 import dev.reelflow.schemas.avro.StageEvent;
 import dev.reelflow.schemas.avro.StageEventType;
+import dev.reelflow.stack.LocalStack;
 import dev.reelflow.storage.ArtifactKeys;
+import dev.reelflow.storage.ArtifactStore;
 import dev.reelflow.storage.Manifest;
 import dev.reelflow.storage.StoredObject;
+import io.minio.MinioAsyncClient;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -74,6 +77,61 @@ final class RenderHistoryChecker {
 
     /** Keys under {@code prefix} with a multipart upload started and never completed. */
     List<String> incompleteUploads(String prefix);
+
+    /** The bucket of an S3 endpoint, read through our store and a MinIO client for uploads. */
+    static Bucket s3(
+        String endpoint, String accessKey, String secretKey, String region, String bucket) {
+      ArtifactStore store =
+          ArtifactStore.builder()
+              .endpoint(endpoint)
+              .credentials(accessKey, secretKey)
+              .region(region)
+              .bucket(bucket)
+              .build();
+      MinioAsyncClient s3 =
+          MinioAsyncClient.builder()
+              .endpoint(endpoint)
+              .credentials(accessKey, secretKey)
+              .region(region)
+              .build();
+      return new Bucket() {
+        @Override
+        public List<StoredObject> list(String prefix) {
+          return store.list(prefix);
+        }
+
+        @Override
+        public byte[] read(String key) {
+          return store.getBytes(key, false);
+        }
+
+        @Override
+        public List<String> incompleteUploads(String prefix) {
+          try {
+            List<String> keys = new ArrayList<>();
+            s3.listMultipartUploadsAsync(
+                    bucket, region, null, null, prefix, 1000, null, null, null, null)
+                .get()
+                .result()
+                .uploads()
+                .forEach(u -> keys.add(u.objectName()));
+            return keys;
+          } catch (Exception e) {
+            throw new AssertionError("cannot list multipart uploads under " + prefix + ": " + e, e);
+          }
+        }
+      };
+    }
+
+    /** The bucket of a stack's S3 endpoint. */
+    static Bucket of(LocalStack stack) {
+      return s3(
+          stack.s3Endpoint(),
+          stack.s3AccessKey(),
+          stack.s3SecretKey(),
+          stack.s3Region(),
+          stack.bucket());
+    }
   }
 
   /**
@@ -84,7 +142,17 @@ final class RenderHistoryChecker {
       List<RenderStatus> statuses,
       List<StageEvent> events,
       List<EventLog.Dead> deadLetters,
-      Bucket bucket) {}
+      Bucket bucket) {
+
+    /** Everything {@code events} has read so far, and {@code bucket}. */
+    static Observed of(EventLog events, Bucket bucket) {
+      return new Observed(
+          List.copyOf(events.statuses),
+          List.copyOf(events.stageEvents),
+          List.copyOf(events.deadLetters),
+          bucket);
+    }
+  }
 
   /** One row of the table: a scenario's counts and its violations (empty when it passed). */
   record Result(

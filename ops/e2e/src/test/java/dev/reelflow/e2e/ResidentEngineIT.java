@@ -195,8 +195,8 @@ class ResidentEngineIT {
             e);
       }
     }
-    // A duplicate final status or COMPLETED would show within two checkpoint intervals.
-    Thread.sleep(5_000);
+    // A duplicate final status or COMPLETED would show once the checkpoints begun now completed.
+    p.awaitCommitted();
 
     Set<String> baseWorkers = new HashSet<>();
     for (int i = 0; i < ids.size(); i++) {

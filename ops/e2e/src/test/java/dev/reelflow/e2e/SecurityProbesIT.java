@@ -159,8 +159,9 @@ class SecurityProbesIT {
                 .status())
         .isEqualTo(422);
 
-    // The leak check, from the pipeline's records: two checkpoints so anything committed shows.
-    Thread.sleep(5_000);
+    // The leak check, from the pipeline's records: once the checkpoints begun after now completed,
+    // anything the probes made the orchestrator write is committed and read.
+    p.awaitCommitted();
     Set<String> others = new HashSet<>();
     List<RenderStatus> after = List.copyOf(p.events().statuses);
     for (RenderStatus s : after.subList(statusesBefore, after.size())) {

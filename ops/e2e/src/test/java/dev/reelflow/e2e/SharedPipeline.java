@@ -7,7 +7,7 @@ import dev.reelflow.cli.LocalPipeline;
 import dev.reelflow.orchestrator.OrchestratorSettings;
 import dev.reelflow.schemas.avro.RenderState;
 import dev.reelflow.schemas.avro.RenderStatus;
-import dev.reelflow.schemas.avro.WorkerEventType;
+import dev.reelflow.stack.CompletedCheckpoints;
 import dev.reelflow.storage.ArtifactStore;
 import dev.reelflow.worker.WorkerConfig;
 import java.io.IOException;
@@ -47,10 +47,12 @@ final class SharedPipeline implements ParameterResolver, AutoCloseable {
   static final String LEASE = "4s";
 
   private Path dir;
+  private Path checkpoints;
   private LocalPipeline pipeline;
   private EventLog events;
   private ArtifactStore store;
   private RenderApi api;
+  private RenderHistoryChecker.Bucket bucket;
 
   @Override
   public boolean supportsParameter(ParameterContext p, ExtensionContext c) {
@@ -69,22 +71,25 @@ final class SharedPipeline implements ParameterResolver, AutoCloseable {
     try {
       s.dir = Files.createTempDirectory("reelflow-e2e");
       long t0 = System.nanoTime();
+      LocalPipeline.Options options =
+          new LocalPipeline.Options(
+              s.dir,
+              0,
+              0,
+              "emulated",
+              "bicubic",
+              0,
+              freePort(),
+              Map.of(
+                  OrchestratorSettings.CHECKPOINT_INTERVAL.name(), "2s",
+                  OrchestratorSettings.STATE_BACKEND.name(), "hashmap",
+                  OrchestratorSettings.RETRY_INITIAL_BACKOFF.name(), "500ms",
+                  OrchestratorSettings.POSITION_INTERVAL.name(), "1s"),
+              Map.of());
+      s.checkpoints = options.stateDir().resolve("flink/checkpoints");
       s.pipeline =
           LocalPipeline.start(
-              new LocalPipeline.Options(
-                  s.dir,
-                  0,
-                  0,
-                  "emulated",
-                  "bicubic",
-                  0,
-                  freePort(),
-                  Map.of(
-                      OrchestratorSettings.CHECKPOINT_INTERVAL.name(), "2s",
-                      OrchestratorSettings.STATE_BACKEND.name(), "hashmap",
-                      OrchestratorSettings.RETRY_INITIAL_BACKOFF.name(), "500ms",
-                      OrchestratorSettings.POSITION_INTERVAL.name(), "1s"),
-                  Map.of()),
+              options,
               new PrintStream(OutputStream.nullOutputStream(), true, StandardCharsets.UTF_8));
       LOG.info("e2e pipeline up in {} ms", (System.nanoTime() - t0) / 1_000_000);
       s.events =
@@ -130,6 +135,15 @@ final class SharedPipeline implements ParameterResolver, AutoCloseable {
     return api;
   }
 
+  /**
+   * The observation window before asserting that no duplicate appeared: waits until the
+   * orchestrator's records emitted so far are committed and read ({@link
+   * CompletedCheckpoints#awaitCommitted}), about three 2 s checkpoints.
+   */
+  void awaitCommitted() {
+    CompletedCheckpoints.awaitCommitted(checkpoints, Duration.ofSeconds(90));
+  }
+
   /** Starts an emulated base worker JVM connected to this pipeline. */
   WorkerJvm startWorker(String id, Map<String, String> settings) throws IOException {
     return WorkerJvm.start(id, dir.resolve("workers"), pipeline.workerConnection(), settings);
@@ -164,50 +178,11 @@ final class SharedPipeline implements ParameterResolver, AutoCloseable {
   }
 
   /** The checker's view of the bucket: listings, bytes and incomplete multipart uploads. */
-  RenderHistoryChecker.Bucket bucket() {
-    var stack = pipeline.stack();
-    io.minio.MinioAsyncClient s3 =
-        io.minio.MinioAsyncClient.builder()
-            .endpoint(stack.s3Endpoint())
-            .credentials(stack.s3AccessKey(), stack.s3SecretKey())
-            .region(stack.s3Region())
-            .build();
-    return new RenderHistoryChecker.Bucket() {
-      @Override
-      public java.util.List<dev.reelflow.storage.StoredObject> list(String prefix) {
-        return store.list(prefix);
-      }
-
-      @Override
-      public byte[] read(String key) {
-        return store.getBytes(key, false);
-      }
-
-      @Override
-      public java.util.List<String> incompleteUploads(String prefix) {
-        try {
-          java.util.List<String> keys = new java.util.ArrayList<>();
-          s3.listMultipartUploadsAsync(
-                  stack.bucket(),
-                  stack.s3Region(),
-                  null,
-                  null,
-                  prefix,
-                  1000,
-                  null,
-                  null,
-                  null,
-                  null)
-              .get()
-              .result()
-              .uploads()
-              .forEach(u -> keys.add(u.objectName()));
-          return keys;
-        } catch (Exception e) {
-          throw new AssertionError("cannot list multipart uploads under " + prefix + ": " + e, e);
-        }
-      }
-    };
+  synchronized RenderHistoryChecker.Bucket bucket() {
+    if (bucket == null) {
+      bucket = RenderHistoryChecker.Bucket.of(pipeline.stack());
+    }
+    return bucket;
   }
 
   /**
@@ -216,64 +191,19 @@ final class SharedPipeline implements ParameterResolver, AutoCloseable {
    */
   RenderHistoryChecker.Result check(RenderHistory history) {
     RenderHistoryChecker.Result r =
-        RenderHistoryChecker.check(
-            history,
-            new RenderHistoryChecker.Observed(
-                java.util.List.copyOf(events.statuses),
-                java.util.List.copyOf(events.stageEvents),
-                java.util.List.copyOf(events.deadLetters),
-                bucket()));
+        RenderHistoryChecker.check(history, RenderHistoryChecker.Observed.of(events, bucket()));
     RenderHistoryChecker.report(r, RenderHistoryChecker.reportDir());
     return r;
   }
 
   /** Waits until every worker of {@code jvms} announced READY on render.worker-events. */
   void awaitReady(Duration timeout, WorkerJvm... jvms) {
-    for (WorkerJvm jvm : jvms) {
-      try {
-        events.awaitWorker(
-            timeout,
-            "READY from worker " + jvm.id,
-            e -> jvm.owns(e.getWorkerId()) && e.getType() == WorkerEventType.READY);
-      } catch (AssertionError e) {
-        throw new AssertionError(e.getMessage() + "\n--- worker log ---\n" + jvm.tail(), e);
-      }
-    }
+    events.awaitReady(timeout, java.util.List.of(jvms));
   }
 
   /** What the pipeline published about a render, for failure messages. */
   String describe(String requestId) {
-    StringBuilder sb = new StringBuilder("render ").append(requestId).append(":");
-    events
-        .statuses(requestId)
-        .forEach(
-            s ->
-                sb.append("\n  status ")
-                    .append(s.getState())
-                    .append(" attempt ")
-                    .append(s.getAttempt())
-                    .append("/")
-                    .append(s.getAttempts())
-                    .append(" worker ")
-                    .append(s.getWorkerId())
-                    .append(" error ")
-                    .append(s.getError()));
-    events
-        .events(requestId)
-        .forEach(
-            e ->
-                sb.append("\n  event ")
-                    .append(e.getTaskId())
-                    .append(" ")
-                    .append(e.getType())
-                    .append(" ")
-                    .append(e.getWorkerId())
-                    .append(" step ")
-                    .append(e.getStep())
-                    .append(" at ")
-                    .append(e.getAt())
-                    .append(e.getError() == null ? "" : " " + e.getError()));
-    return sb.toString();
+    return events.describe(requestId);
   }
 
   /**
@@ -301,7 +231,7 @@ final class SharedPipeline implements ParameterResolver, AutoCloseable {
       throw new AssertionError(
           e.getMessage() + "\n" + describe(id) + "\n--- " + otherName + " ---\n" + other.tail(), e);
     }
-    // (The API's "attempts" counter is checked by DrainIT.apiAttemptsCountsAHandedBackAttempt.)
+    // (The API's "attempts" counter is checked by DrainIT.)
     RenderStatus succeeded =
         events.awaitStatus(
             wait,

@@ -54,7 +54,6 @@ class StorageFaultIT {
   static final int RENDERS = SLOW ? 8 : 3;
   static final long STEP_MS = 250;
   static final int STEPS = 4;
-  static final long OBSERVE_MS = 5_000;
 
   static SharedPipeline p;
   static FreezableTcpProxy proxy;
@@ -166,7 +165,7 @@ class StorageFaultIT {
         throw new AssertionError(e.getMessage() + "\n" + p.describe(id) + "\n" + tails(), e);
       }
     }
-    Thread.sleep(OBSERVE_MS);
+    p.awaitCommitted(); // a duplicate final status would be committed and read by now
     RenderHistoryChecker.Result r = p.check(h);
     StringBuilder why = new StringBuilder();
     r.violations().forEach(v -> why.append("\n- ").append(v));

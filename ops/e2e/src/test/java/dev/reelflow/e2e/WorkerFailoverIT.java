@@ -114,9 +114,10 @@ class WorkerFailoverIT {
                 && e.getType() == WorkerEventType.READY
                 && e.getFreeSlots() > 0
                 && !e.getAt().isBefore(win.getAt()));
-    // Negative assertions need an observation window: two checkpoint intervals, so a duplicate
-    // final status (committed at a checkpoint) would be visible to the read_committed reader.
-    Thread.sleep(5_000);
+    // Negative assertions need an observation window: until the checkpoints begun after now have
+    // completed, so a duplicate final status (committed at a checkpoint) would be visible to the
+    // read_committed reader.
+    p.awaitCommitted();
 
     List<RenderStatus> statuses = log.statuses(id);
     assertThat(statuses.stream().filter(s -> s.getState() == RenderState.SUCCEEDED))
