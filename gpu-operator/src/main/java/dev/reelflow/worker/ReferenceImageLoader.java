@@ -67,7 +67,9 @@ final class ReferenceImageLoader implements AutoCloseable {
             .allowAll(c.get(WorkerConfig.IMAGE_FETCH_ALLOW_HOSTS))
             .denyAll(c.get(WorkerConfig.IMAGE_FETCH_DENY_HOSTS))
             .denyServices(
-                c.get(WorkerConfig.S3_ENDPOINT), c.schemaRegistryUrl(), c.bootstrapServers());
+                c.get(WorkerConfig.S3_ENDPOINT.name()),
+                c.schemaRegistryUrl(),
+                c.bootstrapServers());
     AddressPolicy policy = p.build();
     ImageLimits limits = ImageLimits.defaults().withMaxBytes(c.imageMaxBytes());
     RemoteImageFetcher f =

@@ -196,7 +196,7 @@ final class Worker implements Runnable {
       r.cancel(
           ErrorCode.TIMEOUT,
           "task ran longer than "
-              + WorkerConfig.TASK_TIMEOUT
+              + WorkerConfig.TASK_TIMEOUT.name()
               + "="
               + Durations.format(shared.config().taskTimeout()));
     }
@@ -250,7 +250,7 @@ final class Worker implements Runnable {
               "worker "
                   + id
                   + " drained: the task did not finish within "
-                  + WorkerConfig.DRAIN_GRACE
+                  + WorkerConfig.DRAIN_GRACE.name()
                   + "="
                   + Durations.format(shared.config().drainGrace()));
         }

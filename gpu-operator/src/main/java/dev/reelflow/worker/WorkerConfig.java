@@ -28,66 +28,31 @@ import java.util.TreeMap;
  */
 public final class WorkerConfig {
 
-  public static final String POOL = "worker.pool";
-  public static final String WORKER_ID = "worker.id";
-  public static final String SLOTS = "worker.slots";
-  public static final String ENGINE = "engine";
-  public static final String BACKEND = "backend";
-  public static final String BOOTSTRAP_SERVERS = "kafka.bootstrap.servers";
-  public static final String SCHEMA_REGISTRY_URL = "schema.registry.url";
-  public static final String S3_ENDPOINT = "s3.endpoint";
-  public static final String S3_ACCESS_KEY = "s3.access-key";
-  public static final String S3_SECRET_KEY = "s3.secret-key";
-  public static final String S3_BUCKET = "s3.bucket";
-  public static final String S3_REGION = "s3.region";
-  public static final String HEARTBEAT_INTERVAL = "heartbeat.interval";
-
-  /** Fault injection (reliability suite): pause between a stage's uploads and COMPLETED. */
-  public static final String FAULT_HOLD_BEFORE_COMPLETED = "fault.hold-before-completed";
-
-  public static final String DRAIN_GRACE = "drain.grace";
-  public static final String POLL_TIMEOUT = "poll.timeout";
-  public static final String DEDUPE_CACHE_SIZE = "dedupe.cache-size";
-  public static final String DEDUPE_CHECK_STORE = "dedupe.check-store";
-  public static final String DEVICE_NAME = "device.name";
-  public static final String DEVICE_MEMORY_BYTES = "device.memory-bytes";
-  public static final String DEVICE_OFFLOAD_WEIGHTS = "device.offload-weights";
-  public static final String VIDEO_ENCODER = "video.encoder";
-  public static final String WORK_DIR = "work-dir";
-  public static final String METRICS_PORT = "metrics.port";
-  public static final String TASK_TIMEOUT = "task.timeout";
-  public static final String MODEL_DIR = "model-dir";
-  public static final String IMAGE_MAX_BYTES = "image.max-bytes";
-  public static final String IMAGE_FETCH_TIMEOUT = "image.fetch.timeout";
-  public static final String IMAGE_FETCH_ALLOW_HTTP = "image.fetch.allow-http";
-  public static final String IMAGE_FETCH_ALLOW_HOSTS = "image.fetch.allow-hosts";
-  public static final String IMAGE_FETCH_DENY_HOSTS = "image.fetch.deny-hosts";
-
-  private static final Setting<String> POOL_S =
-      Setting.choice(POOL, "base", "upscale")
+  public static final Setting<String> POOL =
+      Setting.choice("worker.pool", "base", "upscale")
           .defaultValue("base")
           .doc("Pool served: base (render.tasks.base) or upscale.")
           .build();
-  private static final Setting<String> WORKER_ID_S =
-      Setting.string(WORKER_ID)
+  public static final Setting<String> WORKER_ID =
+      Setting.string("worker.id")
           .doc("Worker id prefix; default host-pid. Slot i gets <id>-<i>.")
           .build();
-  private static final Setting<Integer> SLOTS_S =
-      Setting.integer(SLOTS)
+  public static final Setting<Integer> SLOTS =
+      Setting.integer("worker.slots")
           .defaultValue("1")
           .check(n -> n >= 1 && n <= 64, "in 1..64")
           .doc("Workers started in this process (one per GPU or CPU slot).")
           .build();
-  private static final Setting<String> ENGINE_S =
-      Setting.string(ENGINE)
+  public static final Setting<String> ENGINE =
+      Setting.string("engine")
           .defaultValue("native")
           .check(e -> !e.isBlank(), "an engine name (native, resident, command, emulated)")
           .doc(
               "Engine: native | resident (a model server kept loaded, engine.resident.*) | command"
                   + " | emulated | <registered>.")
           .build();
-  private static final Setting<String> BACKEND_S =
-      Setting.string(BACKEND)
+  public static final Setting<String> BACKEND =
+      Setting.string("backend")
           .defaultValue("cpu")
           .check(WorkerConfig::isBackend, "cpu, torch, cuda or cuda:N")
           .doc(
@@ -95,25 +60,25 @@ public final class WorkerConfig {
                   + " cuda or cuda:N (libtorch on GPU N; slot i of a multi-slot process gets GPU"
                   + " N+i). cuda without a usable GPU fails at start saying what is missing.")
           .build();
-  private static final Setting<String> BOOTSTRAP_SERVERS_S =
-      Setting.string(BOOTSTRAP_SERVERS)
+  public static final Setting<String> BOOTSTRAP_SERVERS =
+      Setting.string("kafka.bootstrap.servers")
           .doc("Kafka bootstrap servers (required).")
           .oldName("bootstrap.servers")
           .build();
-  private static final Setting<String> SCHEMA_REGISTRY_URL_S =
-      Setting.string(SCHEMA_REGISTRY_URL).doc("Schema registry URL (required).").build();
-  private static final Setting<String> S3_ENDPOINT_S =
-      Setting.string(S3_ENDPOINT).doc("S3 endpoint URL (required).").build();
-  private static final Setting<String> S3_ACCESS_KEY_S =
-      Setting.string(S3_ACCESS_KEY).doc("S3 access key (required).").build();
-  private static final Setting<String> S3_SECRET_KEY_S =
-      Setting.string(S3_SECRET_KEY).secret().doc("S3 secret key (required).").build();
-  private static final Setting<String> S3_BUCKET_S =
-      Setting.string(S3_BUCKET).defaultValue("reelflow").doc("Artifact bucket.").build();
-  private static final Setting<String> S3_REGION_S =
-      Setting.string(S3_REGION).defaultValue("us-east-1").doc("S3 region.").build();
-  private static final Setting<Duration> HEARTBEAT_INTERVAL_S =
-      Setting.duration(HEARTBEAT_INTERVAL)
+  public static final Setting<String> SCHEMA_REGISTRY_URL =
+      Setting.string("schema.registry.url").doc("Schema registry URL (required).").build();
+  public static final Setting<String> S3_ENDPOINT =
+      Setting.string("s3.endpoint").doc("S3 endpoint URL (required).").build();
+  public static final Setting<String> S3_ACCESS_KEY =
+      Setting.string("s3.access-key").doc("S3 access key (required).").build();
+  public static final Setting<String> S3_SECRET_KEY =
+      Setting.string("s3.secret-key").secret().doc("S3 secret key (required).").build();
+  public static final Setting<String> S3_BUCKET =
+      Setting.string("s3.bucket").defaultValue("reelflow").doc("Artifact bucket.").build();
+  public static final Setting<String> S3_REGION =
+      Setting.string("s3.region").defaultValue("us-east-1").doc("S3 region.").build();
+  public static final Setting<Duration> HEARTBEAT_INTERVAL =
+      Setting.duration("heartbeat.interval")
           .defaultValue("1s")
           .check(WorkerConfig::positive, "> 0")
           .doc(
@@ -123,8 +88,8 @@ public final class WorkerConfig {
                   + " itself: it stops before publishing anything.")
           .oldName("heartbeat.interval.ms", Durations::fromMillis)
           .build();
-  private static final Setting<Duration> FAULT_HOLD_BEFORE_COMPLETED_S =
-      Setting.duration(FAULT_HOLD_BEFORE_COMPLETED)
+  public static final Setting<Duration> FAULT_HOLD_BEFORE_COMPLETED =
+      Setting.duration("fault.hold-before-completed")
           .defaultValue("0")
           .check(d -> !d.isNegative(), ">= 0")
           .doc(
@@ -133,79 +98,79 @@ public final class WorkerConfig {
                   + " production.")
           .oldName("fault.hold-before-completed-ms", Durations::fromMillis)
           .build();
-  private static final Setting<Duration> DRAIN_GRACE_S =
-      Setting.duration(DRAIN_GRACE)
+  public static final Setting<Duration> DRAIN_GRACE =
+      Setting.duration("drain.grace")
           .defaultValue("30s")
           .check(d -> !d.isNegative(), ">= 0")
           .doc("On SIGTERM: time to finish the task before handing it back (DRAINED).")
           .oldName("drain.grace.ms", Durations::fromMillis)
           .build();
-  private static final Setting<Duration> POLL_TIMEOUT_S =
-      Setting.duration(POLL_TIMEOUT)
+  public static final Setting<Duration> POLL_TIMEOUT =
+      Setting.duration("poll.timeout")
           .defaultValue("200ms")
           .check(WorkerConfig::positive, "> 0")
           .doc("Kafka poll timeout of the task and command consumers.")
           .oldName("poll.timeout.ms", Durations::fromMillis)
           .build();
-  private static final Setting<Integer> DEDUPE_CACHE_SIZE_S =
-      Setting.integer(DEDUPE_CACHE_SIZE)
+  public static final Setting<Integer> DEDUPE_CACHE_SIZE =
+      Setting.integer("dedupe.cache-size")
           .defaultValue("10000")
           .check(n -> n > 0, "> 0")
           .doc("Task ids remembered as done (LRU) to skip duplicate deliveries.")
           .oldName("dedupe.cache.size")
           .build();
-  private static final Setting<Boolean> DEDUPE_CHECK_STORE_S =
-      Setting.bool(DEDUPE_CHECK_STORE)
+  public static final Setting<Boolean> DEDUPE_CHECK_STORE =
+      Setting.bool("dedupe.check-store")
           .defaultValue("true")
           .doc("Also skip a task whose stage manifest already exists in S3.")
           .build();
-  private static final Setting<String> DEVICE_NAME_S =
-      Setting.string(DEVICE_NAME)
+  public static final Setting<String> DEVICE_NAME =
+      Setting.string("device.name")
           .defaultValue("auto")
           .doc("Device: auto (GPU 0 if NVML finds one, else cpu), cpu, or a GPU name.")
           .build();
-  private static final Setting<String> DEVICE_MEMORY_BYTES_S =
-      Setting.string(DEVICE_MEMORY_BYTES)
+  public static final Setting<String> DEVICE_MEMORY_BYTES =
+      Setting.string("device.memory-bytes")
           .defaultValue("auto")
           .check(v -> v.equals("auto") || positiveLong(v), "auto or a byte count > 0")
           .doc("Device memory budget in bytes (auto: GPU total, or half the host memory on cpu).")
           .oldName("device.memory.bytes")
           .build();
-  private static final Setting<Boolean> DEVICE_OFFLOAD_WEIGHTS_S =
-      Setting.bool(DEVICE_OFFLOAD_WEIGHTS)
+  public static final Setting<Boolean> DEVICE_OFFLOAD_WEIGHTS =
+      Setting.bool("device.offload-weights")
           .defaultValue("false")
           .doc(
               "Offload weights to host memory between blocks (CUDA backend); lowers the memory"
                   + " estimate.")
           .build();
-  private static final Setting<String> VIDEO_ENCODER_S =
-      Setting.string(VIDEO_ENCODER)
+  public static final Setting<String> VIDEO_ENCODER =
+      Setting.string("video.encoder")
           .defaultValue("auto")
           .check(WorkerConfig::isEncoder, "auto, h264_nvenc or libopenh264")
           .doc(
               "H.264 encoder: auto (h264_nvenc with a GPU, else libopenh264), h264_nvenc,"
                   + " libopenh264.")
           .build();
-  private static final Setting<String> WORK_DIR_S =
-      Setting.string(WORK_DIR)
+  public static final Setting<String> WORK_DIR =
+      Setting.string("work-dir")
           .doc("Scratch directory for task files; default <java.io.tmpdir>/reelflow-worker.")
           .oldName("work.dir")
           .build();
-  private static final Setting<Integer> METRICS_PORT_S =
-      Setting.integer(METRICS_PORT)
+  public static final Setting<Integer> METRICS_PORT =
+      Setting.integer("metrics.port")
           .defaultValue("9464")
           .check(p -> p >= -1 && p <= 65535, "in -1..65535")
           .doc("Port of /metrics and /healthz; 0 = any free port, -1 = off.")
           .build();
-  private static final Setting<Duration> TASK_TIMEOUT_S =
-      Setting.duration(TASK_TIMEOUT)
+  public static final Setting<Duration> TASK_TIMEOUT =
+      Setting.duration("task.timeout")
           .defaultValue("1h")
           .check(WorkerConfig::positive, "> 0")
           .doc("A task running longer fails with TIMEOUT (retryable).")
           .oldName("task.timeout.ms", Durations::fromMillis)
           .build();
-  private static final Setting<String> MODEL_DIR_S =
-      Setting.string(MODEL_DIR)
+  public static final Setting<String> MODEL_DIR =
+      Setting.string("model-dir")
           .doc(
               "HunyuanVideo-1.5 checkpoint folder (released layout) for the native engine (the"
                   + " render's resolution and task pick the transformer variant,"
@@ -213,36 +178,36 @@ public final class WorkerConfig {
                   + " transformer, upsampler and VAE); default none = seeded random-init weights.")
           .oldName("model.dir")
           .build();
-  private static final Setting<Long> IMAGE_MAX_BYTES_S =
-      Setting.longInteger(IMAGE_MAX_BYTES)
+  public static final Setting<Long> IMAGE_MAX_BYTES =
+      Setting.longInteger("image.max-bytes")
           .defaultValue(Long.toString(10L << 20))
           .check(n -> n > 0 && n <= (16L << 20), "in 1..16777216 (16 MiB)")
           .doc(
               "Largest reference image of an image-to-video task (encoded bytes; at most 16 MiB);"
                   + " each side at most 8192 px and 50 megapixels.")
           .build();
-  private static final Setting<Duration> IMAGE_FETCH_TIMEOUT_S =
-      Setting.duration(IMAGE_FETCH_TIMEOUT)
+  public static final Setting<Duration> IMAGE_FETCH_TIMEOUT =
+      Setting.duration("image.fetch.timeout")
           .defaultValue("30s")
           .check(WorkerConfig::positive, "> 0")
           .doc("Longest fetch of an https imageUrl, redirects included (connect 5s, read 10s).")
           .oldName("image.fetch.timeout.ms", Durations::fromMillis)
           .build();
-  private static final Setting<Boolean> IMAGE_FETCH_ALLOW_HTTP_S =
-      Setting.bool(IMAGE_FETCH_ALLOW_HTTP)
+  public static final Setting<Boolean> IMAGE_FETCH_ALLOW_HTTP =
+      Setting.bool("image.fetch.allow-http")
           .defaultValue("false")
           .doc("Fetch http imageUrls besides https: a test override, never for production.")
           .build();
-  private static final Setting<String> IMAGE_FETCH_ALLOW_HOSTS_S =
-      Setting.string(IMAGE_FETCH_ALLOW_HOSTS)
+  public static final Setting<String> IMAGE_FETCH_ALLOW_HOSTS =
+      Setting.string("image.fetch.allow-hosts")
           .defaultValue("")
           .doc(
               "Hosts and address ranges (comma separated) an imageUrl may reach although the SSRF"
                   + " rules refuse them (loopback, private, link-local, ...): the local stack's test"
                   + " servers.")
           .build();
-  private static final Setting<String> IMAGE_FETCH_DENY_HOSTS_S =
-      Setting.string(IMAGE_FETCH_DENY_HOSTS)
+  public static final Setting<String> IMAGE_FETCH_DENY_HOSTS =
+      Setting.string("image.fetch.deny-hosts")
           .defaultValue("")
           .doc(
               "More hosts and address ranges an imageUrl must never reach; the hosts of"
@@ -254,37 +219,37 @@ public final class WorkerConfig {
   public static final ConfigSpec SPEC =
       ConfigSpec.builder("worker")
           .add(
-              POOL_S,
-              WORKER_ID_S,
-              SLOTS_S,
-              ENGINE_S,
-              BACKEND_S,
-              BOOTSTRAP_SERVERS_S,
-              SCHEMA_REGISTRY_URL_S,
-              S3_ENDPOINT_S,
-              S3_ACCESS_KEY_S,
-              S3_SECRET_KEY_S,
-              S3_BUCKET_S,
-              S3_REGION_S,
-              HEARTBEAT_INTERVAL_S,
-              FAULT_HOLD_BEFORE_COMPLETED_S,
-              DRAIN_GRACE_S,
-              POLL_TIMEOUT_S,
-              DEDUPE_CACHE_SIZE_S,
-              DEDUPE_CHECK_STORE_S,
-              DEVICE_NAME_S,
-              DEVICE_MEMORY_BYTES_S,
-              DEVICE_OFFLOAD_WEIGHTS_S,
-              VIDEO_ENCODER_S,
-              WORK_DIR_S,
-              METRICS_PORT_S,
-              TASK_TIMEOUT_S,
-              MODEL_DIR_S,
-              IMAGE_MAX_BYTES_S,
-              IMAGE_FETCH_TIMEOUT_S,
-              IMAGE_FETCH_ALLOW_HTTP_S,
-              IMAGE_FETCH_ALLOW_HOSTS_S,
-              IMAGE_FETCH_DENY_HOSTS_S)
+              POOL,
+              WORKER_ID,
+              SLOTS,
+              ENGINE,
+              BACKEND,
+              BOOTSTRAP_SERVERS,
+              SCHEMA_REGISTRY_URL,
+              S3_ENDPOINT,
+              S3_ACCESS_KEY,
+              S3_SECRET_KEY,
+              S3_BUCKET,
+              S3_REGION,
+              HEARTBEAT_INTERVAL,
+              FAULT_HOLD_BEFORE_COMPLETED,
+              DRAIN_GRACE,
+              POLL_TIMEOUT,
+              DEDUPE_CACHE_SIZE,
+              DEDUPE_CHECK_STORE,
+              DEVICE_NAME,
+              DEVICE_MEMORY_BYTES,
+              DEVICE_OFFLOAD_WEIGHTS,
+              VIDEO_ENCODER,
+              WORK_DIR,
+              METRICS_PORT,
+              TASK_TIMEOUT,
+              MODEL_DIR,
+              IMAGE_MAX_BYTES,
+              IMAGE_FETCH_TIMEOUT,
+              IMAGE_FETCH_ALLOW_HTTP,
+              IMAGE_FETCH_ALLOW_HOSTS,
+              IMAGE_FETCH_DENY_HOSTS)
           .family(
               "engine.",
               "Options of engine `<name>`, e.g. `engine.emulated.step-ms`; variable"
@@ -364,11 +329,7 @@ public final class WorkerConfig {
   public void requireConnections() {
     for (Setting<String> s :
         List.of(
-            BOOTSTRAP_SERVERS_S,
-            SCHEMA_REGISTRY_URL_S,
-            S3_ENDPOINT_S,
-            S3_ACCESS_KEY_S,
-            S3_SECRET_KEY_S)) {
+            BOOTSTRAP_SERVERS, SCHEMA_REGISTRY_URL, S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY)) {
       values.require(s);
     }
   }
@@ -383,12 +344,17 @@ public final class WorkerConfig {
     return values.raw(key);
   }
 
+  /** The value of {@code setting}, parsed; null when it is not set and has no default. */
+  public <T> T get(Setting<T> setting) {
+    return values.get(setting);
+  }
+
   public Stage pool() {
-    return values.get(POOL_S).equals("upscale") ? Stage.UPSCALE : Stage.BASE;
+    return values.get(POOL).equals("upscale") ? Stage.UPSCALE : Stage.BASE;
   }
 
   public String workerIdPrefix() {
-    String id = values.get(WORKER_ID_S);
+    String id = values.get(WORKER_ID);
     if (id != null && !id.isBlank()) {
       return id;
     }
@@ -402,11 +368,11 @@ public final class WorkerConfig {
   }
 
   public int slots() {
-    return values.get(SLOTS_S);
+    return values.get(SLOTS);
   }
 
   public String engine() {
-    return values.get(ENGINE_S);
+    return values.get(ENGINE);
   }
 
   /**
@@ -415,7 +381,7 @@ public final class WorkerConfig {
    */
   public Map<String, String> engineOptions(String name) {
     Map<String, String> out = new TreeMap<>(values.withPrefix("engine." + name + "."));
-    String modelDir = values.get(MODEL_DIR_S);
+    String modelDir = values.get(MODEL_DIR);
     if (modelDir != null && !modelDir.isBlank()) {
       out.putIfAbsent("model-dir", modelDir);
     }
@@ -430,60 +396,60 @@ public final class WorkerConfig {
   }
 
   public String bootstrapServers() {
-    return values.get(BOOTSTRAP_SERVERS_S);
+    return values.get(BOOTSTRAP_SERVERS);
   }
 
   public String schemaRegistryUrl() {
-    return values.get(SCHEMA_REGISTRY_URL_S);
+    return values.get(SCHEMA_REGISTRY_URL);
   }
 
   public String s3Endpoint() {
-    return values.get(S3_ENDPOINT_S);
+    return values.get(S3_ENDPOINT);
   }
 
   public String s3AccessKey() {
-    return values.get(S3_ACCESS_KEY_S);
+    return values.get(S3_ACCESS_KEY);
   }
 
   public String s3SecretKey() {
-    return values.get(S3_SECRET_KEY_S);
+    return values.get(S3_SECRET_KEY);
   }
 
   public String s3Bucket() {
-    return values.get(S3_BUCKET_S);
+    return values.get(S3_BUCKET);
   }
 
   public String s3Region() {
-    return values.get(S3_REGION_S);
+    return values.get(S3_REGION);
   }
 
   /** {@link #FAULT_HOLD_BEFORE_COMPLETED}: zero unless a fault test sets it. */
   public Duration faultHoldBeforeCompleted() {
-    return values.get(FAULT_HOLD_BEFORE_COMPLETED_S);
+    return values.get(FAULT_HOLD_BEFORE_COMPLETED);
   }
 
   public Duration heartbeatInterval() {
-    return values.get(HEARTBEAT_INTERVAL_S);
+    return values.get(HEARTBEAT_INTERVAL);
   }
 
   public Duration drainGrace() {
-    return values.get(DRAIN_GRACE_S);
+    return values.get(DRAIN_GRACE);
   }
 
   public Duration pollTimeout() {
-    return values.get(POLL_TIMEOUT_S);
+    return values.get(POLL_TIMEOUT);
   }
 
   public Duration taskTimeout() {
-    return values.get(TASK_TIMEOUT_S);
+    return values.get(TASK_TIMEOUT);
   }
 
   public int dedupeCacheSize() {
-    return values.get(DEDUPE_CACHE_SIZE_S);
+    return values.get(DEDUPE_CACHE_SIZE);
   }
 
   public boolean dedupeCheckStore() {
-    return values.get(DEDUPE_CHECK_STORE_S);
+    return values.get(DEDUPE_CHECK_STORE);
   }
 
   /**
@@ -491,50 +457,50 @@ public final class WorkerConfig {
    * GPU {@code N + slot}, so a process with one slot per GPU spreads over the node's GPUs.
    */
   public BackendSpec backend(int slot) {
-    BackendSpec b = BackendSpec.parse(values.get(BACKEND_S));
+    BackendSpec b = BackendSpec.parse(values.get(BACKEND));
     return b.isCuda() ? BackendSpec.cuda(b.deviceIndex() + slot) : b;
   }
 
   /** Configured device name; {@code auto} is resolved by {@link DeviceProbe}. */
   public String deviceName() {
-    return values.get(DEVICE_NAME_S);
+    return values.get(DEVICE_NAME);
   }
 
   /** Configured memory budget in bytes, or -1 for {@code auto}. */
   public long deviceMemoryBytes() {
-    String v = values.get(DEVICE_MEMORY_BYTES_S);
+    String v = values.get(DEVICE_MEMORY_BYTES);
     return "auto".equals(v) ? -1 : Long.parseLong(v);
   }
 
   public boolean offloadWeights() {
-    return values.get(DEVICE_OFFLOAD_WEIGHTS_S);
+    return values.get(DEVICE_OFFLOAD_WEIGHTS);
   }
 
   VideoCodec.Encoder videoEncoder() {
-    return VideoCodec.Encoder.parse(values.get(VIDEO_ENCODER_S));
+    return VideoCodec.Encoder.parse(values.get(VIDEO_ENCODER));
   }
 
   public Path workDir() {
-    String d = values.get(WORK_DIR_S);
+    String d = values.get(WORK_DIR);
     return d == null || d.isBlank()
         ? Path.of(System.getProperty("java.io.tmpdir"), "reelflow-worker")
         : Path.of(d);
   }
 
   public int metricsPort() {
-    return values.get(METRICS_PORT_S);
+    return values.get(METRICS_PORT);
   }
 
   public long imageMaxBytes() {
-    return values.get(IMAGE_MAX_BYTES_S);
+    return values.get(IMAGE_MAX_BYTES);
   }
 
   public Duration imageFetchTimeout() {
-    return values.get(IMAGE_FETCH_TIMEOUT_S);
+    return values.get(IMAGE_FETCH_TIMEOUT);
   }
 
   public boolean imageFetchAllowHttp() {
-    return values.get(IMAGE_FETCH_ALLOW_HTTP_S);
+    return values.get(IMAGE_FETCH_ALLOW_HTTP);
   }
 
   /** A copy with {@code key} set to {@code value}. */

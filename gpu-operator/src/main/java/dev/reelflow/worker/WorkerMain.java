@@ -57,11 +57,11 @@ public final class WorkerMain {
           }
           overrides.put(kv.substring(0, eq), kv.substring(eq + 1));
         }
-        case "--pool" -> overrides.put(WorkerConfig.POOL, require(a, next));
-        case "--engine" -> overrides.put(WorkerConfig.ENGINE, require(a, next));
-        case "--slots" -> overrides.put(WorkerConfig.SLOTS, require(a, next));
-        case "--backend" -> overrides.put(WorkerConfig.BACKEND, require(a, next));
-        case "--model-dir" -> overrides.put(WorkerConfig.MODEL_DIR, require(a, next));
+        case "--pool" -> overrides.put(WorkerConfig.POOL.name(), require(a, next));
+        case "--engine" -> overrides.put(WorkerConfig.ENGINE.name(), require(a, next));
+        case "--slots" -> overrides.put(WorkerConfig.SLOTS.name(), require(a, next));
+        case "--backend" -> overrides.put(WorkerConfig.BACKEND.name(), require(a, next));
+        case "--model-dir" -> overrides.put(WorkerConfig.MODEL_DIR.name(), require(a, next));
         case "--help", "-h" -> throw new IllegalArgumentException("usage");
         default -> throw new IllegalArgumentException("unknown argument '" + a + "'");
       }

@@ -74,7 +74,7 @@ final class FakeResident {
   static Map<String, String> workerConfig(String args) {
     Map<String, String> cfg = new HashMap<>();
     options(args).forEach((k, v) -> cfg.put("engine.resident." + k, v));
-    cfg.put(WorkerConfig.ENGINE, "resident");
+    cfg.put(WorkerConfig.ENGINE.name(), "resident");
     return cfg;
   }
 }

@@ -67,11 +67,11 @@ class ImageToVideoWorkerIT {
             .write(dir.resolve("hv15"));
     Map<String, String> cfg = orch.workerConfig(WORKER, "native");
     cfg.put("engine.native.threads", "2");
-    cfg.put(WorkerConfig.MODEL_DIR, folder.toString());
-    cfg.put(WorkerConfig.WORK_DIR, dir.resolve("work").toString());
-    cfg.put(WorkerConfig.METRICS_PORT, "-1");
-    cfg.put(WorkerConfig.IMAGE_FETCH_ALLOW_HTTP, "true");
-    cfg.put(WorkerConfig.IMAGE_FETCH_ALLOW_HOSTS, "127.0.0.1");
+    cfg.put(WorkerConfig.MODEL_DIR.name(), folder.toString());
+    cfg.put(WorkerConfig.WORK_DIR.name(), dir.resolve("work").toString());
+    cfg.put(WorkerConfig.METRICS_PORT.name(), "-1");
+    cfg.put(WorkerConfig.IMAGE_FETCH_ALLOW_HTTP.name(), "true");
+    cfg.put(WorkerConfig.IMAGE_FETCH_ALLOW_HOSTS.name(), "127.0.0.1");
     worker = WorkerProcess.start(WorkerConfig.of(cfg));
     assertThat(worker.awaitReady(Duration.ofSeconds(60))).isTrue();
   }

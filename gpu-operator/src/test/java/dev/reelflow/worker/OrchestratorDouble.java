@@ -149,19 +149,19 @@ final class OrchestratorDouble implements AutoCloseable {
   /** Worker config for this stack with test-friendly timings. */
   Map<String, String> workerConfig(String workerId, String engine) {
     Map<String, String> m = new HashMap<>();
-    m.put(WorkerConfig.WORKER_ID, workerId);
-    m.put(WorkerConfig.ENGINE, engine);
-    m.put(WorkerConfig.BOOTSTRAP_SERVERS, stack.bootstrapServers());
-    m.put(WorkerConfig.SCHEMA_REGISTRY_URL, stack.schemaRegistryUrl());
-    m.put(WorkerConfig.S3_ENDPOINT, stack.s3Endpoint());
-    m.put(WorkerConfig.S3_ACCESS_KEY, stack.s3AccessKey());
-    m.put(WorkerConfig.S3_SECRET_KEY, stack.s3SecretKey());
-    m.put(WorkerConfig.S3_BUCKET, stack.bucket());
-    m.put(WorkerConfig.S3_REGION, stack.s3Region());
-    m.put(WorkerConfig.HEARTBEAT_INTERVAL, "300ms");
-    m.put(WorkerConfig.METRICS_PORT, "0");
-    m.put(WorkerConfig.DEVICE_NAME, "cpu");
-    m.put(WorkerConfig.DEVICE_MEMORY_BYTES, Long.toString(4L << 30));
+    m.put(WorkerConfig.WORKER_ID.name(), workerId);
+    m.put(WorkerConfig.ENGINE.name(), engine);
+    m.put(WorkerConfig.BOOTSTRAP_SERVERS.name(), stack.bootstrapServers());
+    m.put(WorkerConfig.SCHEMA_REGISTRY_URL.name(), stack.schemaRegistryUrl());
+    m.put(WorkerConfig.S3_ENDPOINT.name(), stack.s3Endpoint());
+    m.put(WorkerConfig.S3_ACCESS_KEY.name(), stack.s3AccessKey());
+    m.put(WorkerConfig.S3_SECRET_KEY.name(), stack.s3SecretKey());
+    m.put(WorkerConfig.S3_BUCKET.name(), stack.bucket());
+    m.put(WorkerConfig.S3_REGION.name(), stack.s3Region());
+    m.put(WorkerConfig.HEARTBEAT_INTERVAL.name(), "300ms");
+    m.put(WorkerConfig.METRICS_PORT.name(), "0");
+    m.put(WorkerConfig.DEVICE_NAME.name(), "cpu");
+    m.put(WorkerConfig.DEVICE_MEMORY_BYTES.name(), Long.toString(4L << 30));
     m.put("kafka.session.timeout.ms", "6000");
     m.put("kafka.heartbeat.interval.ms", "1000");
     return m;

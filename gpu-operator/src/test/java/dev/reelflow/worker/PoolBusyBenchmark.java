@@ -54,12 +54,12 @@ public final class PoolBusyBenchmark {
         OrchestratorDouble orch =
             new OrchestratorDouble(stack, Math.max(16, workers), events::add)) {
       Map<String, String> cfg = orch.workerConfig("bench", "emulated");
-      cfg.put(WorkerConfig.SLOTS, Integer.toString(workers));
-      cfg.put(WorkerConfig.HEARTBEAT_INTERVAL, "5s");
-      cfg.put(WorkerConfig.WORKER_ID, "bench");
-      cfg.put(WorkerConfig.METRICS_PORT, "-1");
-      cfg.put(WorkerConfig.DEDUPE_CHECK_STORE, "true");
-      cfg.put(WorkerConfig.WORK_DIR, work.resolve("tasks").toString());
+      cfg.put(WorkerConfig.SLOTS.name(), Integer.toString(workers));
+      cfg.put(WorkerConfig.HEARTBEAT_INTERVAL.name(), "5s");
+      cfg.put(WorkerConfig.WORKER_ID.name(), "bench");
+      cfg.put(WorkerConfig.METRICS_PORT.name(), "-1");
+      cfg.put(WorkerConfig.DEDUPE_CHECK_STORE.name(), "true");
+      cfg.put(WorkerConfig.WORK_DIR.name(), work.resolve("tasks").toString());
       cfg.put("engine.emulated.step-ms", Long.toString(taskMillis / steps));
       try (WorkerProcess pool = WorkerProcess.start(WorkerConfig.of(cfg))) {
         if (!pool.awaitReady(Duration.ofMinutes(2))) {

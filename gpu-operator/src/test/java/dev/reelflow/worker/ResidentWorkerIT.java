@@ -73,7 +73,7 @@ class ResidentWorkerIT {
       throws Exception {
     Map<String, String> cfg = orch.workerConfig(id, "resident");
     cfg.putAll(FakeResident.workerConfig(fakeArgs));
-    cfg.put(WorkerConfig.WORK_DIR, dir.resolve(id).toString());
+    cfg.put(WorkerConfig.WORK_DIR.name(), dir.resolve(id).toString());
     cfg.putAll(extra);
     return WorkerProcess.start(WorkerConfig.of(cfg));
   }

@@ -31,7 +31,7 @@ class WorkerConfigTest {
                 "REELFLOW_KAFKA_SECURITY_PROTOCOL", "SSL",
                 "REELFLOW_INGEST_PORT", "8080",
                 "PATH", "/bin"),
-            Map.of(WorkerConfig.SLOTS, "3"));
+            Map.of(WorkerConfig.SLOTS.name(), "3"));
 
     assertThat(c.pool()).isEqualTo(Stage.UPSCALE);
     assertThat(c.heartbeatInterval().toMillis()).isEqualTo(2000);
@@ -74,14 +74,14 @@ class WorkerConfigTest {
     assertThatThrownBy(() -> WorkerConfig.of(Map.of("heartbeat.intervall", "5s")))
         .hasMessageContaining("unknown worker setting 'heartbeat.intervall'")
         .hasMessageContaining("did you mean 'heartbeat.interval'?");
-    assertThatThrownBy(() -> WorkerConfig.of(Map.of(WorkerConfig.POOL, "vsr")))
+    assertThatThrownBy(() -> WorkerConfig.of(Map.of(WorkerConfig.POOL.name(), "vsr")))
         .hasMessageContaining("worker.pool")
         .hasMessageContaining("expected one of [base, upscale]");
-    assertThatThrownBy(() -> WorkerConfig.of(Map.of(WorkerConfig.HEARTBEAT_INTERVAL, "0")))
+    assertThatThrownBy(() -> WorkerConfig.of(Map.of(WorkerConfig.HEARTBEAT_INTERVAL.name(), "0")))
         .hasMessageContaining("heartbeat.interval must be > 0");
-    assertThatThrownBy(() -> WorkerConfig.of(Map.of(WorkerConfig.HEARTBEAT_INTERVAL, "500")))
+    assertThatThrownBy(() -> WorkerConfig.of(Map.of(WorkerConfig.HEARTBEAT_INTERVAL.name(), "500")))
         .hasMessageContaining("e.g. 500ms or 30s");
-    assertThatThrownBy(() -> WorkerConfig.of(Map.of(WorkerConfig.VIDEO_ENCODER, "libx264")))
+    assertThatThrownBy(() -> WorkerConfig.of(Map.of(WorkerConfig.VIDEO_ENCODER.name(), "libx264")))
         .hasMessageContaining("video.encoder");
     assertThatThrownBy(
             () -> WorkerConfig.load(null, Map.of("REELFLOW_WORKER_SLOTS", "0"), Map.of()))
@@ -98,7 +98,7 @@ class WorkerConfigTest {
     assertThat(c.get(WorkerConfig.MODEL_DIR)).isEqualTo("ckpts/hv15");
     assertThat(c.engineOptions("native")).containsEntry("model-dir", "ckpts/hv15");
     WorkerConfig own =
-        WorkerConfig.of(Map.of(WorkerConfig.MODEL_DIR, "a", "engine.native.model-dir", "b"));
+        WorkerConfig.of(Map.of(WorkerConfig.MODEL_DIR.name(), "a", "engine.native.model-dir", "b"));
     assertThat(own.engineOptions("native")).containsEntry("model-dir", "b");
     assertThat(WorkerConfig.of(Map.of()).engineOptions("native")).doesNotContainKey("model-dir");
   }
@@ -134,14 +134,16 @@ class WorkerConfigTest {
   void backendSpreadsCudaSlotsOverTheGpusAndRefusesUnknownForms() {
     assertThat(WorkerConfig.of(Map.of()).backend(0)).isEqualTo(BackendSpec.cpu());
     WorkerConfig cuda =
-        WorkerConfig.of(Map.of(WorkerConfig.BACKEND, "cuda:2", WorkerConfig.SLOTS, "3"));
+        WorkerConfig.of(
+            Map.of(WorkerConfig.BACKEND.name(), "cuda:2", WorkerConfig.SLOTS.name(), "3"));
     assertThat(cuda.backend(0)).isEqualTo(BackendSpec.cuda(2));
     assertThat(cuda.backend(2)).isEqualTo(BackendSpec.cuda(4));
     assertThat(
-            WorkerConfig.of(Map.of(WorkerConfig.BACKEND, "torch", WorkerConfig.SLOTS, "2"))
+            WorkerConfig.of(
+                    Map.of(WorkerConfig.BACKEND.name(), "torch", WorkerConfig.SLOTS.name(), "2"))
                 .backend(1))
         .isEqualTo(BackendSpec.torch());
-    assertThatThrownBy(() -> WorkerConfig.of(Map.of(WorkerConfig.BACKEND, "gpu")))
+    assertThatThrownBy(() -> WorkerConfig.of(Map.of(WorkerConfig.BACKEND.name(), "gpu")))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("backend")
         .hasMessageContaining("cuda:N");

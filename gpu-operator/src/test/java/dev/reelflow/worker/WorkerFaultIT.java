@@ -77,8 +77,8 @@ class WorkerFaultIT {
     // independent of any engine or of the ffmpeg tools.
     Map<String, String> cfg = orch.workerConfig(workerId, "emulated");
     cfg.put("engine.emulated.step-ms", Long.toString(Math.round(stepSeconds * 1000)));
-    cfg.put(WorkerConfig.WORK_DIR, dir.resolve(workerId).toString());
-    cfg.put(WorkerConfig.METRICS_PORT, "-1");
+    cfg.put(WorkerConfig.WORK_DIR.name(), dir.resolve(workerId).toString());
+    cfg.put(WorkerConfig.METRICS_PORT.name(), "-1");
     return cfg;
   }
 
@@ -109,7 +109,7 @@ class WorkerFaultIT {
   @Test
   void sigtermDrainHandsBackTheRunningTaskAsRetryableDrained() throws Exception {
     Map<String, String> cfg = config("w-drain", 0.25);
-    cfg.put(WorkerConfig.DRAIN_GRACE, "800ms");
+    cfg.put(WorkerConfig.DRAIN_GRACE.name(), "800ms");
     Process p = startJvm("w-drain", cfg);
     WorkerEvent ready = orch.awaitReady("w-drain", WAIT);
     RenderTask task = OrchestratorDouble.task("r-drain", 1, 17, 40, false, 30_000);

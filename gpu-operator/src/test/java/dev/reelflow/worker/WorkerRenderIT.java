@@ -63,8 +63,8 @@ class WorkerRenderIT {
     Ffprobe.assumeInstalled();
     Map<String, String> cfg = orch.workerConfig(WORKER, "command");
     cfg.put("engine.command.command", CommandEngineTest.template("--step_seconds 0.2"));
-    cfg.put(WorkerConfig.WORK_DIR, dir.resolve("work").toString());
-    cfg.put(WorkerConfig.METRICS_PORT, "-1");
+    cfg.put(WorkerConfig.WORK_DIR.name(), dir.resolve("work").toString());
+    cfg.put(WorkerConfig.METRICS_PORT.name(), "-1");
     try (WorkerProcess worker = WorkerProcess.start(WorkerConfig.of(cfg))) {
       assertThat(worker.awaitReady(WAIT)).isTrue();
       renderToPlayableMp4();
@@ -142,8 +142,8 @@ class WorkerRenderIT {
   void tinyNativeEngineRendersAPlayablePreviewWithLatents() throws Exception {
     Map<String, String> cfg = orch.workerConfig("w-native", "native");
     cfg.put("engine.native.threads", "2");
-    cfg.put(WorkerConfig.WORK_DIR, dir.resolve("work-native").toString());
-    cfg.put(WorkerConfig.METRICS_PORT, "-1");
+    cfg.put(WorkerConfig.WORK_DIR.name(), dir.resolve("work-native").toString());
+    cfg.put(WorkerConfig.METRICS_PORT.name(), "-1");
     try (WorkerProcess nativeWorker = WorkerProcess.start(WorkerConfig.of(cfg))) {
       assertThat(nativeWorker.awaitReady(WAIT)).isTrue();
       RenderTask task = OrchestratorDouble.task("r-native", 1, 5, 2, false, 30_000);
@@ -180,10 +180,10 @@ class WorkerRenderIT {
         dev.reelflow.engine.testing.SyntheticModelFolder.writeDefault(dir.resolve("hv15"));
     Map<String, String> cfg = orch.workerConfig("w-ckpt", "native");
     cfg.put("engine.native.threads", "2");
-    cfg.put(WorkerConfig.MODEL_DIR, folder.toString());
+    cfg.put(WorkerConfig.MODEL_DIR.name(), folder.toString());
     cfg.put("engine.native.variant-preference", "distilled,base");
-    cfg.put(WorkerConfig.WORK_DIR, dir.resolve("work-ckpt").toString());
-    cfg.put(WorkerConfig.METRICS_PORT, "-1");
+    cfg.put(WorkerConfig.WORK_DIR.name(), dir.resolve("work-ckpt").toString());
+    cfg.put(WorkerConfig.METRICS_PORT.name(), "-1");
     try (WorkerProcess ckptWorker = WorkerProcess.start(WorkerConfig.of(cfg))) {
       assertThat(ckptWorker.awaitReady(WAIT)).isTrue();
       RenderTask task = OrchestratorDouble.task("r-ckpt", 1, 5, 2, false, 30_000);

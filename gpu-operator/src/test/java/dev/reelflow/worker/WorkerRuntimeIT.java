@@ -59,8 +59,8 @@ class WorkerRuntimeIT {
   static Map<String, String> config(String workerId, String metricsPort) {
     Map<String, String> cfg = orch.workerConfig(workerId, "emulated");
     cfg.put("engine.emulated.step-ms", "200");
-    cfg.put(WorkerConfig.WORK_DIR, dir.resolve(workerId).toString());
-    cfg.put(WorkerConfig.METRICS_PORT, metricsPort);
+    cfg.put(WorkerConfig.WORK_DIR.name(), dir.resolve(workerId).toString());
+    cfg.put(WorkerConfig.METRICS_PORT.name(), metricsPort);
     return cfg;
   }
 

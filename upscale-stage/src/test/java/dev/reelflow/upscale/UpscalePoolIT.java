@@ -116,21 +116,21 @@ class UpscalePoolIT {
       store.put(previewKey, preview, ObjectAttributes.ofType("video/mp4"));
 
       Map<String, String> cfg = new HashMap<>();
-      cfg.put(WorkerConfig.POOL, "upscale");
-      cfg.put(WorkerConfig.WORKER_ID, "w-up");
-      cfg.put(WorkerConfig.ENGINE, "esrgan");
+      cfg.put(WorkerConfig.POOL.name(), "upscale");
+      cfg.put(WorkerConfig.WORKER_ID.name(), "w-up");
+      cfg.put(WorkerConfig.ENGINE.name(), "esrgan");
       cfg.put("engine.esrgan.threads", "2");
-      cfg.put(WorkerConfig.BOOTSTRAP_SERVERS, stack.bootstrapServers());
-      cfg.put(WorkerConfig.SCHEMA_REGISTRY_URL, stack.schemaRegistryUrl());
-      cfg.put(WorkerConfig.S3_ENDPOINT, stack.s3Endpoint());
-      cfg.put(WorkerConfig.S3_ACCESS_KEY, stack.s3AccessKey());
-      cfg.put(WorkerConfig.S3_SECRET_KEY, stack.s3SecretKey());
-      cfg.put(WorkerConfig.S3_BUCKET, stack.bucket());
-      cfg.put(WorkerConfig.S3_REGION, stack.s3Region());
-      cfg.put(WorkerConfig.HEARTBEAT_INTERVAL, "500ms");
-      cfg.put(WorkerConfig.METRICS_PORT, "0");
-      cfg.put(WorkerConfig.DEVICE_NAME, "cpu");
-      cfg.put(WorkerConfig.WORK_DIR, dir.resolve("work").toString());
+      cfg.put(WorkerConfig.BOOTSTRAP_SERVERS.name(), stack.bootstrapServers());
+      cfg.put(WorkerConfig.SCHEMA_REGISTRY_URL.name(), stack.schemaRegistryUrl());
+      cfg.put(WorkerConfig.S3_ENDPOINT.name(), stack.s3Endpoint());
+      cfg.put(WorkerConfig.S3_ACCESS_KEY.name(), stack.s3AccessKey());
+      cfg.put(WorkerConfig.S3_SECRET_KEY.name(), stack.s3SecretKey());
+      cfg.put(WorkerConfig.S3_BUCKET.name(), stack.bucket());
+      cfg.put(WorkerConfig.S3_REGION.name(), stack.s3Region());
+      cfg.put(WorkerConfig.HEARTBEAT_INTERVAL.name(), "500ms");
+      cfg.put(WorkerConfig.METRICS_PORT.name(), "0");
+      cfg.put(WorkerConfig.DEVICE_NAME.name(), "cpu");
+      cfg.put(WorkerConfig.WORK_DIR.name(), dir.resolve("work").toString());
       cfg.put("kafka.session.timeout.ms", "10000");
       cfg.put("kafka.heartbeat.interval.ms", "1000");
       try (WorkerProcess worker = WorkerProcess.start(WorkerConfig.of(cfg))) {

@@ -233,25 +233,26 @@ public final class LocalPipeline implements AutoCloseable {
    */
   public Map<String, String> workerConnection() {
     Map<String, String> values = new LinkedHashMap<>();
-    values.put(WorkerConfig.BOOTSTRAP_SERVERS, stack.bootstrapServers());
-    values.put(WorkerConfig.SCHEMA_REGISTRY_URL, stack.schemaRegistryUrl());
-    values.put(WorkerConfig.S3_ENDPOINT, stack.s3Endpoint());
-    values.put(WorkerConfig.S3_ACCESS_KEY, stack.s3AccessKey());
-    values.put(WorkerConfig.S3_SECRET_KEY, stack.s3SecretKey());
-    values.put(WorkerConfig.S3_BUCKET, stack.bucket());
-    values.put(WorkerConfig.S3_REGION, stack.s3Region());
+    values.put(WorkerConfig.BOOTSTRAP_SERVERS.name(), stack.bootstrapServers());
+    values.put(WorkerConfig.SCHEMA_REGISTRY_URL.name(), stack.schemaRegistryUrl());
+    values.put(WorkerConfig.S3_ENDPOINT.name(), stack.s3Endpoint());
+    values.put(WorkerConfig.S3_ACCESS_KEY.name(), stack.s3AccessKey());
+    values.put(WorkerConfig.S3_SECRET_KEY.name(), stack.s3SecretKey());
+    values.put(WorkerConfig.S3_BUCKET.name(), stack.bucket());
+    values.put(WorkerConfig.S3_REGION.name(), stack.s3Region());
     return values;
   }
 
   private WorkerProcess startWorkers(String pool, int count, String engine) throws Exception {
     Map<String, String> values = new LinkedHashMap<>();
-    values.put(WorkerConfig.POOL, pool);
-    values.put(WorkerConfig.SLOTS, Integer.toString(count));
-    values.put(WorkerConfig.ENGINE, engine);
-    values.put(WorkerConfig.WORKER_ID, "local-" + pool);
+    values.put(WorkerConfig.POOL.name(), pool);
+    values.put(WorkerConfig.SLOTS.name(), Integer.toString(count));
+    values.put(WorkerConfig.ENGINE.name(), engine);
+    values.put(WorkerConfig.WORKER_ID.name(), "local-" + pool);
     values.putAll(workerConnection());
-    values.put(WorkerConfig.METRICS_PORT, "0");
-    values.put(WorkerConfig.WORK_DIR, options.stateDir().resolve("workers/" + pool).toString());
+    values.put(WorkerConfig.METRICS_PORT.name(), "0");
+    values.put(
+        WorkerConfig.WORK_DIR.name(), options.stateDir().resolve("workers/" + pool).toString());
     values.putAll(options.workerSettings());
     return WorkerProcess.start(WorkerConfig.of(values));
   }
@@ -330,7 +331,7 @@ public final class LocalPipeline implements AutoCloseable {
    * without text encoders renders on the byte-level stand-in, which has no token limit.
    */
   static Optional<String> promptModelDir(Map<String, String> workerSettings) {
-    String dir = workerSettings.get(WorkerConfig.MODEL_DIR);
+    String dir = workerSettings.get(WorkerConfig.MODEL_DIR.name());
     return dir != null && Files.isRegularFile(Path.of(dir, "text_encoder", "llm", "tokenizer.json"))
         ? Optional.of(dir)
         : Optional.empty();

@@ -131,13 +131,13 @@ final class PipelineOptions {
 
   private Map<String, String> workerSettings(BackendSpec spec) {
     Map<String, String> w = new LinkedHashMap<>();
-    w.put(WorkerConfig.BACKEND, spec.toString());
+    w.put(WorkerConfig.BACKEND.name(), spec.toString());
     if (modelDir != null) {
       Path d = modelDir.toAbsolutePath().normalize();
       if (!Files.isDirectory(d)) {
         throw new CliException(ExitCode.USAGE, "--model-dir " + d + " is not a directory");
       }
-      w.put(WorkerConfig.MODEL_DIR, d.toString());
+      w.put(WorkerConfig.MODEL_DIR.name(), d.toString());
     }
     w.putAll(workerConfig);
     return w;

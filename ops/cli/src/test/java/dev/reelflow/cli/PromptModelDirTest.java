@@ -17,14 +17,14 @@ class PromptModelDirTest {
   @Test
   void aFolderWithTheTextEncodersTokenizerIsHandedToIngest() throws Exception {
     SyntheticTokenizer.write(dir.resolve("text_encoder/llm"));
-    assertThat(LocalPipeline.promptModelDir(Map.of(WorkerConfig.MODEL_DIR, dir.toString())))
+    assertThat(LocalPipeline.promptModelDir(Map.of(WorkerConfig.MODEL_DIR.name(), dir.toString())))
         .contains(dir.toString());
   }
 
   @Test
   void withoutTextEncodersOrWithoutAFolderPromptsAreBoundedInCharactersOnly() throws Exception {
     Files.createDirectories(dir.resolve("transformer/480p_t2v"));
-    assertThat(LocalPipeline.promptModelDir(Map.of(WorkerConfig.MODEL_DIR, dir.toString())))
+    assertThat(LocalPipeline.promptModelDir(Map.of(WorkerConfig.MODEL_DIR.name(), dir.toString())))
         .isEmpty();
     assertThat(LocalPipeline.promptModelDir(Map.of())).isEmpty();
   }

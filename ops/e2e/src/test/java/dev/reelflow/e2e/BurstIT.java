@@ -67,7 +67,7 @@ class BurstIT {
     // Worker logs stay in target/ for a failure's post-mortem.
     Path dir = RenderHistoryChecker.reportDir().resolve("workers-10-burst");
     Map<String, String> settings = new HashMap<>(SharedPipeline.workerSettings(10, 30_000));
-    settings.put(WorkerConfig.SLOTS, Integer.toString(SLOTS));
+    settings.put(WorkerConfig.SLOTS.name(), Integer.toString(SLOTS));
     for (int i = 1; i <= 2; i++) {
       workers.add(WorkerJvm.start("burst-" + i, dir, p.pipeline().workerConnection(), settings));
     }

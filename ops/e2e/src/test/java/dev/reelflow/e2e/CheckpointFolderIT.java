@@ -42,13 +42,13 @@ class CheckpointFolderIT {
         SyntheticModelFolder.writeDefault(
             Files.createTempDirectory("reelflow-ckpt").resolve("HunyuanVideo-1.5"));
     Map<String, String> common = new HashMap<>(SharedPipeline.workerSettings(0, 30_000));
-    common.put(WorkerConfig.MODEL_DIR, folder.toString());
+    common.put(WorkerConfig.MODEL_DIR.name(), folder.toString());
     Map<String, String> b = new HashMap<>(common);
-    b.put(WorkerConfig.ENGINE, "native");
+    b.put(WorkerConfig.ENGINE.name(), "native");
     b.put("engine.native.threads", "1");
     Map<String, String> u = new HashMap<>(common);
-    u.put(WorkerConfig.POOL, "upscale");
-    u.put(WorkerConfig.ENGINE, "latent-sr");
+    u.put(WorkerConfig.POOL.name(), "upscale");
+    u.put(WorkerConfig.ENGINE.name(), "latent-sr");
     u.put("engine.latent-sr.threads", "1");
     u.put("engine.latent-sr.steps", "2");
     u.put("engine.latent-sr.hr-base-size", "128");

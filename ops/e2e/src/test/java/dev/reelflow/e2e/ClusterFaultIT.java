@@ -275,13 +275,13 @@ class ClusterFaultIT {
 
     // Workers start while the Flink cluster does (both are JVMs of their own).
     Map<String, String> connection = new LinkedHashMap<>();
-    connection.put(WorkerConfig.BOOTSTRAP_SERVERS, stack.bootstrapServers());
-    connection.put(WorkerConfig.SCHEMA_REGISTRY_URL, stack.schemaRegistryUrl());
-    connection.put(WorkerConfig.S3_ENDPOINT, stack.s3Endpoint());
-    connection.put(WorkerConfig.S3_ACCESS_KEY, stack.s3AccessKey());
-    connection.put(WorkerConfig.S3_SECRET_KEY, stack.s3SecretKey());
-    connection.put(WorkerConfig.S3_BUCKET, stack.bucket());
-    connection.put(WorkerConfig.S3_REGION, stack.s3Region());
+    connection.put(WorkerConfig.BOOTSTRAP_SERVERS.name(), stack.bootstrapServers());
+    connection.put(WorkerConfig.SCHEMA_REGISTRY_URL.name(), stack.schemaRegistryUrl());
+    connection.put(WorkerConfig.S3_ENDPOINT.name(), stack.s3Endpoint());
+    connection.put(WorkerConfig.S3_ACCESS_KEY.name(), stack.s3AccessKey());
+    connection.put(WorkerConfig.S3_SECRET_KEY.name(), stack.s3SecretKey());
+    connection.put(WorkerConfig.S3_BUCKET.name(), stack.bucket());
+    connection.put(WorkerConfig.S3_REGION.name(), stack.s3Region());
     for (int i = 1; i <= 2; i++) {
       toClose.add(
           WorkerJvm.start(
@@ -403,7 +403,7 @@ class ClusterFaultIT {
                 "--set-worker",
                 "engine.emulated.step-ms=300",
                 "--set-worker",
-                WorkerConfig.HEARTBEAT_INTERVAL + "=1s"));
+                WorkerConfig.HEARTBEAT_INTERVAL.name() + "=1s"));
     FLINK_SETTINGS.forEach((k, v) -> start.addAll(List.of("--set-flink", k + "=" + v)));
     toClose.add(() -> script(root, pipelineDir, "stop"));
     String out = script(root, pipelineDir, "start", start.toArray(new String[0]));

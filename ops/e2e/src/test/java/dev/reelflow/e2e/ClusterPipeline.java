@@ -161,13 +161,13 @@ final class ClusterPipeline implements AutoCloseable {
   /** Kafka, registry and S3 settings of a worker JVM. */
   Map<String, String> workerConnection() {
     Map<String, String> v = new LinkedHashMap<>();
-    v.put(WorkerConfig.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
-    v.put(WorkerConfig.SCHEMA_REGISTRY_URL, stack.schemaRegistryUrl());
-    v.put(WorkerConfig.S3_ENDPOINT, stack.s3Endpoint());
-    v.put(WorkerConfig.S3_ACCESS_KEY, stack.s3AccessKey());
-    v.put(WorkerConfig.S3_SECRET_KEY, stack.s3SecretKey());
-    v.put(WorkerConfig.S3_BUCKET, stack.bucket());
-    v.put(WorkerConfig.S3_REGION, stack.s3Region());
+    v.put(WorkerConfig.BOOTSTRAP_SERVERS.name(), kafka.bootstrapServers());
+    v.put(WorkerConfig.SCHEMA_REGISTRY_URL.name(), stack.schemaRegistryUrl());
+    v.put(WorkerConfig.S3_ENDPOINT.name(), stack.s3Endpoint());
+    v.put(WorkerConfig.S3_ACCESS_KEY.name(), stack.s3AccessKey());
+    v.put(WorkerConfig.S3_SECRET_KEY.name(), stack.s3SecretKey());
+    v.put(WorkerConfig.S3_BUCKET.name(), stack.bucket());
+    v.put(WorkerConfig.S3_REGION.name(), stack.s3Region());
     return v;
   }
 

@@ -60,7 +60,7 @@ class DashboardMetricsIT {
       workerMetricsPort = s.getLocalPort();
     }
     Map<String, String> settings = new HashMap<>(SharedPipeline.workerSettings(50, 30_000));
-    settings.put(WorkerConfig.METRICS_PORT, Integer.toString(workerMetricsPort));
+    settings.put(WorkerConfig.METRICS_PORT.name(), Integer.toString(workerMetricsPort));
     worker = p.startWorker("mx-a", settings);
     p.awaitReady(WAIT, worker);
   }

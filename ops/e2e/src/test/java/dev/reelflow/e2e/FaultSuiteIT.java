@@ -417,7 +417,7 @@ class FaultSuiteIT {
   void s01bSigkillOfAnUpscaleWorkerAfterItsUploadBeforeCompleted() throws Exception {
     Map<String, String> settings = new HashMap<>(SharedPipeline.workerSettings(STEP_MS, 30_000));
     // The window between the upload and COMPLETED is milliseconds; the fault hook widens it.
-    settings.put(WorkerConfig.FAULT_HOLD_BEFORE_COMPLETED, "3s");
+    settings.put(WorkerConfig.FAULT_HOLD_BEFORE_COMPLETED.name(), "3s");
     WorkerJvm u1 = p.startWorker("fs-up-1", "upscale", "bicubic", settings);
     WorkerJvm u2 = p.startWorker("fs-up-2", "upscale", "bicubic", settings);
     all.add(u1);

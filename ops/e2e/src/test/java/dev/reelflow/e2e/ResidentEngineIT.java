@@ -79,7 +79,7 @@ class ResidentEngineIT {
 
   static Map<String, String> resident(String loadLog) {
     Map<String, String> m = new HashMap<>(SharedPipeline.workerSettings(0, 30_000));
-    m.put(WorkerConfig.ENGINE, "resident");
+    m.put(WorkerConfig.ENGINE.name(), "resident");
     m.put(
         "engine.resident.command",
         "\""
@@ -104,9 +104,9 @@ class ResidentEngineIT {
     baseLoads = dir.resolve("base-loads.log");
     upscaleLoads = dir.resolve("upscale-loads.log");
     Map<String, String> b = resident(baseLoads.toString());
-    b.put(WorkerConfig.SLOTS, "2");
+    b.put(WorkerConfig.SLOTS.name(), "2");
     Map<String, String> u = resident(upscaleLoads.toString());
-    u.put(WorkerConfig.POOL, "upscale");
+    u.put(WorkerConfig.POOL.name(), "upscale");
     base = p.startWorker("rs-base", b);
     upscale = p.startWorker("rs-up", u);
     for (String id : List.of("rs-base-0", "rs-base-1", "rs-up")) {

@@ -160,9 +160,9 @@ final class SharedPipeline implements ParameterResolver, AutoCloseable {
     return Map.of(
         "engine.emulated.step-ms",
         Long.toString(stepMs),
-        WorkerConfig.HEARTBEAT_INTERVAL,
+        WorkerConfig.HEARTBEAT_INTERVAL.name(),
         "1s",
-        WorkerConfig.DRAIN_GRACE,
+        WorkerConfig.DRAIN_GRACE.name(),
         drainGraceMs + "ms",
         "kafka.session.timeout.ms",
         "12000",

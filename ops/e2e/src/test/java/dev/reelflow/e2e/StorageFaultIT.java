@@ -68,7 +68,7 @@ class StorageFaultIT {
     // Worker logs stay in target/ for a failure's post-mortem.
     workerDir = RenderHistoryChecker.reportDir().resolve("workers-06-s3");
     Map<String, String> connection = new HashMap<>(p.pipeline().workerConnection());
-    connection.put(WorkerConfig.S3_ENDPOINT, "http://127.0.0.1:" + proxy.port());
+    connection.put(WorkerConfig.S3_ENDPOINT.name(), "http://127.0.0.1:" + proxy.port());
     for (int i = 1; i <= 2; i++) {
       workers.add(
           WorkerJvm.start(

@@ -31,13 +31,13 @@ class TorchBackendIT {
   static void startWorkers(SharedPipeline pipeline) throws Exception {
     p = pipeline;
     Map<String, String> common = new HashMap<>(SharedPipeline.workerSettings(0, 30_000));
-    common.put(WorkerConfig.BACKEND, "torch");
+    common.put(WorkerConfig.BACKEND.name(), "torch");
     Map<String, String> b = new HashMap<>(common);
-    b.put(WorkerConfig.ENGINE, "native");
+    b.put(WorkerConfig.ENGINE.name(), "native");
     b.put("engine.native.threads", "1");
     Map<String, String> u = new HashMap<>(common);
-    u.put(WorkerConfig.POOL, "upscale");
-    u.put(WorkerConfig.ENGINE, "latent-sr");
+    u.put(WorkerConfig.POOL.name(), "upscale");
+    u.put(WorkerConfig.ENGINE.name(), "latent-sr");
     u.put("engine.latent-sr.threads", "1");
     u.put("engine.latent-sr.steps", "2");
     u.put("engine.latent-sr.hr-base-size", "128");

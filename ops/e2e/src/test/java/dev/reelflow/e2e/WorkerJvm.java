@@ -57,11 +57,11 @@ final class WorkerJvm implements AutoCloseable {
     cmd.add(pool);
     cmd.add("--engine");
     cmd.add(engine);
-    set(cmd, WorkerConfig.WORKER_ID, id);
-    set(cmd, WorkerConfig.WORK_DIR, dir.resolve(id).toString());
-    set(cmd, WorkerConfig.METRICS_PORT, "-1");
-    set(cmd, WorkerConfig.DEVICE_NAME, "cpu");
-    set(cmd, WorkerConfig.DEVICE_MEMORY_BYTES, Long.toString(4L << 30));
+    set(cmd, WorkerConfig.WORKER_ID.name(), id);
+    set(cmd, WorkerConfig.WORK_DIR.name(), dir.resolve(id).toString());
+    set(cmd, WorkerConfig.METRICS_PORT.name(), "-1");
+    set(cmd, WorkerConfig.DEVICE_NAME.name(), "cpu");
+    set(cmd, WorkerConfig.DEVICE_MEMORY_BYTES.name(), Long.toString(4L << 30));
     connection.forEach((k, v) -> set(cmd, k, v));
     settings.forEach((k, v) -> set(cmd, k, v));
     Path log = dir.resolve(id + ".log");
