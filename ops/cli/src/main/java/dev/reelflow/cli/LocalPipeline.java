@@ -184,16 +184,8 @@ public final class LocalPipeline implements AutoCloseable {
     step("ingest API and web console");
     tenant = LocalTenant.ensure(state.resolve("tenant"));
     Path ingestProperties = state.resolve("ingest.properties");
-    Properties p = new Properties();
-    p.setProperty(IngestConfig.PORT.name(), Integer.toString(options.apiPort()));
-    p.setProperty(IngestConfig.HOST.name(), "127.0.0.1");
-    p.setProperty(IngestConfig.BOOTSTRAP_SERVERS.name(), stack.bootstrapServers());
-    p.setProperty(IngestConfig.SCHEMA_REGISTRY_URL.name(), stack.schemaRegistryUrl());
-    p.setProperty(IngestConfig.S3_ENDPOINT.name(), stack.s3Endpoint());
-    p.setProperty(IngestConfig.S3_ACCESS_KEY.name(), stack.s3AccessKey());
-    p.setProperty(IngestConfig.S3_SECRET_KEY.name(), stack.s3SecretKey());
-    p.setProperty(IngestConfig.S3_BUCKET.name(), stack.bucket());
-    p.setProperty(IngestConfig.API_KEYS_FILE.name(), tenant.apiKeysFile().toString());
+    Properties p =
+        ingestSettings(stack, stack.bootstrapServers(), options.apiPort(), tenant.apiKeysFile());
     promptModelDir(options.workerSettings())
         .ifPresent(d -> p.setProperty(IngestConfig.PROMPT_MODEL_DIR.name(), d));
     try (OutputStream out = Files.newOutputStream(ingestProperties)) {
@@ -323,6 +315,25 @@ public final class LocalPipeline implements AutoCloseable {
     } catch (IOException e) {
       throw new CliException(ExitCode.USAGE, "cannot create " + dir + ": " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * The settings of an ingest instance on {@code stack} (Kafka at {@code bootstrapServers}, which
+   * may be another cluster than the stack's own broker) on loopback port {@code port} (0: free).
+   */
+  public static Properties ingestSettings(
+      LocalStack stack, String bootstrapServers, int port, Path apiKeysFile) {
+    Properties p = new Properties();
+    p.setProperty(IngestConfig.PORT.name(), Integer.toString(port));
+    p.setProperty(IngestConfig.HOST.name(), "127.0.0.1");
+    p.setProperty(IngestConfig.BOOTSTRAP_SERVERS.name(), bootstrapServers);
+    p.setProperty(IngestConfig.SCHEMA_REGISTRY_URL.name(), stack.schemaRegistryUrl());
+    p.setProperty(IngestConfig.S3_ENDPOINT.name(), stack.s3Endpoint());
+    p.setProperty(IngestConfig.S3_ACCESS_KEY.name(), stack.s3AccessKey());
+    p.setProperty(IngestConfig.S3_SECRET_KEY.name(), stack.s3SecretKey());
+    p.setProperty(IngestConfig.S3_BUCKET.name(), stack.bucket());
+    p.setProperty(IngestConfig.API_KEYS_FILE.name(), apiKeysFile.toString());
+    return p;
   }
 
   /**

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.reelflow.cli.LocalPipeline;
 import dev.reelflow.ingest.IngestConfig;
 import dev.reelflow.ingest.IngestServer;
 import dev.reelflow.ingest.LocalTenant;
@@ -316,11 +317,8 @@ class ClusterFaultIT {
 
     LocalTenant tenant = LocalTenant.ensure(dir.resolve("tenant"));
     Path ingestProperties = dir.resolve("ingest.properties");
-    Properties p = new Properties();
-    p.setProperty(IngestConfig.PORT.name(), "0");
-    p.setProperty(IngestConfig.HOST.name(), "127.0.0.1");
-    p.setProperty(IngestConfig.BOOTSTRAP_SERVERS.name(), stack.bootstrapServers());
-    p.setProperty(IngestConfig.SCHEMA_REGISTRY_URL.name(), stack.schemaRegistryUrl());
+    Properties p =
+        LocalPipeline.ingestSettings(stack, stack.bootstrapServers(), 0, tenant.apiKeysFile());
     p.setProperty(IngestConfig.S3_ENDPOINT.name(), stack.s3Endpoint());
     p.setProperty(IngestConfig.S3_ACCESS_KEY.name(), stack.s3AccessKey());
     p.setProperty(IngestConfig.S3_SECRET_KEY.name(), stack.s3SecretKey());

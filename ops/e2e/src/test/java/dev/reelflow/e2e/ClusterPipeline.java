@@ -1,5 +1,6 @@
 package dev.reelflow.e2e;
 
+import dev.reelflow.cli.LocalPipeline;
 import dev.reelflow.ingest.IngestConfig;
 import dev.reelflow.ingest.IngestServer;
 import dev.reelflow.ingest.LocalTenant;
@@ -135,11 +136,8 @@ final class ClusterPipeline implements AutoCloseable {
   private void startIngest() throws IOException, InterruptedException {
     tenant = LocalTenant.ensure(dir.resolve("tenant"));
     Path file = dir.resolve("ingest.properties");
-    Properties p = new Properties();
-    p.setProperty(IngestConfig.PORT.name(), "0");
-    p.setProperty(IngestConfig.HOST.name(), "127.0.0.1");
-    p.setProperty(IngestConfig.BOOTSTRAP_SERVERS.name(), kafka.bootstrapServers());
-    p.setProperty(IngestConfig.SCHEMA_REGISTRY_URL.name(), stack.schemaRegistryUrl());
+    Properties p =
+        LocalPipeline.ingestSettings(stack, kafka.bootstrapServers(), 0, tenant.apiKeysFile());
     p.setProperty(IngestConfig.S3_ENDPOINT.name(), stack.s3Endpoint());
     p.setProperty(IngestConfig.S3_ACCESS_KEY.name(), stack.s3AccessKey());
     p.setProperty(IngestConfig.S3_SECRET_KEY.name(), stack.s3SecretKey());
