@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Open families ({@code engine.<name>.*} options, {@code kafka.*} client properties) are
  * declared with {@link Builder#family}; their values are read with {@link
- * ConfigValues#withPrefix(String)}.
+ * ConfigValues#withPrefix(String)}. A family whose members declare their own settings (an engine's
+ * options) reads them with {@link #read(String, Map, String)}: as strictly, named in full.
  */
 public final class ConfigSpec {
 
@@ -113,6 +114,37 @@ public final class ConfigSpec {
   }
 
   /**
+   * Reads the settings of one member of another process's open family, e.g. the options of engine
+   * {@code emulated}, which the worker reads as {@code engine.emulated.*} and hands on without the
+   * prefix. As strict as {@link #load}: an unknown name fails suggesting the closest, a bad value
+   * fails naming its setting, an old name is read with a warning; every message, warning and
+   * description names a setting in full ({@code namePrefix} + its name, {@code
+   * engine.emulated.step}).
+   *
+   * @param namePrefix the family prefix the settings were given under, e.g. {@code
+   *     engine.emulated.}
+   * @param values the values by their names without the prefix
+   * @param source where they came from, for messages (e.g. {@code worker configuration})
+   * @throws ConfigException naming the setting in full, where its value came from and what to write
+   */
+  public ConfigValues read(String namePrefix, Map<String, String> values, String source) {
+    ConfigValues.Collector c = new ConfigValues.Collector(this, namePrefix);
+    for (Setting<?> s : settings.values()) {
+      if (s.defaultValue() != null) {
+        c.put(s.name(), s.defaultValue(), "default");
+      }
+    }
+    for (Map.Entry<String, String> e : new TreeMap<>(values).entrySet()) {
+      putNamed(c, e.getKey(), e.getValue(), source);
+    }
+    ConfigValues read = c.build();
+    for (String w : read.warnings()) {
+      LOG.warn("{}", w);
+    }
+    return read;
+  }
+
+  /**
    * Reads the settings.
    *
    * @param file a {@code .properties} file, or null
@@ -121,7 +153,7 @@ public final class ConfigSpec {
    * @throws ConfigException naming the setting, where its value came from and what to write
    */
   public ConfigValues load(Path file, Map<String, String> env, Map<String, String> overrides) {
-    ConfigValues.Collector c = new ConfigValues.Collector(this);
+    ConfigValues.Collector c = new ConfigValues.Collector(this, "");
     for (Setting<?> s : settings.values()) {
       if (s.defaultValue() != null) {
         c.put(s.name(), s.defaultValue(), "default");
@@ -162,15 +194,18 @@ public final class ConfigSpec {
 
   /** Records a value given under {@code name} (new, old or family name); unknown names fail. */
   void putNamed(ConfigValues.Collector c, String name, String value, String source) {
+    String prefix = c.namePrefix();
     Named n = byAnyName.get(name);
     if (n != null) {
       put(c, n, value, source);
       if (n.old() != null) {
         c.warn(
-            name
+            prefix
+                + name
                 + " ("
                 + source
                 + ") is an old name; use "
+                + prefix
                 + n.setting().name()
                 + " (the old name is read for one release)");
       }
@@ -181,7 +216,15 @@ public final class ConfigSpec {
       return;
     }
     throw new ConfigException(
-        "unknown " + process + " setting '" + name + "' (" + source + ")" + suggestion(name));
+        "unknown "
+            + process
+            + " setting '"
+            + prefix
+            + name
+            + "' ("
+            + source
+            + ")"
+            + suggestion(name, prefix));
   }
 
   private void putEnv(ConfigValues.Collector c, String var, String value) {
@@ -239,7 +282,8 @@ public final class ConfigSpec {
     }
     if (n.setting().type().equals("duration") && Durations.isOldForm(v)) {
       c.warn(
-          n.setting().name()
+          c.namePrefix()
+              + n.setting().name()
               + " = "
               + v
               + " ("
@@ -260,7 +304,7 @@ public final class ConfigSpec {
     return null;
   }
 
-  private String suggestion(String name) {
+  private String suggestion(String name, String prefix) {
     String best = null;
     int bestDistance = Integer.MAX_VALUE;
     for (String known : byAnyName.keySet()) {
@@ -273,12 +317,12 @@ public final class ConfigSpec {
     StringBuilder sb = new StringBuilder();
     if (best != null && bestDistance <= Math.max(2, name.length() / 4)) {
       Named n = byAnyName.get(best);
-      sb.append("; did you mean '").append(n.setting().name()).append("'?");
+      sb.append("; did you mean '").append(prefix).append(n.setting().name()).append("'?");
     }
     sb.append(" The ").append(process).append(" settings are listed in the README (Configuration)");
     if (!families.isEmpty()) {
       sb.append("; open families: ");
-      sb.append(String.join(", ", families.stream().map(f -> f.prefix() + "*").toList()));
+      sb.append(String.join(", ", families.stream().map(f -> prefix + f.prefix() + "*").toList()));
     }
     return sb.toString();
   }
@@ -307,6 +351,15 @@ public final class ConfigSpec {
    * configuration section shows; a test keeps the README in step.
    */
   public String markdownTable() {
+    return markdownTable("");
+  }
+
+  /**
+   * The settings as a Markdown table with every name in full, {@code namePrefix} + its name: the
+   * table of one member of an open family, e.g. {@code markdownTable("engine.emulated.")} for the
+   * options of engine {@code emulated} ({@code engine.emulated.step}).
+   */
+  public String markdownTable(String namePrefix) {
     StringBuilder sb = new StringBuilder("| Setting | Type | Default | Description |\n");
     sb.append("|---|---|---|---|\n");
     for (Setting<?> s : settings.values()) {
@@ -317,10 +370,13 @@ public final class ConfigSpec {
       if (!s.oldNames().isEmpty()) {
         doc +=
             " Formerly "
-                + String.join(", ", s.oldNames().stream().map(o -> "`" + o.name() + "`").toList())
+                + String.join(
+                    ", ",
+                    s.oldNames().stream().map(o -> "`" + namePrefix + o.name() + "`").toList())
                 + ".";
       }
       sb.append("| `")
+          .append(namePrefix)
           .append(s.name())
           .append("` | ")
           .append(cell(s.type()))
@@ -334,7 +390,12 @@ public final class ConfigSpec {
           .append(" |\n");
     }
     for (Family f : families) {
-      sb.append("| `").append(f.prefix()).append("*` | | | ").append(cell(f.doc())).append(" |\n");
+      sb.append("| `")
+          .append(namePrefix)
+          .append(f.prefix())
+          .append("*` | | | ")
+          .append(cell(f.doc()))
+          .append(" |\n");
     }
     return sb.toString();
   }
@@ -364,14 +425,15 @@ public final class ConfigSpec {
     }
 
     /**
-     * An open family: every name starting with {@code prefix} (ending in {@code .}) is accepted.
+     * An open family: every name starting with {@code prefix} (ending in {@code .} or {@code -}) is
+     * accepted.
      *
      * @param envToName maps the rest of an environment variable after {@code REELFLOW_<PREFIX>_} to
      *     the rest of the setting name, or null when it is not one
      */
     public Builder family(String prefix, String doc, UnaryOperator<String> envToName) {
-      if (!prefix.endsWith(".")) {
-        throw new IllegalArgumentException("a family prefix ends with '.': " + prefix);
+      if (!prefix.endsWith(".") && !prefix.endsWith("-")) {
+        throw new IllegalArgumentException("a family prefix ends with '.' or '-': " + prefix);
       }
       families.add(new Family(prefix, doc, envToName));
       return this;

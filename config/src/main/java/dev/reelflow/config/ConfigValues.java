@@ -15,18 +15,21 @@ public final class ConfigValues {
   private record Value(String raw, String source, boolean oldName) {}
 
   private final ConfigSpec spec;
+  private final String namePrefix;
   private final Map<String, Value> values;
   private final List<String> warnings;
 
-  private ConfigValues(ConfigSpec spec, Map<String, Value> values, List<String> warnings) {
+  private ConfigValues(
+      ConfigSpec spec, String namePrefix, Map<String, Value> values, List<String> warnings) {
     this.spec = spec;
+    this.namePrefix = namePrefix;
     this.values = Collections.unmodifiableMap(new TreeMap<>(values));
     this.warnings = List.copyOf(warnings);
     for (Setting<?> s : spec.settings()) {
       Value v = values.get(s.name());
       if (v != null) {
         try {
-          s.parse(v.raw());
+          s.parse(v.raw(), namePrefix + s.name());
         } catch (ConfigException e) {
           throw new ConfigException(e.getMessage() + " (" + v.source() + ")", e);
         }
@@ -55,9 +58,10 @@ public final class ConfigValues {
       throw new ConfigException(
           spec.process()
               + " setting "
+              + namePrefix
               + setting.name()
               + " is required: set it in the configuration file or as "
-              + setting.envName());
+              + ConfigSpec.envName(namePrefix + setting.name()));
     }
     return setting.parse(v.raw());
   }
@@ -115,7 +119,7 @@ public final class ConfigValues {
 
   /** A copy with every entry of {@code more} set (as overrides). */
   public ConfigValues with(Map<String, String> more) {
-    Collector c = new Collector(spec);
+    Collector c = new Collector(spec, namePrefix);
     values.forEach((k, v) -> c.values.put(k, v));
     c.warnings.addAll(warnings);
     more.forEach((k, v) -> spec.putNamed(c, k, v, "override"));
@@ -131,6 +135,7 @@ public final class ConfigValues {
     values.forEach(
         (k, v) ->
             sb.append("\n  ")
+                .append(namePrefix)
                 .append(k)
                 .append(" = ")
                 .append(masked(k, v.raw()))
@@ -159,11 +164,20 @@ public final class ConfigValues {
   /** Gathers values while a spec reads its sources. */
   static final class Collector {
     private final ConfigSpec spec;
+    private final String namePrefix;
     private final Map<String, Value> values = new TreeMap<>();
     private final List<String> warnings = new ArrayList<>();
 
-    Collector(ConfigSpec spec) {
+    /**
+     * @param namePrefix shown before every name in messages ({@code engine.emulated.}), or empty
+     */
+    Collector(ConfigSpec spec, String namePrefix) {
       this.spec = spec;
+      this.namePrefix = namePrefix;
+    }
+
+    String namePrefix() {
+      return namePrefix;
     }
 
     void put(String name, String raw, String source) {
@@ -184,7 +198,7 @@ public final class ConfigValues {
     }
 
     ConfigValues build() {
-      return new ConfigValues(spec, values, warnings);
+      return new ConfigValues(spec, namePrefix, values, warnings);
     }
   }
 }

@@ -28,6 +28,8 @@ import java.util.regex.Pattern;
 public final class Setting<T> {
 
   private static final Pattern NAME = Pattern.compile("[a-z0-9]+([.-][a-z0-9]+)*");
+  // old names predate the vocabulary: engine options were camelCase (tileSize)
+  private static final Pattern OLD_NAME = Pattern.compile("[A-Za-z0-9]+([.-][A-Za-z0-9]+)*");
 
   /** An older name of a setting, with the conversion of its values to the new form. */
   public record OldName(String name, UnaryOperator<String> valueMapper) {}
@@ -153,16 +155,22 @@ public final class Setting<T> {
    * @throws ConfigException naming this setting, the value and what is expected
    */
   public T parse(String raw) {
+    return parse(raw, name);
+  }
+
+  /** {@link #parse(String)} with the setting called {@code shownName} in messages. */
+  T parse(String raw, String shownName) {
     T value;
     try {
       value = parser.apply(raw.trim());
     } catch (RuntimeException e) {
       throw new ConfigException(
-          name + ": cannot read '" + raw + "' as " + type + " (" + e.getMessage() + ")", e);
+          shownName + ": cannot read '" + raw + "' as " + type + " (" + e.getMessage() + ")", e);
     }
     for (Check<T> c : checks) {
       if (!c.test().test(value)) {
-        throw new ConfigException(name + " must be " + c.requirement() + ", got '" + raw + "'");
+        throw new ConfigException(
+            shownName + " must be " + c.requirement() + ", got '" + raw + "'");
       }
     }
     return value;
@@ -222,7 +230,11 @@ public final class Setting<T> {
      * oldName("drain.grace.ms", Durations::fromMillis)}.
      */
     public Builder<T> oldName(String old, UnaryOperator<String> valueMapper) {
-      oldNames.add(new OldName(checkName(old), valueMapper));
+      if (old == null || !OLD_NAME.matcher(old).matches()) {
+        throw new IllegalArgumentException(
+            "old setting name '" + old + "': words joined by . or -");
+      }
+      oldNames.add(new OldName(old, valueMapper));
       return this;
     }
 

@@ -230,6 +230,80 @@ class ConfigSpecTest {
         .contains("| `engine.*` | | | Options of engine <name>. |");
   }
 
+  /** The options of one engine, a member of the worker's family {@code engine.*}. */
+  static final Setting<Duration> STEP =
+      Setting.duration("step")
+          .defaultValue("250ms")
+          .check(d -> !d.isNegative(), ">= 0")
+          .doc("Time per step.")
+          .oldName("step-ms", Durations::fromMillis)
+          .build();
+
+  static final Setting<Integer> TILE =
+      Setting.integer("tile-size")
+          .defaultValue("256")
+          .doc("Tile side.")
+          .oldName("tileSize")
+          .build();
+
+  static final ConfigSpec EMULATED =
+      ConfigSpec.builder("engine emulated")
+          .add(STEP, TILE)
+          .family("env.", "Environment of the program.", rest -> null)
+          .build();
+
+  @Test
+  void familyMembersAreReadStrictlyAndNamedInFull() {
+    ConfigValues v = EMULATED.read("engine.emulated.", Map.of("step", "2s"), "worker config");
+    assertThat(v.get(STEP)).isEqualTo(Duration.ofSeconds(2));
+    assertThat(v.get(TILE)).isEqualTo(256);
+    assertThat(v.describe()).contains("engine.emulated.step = 2s  (worker config)");
+
+    assertThatThrownBy(() -> EMULATED.read("engine.emulated.", Map.of("stpe", "2s"), "worker"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("unknown engine emulated setting 'engine.emulated.stpe' (worker)")
+        .hasMessageContaining("did you mean 'engine.emulated.step'?")
+        .hasMessageContaining("engine.emulated.env.*");
+    assertThatThrownBy(() -> EMULATED.read("engine.emulated.", Map.of("step", "fast"), "worker"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("engine.emulated.step: cannot read 'fast' as duration")
+        .hasMessageContaining("(worker)");
+    assertThatThrownBy(() -> EMULATED.read("engine.emulated.", Map.of("tile-size", "-"), "w"))
+        .hasMessageStartingWith("engine.emulated.tile-size: cannot read '-' as int");
+  }
+
+  @Test
+  void familyMembersOldNamesAreReadWithAWarningNamedInFull() {
+    ConfigValues v =
+        EMULATED.read(
+            "engine.emulated.",
+            Map.of("step-ms", "1500", "tileSize", "64", "env.PATH", "/bin"),
+            "worker config");
+    assertThat(v.get(STEP)).isEqualTo(Duration.ofMillis(1500));
+    assertThat(v.raw("step")).isEqualTo("1500ms");
+    assertThat(v.get(TILE)).isEqualTo(64);
+    assertThat(v.withPrefix("env.")).isEqualTo(Map.of("PATH", "/bin"));
+    assertThat(v.warnings())
+        .containsExactlyInAnyOrder(
+            "engine.emulated.step-ms (worker config) is an old name; use engine.emulated.step"
+                + " (the old name is read for one release)",
+            "engine.emulated.tileSize (worker config) is an old name; use"
+                + " engine.emulated.tile-size (the old name is read for one release)");
+  }
+
+  @Test
+  void aFamilyMembersTableNamesEverySettingInFull() {
+    String table = EMULATED.markdownTable("engine.emulated.");
+    assertThat(table.lines()).hasSize(2 + 2 + 1);
+    assertThat(table)
+        .contains(
+            "| `engine.emulated.step` | duration | `250ms` | Time per step. Formerly"
+                + " `engine.emulated.step-ms`. |")
+        .contains("| `engine.emulated.tile-size` | int | `256` | Tile side. Formerly")
+        .contains("| `engine.emulated.env.*` | | | Environment of the program. |");
+    assertThat(EMULATED.markdownTable()).contains("| `step` | duration | `250ms` |");
+  }
+
   @Test
   void badDeclarationsFailEarly() {
     assertThatThrownBy(() -> Setting.string("Bad_Name"))
