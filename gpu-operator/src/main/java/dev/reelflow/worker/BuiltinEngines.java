@@ -1,5 +1,6 @@
 package dev.reelflow.worker;
 
+import dev.reelflow.config.ConfigSpec;
 import dev.reelflow.worker.spi.BaseVideoEngine;
 import dev.reelflow.worker.spi.EngineException;
 import dev.reelflow.worker.spi.EngineFactory;
@@ -17,20 +18,20 @@ final class BuiltinEngines {
 
   static List<EngineFactory> all() {
     return List.of(
-        new Simple(NativeEngine.NAME) {
+        new Simple(NativeEngine.NAME, NativeEngine.OPTIONS) {
           @Override
           public BaseVideoEngine createBase(EngineSettings s) throws EngineException {
             return new NativeEngine(s);
           }
         },
-        new Simple(CommandEngine.NAME) {
+        new Simple(CommandEngine.NAME, CommandEngine.OPTIONS) {
           @Override
           public BaseVideoEngine createBase(EngineSettings s) {
             return new CommandEngine(s);
           }
         },
         new ResidentEngineFactory(),
-        new Simple(EmulatedEngine.NAME) {
+        new Simple(EmulatedEngine.NAME, EmulatedEngine.OPTIONS) {
           @Override
           public BaseVideoEngine createBase(EngineSettings s) {
             return new EmulatedEngine(s);
@@ -47,14 +48,21 @@ final class BuiltinEngines {
 
   private abstract static class Simple implements EngineFactory {
     private final String name;
+    private final ConfigSpec options;
 
-    Simple(String name) {
+    Simple(String name, ConfigSpec options) {
       this.name = name;
+      this.options = options;
     }
 
     @Override
     public String name() {
       return name;
+    }
+
+    @Override
+    public ConfigSpec optionSpec() {
+      return options;
     }
 
     @Override

@@ -1,5 +1,9 @@
 package dev.reelflow.worker;
 
+import dev.reelflow.config.ConfigSpec;
+import dev.reelflow.config.ConfigValues;
+import dev.reelflow.config.Durations;
+import dev.reelflow.config.Setting;
 import dev.reelflow.schemas.avro.ErrorCode;
 import dev.reelflow.worker.spi.BaseVideoEngine;
 import dev.reelflow.worker.spi.BaseVideoJob;
@@ -26,39 +30,97 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Runs an external inference program (e.g. the official HunyuanVideo-1.5 {@code generate.py}) with
  * templated arguments, reads progress from its output, enforces a timeout, kills the whole process
- * tree on cancel and picks up the video it wrote.
- *
- * <p>Options ({@code engine.command.*}):
- *
- * <ul>
- *   <li>{@code command} (required): the command line; whitespace separates arguments, double quotes
- *       group them; placeholders {@code {prompt} {negative_prompt} {seed} {resolution} {width}
- *       {height} {frames} {fps} {steps} {guidance} {output} {latents} {workdir} {image}} are
- *       replaced inside each argument (so a prompt stays one argument).
- *   <li>{@code progress-pattern}: regex with groups {@code step} and {@code total}; default matches
- *       tqdm's {@code 12/50}.
- *   <li>{@code timeout-ms}: default 3600000.
- *   <li>{@code output-file}: file name {@code {output}} points to in the task directory; default
- *       {@code output.mp4}.
- *   <li>{@code latents-file}: file name of {@code {latents}}; picked up when the program writes it
- *       (safetensors with a tensor {@code latents}); default {@code latents.safetensors}.
- *   <li>{@code bad-parameters-exit-codes}: exit codes that mean the arguments were refused
- *       (permanent failure); default {@code 2} (argparse).
- *   <li>{@code default-steps}: default 50; {@code model-id}, {@code weights-id}: for manifests;
- *       {@code weights-bytes}: for memory planning (default 0).
- * </ul>
+ * tree on cancel and picks up the video it wrote. Options: {@link #OPTIONS}.
  */
 final class CommandEngine implements BaseVideoEngine {
   static final String NAME = "command";
   static final String DEFAULT_PROGRESS = "(?<step>\\d+)\\s*/\\s*(?<total>\\d+)";
   private static final Logger LOG = LoggerFactory.getLogger(CommandEngine.class);
   private static final int TAIL_LINES = 20;
+
+  static final Setting<String> COMMAND =
+      Setting.string("command")
+          .doc(
+              "The program's command line (required): whitespace separates arguments, double"
+                  + " quotes group them; {prompt} {negative_prompt} {seed} {resolution} {width}"
+                  + " {height} {frames} {fps} {steps} {guidance} {output} {latents} {workdir}"
+                  + " {image} are replaced inside each argument (a prompt stays one argument).")
+          .build();
+  static final Setting<String> PROGRESS_PATTERN =
+      Setting.string("progress-pattern")
+          .defaultValue(DEFAULT_PROGRESS)
+          .check(
+              CommandEngine::isProgressPattern,
+              "a regex with named groups (?<step>..) and (?<total>..)")
+          .doc("Regex over the program's output lines with groups step and total (tqdm's 12/50).")
+          .build();
+  static final Setting<Duration> TIMEOUT =
+      Setting.duration("timeout")
+          .defaultValue("1h")
+          .check(d -> !d.isNegative() && !d.isZero(), "> 0")
+          .doc("Longest run of the program for one task; then its process tree is killed.")
+          .oldName("timeout-ms", Durations::fromMillis)
+          .build();
+  static final Setting<String> OUTPUT_FILE =
+      Setting.string("output-file")
+          .defaultValue("output.mp4")
+          .doc("File name {output} points to in the task directory.")
+          .build();
+  static final Setting<String> LATENTS_FILE =
+      Setting.string("latents-file")
+          .defaultValue("latents.safetensors")
+          .doc(
+              "File name of {latents}, picked up when the program writes it (safetensors with a"
+                  + " tensor latents).")
+          .build();
+  static final Setting<List<String>> BAD_PARAMETERS_EXIT_CODES =
+      Setting.list("bad-parameters-exit-codes")
+          .defaultValue("2")
+          .check(CommandEngine::integers, "comma-separated integers")
+          .doc("Exit codes that mean the arguments were refused (permanent failure; 2: argparse).")
+          .build();
+  static final Setting<Integer> DEFAULT_STEPS =
+      Setting.integer("default-steps")
+          .defaultValue("50")
+          .check(n -> n > 0, "> 0")
+          .doc("Steps of a task that names none.")
+          .build();
+  static final Setting<String> MODEL_ID =
+      Setting.string("model-id").defaultValue("external").doc("Model id for manifests.").build();
+  static final Setting<String> WEIGHTS_ID =
+      Setting.string("weights-id")
+          .defaultValue("external")
+          .doc("Weights id for manifests.")
+          .build();
+  static final Setting<Long> WEIGHTS_BYTES =
+      Setting.longInteger("weights-bytes")
+          .defaultValue("0")
+          .check(n -> n >= 0, ">= 0")
+          .doc("Device memory of the program's model, for the memory plan.")
+          .build();
+
+  /** The options, {@code engine.command.*}. */
+  static final ConfigSpec OPTIONS =
+      ConfigSpec.builder("engine " + NAME)
+          .add(
+              COMMAND,
+              PROGRESS_PATTERN,
+              TIMEOUT,
+              OUTPUT_FILE,
+              LATENTS_FILE,
+              BAD_PARAMETERS_EXIT_CODES,
+              DEFAULT_STEPS,
+              MODEL_ID,
+              WEIGHTS_ID,
+              WEIGHTS_BYTES)
+          .build();
 
   private final EngineSettings settings;
   private final List<String> template;
@@ -69,30 +131,45 @@ final class CommandEngine implements BaseVideoEngine {
   private final Set<Integer> badParameterCodes = new HashSet<>();
   private final int defaultSteps;
   private final long weightsBytes;
+  private final String modelId;
+  private final String weightsId;
 
   CommandEngine(EngineSettings settings) {
     this.settings = settings;
-    this.template = tokenize(settings.requireOption("command"));
+    ConfigValues o = settings.options(OPTIONS);
+    this.template = tokenize(o.require(COMMAND));
     if (template.isEmpty()) {
       throw new IllegalArgumentException("engine.command.command is empty");
     }
-    String pattern = settings.option("progress-pattern").orElse(DEFAULT_PROGRESS);
-    this.progress = Pattern.compile(pattern);
-    if (!pattern.contains("?<step>") || !pattern.contains("?<total>")) {
-      throw new IllegalArgumentException(
-          "engine.command.progress-pattern needs named groups (?<step>..) and (?<total>..): "
-              + pattern);
+    this.progress = Pattern.compile(o.get(PROGRESS_PATTERN));
+    this.timeout = o.get(TIMEOUT);
+    this.outputFile = o.get(OUTPUT_FILE);
+    this.latentsFile = o.get(LATENTS_FILE);
+    for (String c : o.get(BAD_PARAMETERS_EXIT_CODES)) {
+      badParameterCodes.add(Integer.parseInt(c));
     }
-    this.timeout = Duration.ofMillis(settings.longOption("timeout-ms", 3_600_000));
-    this.outputFile = settings.option("output-file").orElse("output.mp4");
-    this.latentsFile = settings.option("latents-file").orElse("latents.safetensors");
-    for (String c : settings.option("bad-parameters-exit-codes").orElse("2").split(",")) {
-      if (!c.isBlank()) {
-        badParameterCodes.add(Integer.parseInt(c.trim()));
-      }
+    this.defaultSteps = o.get(DEFAULT_STEPS);
+    this.weightsBytes = o.get(WEIGHTS_BYTES);
+    this.modelId = o.get(MODEL_ID);
+    this.weightsId = o.get(WEIGHTS_ID);
+  }
+
+  private static boolean isProgressPattern(String p) {
+    try {
+      Pattern.compile(p);
+    } catch (PatternSyntaxException e) {
+      return false;
     }
-    this.defaultSteps = (int) settings.longOption("default-steps", 50);
-    this.weightsBytes = settings.longOption("weights-bytes", 0);
+    return p.contains("?<step>") && p.contains("?<total>");
+  }
+
+  private static boolean integers(List<String> codes) {
+    try {
+      codes.forEach(Integer::parseInt);
+      return true;
+    } catch (NumberFormatException e) {
+      return false;
+    }
   }
 
   @Override
@@ -102,8 +179,8 @@ final class CommandEngine implements BaseVideoEngine {
         false,
         "external:" + Path.of(template.get(0)).getFileName(),
         settings.device(),
-        settings.option("model-id").orElse("external"),
-        settings.option("weights-id").orElse("external"));
+        modelId,
+        weightsId);
   }
 
   @Override
@@ -177,7 +254,7 @@ final class CommandEngine implements BaseVideoEngine {
         if (System.nanoTime() > deadline) {
           killTree(process);
           throw EngineException.timeout(
-              cmd.get(0) + " ran longer than engine.command.timeout-ms=" + timeout.toMillis());
+              cmd.get(0) + " ran longer than engine.command.timeout=" + Durations.format(timeout));
         }
       }
     } catch (InterruptedException e) {

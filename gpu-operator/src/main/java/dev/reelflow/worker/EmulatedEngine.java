@@ -1,5 +1,9 @@
 package dev.reelflow.worker;
 
+import dev.reelflow.config.ConfigSpec;
+import dev.reelflow.config.ConfigValues;
+import dev.reelflow.config.Durations;
+import dev.reelflow.config.Setting;
 import dev.reelflow.schemas.FrameGeometry;
 import dev.reelflow.worker.spi.BaseVideoEngine;
 import dev.reelflow.worker.spi.BaseVideoJob;
@@ -10,6 +14,7 @@ import dev.reelflow.worker.spi.EngineException;
 import dev.reelflow.worker.spi.EngineSettings;
 import dev.reelflow.worker.spi.Latents;
 import dev.reelflow.worker.spi.VideoFrames;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -17,18 +22,53 @@ import java.util.Map;
 /**
  * A latency model for orchestration benchmarks: sleeps per step and produces a synthetic clip
  * (moving colour bars) with zero latents. Never renders content, never the default; its
- * description, facts and every manifest say {@code emulated}.
- *
- * <p>Options ({@code engine.emulated.*}): {@code step-ms} fixed time per step (overrides the
- * model), {@code ms-per-ktoken} (default 20) and {@code overhead-ms} (default 5) of the model
- * {@code step = overhead + tokens/1000 * ms-per-ktoken}, {@code default-steps} (default 8), {@code
- * weights-bytes} for memory planning (default 0).
+ * description, facts and every manifest say {@code emulated}. Options: {@link #OPTIONS}.
  */
 final class EmulatedEngine implements BaseVideoEngine {
   static final String NAME = "emulated";
 
+  static final Setting<Duration> STEP =
+      Setting.duration("step")
+          .doc(
+              "Fixed time per denoising step; overrides the latency model (overhead +"
+                  + " tokens/1000 * ms-per-ktoken) when set.")
+          .oldName("step-ms", Durations::fromMillis)
+          .build();
+  static final Setting<Double> MS_PER_KTOKEN =
+      Setting.decimal("ms-per-ktoken")
+          .defaultValue("20")
+          .check(v -> v >= 0, ">= 0")
+          .doc(
+              "Latency model: milliseconds of step time per 1000 latent tokens. A rate, not a"
+                  + " duration (fractions allowed), so it keeps its unit in the name.")
+          .build();
+  static final Setting<Duration> OVERHEAD =
+      Setting.duration("overhead")
+          .defaultValue("5ms")
+          .doc("Latency model: fixed time of every step.")
+          .oldName("overhead-ms", Durations::fromMillis)
+          .build();
+  static final Setting<Integer> DEFAULT_STEPS =
+      Setting.integer("default-steps")
+          .defaultValue("8")
+          .check(n -> n > 0, "> 0")
+          .doc("Steps of a task that names none.")
+          .build();
+  static final Setting<Long> WEIGHTS_BYTES =
+      Setting.longInteger("weights-bytes")
+          .defaultValue("0")
+          .check(n -> n >= 0, ">= 0")
+          .doc("Device memory the emulated model claims, for the memory plan.")
+          .build();
+
+  /** The options, {@code engine.emulated.*}. */
+  static final ConfigSpec OPTIONS =
+      ConfigSpec.builder("engine " + NAME)
+          .add(STEP, MS_PER_KTOKEN, OVERHEAD, DEFAULT_STEPS, WEIGHTS_BYTES)
+          .build();
+
   private final EngineSettings settings;
-  private final long fixedStepMs;
+  private final Duration fixedStep;
   private final double msPerKToken;
   private final long overheadMs;
   private final int defaultSteps;
@@ -36,14 +76,12 @@ final class EmulatedEngine implements BaseVideoEngine {
 
   EmulatedEngine(EngineSettings settings) {
     this.settings = settings;
-    this.fixedStepMs = settings.longOption("step-ms", -1);
-    this.msPerKToken = settings.doubleOption("ms-per-ktoken", 20);
-    this.overheadMs = settings.longOption("overhead-ms", 5);
-    this.defaultSteps = (int) settings.longOption("default-steps", 8);
-    this.weightsBytes = settings.longOption("weights-bytes", 0);
-    if (defaultSteps <= 0) {
-      throw new IllegalArgumentException("engine.emulated.default-steps must be > 0");
-    }
+    ConfigValues o = settings.options(OPTIONS);
+    this.fixedStep = o.get(STEP);
+    this.msPerKToken = o.get(MS_PER_KTOKEN);
+    this.overheadMs = o.get(OVERHEAD).toMillis();
+    this.defaultSteps = o.get(DEFAULT_STEPS);
+    this.weightsBytes = o.get(WEIGHTS_BYTES);
   }
 
   @Override
@@ -64,8 +102,8 @@ final class EmulatedEngine implements BaseVideoEngine {
 
   /** Milliseconds one step takes for the job under the latency model. */
   long stepMillis(BaseVideoJob job) {
-    if (fixedStepMs >= 0) {
-      return fixedStepMs;
+    if (fixedStep != null) {
+      return fixedStep.toMillis();
     }
     return overheadMs + Math.round(MemoryPlan.tokens(job) / 1000.0 * msPerKToken);
   }

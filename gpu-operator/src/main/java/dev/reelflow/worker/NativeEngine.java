@@ -1,5 +1,8 @@
 package dev.reelflow.worker;
 
+import dev.reelflow.config.ConfigSpec;
+import dev.reelflow.config.ConfigValues;
+import dev.reelflow.config.Setting;
 import dev.reelflow.engine.GenerationCancelledException;
 import dev.reelflow.engine.GenerationResult;
 import dev.reelflow.engine.GenerationSpec;
@@ -45,31 +48,104 @@ import org.slf4j.LoggerFactory;
  * the runtime cancels.
  *
  * <p>The tensor backend is the worker slot's ({@code backend}: cpu, torch, cuda[:N]), opened once
- * and kept across variant swaps. Options ({@code engine.native.*}): {@code model-dir} (a
- * HunyuanVideo-1.5 checkpoint folder in the released layout; also the worker key {@code
- * model-dir}): each render's resolution (preview renders with the 480p variant) and task pick the
- * transformer variant, tried in the order of {@code variant-preference} (comma-separated kinds:
- * base, distilled, sparse, step-distilled; default base, as the official generate.py), one variant
- * resident at a time; steps, guidance and shift default to that variant's official settings, and
- * the manifest names the variant and its fingerprint. Without a folder: {@code model} (tiny | 480p
- * | 720p, default tiny) with seeded random weights (manifests say random-init) or {@code
- * dit-checkpoint}/{@code vae-checkpoint} (comma-separated safetensors files), {@code weight-seed}
- * (default 0). Image-to-video: the runtime fetches the reference image ({@link ReferenceImage});
- * with a folder the i2v variant of the resolution renders it, its SigLIP states from the folder's
- * {@code vision_encoder/siglip} (loaded on the first i2v variant, kept across swaps) and its
- * first-frame latents from the VAE; without a folder the preset renders with the first-frame
- * latents only (the tiny preset has no vision projection). Both: {@code attention} (dense | ssta;
- * default: the variant config's, dense for the presets), {@code threads} (default all processors),
- * {@code default-steps} (default: the variant's, 8 for tiny, 50 otherwise), {@code guidance}
- * (default: the variant's, else 6), {@code shift} (default: the variant's, else 5, 7 for 720p),
- * {@code weights-bytes} for memory planning (default: the variant's files, 8.3B bf16 for the real
- * presets, 64 MiB for tiny).
+ * and kept across variant swaps. With {@code model-dir} (a HunyuanVideo-1.5 checkpoint folder in
+ * the released layout) each render's resolution (preview renders with the 480p variant) and task
+ * pick the transformer variant in the order of {@code variant-preference}, one variant resident at
+ * a time; steps, guidance and shift default to that variant's official settings, and the manifest
+ * names the variant and its fingerprint. Image-to-video: the runtime fetches the reference image
+ * ({@link ReferenceImage}); with a folder the i2v variant of the resolution renders it, its SigLIP
+ * states from the folder's {@code vision_encoder/siglip} (loaded on the first i2v variant, kept
+ * across swaps) and its first-frame latents from the VAE; without a folder the preset renders with
+ * the first-frame latents only (the tiny preset has no vision projection). Options: {@link
+ * #OPTIONS}.
  */
 final class NativeEngine implements BaseVideoEngine {
   static final String NAME = "native";
   private static final Logger LOG = LoggerFactory.getLogger(NativeEngine.class);
 
+  static final Setting<String> MODEL_DIR =
+      Setting.string("model-dir")
+          .doc(
+              "HunyuanVideo-1.5 checkpoint folder (released layout); default the worker's"
+                  + " model-dir, else none: a preset (model) with seeded random-init weights.")
+          .build();
+  static final Setting<String> VARIANT_PREFERENCE =
+      Setting.string("variant-preference")
+          .defaultValue("base")
+          .check(
+              NativeEngine::isPreference, "comma-separated base, distilled, sparse, step-distilled")
+          .doc(
+              "With model-dir: the transformer variant kinds to try, in order (base, distilled,"
+                  + " sparse, step-distilled; base as the official generate.py).")
+          .build();
+  static final Setting<String> MODEL =
+      Setting.choice("model", "tiny", "480p", "720p")
+          .defaultValue("tiny")
+          .doc("Without model-dir: the transformer preset, with seeded random-init weights.")
+          .build();
+  static final Setting<List<String>> DIT_CHECKPOINT =
+      Setting.list("dit-checkpoint")
+          .doc("Without model-dir: transformer weights (comma-separated safetensors files).")
+          .build();
+  static final Setting<List<String>> VAE_CHECKPOINT =
+      Setting.list("vae-checkpoint")
+          .doc("Without model-dir: VAE weights (comma-separated safetensors files).")
+          .build();
+  static final Setting<Long> WEIGHT_SEED =
+      Setting.longInteger("weight-seed")
+          .defaultValue("0")
+          .doc("Seed of the random-init weights.")
+          .build();
+  static final Setting<String> ATTENTION =
+      Setting.choice("attention", "dense", "ssta")
+          .doc("Attention: dense or ssta; default the variant config's, dense for the presets.")
+          .build();
+  static final Setting<Integer> THREADS =
+      Setting.integer("threads")
+          .check(n -> n >= 1, ">= 1")
+          .doc("CPU threads of the backend; default all processors.")
+          .build();
+  static final Setting<Integer> DEFAULT_STEPS =
+      Setting.integer("default-steps")
+          .check(n -> n >= 1, ">= 1")
+          .doc("Steps of a task that names none; default the variant's, 8 for tiny, else 50.")
+          .build();
+  static final Setting<Double> GUIDANCE =
+      Setting.decimal("guidance")
+          .doc("Guidance scale of a task that names none; default the variant's, else 6.")
+          .build();
+  static final Setting<Double> SHIFT =
+      Setting.decimal("shift")
+          .doc("Sampler shift; default the variant's, else 5 (7 for the 720p preset).")
+          .build();
+  static final Setting<Long> WEIGHTS_BYTES =
+      Setting.longInteger("weights-bytes")
+          .check(n -> n >= 0, ">= 0")
+          .doc(
+              "Device memory of the weights, for the memory plan; default the variant's files,"
+                  + " 8.3B bf16 for the real presets, 64 MiB for tiny.")
+          .build();
+
+  /** The options, {@code engine.native.*}. */
+  static final ConfigSpec OPTIONS =
+      ConfigSpec.builder("engine " + NAME)
+          .add(
+              MODEL_DIR,
+              VARIANT_PREFERENCE,
+              MODEL,
+              DIT_CHECKPOINT,
+              VAE_CHECKPOINT,
+              WEIGHT_SEED,
+              ATTENTION,
+              THREADS,
+              DEFAULT_STEPS,
+              GUIDANCE,
+              SHIFT,
+              WEIGHTS_BYTES)
+          .build();
+
   private final EngineSettings settings;
+  private final ConfigValues options;
   private final String model;
   private final ModelFolder folder;
   private final List<VariantName.Kind> preference;
@@ -82,19 +158,22 @@ final class NativeEngine implements BaseVideoEngine {
 
   NativeEngine(EngineSettings settings) throws EngineException {
     this.settings = settings;
-    this.model = settings.option("model").orElse("tiny");
+    this.options = settings.options(OPTIONS);
+    this.model = options.get(MODEL);
     try {
       this.backend =
           Backends.open(
               settings.backend(),
-              (int) settings.longOption("threads", Runtime.getRuntime().availableProcessors()));
+              options.isSet(THREADS)
+                  ? options.get(THREADS)
+                  : Runtime.getRuntime().availableProcessors());
     } catch (RuntimeException e) {
       throw EngineException.engineError(
           "cannot open backend " + settings.backend() + ": " + e.getMessage(), e);
     }
     try {
-      Optional<String> dir = settings.option("model-dir").filter(v -> !v.isBlank());
-      this.preference = preference(settings.option("variant-preference").orElse("base"));
+      Optional<String> dir = Optional.ofNullable(options.get(MODEL_DIR)).filter(v -> !v.isBlank());
+      this.preference = preference(options.get(VARIANT_PREFERENCE));
       if (dir.isPresent()) {
         try {
           this.folder = ModelFolder.open(Path.of(dir.get()));
@@ -153,6 +232,15 @@ final class NativeEngine implements BaseVideoEngine {
     return s.deviceMemoryBytes() > 0 ? s.deviceMemoryBytes() : Long.MAX_VALUE;
   }
 
+  private static boolean isPreference(String csv) {
+    try {
+      preference(csv);
+      return true;
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+  }
+
   private static List<VariantName.Kind> preference(String csv) {
     List<VariantName.Kind> out = new ArrayList<>();
     for (String k : csv.split(",")) {
@@ -181,7 +269,7 @@ final class NativeEngine implements BaseVideoEngine {
             .backend(backend)
             // device.offload-weights: only libtorch can stream blocks; the CPU backend keeps all
             .offloadBlocks(settings.offloadWeights() && backend instanceof TorchBackend)
-            .weightSeed(settings.longOption("weight-seed", 0));
+            .weightSeed(options.get(WEIGHT_SEED));
     if (text != null) {
       b.textEncoder(text);
     }
@@ -189,25 +277,21 @@ final class NativeEngine implements BaseVideoEngine {
       // the official rule: 256 px VAE tiles above 21 GiB of GPU memory, else 128 px
       b.vaeTiling(VaeTiling.forDeviceMemory(budget(settings)));
     }
-    settings
-        .option("attention")
-        .ifPresent(
-            a -> {
-              switch (a) {
-                case "dense" -> b.attention(AttentionConfig.dense());
-                case "ssta" -> b.attention(AttentionConfig.ssta());
-                default ->
-                    throw new IllegalArgumentException(
-                        "engine.native.attention must be dense or ssta, got '" + a + "'");
-              }
-            });
+    String attention = options.get(ATTENTION);
+    if (attention != null) {
+      b.attention(attention.equals("ssta") ? AttentionConfig.ssta() : AttentionConfig.dense());
+    }
     return b;
   }
 
   private NativeVideoEngine build(NativeVideoEngine.Builder b) throws EngineException {
     if (folder == null) {
-      settings.option("dit-checkpoint").ifPresent(v -> b.ditCheckpoint(paths(v)));
-      settings.option("vae-checkpoint").ifPresent(v -> b.vaeCheckpoint(paths(v)));
+      if (options.get(DIT_CHECKPOINT) != null) {
+        b.ditCheckpoint(paths(options.get(DIT_CHECKPOINT)));
+      }
+      if (options.get(VAE_CHECKPOINT) != null) {
+        b.vaeCheckpoint(paths(options.get(VAE_CHECKPOINT)));
+      }
     }
     try {
       return b.build();
@@ -263,14 +347,12 @@ final class NativeEngine implements BaseVideoEngine {
     return siglip;
   }
 
-  private static List<Path> paths(String csv) {
-    List<Path> out = new ArrayList<>();
-    for (String p : csv.split(",")) {
-      if (!p.isBlank()) {
-        out.add(Path.of(p.trim()));
-      }
-    }
-    return out;
+  private static List<Path> paths(List<String> files) {
+    return files.stream().map(Path::of).toList();
+  }
+
+  private static double or(Double value, double dflt) {
+    return value != null ? value : dflt;
   }
 
   @Override
@@ -288,10 +370,10 @@ final class NativeEngine implements BaseVideoEngine {
 
   @Override
   public synchronized int defaultSteps() {
-    return (int)
-        settings.longOption(
-            "default-steps",
-            defaults().map(SamplerDefaults::steps).orElse(model.equals("tiny") ? 8 : 50));
+    Integer steps = options.get(DEFAULT_STEPS);
+    return steps != null
+        ? steps
+        : defaults().map(SamplerDefaults::steps).orElse(model.equals("tiny") ? 8 : 50);
   }
 
   @Override
@@ -300,7 +382,8 @@ final class NativeEngine implements BaseVideoEngine {
         variant != null
             ? variant.files().bytes()
             : (model.equals("tiny") ? 64L << 20 : 16_600_000_000L);
-    return MemoryPlan.baseBytes(job, settings.longOption("weights-bytes", dflt), offloadWeights)
+    Long weights = options.get(WEIGHTS_BYTES);
+    return MemoryPlan.baseBytes(job, weights != null ? weights : dflt, offloadWeights)
         + encoderBytes(job.imageToVideo());
   }
 
@@ -362,9 +445,9 @@ final class NativeEngine implements BaseVideoEngine {
     double guidance =
         job.guidanceScale() != null
             ? job.guidanceScale()
-            : settings.doubleOption("guidance", d != null ? d.guidance() : 6.0);
+            : or(options.get(GUIDANCE), d != null ? d.guidance() : 6.0);
     double shift =
-        settings.doubleOption("shift", d != null ? d.shift() : (model.equals("720p") ? 7.0 : 5.0));
+        or(options.get(SHIFT), d != null ? d.shift() : (model.equals("720p") ? 7.0 : 5.0));
     GenerationSpec spec;
     try {
       spec =

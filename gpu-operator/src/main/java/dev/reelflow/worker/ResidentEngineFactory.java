@@ -1,5 +1,6 @@
 package dev.reelflow.worker;
 
+import dev.reelflow.config.ConfigSpec;
 import dev.reelflow.worker.spi.BaseVideoEngine;
 import dev.reelflow.worker.spi.EngineFactory;
 import dev.reelflow.worker.spi.EngineSettings;
@@ -30,6 +31,11 @@ final class ResidentEngineFactory implements EngineFactory {
   @Override
   public String name() {
     return ResidentEngine.NAME;
+  }
+
+  @Override
+  public ConfigSpec optionSpec() {
+    return ResidentOptions.OPTIONS;
   }
 
   @Override

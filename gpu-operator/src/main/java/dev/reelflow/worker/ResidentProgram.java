@@ -1,5 +1,6 @@
 package dev.reelflow.worker;
 
+import dev.reelflow.config.Durations;
 import dev.reelflow.engine.StepListener;
 import dev.reelflow.worker.ResidentProtocol.Message;
 import dev.reelflow.worker.spi.EngineContext;
@@ -37,12 +38,12 @@ import org.slf4j.LoggerFactory;
  * ready}; then it gets tasks one line at a time and answers progress and a final message per task
  * (the protocol: {@code gpu-operator/docs/resident-protocol.md}).
  *
- * <p>Supervision: a task the program does not stop within {@code cancel-grace-ms} after a cancel
- * (or after its {@code task-timeout-ms}) gets the whole process tree killed and the program started
- * again at once; a program that dies on its own fails its running tasks as retryable and is started
- * again after a backoff that doubles with each consecutive crash; a program that fails {@code
- * max-start-failures} starts in a row (exit, error or {@code load-timeout-ms} before ready) is
- * given up: {@link #status()} turns UNAVAILABLE with the reason and nothing is started again. Every
+ * <p>Supervision: a task the program does not stop within {@code cancel-grace} after a cancel (or
+ * after its {@code task-timeout}) gets the whole process tree killed and the program started again
+ * at once; a program that dies on its own fails its running tasks as retryable and is started again
+ * after a backoff that doubles with each consecutive crash; a program that fails {@code
+ * max-start-failures} starts in a row (exit, error or {@code load-timeout} before ready) is given
+ * up: {@link #status()} turns UNAVAILABLE with the reason and nothing is started again. Every
  * message, restart and load goes to the log and to {@link Telemetry}; stderr goes to the log line
  * by line, and its last lines into failure reasons.
  */
@@ -303,7 +304,7 @@ final class ResidentProgram implements AutoCloseable {
     kill(
         run,
         "load_timeout",
-        "not ready within engine.resident.load-timeout-ms=" + options.loadTimeout().toMillis());
+        "not ready within engine.resident.load-timeout=" + Durations.format(options.loadTimeout()));
   }
 
   /** Handles the end of a process (on the supervisor thread, or from close); runs once per run. */
@@ -655,8 +656,8 @@ final class ResidentProgram implements AutoCloseable {
    * program does not stop within the grace period.
    *
    * @throws TaskCancelledException when the task was cancelled (drain, command, worker timeout)
-   * @throws EngineException TIMEOUT after {@code task-timeout-ms}; ENGINE_ERROR (retryable) when
-   *     the program is unavailable or closed
+   * @throws EngineException TIMEOUT after {@code task-timeout}; ENGINE_ERROR (retryable) when the
+   *     program is unavailable or closed
    */
   Outcome run(String id, String taskLine, EngineContext context)
       throws EngineException, InterruptedException {
@@ -674,8 +675,8 @@ final class ResidentProgram implements AutoCloseable {
             throw EngineException.timeout(
                 "task "
                     + id
-                    + " ran longer than engine.resident.task-timeout-ms="
-                    + options.taskTimeout().toMillis()
+                    + " ran longer than engine.resident.task-timeout="
+                    + Durations.format(options.taskTimeout())
                     + (killed ? "; the program did not stop and was restarted" : ""));
           }
           return o;
@@ -697,8 +698,8 @@ final class ResidentProgram implements AutoCloseable {
               timedOut ? "task_timeout" : "cancel_timeout",
               "task "
                   + id
-                  + " did not stop within engine.resident.cancel-grace-ms="
-                  + options.cancelGrace().toMillis()
+                  + " did not stop within engine.resident.cancel-grace="
+                  + Durations.format(options.cancelGrace())
                   + " after "
                   + (timedOut ? "its timeout" : "a cancel"));
         }
@@ -776,7 +777,7 @@ final class ResidentProgram implements AutoCloseable {
   // ---------------------------------------------------------------- closing
 
   /**
-   * Sends shutdown and waits {@code shutdown-grace-ms} for the exit, then kills the process tree.
+   * Sends shutdown and waits {@code shutdown-grace} for the exit, then kills the process tree.
    * Tasks still running end as KILLED.
    */
   @Override
@@ -813,8 +814,8 @@ final class ResidentProgram implements AutoCloseable {
           kill(
               run,
               null,
-              "it did not exit within engine.resident.shutdown-grace-ms="
-                  + options.shutdownGrace().toMillis()
+              "it did not exit within engine.resident.shutdown-grace="
+                  + Durations.format(options.shutdownGrace())
                   + " after shutdown");
         } else if (run.killReason == null) {
           run.killReason = "the worker is stopping";

@@ -252,7 +252,7 @@ public final class WorkerConfig {
               IMAGE_FETCH_DENY_HOSTS)
           .family(
               "engine.",
-              "Options of engine `<name>`, e.g. `engine.emulated.step-ms`; variable"
+              "Options of engine `<name>` (tables below), e.g. `engine.emulated.step`; variable"
                   + " `REELFLOW_ENGINE_<NAME>_<OPTION>` (`_` in the option read as `-`).",
               WorkerConfig::engineOptionOfEnv)
           .family(
@@ -377,12 +377,13 @@ public final class WorkerConfig {
 
   /**
    * Options of engine {@code name}: settings {@code engine.<name>.*} with the prefix removed, plus
-   * {@code model-dir} from {@link #MODEL_DIR} unless the engine's own option sets it.
+   * {@code model-dir} from {@link #MODEL_DIR} when the engine declares that option ({@code
+   * options}, its {@link dev.reelflow.worker.spi.EngineFactory#optionSpec()}) and does not set it.
    */
-  public Map<String, String> engineOptions(String name) {
+  public Map<String, String> engineOptions(String name, ConfigSpec options) {
     Map<String, String> out = new TreeMap<>(values.withPrefix("engine." + name + "."));
     String modelDir = values.get(MODEL_DIR);
-    if (modelDir != null && !modelDir.isBlank()) {
+    if (modelDir != null && !modelDir.isBlank() && options.setting("model-dir") != null) {
       out.putIfAbsent("model-dir", modelDir);
     }
     return out;

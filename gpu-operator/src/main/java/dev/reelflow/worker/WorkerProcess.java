@@ -147,7 +147,7 @@ public final class WorkerProcess implements AutoCloseable {
       EngineSettings settings =
           new EngineSettings(
               config.engine(),
-              config.engineOptions(config.engine()),
+              config.engineOptions(config.engine(), engines.factory(config.engine()).optionSpec()),
               dev.name(),
               dev.memoryBytes(),
               config.offloadWeights(),

@@ -147,7 +147,7 @@ class CommandEngineTest {
   void timeoutKillsTheProgram() {
     Map<String, String> o = new HashMap<>();
     o.put("command", template("--step_seconds 1"));
-    o.put("timeout-ms", "700");
+    o.put("timeout", "700ms");
     CommandEngine e = new CommandEngine(new EngineSettings("command", o, "cpu", 0, false));
     assertThatThrownBy(() -> e.generate(job("x", 17, 30), new RecordingContext(dir)))
         .isInstanceOfSatisfying(

@@ -57,8 +57,7 @@ class EngineUnitsTest {
   @Test
   void emulatedEngineSleepsPerStepSaysEmulatedAndCancelsWithinAStep() throws Exception {
     EmulatedEngine e =
-        new EmulatedEngine(
-            new EngineSettings("emulated", Map.of("step-ms", "40"), "cpu", 0, false));
+        new EmulatedEngine(new EngineSettings("emulated", Map.of("step", "40ms"), "cpu", 0, false));
     BaseVideoJob job = BaseStage.job(task("r-1", 1, Resolution.PREVIEW, 17));
     RecordingContext ctx = new RecordingContext(dir);
     long t0 = System.nanoTime();

@@ -62,10 +62,10 @@ final class FakeResident {
   static Map<String, String> options(String args) {
     Map<String, String> o = new HashMap<>();
     o.put("command", command(args));
-    o.put("load-timeout-ms", "20000");
-    o.put("cancel-grace-ms", "2000");
-    o.put("restart-backoff-ms", "100");
-    o.put("restart-backoff-max-ms", "400");
+    o.put("load-timeout", "20s");
+    o.put("cancel-grace", "2s");
+    o.put("restart-backoff", "100ms");
+    o.put("restart-backoff-max", "400ms");
     o.put("default-steps", "4");
     return o;
   }

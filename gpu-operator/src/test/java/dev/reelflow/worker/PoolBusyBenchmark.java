@@ -60,7 +60,7 @@ public final class PoolBusyBenchmark {
       cfg.put(WorkerConfig.METRICS_PORT.name(), "-1");
       cfg.put(WorkerConfig.DEDUPE_CHECK_STORE.name(), "true");
       cfg.put(WorkerConfig.WORK_DIR.name(), work.resolve("tasks").toString());
-      cfg.put("engine.emulated.step-ms", Long.toString(taskMillis / steps));
+      cfg.put("engine.emulated.step", taskMillis / steps + "ms");
       try (WorkerProcess pool = WorkerProcess.start(WorkerConfig.of(cfg))) {
         if (!pool.awaitReady(Duration.ofMinutes(2))) {
           throw new IllegalStateException("workers did not join the group");

@@ -168,7 +168,7 @@ class ResidentEngineTest {
 
   @Test
   void aHangOnCancelKillsTheProcessTreeAndTheSlotIsNotReadyUntilReloaded() throws Exception {
-    ResidentEngine e = base("--load-seconds 0.5", Map.of("cancel-grace-ms", "600"));
+    ResidentEngine e = base("--load-seconds 0.5", Map.of("cancel-grace", "600ms"));
     awaitReady(e);
     long pid = e.program().pid();
     RecordingContext ctx = context("h");
@@ -266,13 +266,12 @@ class ResidentEngineTest {
     ResidentEngine e =
         base(
             "--load-seconds 30",
-            Map.of(
-                "load-timeout-ms", "500", "max-start-failures", "1", "restart-backoff-ms", "50"));
+            Map.of("load-timeout", "500ms", "max-start-failures", "1", "restart-backoff", "50ms"));
     await(
         "unavailable",
         Duration.ofSeconds(20),
         () -> e.status().state() == EngineStatus.State.UNAVAILABLE);
-    assertThat(e.status().reason()).contains("load-timeout-ms=500");
+    assertThat(e.status().reason()).contains("load-timeout=500ms");
   }
 
   @Test
@@ -288,7 +287,7 @@ class ResidentEngineTest {
 
   @Test
   void aTaskOverItsTimeoutFailsWithTimeout() throws Exception {
-    ResidentEngine e = base("", Map.of("task-timeout-ms", "400"));
+    ResidentEngine e = base("", Map.of("task-timeout", "400ms"));
     awaitReady(e);
     assertThatThrownBy(() -> e.generate(job("s", "x [slow]", 40), context("s")))
         .isInstanceOfSatisfying(
@@ -385,7 +384,7 @@ class ResidentEngineTest {
     assertThat(
             WorkerConfig.load(
                     null, Map.of("REELFLOW_ENGINE_RESIDENT_ENV_PYTHONPATH", "/opt/hy"), Map.of())
-                .engineOptions("resident"))
+                .engineOptions("resident", ResidentOptions.OPTIONS))
         .containsEntry("env-pythonpath", "/opt/hy");
     ResidentOptions slot =
         ResidentOptions.from(

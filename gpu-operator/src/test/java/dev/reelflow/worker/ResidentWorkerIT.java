@@ -180,7 +180,7 @@ class ResidentWorkerIT {
           startWorker(
               "w-faulty",
               "--load-seconds 1 --load-log " + faultyLoads(),
-              Map.of("engine.resident.cancel-grace-ms", "1500"));
+              Map.of("engine.resident.cancel-grace", "1500ms"));
     }
     return orch.awaitReady("w-faulty", WAIT).getOwnedPartitions().get(0);
   }
@@ -227,7 +227,7 @@ class ResidentWorkerIT {
                     && "LOADING".equals(e.getEngineState())
                     && !e.getAt().isBefore(failedAt),
             WAIT);
-    assertThat(reloading.getEngineReason()).contains("cancel-grace-ms=1500");
+    assertThat(reloading.getEngineReason()).contains("cancel-grace=1500ms");
     WorkerEvent back =
         orch.awaitWorker(
             e ->

@@ -27,7 +27,7 @@ class WorkerConfigTest {
             file,
             Map.of(
                 "REELFLOW_HEARTBEAT_INTERVAL", "2s",
-                "REELFLOW_ENGINE_COMMAND_TIMEOUT_MS", "99",
+                "REELFLOW_ENGINE_COMMAND_TIMEOUT", "99ms",
                 "REELFLOW_KAFKA_SECURITY_PROTOCOL", "SSL",
                 "REELFLOW_INGEST_PORT", "8080",
                 "PATH", "/bin"),
@@ -36,9 +36,9 @@ class WorkerConfigTest {
     assertThat(c.pool()).isEqualTo(Stage.UPSCALE);
     assertThat(c.heartbeatInterval().toMillis()).isEqualTo(2000);
     assertThat(c.slots()).isEqualTo(3);
-    assertThat(c.engineOptions("command"))
+    assertThat(c.engineOptions("command", CommandEngine.OPTIONS))
         .containsEntry("command", "run {prompt}")
-        .containsEntry("timeout-ms", "99");
+        .containsEntry("timeout", "99ms");
     assertThat(c.kafkaOverrides()).containsEntry("security.protocol", "SSL");
     assertThat(c.describe()).contains("s3.secret-key = ********").doesNotContain("hunter2");
     assertThat(c.drainGrace().toMillis()).isEqualTo(30000);
@@ -59,7 +59,7 @@ class WorkerConfigTest {
     assertThat(c.bootstrapServers()).isEqualTo("k:9092");
     assertThat(c.drainGrace().toMillis()).isEqualTo(800);
     assertThat(c.heartbeatInterval().toMillis()).isEqualTo(250);
-    assertThat(c.engineOptions("emulated")).containsEntry("step-ms", "5");
+    assertThat(c.engineOptions("emulated", EmulatedEngine.OPTIONS)).containsEntry("step-ms", "5");
     assertThat(c.get(WorkerConfig.MODEL_DIR)).isEqualTo("ckpt");
     assertThat(c.kafkaOverrides()).doesNotContainKey("bootstrap.servers");
     assertThat(c.warnings())
@@ -96,11 +96,16 @@ class WorkerConfigTest {
   void modelDirReachesTheNativeEngineUnlessItsOwnOptionSetsIt() {
     WorkerConfig c = WorkerMain.parse(new String[] {"--model-dir", "ckpts/hv15"}, Map.of());
     assertThat(c.get(WorkerConfig.MODEL_DIR)).isEqualTo("ckpts/hv15");
-    assertThat(c.engineOptions("native")).containsEntry("model-dir", "ckpts/hv15");
+    assertThat(c.engineOptions("native", NativeEngine.OPTIONS))
+        .containsEntry("model-dir", "ckpts/hv15");
+    assertThat(c.engineOptions("emulated", EmulatedEngine.OPTIONS))
+        .as("an engine without the option does not get it")
+        .doesNotContainKey("model-dir");
     WorkerConfig own =
         WorkerConfig.of(Map.of(WorkerConfig.MODEL_DIR.name(), "a", "engine.native.model-dir", "b"));
-    assertThat(own.engineOptions("native")).containsEntry("model-dir", "b");
-    assertThat(WorkerConfig.of(Map.of()).engineOptions("native")).doesNotContainKey("model-dir");
+    assertThat(own.engineOptions("native", NativeEngine.OPTIONS)).containsEntry("model-dir", "b");
+    assertThat(WorkerConfig.of(Map.of()).engineOptions("native", NativeEngine.OPTIONS))
+        .doesNotContainKey("model-dir");
   }
 
   @Test
@@ -120,12 +125,12 @@ class WorkerConfigTest {
               "--slots",
               "2",
               "--set",
-              "engine.emulated.step-ms=5"
+              "engine.emulated.step=5ms"
             },
             Map.of());
     assertThat(c.engine()).isEqualTo("emulated");
     assertThat(c.slots()).isEqualTo(2);
-    assertThat(c.engineOptions("emulated")).containsEntry("step-ms", "5");
+    assertThat(c.engineOptions("emulated", EmulatedEngine.OPTIONS)).containsEntry("step", "5ms");
     assertThatThrownBy(() -> WorkerMain.parse(new String[] {"--set", "novalue"}, Map.of()))
         .hasMessageContaining("key=value");
   }

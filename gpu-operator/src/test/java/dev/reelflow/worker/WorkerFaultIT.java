@@ -76,7 +76,7 @@ class WorkerFaultIT {
     // The emulated engine (a fixed time per step, labelled "emulated"): these are runtime faults,
     // independent of any engine or of the ffmpeg tools.
     Map<String, String> cfg = orch.workerConfig(workerId, "emulated");
-    cfg.put("engine.emulated.step-ms", Long.toString(Math.round(stepSeconds * 1000)));
+    cfg.put("engine.emulated.step", Math.round(stepSeconds * 1000) + "ms");
     cfg.put(WorkerConfig.WORK_DIR.name(), dir.resolve(workerId).toString());
     cfg.put(WorkerConfig.METRICS_PORT.name(), "-1");
     return cfg;

@@ -58,7 +58,7 @@ class WorkerRuntimeIT {
 
   static Map<String, String> config(String workerId, String metricsPort) {
     Map<String, String> cfg = orch.workerConfig(workerId, "emulated");
-    cfg.put("engine.emulated.step-ms", "200");
+    cfg.put("engine.emulated.step", "200ms");
     cfg.put(WorkerConfig.WORK_DIR.name(), dir.resolve(workerId).toString());
     cfg.put(WorkerConfig.METRICS_PORT.name(), metricsPort);
     return cfg;

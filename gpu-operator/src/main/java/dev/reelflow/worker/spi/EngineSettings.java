@@ -1,16 +1,19 @@
 package dev.reelflow.worker.spi;
 
+import dev.reelflow.config.ConfigException;
+import dev.reelflow.config.ConfigSpec;
+import dev.reelflow.config.ConfigValues;
 import dev.reelflow.engine.backend.BackendSpec;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 
 /**
  * Configuration an engine factory receives: the engine name, its options (the worker config keys
  * {@code engine.<name>.*} with that prefix removed), the worker slot's device and tensor backend.
  *
  * @param name engine name
- * @param options engine options, e.g. {@code command} → the program template
+ * @param options engine options as given, e.g. {@code command} → the program template; engines read
+ *     them through {@link #options(ConfigSpec)}
  * @param device device name, {@code cpu} or a GPU model
  * @param deviceMemoryBytes memory budget of the device, 0 when unknown
  * @param offloadWeights true when weights may be offloaded to host memory between blocks
@@ -42,43 +45,14 @@ public record EngineSettings(
     this(name, options, device, deviceMemoryBytes, offloadWeights, BackendSpec.cpu());
   }
 
-  public Optional<String> option(String key) {
-    return Optional.ofNullable(options.get(key));
-  }
-
-  /** The option, or a {@link IllegalArgumentException} that names the config key to set. */
-  public String requireOption(String key) {
-    String v = options.get(key);
-    if (v == null || v.isBlank()) {
-      throw new IllegalArgumentException(
-          "engine '"
-              + name
-              + "' needs option engine."
-              + name
-              + "."
-              + key
-              + "; set it in the worker config");
-    }
-    return v;
-  }
-
-  public long longOption(String key, long dflt) {
-    String v = options.get(key);
-    try {
-      return v == null ? dflt : Long.parseLong(v.trim());
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(
-          "engine." + name + "." + key + " must be an integer, got '" + v + "'", e);
-    }
-  }
-
-  public double doubleOption(String key, double dflt) {
-    String v = options.get(key);
-    try {
-      return v == null ? dflt : Double.parseDouble(v.trim());
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(
-          "engine." + name + "." + key + " must be a number, got '" + v + "'", e);
-    }
+  /**
+   * The options read through the engine's declared options ({@link EngineFactory#optionSpec()}):
+   * defaults applied, an unknown name fails naming {@code engine.<name>.<option>} and suggesting
+   * the closest, a bad value fails naming its option, an old name is read with a warning.
+   *
+   * @throws ConfigException naming the option in full and what to write
+   */
+  public ConfigValues options(ConfigSpec spec) {
+    return spec.read("engine." + name + ".", options, "worker configuration");
   }
 }
