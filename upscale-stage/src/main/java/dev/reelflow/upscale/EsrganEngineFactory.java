@@ -1,5 +1,8 @@
 package dev.reelflow.upscale;
 
+import dev.reelflow.config.ConfigSpec;
+import dev.reelflow.config.ConfigValues;
+import dev.reelflow.config.Setting;
 import dev.reelflow.engine.backend.Backend;
 import dev.reelflow.engine.backend.BackendSpec;
 import dev.reelflow.engine.backend.BackendUnavailableException;
@@ -10,35 +13,76 @@ import dev.reelflow.worker.spi.EngineFactory;
 import dev.reelflow.worker.spi.EngineSettings;
 import dev.reelflow.worker.spi.UpscaleEngine;
 import java.nio.file.Paths;
-import java.util.Locale;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Engine {@code esrgan}: a pretrained UpscalerJS ESRGAN on an engine backend. Worker config keys
- * (prefix {@code engine.esrgan.}):
- *
- * <ul>
- *   <li>{@code weights}: {@code auto} (default): esrgan-thick, the set that beats bicubic on
- *       natural photos (QualityTest), from {@code modelsDir} or from this build; when neither has
- *       it (the build could not fetch it) the engine resamples with bicubic and says so in its
- *       description and the log, never slim, which scores below bicubic. {@code thick} or {@code
- *       slim} pick a set explicitly (slim is committed and about 30 times cheaper).
- *   <li>{@code modelsDir}: folder with x2/x3/x4/x8 model folders of the chosen set (default: this
- *       build's copy)
- *   <li>{@code scale}: 0 = smallest network scale that covers the target (default), or 2/3/4/8
- *   <li>{@code tileSize}: tile side in input pixels (default 256)
- *   <li>{@code maxMargin}: upper bound of the tile overlap (default 24)
- *   <li>{@code threads}: CPU threads of the backend (default: available processors)
- *   <li>{@code frameBatch}: frames per device batch and per progress report (default 1)
- * </ul>
- *
- * <p>The network runs on the worker slot's tensor backend ({@code backend} in the worker config,
- * {@link EngineSettings#backend()}): {@code cpu} (OpenBLAS), {@code torch} (libtorch on the CPU) or
- * {@code cuda[:N]} (libtorch on GPU N; the frames of a batch go to the device together).
+ * Engine {@code esrgan}: a pretrained UpscalerJS ESRGAN on an engine backend; options {@link
+ * #OPTIONS}. The network runs on the worker slot's tensor backend ({@code backend} in the worker
+ * config, {@link EngineSettings#backend()}): {@code cpu} (OpenBLAS), {@code torch} (libtorch on the
+ * CPU) or {@code cuda[:N]} (libtorch on GPU N; the frames of a batch go to the device together).
  */
 public final class EsrganEngineFactory implements EngineFactory {
   private static final Logger LOG = LoggerFactory.getLogger(EsrganEngineFactory.class);
+
+  static final Setting<String> WEIGHTS =
+      Setting.choice("weights", "auto", "thick", "slim", "esrgan-thick", "esrgan-slim")
+          .defaultValue("auto")
+          .doc(
+              "auto: esrgan-thick, the set that beats bicubic on natural photos (QualityTest),"
+                  + " from models-dir or from this build; when neither has it the engine resamples"
+                  + " with bicubic and says so in its description and the log, never slim, which"
+                  + " scores below bicubic. thick or slim pick a set (slim is committed and about"
+                  + " 30 times cheaper).")
+          .build();
+  static final Setting<String> MODELS_DIR =
+      Setting.string("models-dir")
+          .doc("Folder with the x2/x3/x4/x8 model folders of the chosen set; default this build's.")
+          .oldName("modelsDir")
+          .build();
+  static final Setting<Integer> SCALE =
+      Setting.integer("scale")
+          .defaultValue("0")
+          .check(n -> n == 0 || n == 2 || n == 3 || n == 4 || n == 8, "0, 2, 3, 4 or 8")
+          .doc("Network scale: 0 = the smallest of x2/x3/x4/x8 that covers the target.")
+          .build();
+  static final Setting<Integer> TILE_SIZE =
+      Setting.integer("tile-size")
+          .defaultValue("256")
+          .check(n -> n >= 16, ">= 16")
+          .doc("Tile side in input pixels.")
+          .oldName("tileSize")
+          .build();
+  static final Setting<Integer> MAX_MARGIN =
+      Setting.integer("max-margin")
+          .defaultValue("24")
+          .check(n -> n >= 0, ">= 0")
+          .doc("Upper bound of the tile overlap, in input pixels.")
+          .oldName("maxMargin")
+          .build();
+  static final Setting<Integer> THREADS =
+      Setting.integer("threads")
+          .check(n -> n >= 1, ">= 1")
+          .doc("CPU threads of the backend; default all processors.")
+          .build();
+  static final Setting<Integer> FRAME_BATCH =
+      Setting.integer("frame-batch")
+          .defaultValue("1")
+          .check(n -> n >= 1, ">= 1")
+          .doc("Frames per device batch and per progress report.")
+          .oldName("frameBatch")
+          .build();
+
+  /** The options, {@code engine.esrgan.*}. */
+  static final ConfigSpec OPTIONS =
+      ConfigSpec.builder("engine esrgan")
+          .add(WEIGHTS, MODELS_DIR, SCALE, TILE_SIZE, MAX_MARGIN, THREADS, FRAME_BATCH)
+          .build();
+
+  @Override
+  public ConfigSpec optionSpec() {
+    return OPTIONS;
+  }
 
   @Override
   public String name() {
@@ -52,26 +96,23 @@ public final class EsrganEngineFactory implements EngineFactory {
 
   @Override
   public UpscaleEngine createUpscale(EngineSettings settings) throws EngineException {
-    String w = settings.option("weights").orElse("auto").trim().toLowerCase(Locale.ROOT);
-    boolean haveDir = settings.option("modelsDir").isPresent();
-    int frameBatch = (int) settings.longOption("frameBatch", 1);
-    if (frameBatch < 1) {
-      throw new IllegalArgumentException("engine.esrgan.frameBatch must be >= 1: " + frameBatch);
-    }
+    ConfigValues o = settings.options(OPTIONS);
+    String w = o.get(WEIGHTS);
+    String modelsDir = o.get(MODELS_DIR);
+    boolean haveDir = modelsDir != null;
+    int frameBatch = o.get(FRAME_BATCH);
     EsrganWeights weights =
         switch (w) {
           case "auto" -> haveDir || EsrganWeights.THICK.bundled() ? EsrganWeights.THICK : null;
           case "slim", "esrgan-slim" -> EsrganWeights.SLIM;
           case "thick", "esrgan-thick" -> EsrganWeights.THICK;
-          default ->
-              throw new IllegalArgumentException(
-                  "engine.esrgan.weights must be auto, thick or slim, got '" + w + "'");
+          default -> throw new IllegalStateException("not a weights choice: " + w);
         };
     if (weights == null) {
       LOG.warn(
           "esrgan: weights=auto but esrgan-thick is not in this build (the build could not fetch"
-              + " {}) and engine.esrgan.modelsDir is not set: upscaling with BICUBIC resampling."
-              + " Build with npm available, or set engine.esrgan.modelsDir.",
+              + " {}) and engine.esrgan.models-dir is not set: upscaling with BICUBIC resampling."
+              + " Build with npm available, or set engine.esrgan.models-dir.",
           EsrganWeights.THICK.npmPackage());
       EngineDescription d =
           new EngineDescription(
@@ -83,16 +124,19 @@ public final class EsrganEngineFactory implements EngineFactory {
               "none");
       return new PixelUpscaleEngine(new BicubicUpscaler(), d, frameBatch);
     }
-    int threads = (int) settings.longOption("threads", Runtime.getRuntime().availableProcessors());
+    int threads =
+        o.get(THREADS) != null ? o.get(THREADS) : Runtime.getRuntime().availableProcessors();
     EsrganUpscaler.Builder b =
         EsrganUpscaler.builder()
             .weights(weights)
-            .scale((int) settings.longOption("scale", 0))
-            .tileSize((int) settings.longOption("tileSize", 256))
-            .maxMargin((int) settings.longOption("maxMargin", 24))
+            .scale(o.get(SCALE))
+            .tileSize(o.get(TILE_SIZE))
+            .maxMargin(o.get(MAX_MARGIN))
             .threads(threads)
             .ownBackend(openBackend(settings.backend(), threads));
-    settings.option("modelsDir").ifPresent(d -> b.modelsDir(Paths.get(d)));
+    if (haveDir) {
+      b.modelsDir(Paths.get(modelsDir));
+    }
     EsrganUpscaler up;
     try {
       up = b.build();

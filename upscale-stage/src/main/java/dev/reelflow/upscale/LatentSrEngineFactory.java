@@ -1,7 +1,11 @@
 package dev.reelflow.upscale;
 
+import dev.reelflow.config.ConfigSpec;
+import dev.reelflow.config.ConfigValues;
+import dev.reelflow.config.Setting;
 import dev.reelflow.engine.GenerationSpec;
 import dev.reelflow.engine.sr.SrStage;
+import dev.reelflow.engine.sr.SrVariant;
 import dev.reelflow.engine.vae.VaeTiling;
 import dev.reelflow.schemas.avro.ErrorCode;
 import dev.reelflow.worker.spi.EngineContext;
@@ -28,21 +32,105 @@ import java.util.Map;
  * folder (transformer/, upsampler/ and vae/ of the SR variant, strictly); without one its weights
  * are seeded random, labelled {@code random-init} in every description and manifest.
  *
- * <p>Options (prefix {@code engine.latent-sr.}): {@code model-dir} (the released checkpoint folder,
- * also the worker key {@code model-dir}; default none = random-init), {@code variant} ({@code
- * auto}: by the base size as the official pipeline routes it, or {@code 720p_sr_distilled} / {@code
- * 1080p_sr_distilled}), {@code model} (random-init transformer shape: tiny, 480p, 720p; default
- * tiny), {@code steps} and {@code shift} (default: the variant's, 8 or 6 steps, shift 2), {@code
- * hr-base-size} (SR bucket base; default the variant's 1440 or 960, smaller for drafts), {@code
- * vae-tile} and {@code vae-tile-overlap} (VAE tiling; default the official choice for the device
- * memory: 256 px overlapping 0.125 above 21 GiB, else 128 px overlapping 0.25), {@code weightSeed}
- * (default 1234), {@code threads} (default: available processors).
+ * <p>Options: {@link #OPTIONS}.
  */
 public final class LatentSrEngineFactory implements EngineFactory {
+
+  static final Setting<String> MODEL_DIR =
+      Setting.string("model-dir")
+          .doc(
+              "The released HunyuanVideo-1.5 checkpoint folder; default the worker's model-dir,"
+                  + " else none: seeded random-init weights.")
+          .build();
+  static final Setting<String> VARIANT =
+      Setting.string("variant")
+          .defaultValue("auto")
+          .check(
+              v -> v.equals("auto") || isVariant(v),
+              "auto, 720p_sr_distilled or 1080p_sr_distilled")
+          .doc("SR variant: auto picks it by the base size as the official pipeline routes it.")
+          .build();
+  static final Setting<String> MODEL =
+      Setting.choice("model", "tiny", "480p", "720p")
+          .defaultValue("tiny")
+          .doc("Without model-dir: the random-init transformer's shape.")
+          .build();
+  static final Setting<Integer> STEPS =
+      Setting.integer("steps")
+          .defaultValue("0")
+          .check(n -> n >= 0, ">= 0")
+          .doc("SR denoising steps; 0: the variant's (8 or 6).")
+          .build();
+  static final Setting<Double> SHIFT =
+      Setting.decimal("shift")
+          .defaultValue("0")
+          .check(v -> v >= 0, ">= 0")
+          .doc("Flow shift; 0: the variant's (2).")
+          .build();
+  static final Setting<Integer> HR_BASE_SIZE =
+      Setting.integer("hr-base-size")
+          .defaultValue("0")
+          .check(n -> n >= 0, ">= 0")
+          .doc("SR bucket base size; 0: the variant's (1440 or 960), smaller for drafts.")
+          .build();
+  static final Setting<Integer> VAE_TILE =
+      Setting.integer("vae-tile")
+          .check(n -> n > 0, "> 0")
+          .doc(
+              "VAE decode tile side in pixels; default the official choice for the device"
+                  + " memory: 256 px overlapping 0.125 above 21 GiB, else 128 px overlapping 0.25.")
+          .build();
+  static final Setting<Double> VAE_TILE_OVERLAP =
+      Setting.decimal("vae-tile-overlap")
+          .defaultValue("0.25")
+          .check(v -> v >= 0 && v < 1, "in [0, 1)")
+          .doc("Overlap of the VAE tiles, a fraction of a tile; with vae-tile only.")
+          .build();
+  static final Setting<Long> WEIGHT_SEED =
+      Setting.longInteger("weight-seed")
+          .defaultValue("1234")
+          .doc("Seed of the random-init weights.")
+          .oldName("weightSeed")
+          .build();
+  static final Setting<Integer> THREADS =
+      Setting.integer("threads")
+          .check(n -> n >= 1, ">= 1")
+          .doc("CPU threads of the backend; default all processors.")
+          .build();
+
+  /** The options, {@code engine.latent-sr.*}. */
+  static final ConfigSpec OPTIONS =
+      ConfigSpec.builder("engine latent-sr")
+          .add(
+              MODEL_DIR,
+              VARIANT,
+              MODEL,
+              STEPS,
+              SHIFT,
+              HR_BASE_SIZE,
+              VAE_TILE,
+              VAE_TILE_OVERLAP,
+              WEIGHT_SEED,
+              THREADS)
+          .build();
 
   @Override
   public String name() {
     return "latent-sr";
+  }
+
+  private static boolean isVariant(String name) {
+    try {
+      SrVariant.named(name);
+      return true;
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+  }
+
+  @Override
+  public ConfigSpec optionSpec() {
+    return OPTIONS;
   }
 
   @Override
@@ -52,23 +140,25 @@ public final class LatentSrEngineFactory implements EngineFactory {
 
   @Override
   public UpscaleEngine createUpscale(EngineSettings settings) {
+    ConfigValues o = settings.options(OPTIONS);
     VaeTiling tiling =
-        settings.option("vae-tile").isPresent()
-            ? new VaeTiling(
-                (int) settings.longOption("vae-tile", 0),
-                settings.doubleOption("vae-tile-overlap", 0.25))
+        o.get(VAE_TILE) != null
+            ? new VaeTiling(o.get(VAE_TILE), o.get(VAE_TILE_OVERLAP))
             : VaeTiling.forDeviceMemory(settings.deviceMemoryBytes());
+    String modelDir = o.get(MODEL_DIR);
     LatentSrUpscaler sr =
         new LatentSrUpscaler(
             new LatentSrUpscaler.Settings(
-                settings.option("model-dir").filter(d -> !d.isBlank()).map(Path::of).orElse(null),
-                settings.option("variant").orElse("auto"),
-                settings.option("model").orElse("tiny"),
-                (int) settings.longOption("steps", 0),
-                settings.doubleOption("shift", 0),
-                (int) settings.longOption("hr-base-size", 0),
-                settings.longOption("weightSeed", 1234),
-                (int) settings.longOption("threads", Runtime.getRuntime().availableProcessors()),
+                modelDir == null || modelDir.isBlank() ? null : Path.of(modelDir),
+                o.get(VARIANT),
+                o.get(MODEL),
+                o.get(STEPS),
+                o.get(SHIFT),
+                o.get(HR_BASE_SIZE),
+                o.get(WEIGHT_SEED),
+                o.get(THREADS) != null
+                    ? o.get(THREADS)
+                    : Runtime.getRuntime().availableProcessors(),
                 tiling,
                 settings.backend()));
     EngineDescription d =

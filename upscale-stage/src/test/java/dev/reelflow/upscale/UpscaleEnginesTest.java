@@ -3,6 +3,7 @@ package dev.reelflow.upscale;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.reelflow.config.ConfigValues;
 import dev.reelflow.engine.StepListener;
 import dev.reelflow.engine.backend.BackendSpec;
 import dev.reelflow.engine.backend.Backends;
@@ -77,7 +78,7 @@ class UpscaleEnginesTest {
     }
     try (UpscaleEngine e =
         r.createUpscale(
-            settings("esrgan", Map.of("weights", "slim", "threads", "2", "frameBatch", "2")))) {
+            settings("esrgan", Map.of("weights", "slim", "threads", "2", "frame-batch", "2")))) {
       batched = e.upscale(job, ctx);
     }
     assertThat(ctx.steps).containsExactly("upscale 2/5", "upscale 4/5", "upscale 5/5");
@@ -108,11 +109,36 @@ class UpscaleEnginesTest {
   }
 
   @Test
+  void optionsAreReadStrictlyAndTheOldCamelCaseNamesWithAWarning() {
+    ConfigValues o =
+        settings("esrgan", Map.of("tileSize", "64", "frameBatch", "2", "models-dir", "m"))
+            .options(EsrganEngineFactory.OPTIONS);
+    assertThat(o.get(EsrganEngineFactory.TILE_SIZE)).isEqualTo(64);
+    assertThat(o.get(EsrganEngineFactory.FRAME_BATCH)).isEqualTo(2);
+    assertThat(o.get(EsrganEngineFactory.MAX_MARGIN)).isEqualTo(24);
+    assertThat(o.warnings())
+        .anySatisfy(
+            w ->
+                assertThat(w)
+                    .contains("engine.esrgan.tileSize")
+                    .contains("use engine.esrgan.tile-size"))
+        .anySatisfy(w -> assertThat(w).contains("use engine.esrgan.frame-batch"));
+    EngineRegistry r = EngineRegistry.builder().discover(getClass().getClassLoader()).build();
+    assertThatThrownBy(() -> r.createUpscale(settings("esrgan", Map.of("tile-sise", "64"))))
+        .hasMessageContaining("unknown engine esrgan setting 'engine.esrgan.tile-sise'")
+        .hasMessageContaining("did you mean 'engine.esrgan.tile-size'?");
+    assertThatThrownBy(() -> r.createUpscale(settings("bicubic", Map.of("frame-batch", "0"))))
+        .hasMessageContaining("engine.bicubic.frame-batch must be >= 1");
+    assertThatThrownBy(() -> r.createUpscale(settings("latent-sr", Map.of("variant", "4k"))))
+        .hasMessageContaining("engine.latent-sr.variant must be auto, 720p_sr_distilled");
+  }
+
+  @Test
   void cancellationStopsTheTaskWithCodeCancelled() throws Exception {
     EngineRegistry r = EngineRegistry.builder().discover(getClass().getClassLoader()).build();
     try (UpscaleEngine e =
         r.createUpscale(
-            settings("esrgan", Map.of("weights", "slim", "threads", "1", "tileSize", "16")))) {
+            settings("esrgan", Map.of("weights", "slim", "threads", "1", "tile-size", "16")))) {
       Ctx ctx = new Ctx(work, 1); // cancel right after the first frame's progress report
       assertThatThrownBy(() -> e.upscale(job(4, 64, 36, 192, 108), ctx))
           .isInstanceOf(TaskCancelledException.class)
