@@ -132,7 +132,7 @@ final class E2eSuite implements BenchSuite {
             0,
             FreePort.find(),
             Map.of(),
-            Map.of("engine.emulated.step-ms", Long.toString(stepMs)));
+            Map.of("engine.emulated.step", stepMs + "ms"));
     ctx.progress().step("starting the local pipeline");
     try (LocalPipeline pipeline = LocalPipeline.start(options, log)) {
       ApiClient client =

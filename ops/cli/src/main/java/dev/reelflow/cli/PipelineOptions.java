@@ -78,7 +78,7 @@ final class PipelineOptions {
       paramLabel = "KEY=VALUE",
       description =
           "A setting of every in-process worker (repeatable), e.g."
-              + " engine.emulated.step-ms=200.")
+              + " engine.emulated.step=200ms.")
   Map<String, String> workerConfig = new LinkedHashMap<>();
 
   /** The tensor backend chosen with {@code --backend}. */

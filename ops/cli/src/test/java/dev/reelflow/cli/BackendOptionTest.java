@@ -75,11 +75,11 @@ class BackendOptionTest {
             "--orchestrator-config",
             "task.lease=10s",
             "--worker-config",
-            "engine.emulated.step-ms=7");
+            "engine.emulated.step=7ms");
     LocalPipeline.Options options = o.toOptions();
     assertThat(options.orchestratorSettings())
         .containsEntry("checkpoint.interval", "5s")
         .containsEntry("task.lease", "10s");
-    assertThat(options.workerSettings()).containsEntry("engine.emulated.step-ms", "7");
+    assertThat(options.workerSettings()).containsEntry("engine.emulated.step", "7ms");
   }
 }

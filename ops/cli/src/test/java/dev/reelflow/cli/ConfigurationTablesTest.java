@@ -7,16 +7,21 @@ import dev.reelflow.config.Setting;
 import dev.reelflow.ingest.IngestConfig;
 import dev.reelflow.orchestrator.OrchestratorSettings;
 import dev.reelflow.worker.WorkerConfig;
+import dev.reelflow.worker.WorkerProcess;
+import dev.reelflow.worker.spi.EngineRegistry;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * The README's configuration tables are generated from the settings' definitions: this test fails
- * when they drift. {@code -Dreelflow.readme.write=true} rewrites them instead.
+ * The README's configuration tables are generated from the settings' definitions, the options of
+ * every engine this build brings included: this test fails when they drift. {@code
+ * -Dreelflow.readme.write=true} rewrites them instead.
  */
 class ConfigurationTablesTest {
 
@@ -32,12 +37,39 @@ class ConfigurationTablesTest {
     return m;
   }
 
+  /** Every engine's options by engine name (built-in and upscale-stage's), sorted by name. */
+  static Map<String, ConfigSpec> engineSpecs() {
+    EngineRegistry engines = WorkerProcess.builtinEngines().build();
+    Map<String, ConfigSpec> m = new LinkedHashMap<>();
+    for (String name : engines.names()) {
+      m.put(name, engines.factory(name).optionSpec());
+    }
+    return m;
+  }
+
+  @Test
+  void everyEngineOfThisBuildHasItsOptionsTable() {
+    assertThat(engineSpecs().keySet())
+        .contains("native", "resident", "command", "emulated", "latent-sr", "esrgan", "bicubic");
+    engineSpecs()
+        .forEach(
+            (name, spec) ->
+                assertThat(spec.settings()).as("options of engine " + name).isNotEmpty());
+  }
+
   @Test
   void theReadmeShowsEverySettingAsDefined() throws Exception {
     String readme = Files.readString(README, StandardCharsets.UTF_8);
     String expected = readme;
     for (Map.Entry<String, ConfigSpec> e : specs().entrySet()) {
       expected = withTable(expected, e.getKey(), e.getValue().markdownTable());
+    }
+    for (Map.Entry<String, ConfigSpec> e : engineSpecs().entrySet()) {
+      expected =
+          withTable(
+              expected,
+              "engine-" + e.getKey(),
+              e.getValue().markdownTable("engine." + e.getKey() + "."));
     }
     if (Boolean.getBoolean("reelflow.readme.write")) {
       Files.writeString(README, expected, StandardCharsets.UTF_8);
@@ -53,7 +85,9 @@ class ConfigurationTablesTest {
 
   @Test
   void everySettingIsDocumentedAndNamedInTheVocabulary() {
-    for (ConfigSpec spec : specs().values()) {
+    List<ConfigSpec> all = new ArrayList<>(specs().values());
+    all.addAll(engineSpecs().values());
+    for (ConfigSpec spec : all) {
       for (Setting<?> s : spec.settings()) {
         assertThat(s.doc()).as(spec.process() + " " + s.name()).isNotBlank().endsWith(".");
         if (!s.name().startsWith("kafka.")) { // Kafka's own property names keep Kafka's units

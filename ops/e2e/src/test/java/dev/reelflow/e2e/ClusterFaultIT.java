@@ -399,7 +399,7 @@ class ClusterFaultIT {
                 "--set-orchestrator",
                 "checkpoint.interval=2s",
                 "--set-worker",
-                "engine.emulated.step-ms=300",
+                "engine.emulated.step=300ms",
                 "--set-worker",
                 WorkerConfig.HEARTBEAT_INTERVAL.name() + "=1s"));
     FLINK_SETTINGS.forEach((k, v) -> start.addAll(List.of("--set-flink", k + "=" + v)));

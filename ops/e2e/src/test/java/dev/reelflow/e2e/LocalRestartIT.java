@@ -275,7 +275,7 @@ class LocalRestartIT {
               "--upscale-engine",
               "bicubic",
               "--worker-config",
-              "engine.emulated.step-ms=400",
+              "engine.emulated.step=400ms",
               "--orchestrator-config",
               "checkpoint.interval=2s");
       Process p =

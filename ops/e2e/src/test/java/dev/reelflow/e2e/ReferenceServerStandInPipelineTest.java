@@ -147,8 +147,8 @@ class ReferenceServerStandInPipelineTest {
             + dir
             + "\" --pipeline-module standin_hyvideo --cfg-distilled true");
     o.put("env.PYTHONPATH", RESIDENT.resolve("tests").toString());
-    o.put("load-timeout-ms", "60000");
-    o.put("cancel-grace-ms", "3000");
+    o.put("load-timeout", "60s");
+    o.put("cancel-grace", "3s");
     BaseVideoEngine engine =
         WorkerProcess.builtinEngines()
             .build()

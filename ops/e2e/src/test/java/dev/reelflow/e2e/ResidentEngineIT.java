@@ -89,7 +89,7 @@ class ResidentEngineIT {
             + "\" --load-seconds 2 --step-seconds 0.02 --load-log \""
             + loadLog
             + "\"");
-    m.put("engine.resident.load-timeout-ms", "60000");
+    m.put("engine.resident.load-timeout", "60s");
     return m;
   }
 

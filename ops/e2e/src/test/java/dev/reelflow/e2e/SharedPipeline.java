@@ -158,8 +158,8 @@ final class SharedPipeline implements ParameterResolver, AutoCloseable {
    */
   static Map<String, String> workerSettings(long stepMs, long drainGraceMs) {
     return Map.of(
-        "engine.emulated.step-ms",
-        Long.toString(stepMs),
+        "engine.emulated.step",
+        stepMs + "ms",
         WorkerConfig.HEARTBEAT_INTERVAL.name(),
         "1s",
         WorkerConfig.DRAIN_GRACE.name(),
