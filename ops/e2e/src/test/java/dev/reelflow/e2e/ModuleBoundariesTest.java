@@ -66,8 +66,8 @@ class ModuleBoundariesTest {
         case INGEST -> Set.of(CONFIG, SCHEMAS, STORAGE, ENGINE);
         case ORCHESTRATOR -> Set.of(CONFIG, SCHEMAS, STORAGE);
         case WORKER -> Set.of(CONFIG, SCHEMAS, STORAGE, ENGINE);
-        // schemas: the worker SPI's ErrorCode
-        case UPSCALE -> Set.of(ENGINE, WORKER, SCHEMAS);
+        // schemas: the worker SPI's ErrorCode; config: its engines' options
+        case UPSCALE -> Set.of(CONFIG, ENGINE, WORKER, SCHEMAS);
         case STACK_JUNIT -> Set.of(STACK);
         case BENCH ->
             Set.of(CONFIG, SCHEMAS, STORAGE, INGEST, ORCHESTRATOR, ENGINE, WORKER, UPSCALE, STACK);
