@@ -50,6 +50,8 @@ import org.junit.jupiter.api.io.TempDir;
  * cut-off newer one), and a job whose state is gone takes the unfinished renders over from the
  * topics, ending each exactly once.
  */
+// Orders the report only: each test has its own renders, checkpoint folder and consumer group,
+// and counts the shared worker's tasks from its own start.
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class OrchestratorRestartIT {
   @RegisterExtension
