@@ -38,18 +38,15 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The orchestrator in a Flink MiniCluster on the embedded stack (Kafka + schema registry); the test
- * plays EMULATED workers of both pools. One stack and one job for the whole class.
+ * plays EMULATED workers of both pools. One stack and one job for the whole class; each test has
+ * its own request ids and stands alone.
  */
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class OrchestratorIT {
   @RegisterExtension
   static final LocalStackExtension STACK = LocalStackExtension.builder().kafka().registry().build();
@@ -184,6 +181,14 @@ class OrchestratorIT {
     return out;
   }
 
+  static DeadLetter deadLetter(ConsumerRecord<byte[], byte[]> r) {
+    try {
+      return (DeadLetter) codec.decode(TopicNames.DLQ, r.value());
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   /** The job's topics, two partitions each (the restart IT shares them). */
   static void createTopics(String bootstrap) throws Exception {
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
@@ -223,7 +228,6 @@ class OrchestratorIT {
   }
 
   @Test
-  @Order(1)
   void requestsBecomeTasksAndEndSucceeded() throws Exception {
     RenderRequest withUpscale = Fixtures.request("it-1", "demo", 5, UpscaleTarget.P1080);
     RenderRequest baseOnly = Fixtures.request("it-2", "acme", 7, UpscaleTarget.NONE);
@@ -279,7 +283,10 @@ class OrchestratorIT {
 
     List<DeadLetter> dlq = new ArrayList<>();
     for (ConsumerRecord<byte[], byte[]> r :
-        readUntil(TopicNames.DLQ, recs -> !recs.isEmpty(), Duration.ofSeconds(30))) {
+        readUntil(
+            TopicNames.DLQ,
+            recs -> recs.stream().anyMatch(r -> "junk".equals(deadLetter(r).getKey())),
+            Duration.ofSeconds(30))) {
       dlq.add((DeadLetter) codec.decode(TopicNames.DLQ, r.value()));
       assertThat(
               new String(
@@ -302,8 +309,10 @@ class OrchestratorIT {
                     recs.stream()
                             .filter(
                                 r ->
-                                    new String(r.value(), StandardCharsets.UTF_8)
-                                        .contains("COMPLETE"))
+                                    List.of("it-1", "it-2")
+                                            .contains(new String(r.key(), StandardCharsets.UTF_8))
+                                        && new String(r.value(), StandardCharsets.UTF_8)
+                                            .contains("COMPLETE"))
                             .count()
                         >= 2,
                 Duration.ofSeconds(30))
@@ -321,8 +330,14 @@ class OrchestratorIT {
   }
 
   @Test
-  @Order(2)
   void failureAfterACheckpointLeavesOneFinalStatusAndNoDuplicateTasks() throws Exception {
+    // The failure is injected only after a completed checkpoint: wait for one here instead of
+    // counting on an earlier test having run long enough.
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (ThrowOnceAfterCheckpoint.CHECKPOINTS.get() == 0) {
+      assertThat(System.nanoTime()).as("a completed checkpoint").isLessThan(deadline);
+      Thread.sleep(50);
+    }
     List<String> ids = new ArrayList<>();
     for (int i = 0; i < 6; i++) {
       String id = (i == 3 ? "fail-once-" : "eo-") + i;

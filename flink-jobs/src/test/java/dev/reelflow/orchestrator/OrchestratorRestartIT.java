@@ -28,11 +28,15 @@ import java.util.stream.Stream;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.TopicPartitionInfo;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
@@ -50,6 +54,8 @@ import org.junit.jupiter.api.io.TempDir;
  * cut-off newer one), and a job whose state is gone takes the unfinished renders over from the
  * topics, ending each exactly once.
  */
+// Orders the report only: each test has its own renders, checkpoint folder and consumer group,
+// and counts the shared worker's tasks from its own start.
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class OrchestratorRestartIT {
   @RegisterExtension
@@ -206,6 +212,9 @@ class OrchestratorRestartIT {
                 Duration.ofSeconds(60)));
     // Checkpoints completed after the statuses: the group's offsets are past the requests.
     CompletedCheckpoints.awaitNew(checkpoints, 2, Duration.ofSeconds(30));
+    // The source commits its offsets after a checkpoint completes, asynchronously: wait for the
+    // commit itself, or the next job may read the requests again.
+    awaitRequestsCommitted("restart-it-lost", Duration.ofSeconds(30));
     first.cancel().get();
     List<String> running =
         before.stream()
@@ -265,6 +274,42 @@ class OrchestratorRestartIT {
       assertThat(newTasks).isNotEmpty().allMatch(t -> !t.endsWith(":BASE:1"));
     } finally {
       second.cancel().get();
+    }
+  }
+
+  /** Waits until the group's committed offsets on the requests topic reach its end offsets. */
+  static void awaitRequestsCommitted(String group, Duration timeout) throws Exception {
+    try (Admin admin =
+        Admin.create(Map.of("bootstrap.servers", STACK.stack().bootstrapServers()))) {
+      Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+      for (TopicPartitionInfo i :
+          admin
+              .describeTopics(List.of(TopicNames.REQUESTS))
+              .allTopicNames()
+              .get()
+              .get(TopicNames.REQUESTS)
+              .partitions()) {
+        latest.put(new TopicPartition(TopicNames.REQUESTS, i.partition()), OffsetSpec.latest());
+      }
+      Map<TopicPartition, Long> end = new HashMap<>();
+      admin.listOffsets(latest).all().get().forEach((tp, o) -> end.put(tp, o.offset()));
+      long deadline = System.nanoTime() + timeout.toNanos();
+      while (true) {
+        Map<TopicPartition, OffsetAndMetadata> committed =
+            admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
+        if (end.entrySet().stream()
+            .allMatch(
+                e ->
+                    e.getValue() == 0
+                        || (committed.get(e.getKey()) != null
+                            && committed.get(e.getKey()).offset() >= e.getValue()))) {
+          return;
+        }
+        assertThat(System.nanoTime())
+            .as("%s committed %s of the requests (end offsets %s)", group, committed, end)
+            .isLessThan(deadline);
+        Thread.sleep(50);
+      }
     }
   }
 

@@ -40,6 +40,8 @@ import org.junit.jupiter.api.io.TempDir;
  * reloaded), a crash mid-task failing the task as retryable and restarting the program, and a
  * program that cannot start announced UNAVAILABLE with the reason.
  */
+// Orders the report only: each test stands alone (the faulty worker is started by whichever test
+// needs it first, and its model loads are read as before/after deltas).
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ResidentWorkerIT {
 

@@ -17,9 +17,12 @@ import dev.reelflow.stack.LocalStackExtension;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaBuilder;
 import org.apache.kafka.clients.admin.Admin;
@@ -35,26 +38,21 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.errors.RecordDeserializationException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.ClassOrderer;
-import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Nested;
-import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestClassOrder;
-import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Topic provisioning, the registry client, schema provisioning and the serdes against the stack's
  * broker and registry server: one stack for the whole class, because starting one costs more than
- * the tests.
+ * the tests. Each test makes the topics it needs (or removes them) itself, so any one runs alone.
  */
-@TestClassOrder(ClassOrderer.OrderAnnotation.class)
 class SchemasIT {
   @RegisterExtension
   static final LocalStackExtension STACK = LocalStackExtension.builder().kafka().registry().build();
@@ -86,19 +84,17 @@ class SchemasIT {
     client = SchemaRegistryClient.create(STACK.stack().schemaRegistryUrl());
   }
 
-  /** Runs first: it expects a broker without the ReelFlow topics. */
   @Nested
-  @Order(1)
-  @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
   class TopicProvisioning {
     @Test
-    @Order(1)
     void createsEveryTopicOnceAndVerifiesOnTheSecondRun() throws Exception {
+      deleteTheCataloguesTopics(); // a broker without the ReelFlow topics, whatever ran before
       TopicProvisioner provisioner =
           TopicProvisioner.builder().bootstrapServers(STACK.stack().bootstrapServers()).build();
       TopicProvisioner.Result first = provisioner.provision();
       assertThat(first.created()).containsExactlyInAnyOrderElementsOf(Topics.defaults().names());
       assertThat(first.existing()).isEmpty();
+      awaitServed();
 
       TopicProvisioner.Result second = provisioner.provision();
       assertThat(second.created()).isEmpty();
@@ -126,8 +122,13 @@ class SchemasIT {
     }
 
     @Test
-    @Order(2)
     void warnsWhenAnExistingTopicDiffersAndLeavesItAlone() throws Exception {
+      // The catalogue's topics exist as provisioned (3 partitions for render.commands).
+      TopicProvisioner.builder()
+          .bootstrapServers(STACK.stack().bootstrapServers())
+          .build()
+          .provision();
+      awaitServed();
       TopicProvisioner.Result result =
           TopicProvisioner.builder()
               .bootstrapServers(STACK.stack().bootstrapServers())
@@ -150,7 +151,6 @@ class SchemasIT {
     }
 
     @Test
-    @Order(3)
     void refusesAReplicationFactorAboveTheBrokerCount() {
       TopicProvisioner tooMany =
           TopicProvisioner.builder()
@@ -160,6 +160,50 @@ class SchemasIT {
       assertThatThrownBy(tooMany::provision).hasMessageContaining("1 broker");
     }
 
+    /** Deletes the catalogue's topics that exist and waits until the broker lists none of them. */
+    private void deleteTheCataloguesTopics() throws Exception {
+      try (Admin admin = admin()) {
+        Set<String> existing = new HashSet<>(admin.listTopics().names().get());
+        existing.retainAll(Topics.defaults().names());
+        if (!existing.isEmpty()) {
+          admin.deleteTopics(existing).all().get();
+        }
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (!Collections.disjoint(admin.listTopics().names().get(), Topics.defaults().names())) {
+          assertThat(System.nanoTime()).as("topics %s deleted", existing).isLessThan(deadline);
+          Thread.sleep(50);
+        }
+      }
+    }
+
+    /**
+     * Waits until the broker describes every catalogue topic with a leader for each partition: a
+     * topic re-created right after its deletion is briefly unknown to describe calls.
+     */
+    private void awaitServed() throws Exception {
+      try (Admin admin = admin()) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (true) {
+          try {
+            if (admin
+                .describeTopics(Topics.defaults().names())
+                .allTopicNames()
+                .get()
+                .values()
+                .stream()
+                .flatMap(d -> d.partitions().stream())
+                .allMatch(p -> p.leader() != null)) {
+              return;
+            }
+          } catch (ExecutionException e) {
+            assertThat(e.getCause()).isInstanceOf(UnknownTopicOrPartitionException.class);
+          }
+          assertThat(System.nanoTime()).as("catalogue topics served").isLessThan(deadline);
+          Thread.sleep(50);
+        }
+      }
+    }
+
     private Admin admin() {
       return Admin.create(
           Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, STACK.stack().bootstrapServers()));
@@ -167,7 +211,6 @@ class SchemasIT {
   }
 
   @Nested
-  @Order(2)
   class RegistryAndSerdes {
     @BeforeEach
     void topicsExist() {

@@ -54,6 +54,7 @@ import org.slf4j.LoggerFactory;
  * -Dreelflow.brokers.stall-hold=0s} runs the orchestrator without its lease stall guard, for the
  * comparison of attempts.
  */
+// Orders the report only (5, 7): each scenario submits its own renders and heals its own fault.
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @EnabledIf("enabled")
 class BrokerFaultIT {
@@ -423,6 +424,7 @@ class BrokerFaultIT {
         h.acks().size(),
         r.succeeded());
     Path out = RenderHistoryChecker.reportDir();
+    Files.createDirectories(out); // scenario 5 need not have run first
     new com.fasterxml.jackson.databind.ObjectMapper()
         .writeValue(
             out.resolve("07-registry-schema-ids.json").toFile(),

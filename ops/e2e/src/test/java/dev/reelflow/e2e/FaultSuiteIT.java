@@ -60,6 +60,7 @@ import org.slf4j.LoggerFactory;
  * default). Each scenario's table goes to {@code target/fault-suite/}.
  */
 @ExtendWith(SharedPipeline.class)
+// Orders the report only: each scenario starts the workers it needs and stops the ones it adds.
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class FaultSuiteIT {
   private static final Logger LOG = LoggerFactory.getLogger(FaultSuiteIT.class);
@@ -246,6 +247,7 @@ class FaultSuiteIT {
   @Test
   @Order(1)
   void s01aSigkillOfABaseWorkerMidRender() throws Exception {
+    ensureBase(2);
     RenderHistory h = history("01a-sigkill-base-mid-render");
     int n = SLOW ? 8 : 2;
     List<String> ids = new ArrayList<>();
@@ -415,6 +417,7 @@ class FaultSuiteIT {
   @Test
   @Order(4)
   void s01bSigkillOfAnUpscaleWorkerAfterItsUploadBeforeCompleted() throws Exception {
+    ensureBase(2); // the base stage comes first
     Map<String, String> settings = new HashMap<>(SharedPipeline.workerSettings(STEP_MS, 30_000));
     // The window between the upload and COMPLETED is milliseconds; the fault hook widens it.
     settings.put(WorkerConfig.FAULT_HOLD_BEFORE_COMPLETED.name(), "3s");
@@ -423,60 +426,67 @@ class FaultSuiteIT {
     all.add(u1);
     all.add(u2);
     p.awaitReady(WAIT, u1, u2);
-    RenderHistory h = history("01b-sigkill-upscale-after-upload");
-    int n = SLOW ? 3 : 1;
-    List<String> ids = new ArrayList<>();
-    for (int i = 0; i < n; i++) {
-      ids.add(submitUpscaled(h, "a paper boat on a river, fault 1b, " + i));
+    try {
+      RenderHistory h = history("01b-sigkill-upscale-after-upload");
+      int n = SLOW ? 3 : 1;
+      List<String> ids = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        ids.add(submitUpscaled(h, "a paper boat on a river, fault 1b, " + i));
+      }
+      StageEvent up =
+          p.events()
+              .awaitStage(
+                  WAIT,
+                  "an UPSCALE STARTED of " + ids,
+                  e ->
+                      ids.contains(e.getRequestId())
+                          && e.getStage() == Stage.UPSCALE
+                          && e.getType() == StageEventType.STARTED);
+      String id = up.getRequestId();
+      assertThat(u1.owns(up.getWorkerId()) || u2.owns(up.getWorkerId()))
+          .as("the upscale runs on this scenario's workers, not on %s", up.getWorkerId())
+          .isTrue();
+      WorkerJvm victim = u1.owns(up.getWorkerId()) ? u1 : u2;
+      // statuses are committed with the orchestrator's checkpoints, so the stage event can come
+      // first: wait for the render's first status (it names the tenant and creation time)
+      RenderStatus first =
+          p.events().awaitStatus(WAIT, "a status of " + id, s -> s.getRequestId().equals(id));
+      String manifest = ArtifactKeys.finalManifest(first.getTenant(), first.getCreatedAt(), id);
+      Await.until(WAIT, "final manifest of " + id, () -> p.store().find(manifest));
+      victim.process.destroyForcibly();
+      assertThat(victim.process.waitFor(20, TimeUnit.SECONDS)).isTrue();
+      h.healed();
+      assertThat(p.events().events(id))
+          .as("killed before its COMPLETED went out")
+          .noneMatch(
+              e ->
+                  e.getStage() == Stage.UPSCALE
+                      && e.getAttempt() == up.getAttempt()
+                      && e.getType() == StageEventType.COMPLETED);
+      awaitAllFinal(h);
+      RenderHistoryChecker.Result r = checkAndReport(h);
+      assertThat(r.succeeded()).isEqualTo(n);
+      assertThat(p.events().statuses(id))
+          .anyMatch(
+              s ->
+                  s.getState() == RenderState.SUCCEEDED
+                      && s.getStage() == Stage.UPSCALE
+                      && s.getAttempt() > up.getAttempt());
+      // The final keys are write-once and the killed attempt had published them completely: the
+      // next attempt completed by adopting that publication (its own manifest differs: another
+      // worker, another attempt).
+      assertThat(p.events().events(id))
+          .filteredOn(
+              e ->
+                  e.getStage() == Stage.UPSCALE
+                      && e.getType() == StageEventType.COMPLETED
+                      && e.getAttempt() > up.getAttempt())
+          .singleElement()
+          .satisfies(e -> assertThat(e.getFacts()).containsEntry("adoptedPublication", "true"));
+    } finally {
+      u1.close(); // stops the upscale workers this scenario added
+      u2.close();
     }
-    StageEvent up =
-        p.events()
-            .awaitStage(
-                WAIT,
-                "an UPSCALE STARTED of " + ids,
-                e ->
-                    ids.contains(e.getRequestId())
-                        && e.getStage() == Stage.UPSCALE
-                        && e.getType() == StageEventType.STARTED);
-    String id = up.getRequestId();
-    WorkerJvm victim = u1.owns(up.getWorkerId()) ? u1 : u2;
-    // statuses are committed with the orchestrator's checkpoints, so the stage event can come
-    // first: wait for the render's first status (it names the tenant and creation time)
-    RenderStatus first =
-        p.events().awaitStatus(WAIT, "a status of " + id, s -> s.getRequestId().equals(id));
-    String manifest = ArtifactKeys.finalManifest(first.getTenant(), first.getCreatedAt(), id);
-    Await.until(WAIT, "final manifest of " + id, () -> p.store().find(manifest));
-    victim.process.destroyForcibly();
-    assertThat(victim.process.waitFor(20, TimeUnit.SECONDS)).isTrue();
-    h.healed();
-    assertThat(p.events().events(id))
-        .as("killed before its COMPLETED went out")
-        .noneMatch(
-            e ->
-                e.getStage() == Stage.UPSCALE
-                    && e.getAttempt() == up.getAttempt()
-                    && e.getType() == StageEventType.COMPLETED);
-    awaitAllFinal(h);
-    RenderHistoryChecker.Result r = checkAndReport(h);
-    assertThat(r.succeeded()).isEqualTo(n);
-    assertThat(p.events().statuses(id))
-        .anyMatch(
-            s ->
-                s.getState() == RenderState.SUCCEEDED
-                    && s.getStage() == Stage.UPSCALE
-                    && s.getAttempt() > up.getAttempt());
-    // The final keys are write-once and the killed attempt had published them completely: the
-    // next attempt completed by adopting that publication (its own manifest differs: another
-    // worker, another attempt).
-    assertThat(p.events().events(id))
-        .filteredOn(
-            e ->
-                e.getStage() == Stage.UPSCALE
-                    && e.getType() == StageEventType.COMPLETED
-                    && e.getAttempt() > up.getAttempt())
-        .singleElement()
-        .satisfies(e -> assertThat(e.getFacts()).containsEntry("adoptedPublication", "true"));
-    u2.close();
   }
 
   // ---- 11: cancel storm ----------------------------------------------------------------------
@@ -529,120 +539,125 @@ class FaultSuiteIT {
   @Test
   @Order(6)
   void s08PoisonOnEveryInputTopic() throws Exception {
+    ensureBase(2); // the renders sent after the poison need base workers
     Map<String, String> settings = SharedPipeline.workerSettings(STEP_MS, 30_000);
     WorkerJvm u3 = p.startWorker("fs-up-3", "upscale", "bicubic", settings);
     all.add(u3);
     p.awaitReady(WAIT, u3);
-    RenderHistory h = history("08-poison-every-input-topic");
-    SchemaRegistryClient registry =
-        SchemaRegistryClient.create(p.pipeline().stack().schemaRegistryUrl());
-    Map<String, String> expected =
-        Map.of(
-            Topics.REQUESTS, "dev.reelflow.schemas.avro.RenderRequest",
-            Topics.COMMANDS, "dev.reelflow.schemas.avro.RenderCommand",
-            Topics.STAGE_EVENTS, "dev.reelflow.schemas.avro.StageEvent",
-            Topics.WORKER_EVENTS, "dev.reelflow.schemas.avro.WorkerEvent",
-            Topics.TASKS_BASE, "dev.reelflow.schemas.avro.RenderTask",
-            Topics.TASKS_UPSCALE, "dev.reelflow.schemas.avro.RenderTask");
-    int wrongTypeId = registry.register(Topics.DLQ + "-value", DeadLetter.getClassSchema());
-    byte[] wrongType =
-        wire(
-            wrongTypeId,
-            specific(
-                DeadLetter.newBuilder()
-                    .setSourceTopic("nowhere")
-                    .setErrorClass("NotAnError")
-                    .setReason("a valid DeadLetter on a topic that expects another type")
-                    .setAt(Instant.now())
-                    .build()));
-    Random random = new Random(8);
-    int rounds = SLOW ? 5 : 1;
-    try (KafkaProducer<String, byte[]> producer =
-        new KafkaProducer<>(
-            Map.of(
-                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
-                p.pipeline().stack().bootstrapServers(),
-                ProducerConfig.ACKS_CONFIG,
-                "all"),
-            new StringSerializer(),
-            new ByteArraySerializer())) {
-      for (int round = 0; round < rounds; round++) {
-        for (Map.Entry<String, String> t : new java.util.TreeMap<>(expected).entrySet()) {
-          String topic = t.getKey();
-          Schema incompatible =
-              new Schema.Parser()
-                  .parse(
-                      "{\"type\":\"record\",\"name\":\""
-                          + t.getValue()
-                          + "\",\"fields\":[{\"name\":\"poison\",\"type\":\"int\"}]}");
-          int incompatibleId =
-              registry.register("e2e-poison-incompatible-" + topic + "-value", incompatible);
-          GenericRecord g = new GenericData.Record(incompatible);
-          g.put("poison", 8);
-          byte[] randomBytes = new byte[48];
-          random.nextBytes(randomBytes);
-          randomBytes[0] = 0x7f; // not the Confluent magic byte
-          byte[] unknownId = ByteBuffer.allocate(9).put((byte) 0).putInt(987_654_321).array();
-          Map<String, byte[]> kinds = new LinkedHashMap<>();
-          kinds.put("random-bytes", randomBytes);
-          kinds.put("unknown-schema-id", unknownId);
-          kinds.put("incompatible-schema", wire(incompatibleId, generic(g)));
-          kinds.put("wrong-type", wrongType);
-          List<PartitionInfo> partitions = producer.partitionsFor(topic);
-          for (Map.Entry<String, byte[]> k : kinds.entrySet()) {
-            int partition = random.nextInt(partitions.size());
-            RecordMetadata m =
-                producer
-                    .send(
-                        new ProducerRecord<>(
-                            topic,
-                            partition,
-                            EventLog.POISON_KEY_PREFIX + k.getKey() + "-" + round,
-                            k.getValue()))
-                    .get();
-            h.poisoned(topic, m.partition(), m.offset(), k.getKey());
+    try {
+      RenderHistory h = history("08-poison-every-input-topic");
+      SchemaRegistryClient registry =
+          SchemaRegistryClient.create(p.pipeline().stack().schemaRegistryUrl());
+      Map<String, String> expected =
+          Map.of(
+              Topics.REQUESTS, "dev.reelflow.schemas.avro.RenderRequest",
+              Topics.COMMANDS, "dev.reelflow.schemas.avro.RenderCommand",
+              Topics.STAGE_EVENTS, "dev.reelflow.schemas.avro.StageEvent",
+              Topics.WORKER_EVENTS, "dev.reelflow.schemas.avro.WorkerEvent",
+              Topics.TASKS_BASE, "dev.reelflow.schemas.avro.RenderTask",
+              Topics.TASKS_UPSCALE, "dev.reelflow.schemas.avro.RenderTask");
+      int wrongTypeId = registry.register(Topics.DLQ + "-value", DeadLetter.getClassSchema());
+      byte[] wrongType =
+          wire(
+              wrongTypeId,
+              specific(
+                  DeadLetter.newBuilder()
+                      .setSourceTopic("nowhere")
+                      .setErrorClass("NotAnError")
+                      .setReason("a valid DeadLetter on a topic that expects another type")
+                      .setAt(Instant.now())
+                      .build()));
+      Random random = new Random(8);
+      int rounds = SLOW ? 5 : 1;
+      try (KafkaProducer<String, byte[]> producer =
+          new KafkaProducer<>(
+              Map.of(
+                  ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                  p.pipeline().stack().bootstrapServers(),
+                  ProducerConfig.ACKS_CONFIG,
+                  "all"),
+              new StringSerializer(),
+              new ByteArraySerializer())) {
+        for (int round = 0; round < rounds; round++) {
+          for (Map.Entry<String, String> t : new java.util.TreeMap<>(expected).entrySet()) {
+            String topic = t.getKey();
+            Schema incompatible =
+                new Schema.Parser()
+                    .parse(
+                        "{\"type\":\"record\",\"name\":\""
+                            + t.getValue()
+                            + "\",\"fields\":[{\"name\":\"poison\",\"type\":\"int\"}]}");
+            int incompatibleId =
+                registry.register("e2e-poison-incompatible-" + topic + "-value", incompatible);
+            GenericRecord g = new GenericData.Record(incompatible);
+            g.put("poison", 8);
+            byte[] randomBytes = new byte[48];
+            random.nextBytes(randomBytes);
+            randomBytes[0] = 0x7f; // not the Confluent magic byte
+            byte[] unknownId = ByteBuffer.allocate(9).put((byte) 0).putInt(987_654_321).array();
+            Map<String, byte[]> kinds = new LinkedHashMap<>();
+            kinds.put("random-bytes", randomBytes);
+            kinds.put("unknown-schema-id", unknownId);
+            kinds.put("incompatible-schema", wire(incompatibleId, generic(g)));
+            kinds.put("wrong-type", wrongType);
+            List<PartitionInfo> partitions = producer.partitionsFor(topic);
+            for (Map.Entry<String, byte[]> k : kinds.entrySet()) {
+              int partition = random.nextInt(partitions.size());
+              RecordMetadata m =
+                  producer
+                      .send(
+                          new ProducerRecord<>(
+                              topic,
+                              partition,
+                              EventLog.POISON_KEY_PREFIX + k.getKey() + "-" + round,
+                              k.getValue()))
+                      .get();
+              h.poisoned(topic, m.partition(), m.offset(), k.getKey());
+            }
           }
         }
       }
-    }
-    // The pipeline keeps going: renders sent after the poison succeed, through both pools.
-    submit(h, "a valid render after the poison, fault 8", 4);
-    submitUpscaled(h, "a valid upscaled render after the poison, fault 8");
-    for (RenderHistory.Poison poison : h.poison()) {
-      p.events()
-          .awaitDead(
-              WAIT,
-              "dead letter of " + poison,
-              d ->
-                  d.letter().getSourceTopic().equals(poison.topic())
-                      && d.letter().getPartition() == poison.partition()
-                      && d.letter().getOffset() == poison.offset());
-    }
-    awaitAllFinal(h);
-    RenderHistoryChecker.Result r = checkAndReport(h);
-    assertThat(r.deadLetteredActual()).isEqualTo(r.deadLetteredExpected()).isEqualTo(24 * rounds);
-    assertThat(r.succeeded()).isEqualTo(2);
-    Map<String, String> reasons = new java.util.TreeMap<>();
-    for (EventLog.Dead d : p.events().deadLetters) {
+      // The pipeline keeps going: renders sent after the poison succeed, through both pools.
+      submit(h, "a valid render after the poison, fault 8", 4);
+      submitUpscaled(h, "a valid upscaled render after the poison, fault 8");
       for (RenderHistory.Poison poison : h.poison()) {
-        if (d.letter().getSourceTopic().equals(poison.topic())
-            && d.letter().getPartition() == poison.partition()
-            && d.letter().getOffset() == poison.offset()) {
-          String reason = d.letter().getReason();
-          reasons.put(
-              poison.topic() + " " + poison.kind(),
-              d.letter().getComponent()
-                  + ": "
-                  + (reason.length() > 140 ? reason.substring(0, 140) + "…" : reason));
+        p.events()
+            .awaitDead(
+                WAIT,
+                "dead letter of " + poison,
+                d ->
+                    d.letter().getSourceTopic().equals(poison.topic())
+                        && d.letter().getPartition() == poison.partition()
+                        && d.letter().getOffset() == poison.offset());
+      }
+      awaitAllFinal(h);
+      RenderHistoryChecker.Result r = checkAndReport(h);
+      assertThat(r.deadLetteredActual()).isEqualTo(r.deadLetteredExpected()).isEqualTo(24 * rounds);
+      assertThat(r.succeeded()).isEqualTo(2);
+      Map<String, String> reasons = new java.util.TreeMap<>();
+      for (EventLog.Dead d : p.events().deadLetters) {
+        for (RenderHistory.Poison poison : h.poison()) {
+          if (d.letter().getSourceTopic().equals(poison.topic())
+              && d.letter().getPartition() == poison.partition()
+              && d.letter().getOffset() == poison.offset()) {
+            String reason = d.letter().getReason();
+            reasons.put(
+                poison.topic() + " " + poison.kind(),
+                d.letter().getComponent()
+                    + ": "
+                    + (reason.length() > 140 ? reason.substring(0, 140) + "…" : reason));
+          }
         }
       }
+      StringBuilder table = new StringBuilder();
+      reasons.forEach((k, v) -> table.append("\n  ").append(k).append(" → ").append(v));
+      LOG.info("fault 8: dead-letter reasons:{}", table);
+      Optional<String> blank =
+          reasons.values().stream().filter(v -> v.endsWith(": ") || v.endsWith("null")).findFirst();
+      assertThat(blank).isEmpty();
+    } finally {
+      u3.close(); // stops the upscale worker this scenario added
     }
-    StringBuilder table = new StringBuilder();
-    reasons.forEach((k, v) -> table.append("\n  ").append(k).append(" → ").append(v));
-    LOG.info("fault 8: dead-letter reasons:{}", table);
-    Optional<String> blank =
-        reasons.values().stream().filter(v -> v.endsWith(": ") || v.endsWith("null")).findFirst();
-    assertThat(blank).isEmpty();
   }
 
   private static byte[] wire(int schemaId, byte[] avro) {

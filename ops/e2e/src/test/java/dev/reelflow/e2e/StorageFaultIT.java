@@ -45,6 +45,7 @@ import org.slf4j.LoggerFactory;
  * ({@link RenderHistoryChecker}). CI: 8 s outages, 3 renders each; {@code -Pslow}: 30 s, 8 each.
  */
 @ExtendWith(SharedPipeline.class)
+// Orders the report only (06a, 06b): each scenario submits its own renders and heals its own fault.
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class StorageFaultIT {
   private static final Logger LOG = LoggerFactory.getLogger(StorageFaultIT.class);
