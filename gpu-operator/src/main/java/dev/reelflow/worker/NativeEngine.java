@@ -100,11 +100,6 @@ final class NativeEngine implements BaseVideoEngine {
       Setting.choice("attention", "dense", "ssta")
           .doc("Attention: dense or ssta; default the variant config's, dense for the presets.")
           .build();
-  static final Setting<Integer> THREADS =
-      Setting.integer("threads")
-          .check(n -> n >= 1, ">= 1")
-          .doc("CPU threads of the backend; default all processors.")
-          .build();
   static final Setting<Integer> DEFAULT_STEPS =
       Setting.integer("default-steps")
           .check(n -> n >= 1, ">= 1")
@@ -137,7 +132,7 @@ final class NativeEngine implements BaseVideoEngine {
               VAE_CHECKPOINT,
               WEIGHT_SEED,
               ATTENTION,
-              THREADS,
+              EngineSettings.THREADS,
               DEFAULT_STEPS,
               GUIDANCE,
               SHIFT,
@@ -161,12 +156,7 @@ final class NativeEngine implements BaseVideoEngine {
     this.options = settings.options(OPTIONS);
     this.model = options.get(MODEL);
     try {
-      this.backend =
-          Backends.open(
-              settings.backend(),
-              options.isSet(THREADS)
-                  ? options.get(THREADS)
-                  : Runtime.getRuntime().availableProcessors());
+      this.backend = Backends.open(settings.backend(), EngineSettings.threads(options));
     } catch (RuntimeException e) {
       throw EngineException.engineError(
           "cannot open backend " + settings.backend() + ": " + e.getMessage(), e);

@@ -60,11 +60,6 @@ public final class EsrganEngineFactory implements EngineFactory {
           .doc("Upper bound of the tile overlap, in input pixels.")
           .oldName("maxMargin")
           .build();
-  static final Setting<Integer> THREADS =
-      Setting.integer("threads")
-          .check(n -> n >= 1, ">= 1")
-          .doc("CPU threads of the backend; default all processors.")
-          .build();
   static final Setting<Integer> FRAME_BATCH =
       Setting.integer("frame-batch")
           .defaultValue("1")
@@ -76,7 +71,14 @@ public final class EsrganEngineFactory implements EngineFactory {
   /** The options, {@code engine.esrgan.*}. */
   static final ConfigSpec OPTIONS =
       ConfigSpec.builder("engine esrgan")
-          .add(WEIGHTS, MODELS_DIR, SCALE, TILE_SIZE, MAX_MARGIN, THREADS, FRAME_BATCH)
+          .add(
+              WEIGHTS,
+              MODELS_DIR,
+              SCALE,
+              TILE_SIZE,
+              MAX_MARGIN,
+              EngineSettings.THREADS,
+              FRAME_BATCH)
           .build();
 
   @Override
@@ -124,8 +126,7 @@ public final class EsrganEngineFactory implements EngineFactory {
               "none");
       return new PixelUpscaleEngine(new BicubicUpscaler(), d, frameBatch);
     }
-    int threads =
-        o.get(THREADS) != null ? o.get(THREADS) : Runtime.getRuntime().availableProcessors();
+    int threads = EngineSettings.threads(o);
     EsrganUpscaler.Builder b =
         EsrganUpscaler.builder()
             .weights(weights)

@@ -92,11 +92,6 @@ public final class LatentSrEngineFactory implements EngineFactory {
           .doc("Seed of the random-init weights.")
           .oldName("weightSeed")
           .build();
-  static final Setting<Integer> THREADS =
-      Setting.integer("threads")
-          .check(n -> n >= 1, ">= 1")
-          .doc("CPU threads of the backend; default all processors.")
-          .build();
 
   /** The options, {@code engine.latent-sr.*}. */
   static final ConfigSpec OPTIONS =
@@ -111,7 +106,7 @@ public final class LatentSrEngineFactory implements EngineFactory {
               VAE_TILE,
               VAE_TILE_OVERLAP,
               WEIGHT_SEED,
-              THREADS)
+              EngineSettings.THREADS)
           .build();
 
   @Override
@@ -156,9 +151,7 @@ public final class LatentSrEngineFactory implements EngineFactory {
                 o.get(SHIFT),
                 o.get(HR_BASE_SIZE),
                 o.get(WEIGHT_SEED),
-                o.get(THREADS) != null
-                    ? o.get(THREADS)
-                    : Runtime.getRuntime().availableProcessors(),
+                EngineSettings.threads(o),
                 tiling,
                 settings.backend()));
     EngineDescription d =

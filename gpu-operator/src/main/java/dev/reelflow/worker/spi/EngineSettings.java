@@ -3,6 +3,7 @@ package dev.reelflow.worker.spi;
 import dev.reelflow.config.ConfigException;
 import dev.reelflow.config.ConfigSpec;
 import dev.reelflow.config.ConfigValues;
+import dev.reelflow.config.Setting;
 import dev.reelflow.engine.backend.BackendSpec;
 import java.util.Map;
 import java.util.Objects;
@@ -43,6 +44,19 @@ public record EngineSettings(
       long deviceMemoryBytes,
       boolean offloadWeights) {
     this(name, options, device, deviceMemoryBytes, offloadWeights, BackendSpec.cpu());
+  }
+
+  /** The CPU threads of an engine's tensor backend, an option every tensor engine declares. */
+  public static final Setting<Integer> THREADS =
+      Setting.integer("threads")
+          .check(n -> n >= 1, ">= 1")
+          .doc("CPU threads of the backend; default all processors.")
+          .build();
+
+  /** {@link #THREADS} as read into {@code options}, else every available processor. */
+  public static int threads(ConfigValues options) {
+    Integer n = options.get(THREADS);
+    return n != null ? n : Runtime.getRuntime().availableProcessors();
   }
 
   /**
