@@ -78,14 +78,14 @@ public final class ScaleSuite implements BenchSuite {
     Params p =
         ctx.size()
             .pick(
-                new Params(4, 20, Duration.ofMillis(300), 5, List.of(100), 100, 20),
+                new Params(4, 20, Duration.ofMillis(300), 10, List.of(100), 100, 20),
                 new Params(
-                    200, 50, Duration.ofSeconds(2), 20, List.of(1_000, 10_000), 1_000, 2_000),
+                    200, 50, Duration.ofSeconds(2), 100, List.of(1_000, 10_000), 1_000, 2_000),
                 new Params(
                     200,
                     50,
                     Duration.ofSeconds(2),
-                    20,
+                    100,
                     List.of(1_000, 10_000, 100_000),
                     1_000,
                     2_000));
