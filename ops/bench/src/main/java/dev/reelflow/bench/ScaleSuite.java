@@ -102,6 +102,7 @@ public final class ScaleSuite implements BenchSuite {
             .parameter("stateBackend", "rocksdb")
             .parameter("delivery", "at-least-once")
             .parameter("queued", sizes.toString())
+            .sizeLabel("queued renders")
             .note(
                 "EMULATED workers (timers, no rendering), one slot each; broker, registry,"
                     + " MiniCluster and workers share this machine's cores and this JVM's heap")
@@ -359,16 +360,16 @@ public final class ScaleSuite implements BenchSuite {
         }
       }
     }
-    out.figure(rate)
-        .figure(paced50)
-        .figure(paced99)
-        .figure(t50)
-        .figure(t99)
-        .figure(cpDuration)
-        .figure(cpSize)
-        .figure(heap)
-        .figure(schedulerCpu)
-        .figure(flinkCpu);
+    out.figureAtSize(rate, "dispatches/s draining", n)
+        .figureAtSize(paced50, "paced overhead p50", n)
+        .figureAtSize(paced99, "paced overhead p99", n)
+        .figureAtSize(t50, "saturated overhead p50", n)
+        .figureAtSize(t99, "saturated overhead p99", n)
+        .figureAtSize(cpDuration, "checkpoint duration", n)
+        .figureAtSize(cpSize, "checkpoint size", n)
+        .figureAtSize(heap, "heap used after GC", n)
+        .figureAtSize(schedulerCpu, "scheduler CPU per dispatch", n)
+        .figureAtSize(flinkCpu, "orchestrator CPU per dispatch", n);
   }
 
   private static void warmUp(OrchestratorRig rig, EmulatedWorkers workers) throws Exception {
