@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.text.DecimalFormat;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -316,11 +317,13 @@ public final class BenchReport {
               data.addSeries(s);
             });
     LogAxis x = new LogAxis(g.sizeLabel() + " (log)");
-    x.setBase(10);
-    x.setStandardTickUnits(NumberAxis.createStandardTickUnits());
     LogAxis y = new LogAxis("value / value at " + num(first) + " (log)");
-    y.setBase(10);
-    y.setStandardTickUnits(NumberAxis.createStandardTickUnits());
+    for (LogAxis axis : List.of(x, y)) {
+      axis.setBase(10);
+      // ticks at powers of ten, written as plain numbers
+      axis.setStandardTickUnits(NumberAxis.createIntegerTickUnits());
+      axis.setNumberFormatOverride(new DecimalFormat("#,##0.###"));
+    }
     XYLineAndShapeRenderer lines = new XYLineAndShapeRenderer(true, true);
     lines.setSeriesPaint(0, Color.GRAY);
     lines.setSeriesStroke(
