@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.text.DecimalFormat;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,17 +20,24 @@ import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.axis.CategoryAxis;
 import org.jfree.chart.axis.CategoryLabelPositions;
+import org.jfree.chart.axis.LogAxis;
 import org.jfree.chart.axis.NumberAxis;
 import org.jfree.chart.plot.CategoryPlot;
 import org.jfree.chart.plot.PlotOrientation;
 import org.jfree.chart.plot.ValueMarker;
+import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.category.StatisticalBarRenderer;
+import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
 import org.jfree.data.statistics.DefaultStatisticalCategoryDataset;
+import org.jfree.data.xy.XYSeries;
+import org.jfree.data.xy.XYSeriesCollection;
 
 /**
  * The files of one run, all under one folder: {@code results.json} (machine, versions, command,
  * every suite's parameters and every repetition), {@code summary.md} (a table per suite) and {@code
- * <suite>.png} (each figure's median ratio to its baseline, with the min-max spread).
+ * <suite>.png} (each figure's median ratio to its baseline, with the min-max spread); a suite run
+ * at several sizes also gets its growth table and {@code <suite>-growth.png} (each figure against
+ * the size, log-log, next to proportional growth).
  */
 public final class BenchReport {
   /** The JSON format's version; bump it when a field changes meaning. */
@@ -72,6 +80,11 @@ public final class BenchReport {
         chart(r, png);
         files.add(png);
       }
+      if (r.growth() != null) {
+        Path png = dir.resolve(r.suite() + "-growth.png");
+        growthChart(r, png);
+        files.add(png);
+      }
     }
     return files;
   }
@@ -111,6 +124,20 @@ public final class BenchReport {
         o.set("ratio", JSON.valueToTree(Spread.of(ratios)));
       }
       s.set("notes", JSON.valueToTree(r.notes()));
+      if (r.growth() != null) {
+        ObjectNode g = s.putObject("growth");
+        g.put("sizeLabel", r.growth().sizeLabel());
+        ObjectNode lines = g.putObject("medians");
+        r.growth()
+            .lines()
+            .forEach(
+                (name, line) -> {
+                  ObjectNode l = lines.putObject(name);
+                  l.put("unit", r.growth().units().get(name));
+                  ObjectNode at = l.putObject("bySize");
+                  line.forEach((x, y) -> at.put(num(x), y));
+                });
+      }
     }
     return root;
   }
@@ -168,12 +195,43 @@ public final class BenchReport {
                 range(q),
                 v.n()));
       }
+      if (r.growth() != null) {
+        growthTable(r.growth(), md);
+      }
       for (String note : r.notes()) {
         md.append("\n- ").append(note);
       }
       md.append('\n');
     }
     return md.toString();
+  }
+
+  /** Medians by size, and each one's growth from the smallest size to the largest. */
+  private static void growthTable(SuiteResult.Growth g, StringBuilder md) {
+    List<Double> sizes = g.sizes();
+    double first = sizes.get(0);
+    double last = sizes.get(sizes.size() - 1);
+    md.append("\nGrowth with ").append(g.sizeLabel()).append(" (medians):\n\n| figure |");
+    sizes.forEach(x -> md.append(' ').append(num(x)).append(" |"));
+    md.append(" growth ").append(num(first)).append(" → ").append(num(last));
+    md.append(" (the size grew ").append(num(last / first)).append("x) |\n|---|");
+    sizes.forEach(x -> md.append("---|"));
+    md.append("---|\n");
+    g.lines()
+        .forEach(
+            (name, line) -> {
+              md.append("| ").append(name).append(" (").append(g.units().get(name)).append(") |");
+              sizes.forEach(
+                  x ->
+                      md.append(' ')
+                          .append(line.containsKey(x) ? num(line.get(x)) : "-")
+                          .append(" |"));
+              Double a = line.get(first);
+              Double b = line.get(last);
+              md.append(' ')
+                  .append(a == null || b == null || a == 0 ? "n/a" : num(b / a) + "x")
+                  .append(" |\n");
+            });
   }
 
   private static String range(Spread s) {
@@ -226,6 +284,65 @@ public final class BenchReport {
             + ", "
             + started.truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
     JFreeChart chart = new JFreeChart(title, JFreeChart.DEFAULT_TITLE_FONT, plot, false);
+    chart.setBackgroundPaint(Color.WHITE);
+    ChartUtils.saveChartAsPNG(png.toFile(), chart, 1000, 620);
+  }
+
+  /**
+   * Each growth line on log-log axes, divided by its value at the smallest size, with the line of
+   * proportional growth: a line parallel to it grows linearly with the size, a flat one not at all.
+   */
+  private void growthChart(SuiteResult r, Path png) throws IOException {
+    SuiteResult.Growth g = r.growth();
+    List<Double> sizes = g.sizes();
+    double first = sizes.get(0);
+    XYSeriesCollection data = new XYSeriesCollection();
+    XYSeries linear = new XYSeries("proportional to the " + g.sizeLabel());
+    sizes.forEach(x -> linear.add(x.doubleValue(), x / first));
+    data.addSeries(linear);
+    g.lines()
+        .forEach(
+            (name, line) -> {
+              Double base = line.get(first);
+              if (base == null || base <= 0) {
+                return;
+              }
+              XYSeries s = new XYSeries(name);
+              line.forEach(
+                  (x, y) -> {
+                    if (y > 0) {
+                      s.add(x.doubleValue(), y / base);
+                    }
+                  });
+              data.addSeries(s);
+            });
+    LogAxis x = new LogAxis(g.sizeLabel() + " (log)");
+    LogAxis y = new LogAxis("value / value at " + num(first) + " (log)");
+    for (LogAxis axis : List.of(x, y)) {
+      axis.setBase(10);
+      // ticks at powers of ten, written as plain numbers
+      axis.setStandardTickUnits(NumberAxis.createIntegerTickUnits());
+      axis.setNumberFormatOverride(new DecimalFormat("#,##0.###"));
+    }
+    XYLineAndShapeRenderer lines = new XYLineAndShapeRenderer(true, true);
+    lines.setSeriesPaint(0, Color.GRAY);
+    lines.setSeriesStroke(
+        0,
+        new BasicStroke(
+            1.5f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 1f, new float[] {6f, 4f}, 0f));
+    XYPlot plot = new XYPlot(data, x, y, lines);
+    plot.setBackgroundPaint(Color.WHITE);
+    plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
+    plot.setDomainGridlinePaint(Color.LIGHT_GRAY);
+    String title =
+        "reelflow bench "
+            + r.suite()
+            + (r.emulated() ? " (EMULATED)" : "")
+            + ": growth with "
+            + g.sizeLabel()
+            + ", "
+            + started.truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+    JFreeChart chart = new JFreeChart(title, JFreeChart.DEFAULT_TITLE_FONT, plot, true);
     chart.setBackgroundPaint(Color.WHITE);
     ChartUtils.saveChartAsPNG(png.toFile(), chart, 1000, 620);
   }

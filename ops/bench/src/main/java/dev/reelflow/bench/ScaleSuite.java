@@ -30,11 +30,17 @@ import org.apache.kafka.common.serialization.StringDeserializer;
  *   <li>the workers pause (each holds at most one task unstarted), N renders are accepted and
  *       queued (the orchestrator has published a status for each), two more checkpoints complete:
  *       duration and size at N queued, heap after a GC;
- *   <li>the workers resume and drain the backlog: dispatches per second against the ideal {@code
- *       workers / task duration}, and per dispatch the time from a worker's READY to its next task
- *       (p50/p99) against the idle pool's accept-to-dispatch; and the CPU time the scheduler's
- *       thread, and all of the orchestrator's threads, spent per dispatch while draining (against
- *       one core per 1,000 dispatches/s), with the busiest threads of this JVM in a note.
+ *   <li>paced probe: the workers resume with long tasks (every worker busy, but the machine far
+ *       from saturated), so the time from a worker's READY to its next task (p50/p99) shows what
+ *       the backlog's depth alone costs a dispatch, against the idle pool's accept-to-dispatch (the
+ *       issue's "within 2x of an idle pool"); then the workers pause again until the probe's tasks
+ *       are done;
+ *   <li>the workers resume with the short tasks and drain the backlog: dispatches per second
+ *       against the ideal {@code workers / task duration}, and per dispatch the READY-to-next-task
+ *       time (p50/p99) with the whole machine saturated (broker, orchestrator and workers share its
+ *       cores); and the CPU time the scheduler's thread, and all of the orchestrator's threads,
+ *       spent per dispatch while draining (against one core per 1,000 dispatches/s), with the
+ *       busiest threads of this JVM in a note.
  * </ol>
  *
  * Measurement only: the orchestrator is whatever this build has. The heap is this JVM's, which also
@@ -53,17 +59,36 @@ public final class ScaleSuite implements BenchSuite {
         + " dispatches/s, dispatch overhead at depth vs idle, checkpoint duration and size, heap";
   }
 
+  /**
+   * @param probeTaskMillis the paced probe's task duration: {@code workers / probeTaskMillis}
+   *     dispatches per second, a fraction of what the machine drains
+   * @param probeDispatches how many dispatches the paced probe measures (at most half the backlog)
+   */
   private record Params(
-      int workers, long taskMillis, Duration checkpoint, int idleRenders, List<Integer> sizes) {}
+      int workers,
+      long taskMillis,
+      Duration checkpoint,
+      int idleRenders,
+      List<Integer> sizes,
+      long probeTaskMillis,
+      int probeDispatches) {}
 
   @Override
   public SuiteResult run(BenchContext ctx) throws Exception {
     Params p =
         ctx.size()
             .pick(
-                new Params(4, 20, Duration.ofMillis(300), 5, List.of(100)),
-                new Params(200, 50, Duration.ofSeconds(2), 20, List.of(1_000, 10_000)),
-                new Params(200, 50, Duration.ofSeconds(2), 20, List.of(1_000, 10_000, 100_000)));
+                new Params(4, 20, Duration.ofMillis(300), 10, List.of(100), 100, 20),
+                new Params(
+                    200, 50, Duration.ofSeconds(2), 100, List.of(1_000, 10_000), 1_000, 2_000),
+                new Params(
+                    200,
+                    50,
+                    Duration.ofSeconds(2),
+                    100,
+                    List.of(1_000, 10_000, 100_000),
+                    1_000,
+                    2_000));
     List<Integer> sizes = ctx.scaleSizes().isEmpty() ? p.sizes() : ctx.scaleSizes();
     SuiteResult.Builder out =
         new SuiteResult.Builder(name())
@@ -72,9 +97,12 @@ public final class ScaleSuite implements BenchSuite {
             .parameter("taskMillis", p.taskMillis())
             .parameter("checkpointMillis", p.checkpoint().toMillis())
             .parameter("idleRenders", p.idleRenders())
+            .parameter("probeTaskMillis", p.probeTaskMillis())
+            .parameter("probeDispatches", p.probeDispatches())
             .parameter("stateBackend", "rocksdb")
             .parameter("delivery", "at-least-once")
             .parameter("queued", sizes.toString())
+            .sizeLabel("queued renders")
             .note(
                 "EMULATED workers (timers, no rendering), one slot each; broker, registry,"
                     + " MiniCluster and workers share this machine's cores and this JVM's heap")
@@ -96,15 +124,33 @@ public final class ScaleSuite implements BenchSuite {
             "tasks/s",
             "ideal: workers / task duration",
             Figure.BaselineKind.IDEAL);
+    String paced =
+        " (READY to next task, paced: "
+            + p.workers()
+            + " workers x "
+            + p.probeTaskMillis()
+            + " ms tasks)";
+    Figure.Builder paced50 =
+        new Figure.Builder(
+            "dispatch overhead p50" + at + paced,
+            "ms",
+            "idle pool accept-to-dispatch p50",
+            Figure.BaselineKind.MEASURED);
+    Figure.Builder paced99 =
+        new Figure.Builder(
+            "dispatch overhead p99" + at + paced,
+            "ms",
+            "idle pool accept-to-dispatch p99",
+            Figure.BaselineKind.MEASURED);
     Figure.Builder t50 =
         new Figure.Builder(
-            "dispatch overhead p50" + at + " (READY to next task)",
+            "dispatch overhead p50" + at + " (READY to next task, draining: machine saturated)",
             "ms",
             "idle pool accept-to-dispatch p50",
             Figure.BaselineKind.MEASURED);
     Figure.Builder t99 =
         new Figure.Builder(
-            "dispatch overhead p99" + at + " (READY to next task)",
+            "dispatch overhead p99" + at + " (READY to next task, draining: machine saturated)",
             "ms",
             "idle pool accept-to-dispatch p99",
             Figure.BaselineKind.MEASURED);
@@ -208,31 +254,74 @@ public final class ScaleSuite implements BenchSuite {
         double[] deepCp = checkpoint(rig, 2);
         long deepHeap = heapAfterGc();
 
-        // 3. drain
+        // 3. paced probe: long tasks, so depth is the only thing that differs from the idle pool
         workers.resetCounters();
+        workers.taskMillis(p.probeTaskMillis());
+        workers.resume();
+        int probe = Math.max(1, Math.min(p.probeDispatches(), n / 2));
+        long probeDeadline = System.currentTimeMillis() + 60_000 + probe * p.probeTaskMillis();
+        while (workers.turnarounds.size() < probe && System.currentTimeMillis() < probeDeadline) {
+          workers.check();
+          ctx.progress().bar("paced probe", workers.turnarounds.size(), probe);
+          Thread.sleep(100);
+        }
+        List<Long> probeTurn = new ArrayList<>(workers.turnarounds);
+        Collections.sort(probeTurn);
+        ctx.progress().bar("paced probe", probeTurn.size(), probe);
+        workers.pause();
+        // the probe's tasks finish; each worker then holds one task unstarted, as before the drain
+        Thread.sleep(p.probeTaskMillis() * 2 + 500);
+        long doneInProbe = workers.completed.get();
+
+        // 4. drain
+        workers.resetCounters();
+        workers.taskMillis(p.taskMillis());
+        long toDrain = n - doneInProbe;
         ThreadCpu cpu = new ThreadCpu();
         workers.resume();
         // at least 20 ms a task (50 dispatches/s) before giving up, whatever the ideal rate
         long drainDeadline =
             System.currentTimeMillis()
-                + Math.max(n * p.taskMillis() * 5 / p.workers(), n * 20L)
+                + Math.max(toDrain * p.taskMillis() * 5 / p.workers(), toDrain * 20L)
                 + 180_000;
-        while (workers.completed.get() < n && System.currentTimeMillis() < drainDeadline) {
+        while (workers.completed.get() < toDrain && System.currentTimeMillis() < drainDeadline) {
           workers.check();
-          ctx.progress().bar("drained", workers.completed.get(), n);
+          ctx.progress().bar("drained", workers.completed.get(), toDrain);
           Thread.sleep(200);
         }
-        ctx.progress().bar("drained", workers.completed.get(), n);
+        ctx.progress().bar("drained", workers.completed.get(), toDrain);
         Map<String, Long> cpuByThread = cpu.byName();
         long window = workers.lastFinish.get() - workers.firstStart.get();
         long drained = workers.completed.get();
         List<Long> turn = new ArrayList<>(workers.turnarounds);
         Collections.sort(turn);
-        if (drained < n) {
+        if (drained < toDrain) {
           out.note(
-              n + " queued, repetition " + rep + ": only " + drained + " tasks drained in time");
+              n
+                  + " queued, repetition "
+                  + rep
+                  + ": only "
+                  + drained
+                  + " of "
+                  + toDrain
+                  + " tasks drained in time");
+        }
+        if (probeTurn.size() < probe) {
+          out.note(
+              n
+                  + " queued, repetition "
+                  + rep
+                  + ": the paced probe measured "
+                  + probeTurn.size()
+                  + " of "
+                  + probe
+                  + " dispatches in time");
         }
         rate.add(drained * 1000.0 / Math.max(1, window), p.workers() * 1000.0 / p.taskMillis());
+        if (!probeTurn.isEmpty() && !idleLat.isEmpty()) {
+          paced50.add(Spread.percentile(probeTurn, 0.50), Spread.percentile(idleLat, 0.50));
+          paced99.add(Spread.percentile(probeTurn, 0.99), Spread.percentile(idleLat, 0.99));
+        }
         if (!turn.isEmpty() && !idleLat.isEmpty()) {
           t50.add(Spread.percentile(turn, 0.50), Spread.percentile(idleLat, 0.50));
           t99.add(Spread.percentile(turn, 0.99), Spread.percentile(idleLat, 0.99));
@@ -271,14 +360,16 @@ public final class ScaleSuite implements BenchSuite {
         }
       }
     }
-    out.figure(rate)
-        .figure(t50)
-        .figure(t99)
-        .figure(cpDuration)
-        .figure(cpSize)
-        .figure(heap)
-        .figure(schedulerCpu)
-        .figure(flinkCpu);
+    out.figureAtSize(rate, "dispatches/s draining", n)
+        .figureAtSize(paced50, "paced overhead p50", n)
+        .figureAtSize(paced99, "paced overhead p99", n)
+        .figureAtSize(t50, "saturated overhead p50", n)
+        .figureAtSize(t99, "saturated overhead p99", n)
+        .figureAtSize(cpDuration, "checkpoint duration", n)
+        .figureAtSize(cpSize, "checkpoint size", n)
+        .figureAtSize(heap, "heap used after GC", n)
+        .figureAtSize(schedulerCpu, "scheduler CPU per dispatch", n)
+        .figureAtSize(flinkCpu, "orchestrator CPU per dispatch", n);
   }
 
   private static void warmUp(OrchestratorRig rig, EmulatedWorkers workers) throws Exception {

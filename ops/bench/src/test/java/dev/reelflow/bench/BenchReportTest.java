@@ -113,6 +113,61 @@ class BenchReportTest {
   }
 
   @Test
+  void aSuiteRunAtSeveralSizesGetsItsGrowthTableAndChart() throws Exception {
+    SuiteResult.Builder b = new SuiteResult.Builder("grows").sizeLabel("queued renders");
+    for (int n : new int[] {1_000, 10_000, 100_000}) {
+      // state grows linearly, the rate stays flat: the table and chart must tell them apart
+      b.figureAtSize(
+          new Figure.Builder("state at " + n, "bytes", "empty", Figure.BaselineKind.MEASURED)
+              .add(n * 300.0, 1_000)
+              .add(n * 340.0, 1_000),
+          "state",
+          n);
+      b.figureAtSize(
+          new Figure.Builder("rate at " + n, "tasks/s", "ideal", Figure.BaselineKind.IDEAL)
+              .add(1_200, 4_000),
+          "rate",
+          n);
+    }
+    SuiteResult r = b.build();
+    assertThat(r.figures()).hasSize(6);
+    assertThat(r.growth().sizes()).containsExactly(1_000.0, 10_000.0, 100_000.0);
+    assertThat(r.growth().lines().get("state")).containsEntry(100_000.0, 32_000_000.0);
+    Path out = tmp.resolve("g");
+    List<Path> files =
+        new BenchReport(
+                out,
+                "reelflow bench grows",
+                Machine.current(),
+                java.time.Instant.now(),
+                BenchSize.TINY,
+                2)
+            .write(List.of(r));
+    assertThat(files).contains(out.resolve("grows-growth.png"));
+    assertThat(Files.size(out.resolve("grows-growth.png"))).isGreaterThan(1_000);
+    assertThat(Files.readString(out.resolve("summary.md")))
+        .contains("| state (bytes) | 320000 | 3200000 | 32000000 | 100x |")
+        .contains("| rate (tasks/s) | 1200 | 1200 | 1200 | 1.00x |");
+    JsonNode g =
+        new com.fasterxml.jackson.databind.ObjectMapper()
+            .readTree(out.resolve("results.json").toFile())
+            .path("suites")
+            .get(0)
+            .path("growth");
+    assertThat(g.path("sizeLabel").asText()).isEqualTo("queued renders");
+    assertThat(g.path("medians").path("rate").path("bySize").path("100000").asDouble())
+        .isEqualTo(1_200.0);
+    // one size: no growth
+    assertThat(
+            new SuiteResult.Builder("one")
+                .figureAtSize(
+                    new Figure.Builder("x", "ms", "y", Figure.BaselineKind.IDEAL).add(1, 1), "x", 5)
+                .build()
+                .growth())
+        .isNull();
+  }
+
+  @Test
   void aContextRefusesZeroRepetitions() {
     assertThatThrownBy(() -> BenchContext.builder().repetitions(0).workDir(tmp).build())
         .isInstanceOf(IllegalArgumentException.class)
