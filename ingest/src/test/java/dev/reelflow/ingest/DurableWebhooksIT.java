@@ -375,16 +375,7 @@ class DurableWebhooksIT {
   @Test
   void aSurvivorTakesOverTheDeliveriesOfAnOwnerKilledMidAttempt() throws Exception {
     String statusTopic = "render.status.g-kill";
-    try (org.apache.kafka.clients.admin.Admin admin =
-        org.apache.kafka.clients.admin.Admin.create(
-            Map.of("bootstrap.servers", STACK.stack().bootstrapServers()))) {
-      admin
-          .createTopics(
-              List.of(
-                  new org.apache.kafka.clients.admin.NewTopic(statusTopic, PARTITIONS, (short) 1)))
-          .all()
-          .get();
-    }
+    createTopic(statusTopic);
     String toA = "127.0.0.2"; // the killed instance reaches the receiver here
     String toB = "127.0.0.3"; // the survivor here
     Receiver rx = new Receiver(toA, toB);
@@ -400,21 +391,8 @@ class DurableWebhooksIT {
                 ? 204
                 : 503);
     rx.holding.add("/kill/hold");
-    Map<dev.reelflow.config.Setting<?>, String> settings = new java.util.LinkedHashMap<>();
-    settings.put(IngestConfig.PORT, "0");
-    settings.put(IngestConfig.BOOTSTRAP_SERVERS, STACK.stack().bootstrapServers());
-    settings.put(IngestConfig.SCHEMA_REGISTRY_URL, STACK.stack().schemaRegistryUrl());
-    settings.put(IngestConfig.API_KEYS, "acme:" + ApiKeys.hash(KEY) + ":" + SECRET);
-    settings.put(IngestConfig.WEBHOOKS_ENABLED, "true");
-    settings.put(IngestConfig.WEBHOOK_INITIAL_BACKOFF, "200ms");
-    settings.put(IngestConfig.WEBHOOK_MAX_BACKOFF, "1s");
-    settings.put(IngestConfig.WEBHOOK_RETRY_FOR, "1h");
-    settings.put(IngestConfig.WEBHOOK_ALLOW_HTTP, "true");
-    settings.put(IngestConfig.WEBHOOK_ALLOW_HOSTS, toA + "," + toB);
-    settings.put(IngestConfig.WEBHOOK_GROUP, "g-kill");
-    settings.put(IngestConfig.TOPIC_WEBHOOKS, "render.webhooks.g-kill");
-    settings.put(IngestConfig.TOPIC_STATUS, statusTopic);
-    settings.put(IngestConfig.CONSOLE_ENABLED, "false");
+    Map<dev.reelflow.config.Setting<?>, String> settings =
+        pairSettings(statusTopic, "g-kill", toA + "," + toB);
     long started = System.nanoTime();
     IngestJvm a =
         IngestJvm.start(
@@ -428,18 +406,7 @@ class DurableWebhooksIT {
     java.util.concurrent.atomic.AtomicLong ownedAllAt =
         new java.util.concurrent.atomic.AtomicLong();
     try {
-      IngestConfig.Builder cb = IngestConfig.builder().instanceId("wh-kill-b");
-      settings.forEach(cb::set);
-      b =
-          IngestServer.builder(cb.build())
-              .callbackResolver(
-                  host ->
-                      host.equals("receiver.test")
-                          ? List.of(InetAddress.getByName(toB))
-                          : List.of(InetAddress.getByName(host)))
-              .build()
-              .start();
-      assertThat(b.awaitReady(Duration.ofSeconds(60))).isTrue();
+      b = inJvm("wh-kill-b", settings, toB);
       Set<Integer> partitionsOfA = awaitSplit("g-kill", "wh-kill-a", b, Duration.ofSeconds(60), a);
       // Renders in the killed owner's partitions: held (1), retrying (2), delivered before the
       // kill (2), state changes after it (2); in the survivor's: before (2) and after (2).
@@ -621,6 +588,155 @@ class DurableWebhooksIT {
         b.close();
       }
       rx.stop();
+    }
+  }
+
+  /**
+   * Scenario 12's stall: the owner of half the partitions (its own JVM) is frozen (SIGSTOP) with a
+   * delivery retrying, for longer than the group's session timeout; the survivor takes the
+   * partitions over and delivers it. On waking (SIGCONT) the frozen instance has that retry
+   * overdue: it must neither send it nor write its stale entry over the survivor's before it has
+   * found out that the partition moved. (Before the ownership lease it did both, at once.)
+   */
+  @Test
+  void aFrozenOwnerSendsAndWritesNothingAfterItsPartitionsMoved() throws Exception {
+    String statusTopic = "render.status.g-stop";
+    createTopic(statusTopic);
+    String toA = "127.0.0.4"; // the frozen instance reaches the receiver here
+    String toB = "127.0.0.5"; // the survivor here
+    Receiver rx = new Receiver(toA, toB);
+    String url = "http://receiver.test:" + rx.server.getAddress().getPort() + "/stop/retry";
+    rx.rules.put("/stop/retry", (to, id) -> to.equals(toB) ? 204 : 503);
+    Map<dev.reelflow.config.Setting<?>, String> settings =
+        pairSettings(statusTopic, "g-stop", toA + "," + toB);
+    long started = System.nanoTime();
+    IngestJvm a =
+        IngestJvm.start(
+            "wh-stop-a",
+            java.nio.file.Path.of("target", "webhook-stop"),
+            settings,
+            "receiver.test",
+            toA);
+    IngestServer b = null;
+    boolean frozen = false;
+    try {
+      b = inJvm("wh-stop-b", settings, toB);
+      Set<Integer> partitionsOfA = awaitSplit("g-stop", "wh-stop-a", b, Duration.ofSeconds(60), a);
+      String id = "r-wh-stop-0";
+      for (int i = 1; !partitionsOfA.contains(partition(id)); i++) {
+        id = "r-wh-stop-" + i;
+      }
+      String delivery = id + ".QUEUED.0";
+      kafka.write(statusTopic, id, status(id, RenderState.QUEUED, 1, url));
+      await(
+          "two attempts by the owner",
+          Duration.ofSeconds(30),
+          () -> rx.hits("/stop/retry", delivery).size() >= 2);
+      long stopAt = System.nanoTime();
+      a.signal("STOP");
+      frozen = true;
+      await(
+          "the survivor delivering it",
+          Duration.ofSeconds(60),
+          () -> rx.delivered("/stop/retry").contains(delivery));
+      long takenOver =
+          rx.hits("/stop/retry", delivery).stream()
+              .filter(h -> h.to().equals(toB))
+              .mapToLong(Receiver.Hit::at)
+              .min()
+              .orElseThrow();
+      // The survivor has recorded the delivery: the entry holds nothing pending.
+      await(
+          "the survivor's entry",
+          Duration.ofSeconds(30),
+          () -> {
+            JsonNode e = entries("render.webhooks.g-stop").get(delivery.split("\\.")[0]);
+            return e != null && e.path("pending").isEmpty();
+          });
+      a.signal("CONT");
+      frozen = false;
+      // Positive signal that the woken instance has dealt with its overdue retry: it is back in the
+      // group with partitions of its own (it had to learn that it was dropped first).
+      awaitSplit("g-stop", "wh-stop-a", b, Duration.ofSeconds(60), a);
+      IngestServer survivor = b;
+      await("nothing pending", Duration.ofSeconds(30), () -> survivor.pendingWebhooks() == 0);
+      assertThat(
+              rx.hits("/stop/retry", delivery).stream()
+                  .filter(h -> h.to().equals(toA) && h.at() > stopAt)
+                  .toList())
+          .as("calls of %s by the frozen owner after it was frozen", delivery)
+          .isEmpty();
+      JsonNode entry = entries("render.webhooks.g-stop").get(id);
+      assertThat(entry == null || entry.path("pending").isEmpty())
+          .as("the delivered entry of %s, not overwritten by the woken owner: %s", id, entry)
+          .isTrue();
+      System.out.printf(
+          "DurableWebhooksIT stall: SIGSTOP -> survivor's delivery %.1f s; the whole test %.1f s%n",
+          (takenOver - stopAt) / 1e9, (System.nanoTime() - started) / 1e9);
+    } catch (AssertionError | RuntimeException e) {
+      throw new AssertionError(e.getMessage() + "\n--- wh-stop-a's output ---\n" + a.tail(), e);
+    } finally {
+      if (frozen) {
+        a.signal("CONT");
+      }
+      a.kill();
+      if (b != null) {
+        b.close();
+      }
+      rx.stop();
+    }
+  }
+
+  /** Settings of a pair of instances on their own status topic, group and delivery topic. */
+  static Map<dev.reelflow.config.Setting<?>, String> pairSettings(
+      String statusTopic, String group, String allowHosts) {
+    Map<dev.reelflow.config.Setting<?>, String> settings = new java.util.LinkedHashMap<>();
+    settings.put(IngestConfig.PORT, "0");
+    settings.put(IngestConfig.BOOTSTRAP_SERVERS, STACK.stack().bootstrapServers());
+    settings.put(IngestConfig.SCHEMA_REGISTRY_URL, STACK.stack().schemaRegistryUrl());
+    settings.put(IngestConfig.API_KEYS, "acme:" + ApiKeys.hash(KEY) + ":" + SECRET);
+    settings.put(IngestConfig.WEBHOOKS_ENABLED, "true");
+    settings.put(IngestConfig.WEBHOOK_INITIAL_BACKOFF, "200ms");
+    settings.put(IngestConfig.WEBHOOK_MAX_BACKOFF, "1s");
+    settings.put(IngestConfig.WEBHOOK_RETRY_FOR, "1h");
+    settings.put(IngestConfig.WEBHOOK_ALLOW_HTTP, "true");
+    settings.put(IngestConfig.WEBHOOK_ALLOW_HOSTS, allowHosts);
+    settings.put(IngestConfig.WEBHOOK_GROUP, group);
+    settings.put(IngestConfig.TOPIC_WEBHOOKS, "render.webhooks." + group);
+    settings.put(IngestConfig.TOPIC_STATUS, statusTopic);
+    settings.put(IngestConfig.CONSOLE_ENABLED, "false");
+    return settings;
+  }
+
+  /** An instance in this JVM with {@code settings}, reaching the receiver at {@code address}. */
+  static IngestServer inJvm(
+      String instance, Map<dev.reelflow.config.Setting<?>, String> settings, String address)
+      throws Exception {
+    IngestConfig.Builder cb = IngestConfig.builder().instanceId(instance);
+    settings.forEach(cb::set);
+    IngestServer s =
+        IngestServer.builder(cb.build())
+            .callbackResolver(
+                host ->
+                    host.equals("receiver.test")
+                        ? List.of(InetAddress.getByName(address))
+                        : List.of(InetAddress.getByName(host)))
+            .build()
+            .start();
+    assertThat(s.awaitReady(Duration.ofSeconds(60))).isTrue();
+    return s;
+  }
+
+  /** A status topic of a test's own, partitioned like render.status. */
+  static void createTopic(String topic) throws Exception {
+    try (org.apache.kafka.clients.admin.Admin admin =
+        org.apache.kafka.clients.admin.Admin.create(
+            Map.of("bootstrap.servers", STACK.stack().bootstrapServers()))) {
+      admin
+          .createTopics(
+              List.of(new org.apache.kafka.clients.admin.NewTopic(topic, PARTITIONS, (short) 1)))
+          .all()
+          .get();
     }
   }
 

@@ -76,6 +76,14 @@ final class IngestJvm implements AutoCloseable {
     }
   }
 
+  /** Sends {@code signal} (STOP, CONT) with kill(1): a frozen process, like a stalled host. */
+  void signal(String signal) throws IOException, InterruptedException {
+    Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid())).start();
+    if (kill.waitFor() != 0) {
+      throw new IOException("kill -" + signal + " " + process.pid() + " failed");
+    }
+  }
+
   /** The last lines of the instance's output, for failure messages. */
   String tail() {
     try {
