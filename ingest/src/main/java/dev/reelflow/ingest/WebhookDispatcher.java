@@ -77,7 +77,8 @@ import org.slf4j.LoggerFactory;
  *       deliveryId}: the same on every retry, on every instance and after restarts, so receivers
  *       dedupe on it
  *   <li>{@code X-ReelFlow-Event: render.status}
- *   <li>{@code X-ReelFlow-Delivery-Attempt: <n>}: 1 on the first try, counted across restarts
+ *   <li>{@code X-ReelFlow-Delivery-Attempt: <n>}: 1 on the first try, counted across restarts (a
+ *       try cut off by a crash is sent again with the same number)
  * </ul>
  *
  * <p><b>Ownership.</b> The instances with webhooks enabled form one consumer group ({@code
@@ -93,9 +94,18 @@ import org.slf4j.LoggerFactory;
  * <p><b>Guarantee.</b> Every state change is delivered at least once or dead-lettered (a group's
  * first start begins with the retry window before it started, not the whole topic). A graceful
  * hand-over (a clean shutdown, an instance joining) waits for the attempts in flight and records
- * their outcome first, so no delivery is sent by two instances. Only when an owner dies, or stalls
- * beyond the group's session timeout, with an attempt in flight may the next owner send that
- * delivery again: at most one extra delivery per attempt in flight, with the same delivery id.
+ * their outcome first, so no delivery is sent by two instances. An owner that dies loses its
+ * partitions after the session timeout ({@value #SESSION_TIMEOUT_MS} ms without heartbeats); only
+ * an attempt it had in flight (or whose outcome it had not yet written) is sent again by the next
+ * owner, with the same delivery id, body and attempt number.
+ *
+ * <p><b>Lease.</b> An owner acts (sends an attempt, writes an entry, dead-letters) only within half
+ * the session timeout of its last confirmed membership: an accepted offset commit (every {@value
+ * #COMMIT_EVERY_MS} ms) or an assignment. One frozen for longer (a stopped process, a long pause)
+ * would otherwise wake with retries overdue for partitions the group has already moved, and send
+ * them beside the new owner and write stale entries over its own; instead it parks them, proves its
+ * membership with a commit that moves no offset, and hands the partitions over when the group
+ * refuses it. Only a request already on its way when the owner froze can reach the receiver twice.
  *
  * <p><b>Retries and dead letters.</b> A delivery without a 2xx answer (3xx included: redirects are
  * not followed) is retried with exponential backoff (initial delay doubling up to the maximum)
