@@ -60,11 +60,7 @@ final class IngestJvm implements AutoCloseable {
     cmd.add(file.toString());
     Path log = dir.resolve(id + ".log");
     Process process =
-        new ProcessBuilder(cmd)
-            .redirectErrorStream(true)
-            .redirectOutput(log.toFile())
-            .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-            .start();
+        new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     return new IngestJvm(id, process, log);
   }
 
