@@ -77,7 +77,8 @@ import org.slf4j.LoggerFactory;
  *       deliveryId}: the same on every retry, on every instance and after restarts, so receivers
  *       dedupe on it
  *   <li>{@code X-ReelFlow-Event: render.status}
- *   <li>{@code X-ReelFlow-Delivery-Attempt: <n>}: 1 on the first try, counted across restarts
+ *   <li>{@code X-ReelFlow-Delivery-Attempt: <n>}: 1 on the first try, counted across restarts (a
+ *       try cut off by a crash is sent again with the same number)
  * </ul>
  *
  * <p><b>Ownership.</b> The instances with webhooks enabled form one consumer group ({@code
@@ -93,9 +94,18 @@ import org.slf4j.LoggerFactory;
  * <p><b>Guarantee.</b> Every state change is delivered at least once or dead-lettered (a group's
  * first start begins with the retry window before it started, not the whole topic). A graceful
  * hand-over (a clean shutdown, an instance joining) waits for the attempts in flight and records
- * their outcome first, so no delivery is sent by two instances. Only when an owner dies, or stalls
- * beyond the group's session timeout, with an attempt in flight may the next owner send that
- * delivery again: at most one extra delivery per attempt in flight, with the same delivery id.
+ * their outcome first, so no delivery is sent by two instances. An owner that dies loses its
+ * partitions after the session timeout ({@value #SESSION_TIMEOUT_MS} ms without heartbeats); only
+ * an attempt it had in flight (or whose outcome it had not yet written) is sent again by the next
+ * owner, with the same delivery id, body and attempt number.
+ *
+ * <p><b>Lease.</b> An owner acts (sends an attempt, writes an entry, dead-letters) only within half
+ * the session timeout of its last confirmed membership: an accepted offset commit (every {@value
+ * #COMMIT_EVERY_MS} ms) or an assignment. One frozen for longer (a stopped process, a long pause)
+ * would otherwise wake with retries overdue for partitions the group has already moved, and send
+ * them beside the new owner and write stale entries over its own; instead it parks them, proves its
+ * membership with a commit that moves no offset, and hands the partitions over when the group
+ * refuses it. Only a request already on its way when the owner froze can reach the receiver twice.
  *
  * <p><b>Retries and dead letters.</b> A delivery without a 2xx answer (3xx included: redirects are
  * not followed) is retried with exponential backoff (initial delay doubling up to the maximum)
@@ -117,6 +127,20 @@ final class WebhookDispatcher implements AutoCloseable {
           RenderState.SUCCEEDED, RenderState.FAILED, RenderState.CANCELLED, RenderState.EXPIRED);
   private static final MediaType JSON_TYPE = MediaType.get("application/json");
   private static final long COMMIT_EVERY_MS = 500;
+
+  /** A crashed or frozen owner's partitions move to another member after this long. */
+  static final int SESSION_TIMEOUT_MS = 10_000;
+
+  private static final int HEARTBEAT_INTERVAL_MS = 2_000;
+
+  /**
+   * How long a confirmation of this instance's membership (an accepted offset commit, an
+   * assignment) lets it send and record deliveries: half the session timeout, so that an owner
+   * frozen for longer than this (a stopped process, a long pause) sends and writes nothing after
+   * waking until it has confirmed again, and by then a group that moved its partitions has told it
+   * so.
+   */
+  private static final long LEASE_NS = TimeUnit.MILLISECONDS.toNanos(SESSION_TIMEOUT_MS / 2);
 
   private final IngestConfig config;
   private final ApiKeys keys;
@@ -143,6 +167,12 @@ final class WebhookDispatcher implements AutoCloseable {
   private final Thread thread;
   private volatile boolean running = true;
   private volatile KafkaConsumer<String, byte[]> consumer;
+  // System.nanoTime() until which this instance may act as the owner of what it owns
+  private volatile long leaseUntil = System.nanoTime();
+  private long pollStartedAt = System.nanoTime(); // consumer thread only
+  // attempts that waited for the lease, started again when it is renewed
+  private final java.util.Queue<Runnable> parked =
+      new java.util.concurrent.ConcurrentLinkedQueue<>();
 
   /** One render's webhook state: what was queued last and what is still to deliver. */
   private static final class Entry {
@@ -181,8 +211,11 @@ final class WebhookDispatcher implements AutoCloseable {
   private static final class Owned {
     final int partition;
     final Map<String, Entry> entries = new HashMap<>();
+    // entries changed while the lease had lapsed, written once it is confirmed again
+    final Set<String> dirty = new java.util.HashSet<>();
     int inFlight;
     boolean revoked;
+    boolean handingOver; // revoked in a graceful hand-over: outcomes in flight are still recorded
     long committed = -1; // the render.status offset this instance last committed
 
     Owned(int partition) {
@@ -230,6 +263,15 @@ final class WebhookDispatcher implements AutoCloseable {
             .connectTimeout(timeout)
             .readTimeout(timeout)
             .callTimeout(timeout)
+            // the last check before the request leaves: an owner frozen since its attempt started
+            // must not send it on waking before it knows it still owns the delivery
+            .addNetworkInterceptor(
+                chain -> {
+                  if (!leased()) {
+                    throw new LeaseLapsedException();
+                  }
+                  return chain.proceed(chain.request());
+                })
             .build();
     Properties p = new Properties();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
@@ -275,23 +317,20 @@ final class WebhookDispatcher implements AutoCloseable {
           ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG,
           CooperativeStickyAssignor.class.getName());
       // A crashed owner's partitions move after this long.
-      p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000);
-      p.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 2_000);
+      p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, SESSION_TIMEOUT_MS);
+      p.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, HEARTBEAT_INTERVAL_MS);
       p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500);
       try (KafkaConsumer<String, byte[]> c =
           new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
         consumer = c;
-        Map<TopicPartition, OffsetAndMetadata> next = new HashMap<>();
-        rebalance = new Rebalance(c, next);
+        rebalance = new Rebalance(c);
         c.subscribe(List.of(statusTopic), rebalance);
         long lastCommit = System.currentTimeMillis();
         while (running) {
           try {
+            pollStartedAt = System.nanoTime();
             for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
               queue(r);
-              next.put(
-                  new TopicPartition(r.topic(), r.partition()),
-                  new OffsetAndMetadata(r.offset() + 1));
             }
           } catch (WakeupException e) {
             break;
@@ -303,8 +342,9 @@ final class WebhookDispatcher implements AutoCloseable {
             c.resume(c.paused());
           }
           if (System.currentTimeMillis() - lastCommit >= COMMIT_EVERY_MS) {
-            commit(c, next, owned.keySet());
-            owned.values().forEach(this::tombstone);
+            if (confirm(c) && commit(c, c.assignment())) {
+              owned.values().forEach(this::tombstone);
+            }
             lastCommit = System.currentTimeMillis();
           }
         }
@@ -441,39 +481,103 @@ final class WebhookDispatcher implements AutoCloseable {
       Delivery d = new Delivery(deliveryId, text, createdAt, 0, now);
       e.pending.add(d);
       pending.incrementAndGet();
-      write(o, r.key(), e);
+      record(o, r.key(), e);
       schedule(o, r.key(), d);
     }
   }
 
-  /** Commits the given partitions' offsets once their entries are written, then tombstones. */
-  private void commit(
-      KafkaConsumer<String, byte[]> c,
-      Map<TopicPartition, OffsetAndMetadata> next,
-      Collection<Integer> partitions) {
+  /**
+   * Commits the consumer's positions in the given partitions, once the entries of the records
+   * before them are written (every record a poll returned was queued at once), and renews the
+   * lease. False when the commit failed (then they are read again).
+   */
+  private boolean commit(KafkaConsumer<String, byte[]> c, Collection<TopicPartition> partitions) {
     Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-    for (Map.Entry<TopicPartition, OffsetAndMetadata> e : next.entrySet()) {
-      if (partitions.contains(e.getKey().partition())) {
-        offsets.put(e.getKey(), e.getValue());
+    try {
+      for (TopicPartition tp : partitions) {
+        offsets.put(tp, new OffsetAndMetadata(c.position(tp, Duration.ofSeconds(5))));
       }
+    } catch (RuntimeException e) {
+      LOG.debug("No webhook commit this time: {}", e.toString());
+      return false;
     }
     if (offsets.isEmpty()) {
-      return;
+      return false;
     }
     producer.flush();
+    long sentAt = System.nanoTime();
     try {
       c.commitSync(offsets);
     } catch (RuntimeException e) {
       LOG.warn("Committing the webhook offsets failed (they are read again): {}", e.toString());
-      return;
+      return false;
     }
-    offsets.keySet().forEach(next::remove);
+    renew(sentAt);
     for (Map.Entry<TopicPartition, OffsetAndMetadata> e : offsets.entrySet()) {
       Owned o = owned.get(e.getKey().partition());
       if (o != null) {
         synchronized (o) {
           o.committed = e.getValue().offset();
         }
+      }
+    }
+    return true;
+  }
+
+  /**
+   * After a stall longer than the lease (a frozen process, a long pause), proves that this instance
+   * is still a member of the group before it writes or sends anything: a commit that moves no
+   * offset, which the group refuses from a member it has dropped (the next poll then hands the
+   * partitions over). True when the lease holds or was renewed.
+   */
+  private boolean confirm(KafkaConsumer<String, byte[]> c) {
+    if (leased() || owned.isEmpty()) {
+      return true;
+    }
+    Map<TopicPartition, OffsetAndMetadata> same = new HashMap<>();
+    for (Owned o : owned.values()) {
+      synchronized (o) {
+        // nothing committed yet: the start of the partition, which skips nothing
+        same.put(
+            new TopicPartition(statusTopic, o.partition),
+            new OffsetAndMetadata(Math.max(0, o.committed)));
+      }
+    }
+    long sentAt = System.nanoTime();
+    try {
+      c.commitSync(same);
+    } catch (RuntimeException e) {
+      LOG.warn(
+          "{} could not confirm that it still owns its webhooks after a stall ({}): it sends"
+              + " nothing until the group has answered",
+          config.instanceId(),
+          e.toString());
+      return false;
+    }
+    renew(sentAt);
+    return true;
+  }
+
+  private boolean leased() {
+    return System.nanoTime() - leaseUntil < 0;
+  }
+
+  /**
+   * Membership was confirmed at {@code at}: extends the lease and writes what changed while it had
+   * lapsed.
+   */
+  private void renew(long at) {
+    leaseUntil = at + LEASE_NS;
+    renewParked();
+    for (Owned o : owned.values()) {
+      synchronized (o) {
+        for (String key : o.dirty) {
+          Entry e = o.entries.get(key);
+          if (e != null) {
+            write(o, key, e);
+          }
+        }
+        o.dirty.clear();
       }
     }
   }
@@ -499,12 +603,10 @@ final class WebhookDispatcher implements AutoCloseable {
   /** Hands partitions over: waits for their attempts in flight, writes, commits. */
   private final class Rebalance implements ConsumerRebalanceListener {
     private final KafkaConsumer<String, byte[]> c;
-    private final Map<TopicPartition, OffsetAndMetadata> next;
     private KafkaConsumer<String, byte[]> loader;
 
-    Rebalance(KafkaConsumer<String, byte[]> c, Map<TopicPartition, OffsetAndMetadata> next) {
+    Rebalance(KafkaConsumer<String, byte[]> c) {
       this.c = c;
-      this.next = next;
     }
 
     @Override
@@ -512,6 +614,8 @@ final class WebhookDispatcher implements AutoCloseable {
       if (partitions.isEmpty()) {
         return;
       }
+      // The group has just answered this poll with an assignment: membership is confirmed.
+      renew(pollStartedAt);
       for (TopicPartition tp : partitions) {
         Owned o = load(tp.partition());
         OffsetAndMetadata committed = c.committed(Set.of(tp)).get(tp);
@@ -554,6 +658,7 @@ final class WebhookDispatcher implements AutoCloseable {
         ids.add(tp.partition());
         synchronized (o) {
           o.revoked = true;
+          o.handingOver = graceful;
           // Let the attempts in flight finish and record their outcome, so that the next owner
           // does not send them again.
           while (graceful && o.inFlight > 0 && System.nanoTime() < waitUntil) {
@@ -564,10 +669,20 @@ final class WebhookDispatcher implements AutoCloseable {
               break;
             }
           }
+          if (graceful) {
+            // the group is asking for the partition: this instance is still its owner
+            for (String key : o.dirty) {
+              Entry e = o.entries.get(key);
+              if (e != null) {
+                write(o, key, e);
+              }
+            }
+          }
+          o.dirty.clear();
         }
       }
       if (graceful) {
-        commit(c, next, ids);
+        commit(c, partitions);
       }
       producer.flush();
       for (int id : ids) {
@@ -577,9 +692,9 @@ final class WebhookDispatcher implements AutoCloseable {
             for (Entry e : o.entries.values()) {
               pending.addAndGet(-e.pending.size());
             }
+            o.handingOver = false;
           }
         }
-        next.remove(new TopicPartition(statusTopic, id));
       }
       if (!ids.isEmpty()) {
         LOG.info(
@@ -653,6 +768,10 @@ final class WebhookDispatcher implements AutoCloseable {
       if (d == null || d.inFlight) {
         return;
       }
+      if (!leased()) {
+        defer(o, key, deliveryId);
+        return;
+      }
       d.inFlight = true;
       o.inFlight++;
     }
@@ -722,32 +841,41 @@ final class WebhookDispatcher implements AutoCloseable {
       if (e == null || !e.pending.contains(d)) {
         return;
       }
+      if (err instanceof LeaseLapsedException) {
+        // never sent: not an attempt
+        defer(o, key, d.id);
+        return;
+      }
       int n = d.attempts + 1;
       long now = System.currentTimeMillis();
       if (code / 100 == 2) {
         e.pending.remove(d);
         pending.decrementAndGet();
         metrics.webhook("delivered");
-        write(o, key, e);
+        record(o, key, e);
         return;
       }
       String why = refusal != null ? refusal : err != null ? err.toString() : "HTTP " + code;
       Duration delay = backoff(initialBackoff, maxBackoff, n);
-      if (refusal != null || now + delay.toMillis() - d.createdAt > retryFor.toMillis()) {
+      boolean giveUp =
+          refusal != null || now + delay.toMillis() - d.createdAt > retryFor.toMillis();
+      // Only a confirmed owner dead-letters: a frozen one retries (and is then stopped by the
+      // lease), so the delivery's next owner decides.
+      if (giveUp && mayWrite(o)) {
         e.pending.remove(d);
         pending.decrementAndGet();
         metrics.webhook(refusal != null ? "refused" : "gave_up");
         String code0 = refusal != null ? REFUSED : RETRIES_EXHAUSTED;
         LOG.warn("Dead-lettering webhook {} after {} attempts: {}", d.id, n, why);
         deadLetter(o, key, e, d, code0, why + " (after " + n + " attempts)");
-        write(o, key, e);
+        record(o, key, e);
         return;
       }
       d.attempts = n;
       d.nextAt = now + delay.toMillis();
       metrics.webhook("retried");
       LOG.debug("Webhook {} attempt {} failed ({}); retry in {}", d.id, n, why, delay);
-      write(o, key, e);
+      record(o, key, e);
       if (!o.revoked && owned.get(o.partition) == o) {
         schedule(o, key, d);
       }
@@ -779,6 +907,52 @@ final class WebhookDispatcher implements AutoCloseable {
           });
     } catch (RuntimeException ex) {
       LOG.error("Dead-lettering webhook {} failed: {}", d.id, ex.toString());
+    }
+  }
+
+  /** Tries the delivery again once this instance has confirmed that it owns it. */
+  private void defer(Owned o, String key, String deliveryId) {
+    parked.add(() -> attempt(o, key, deliveryId));
+    if (leased()) { // renewed meanwhile
+      renewParked();
+    }
+  }
+
+  private void renewParked() {
+    for (Runnable r; (r = parked.poll()) != null; ) {
+      try {
+        timer.execute(r);
+      } catch (RejectedExecutionException closed) {
+        parked.clear();
+      }
+    }
+  }
+
+  /**
+   * Whether this instance may write {@code o}'s entries now: it still owns the partition and either
+   * hands it over gracefully (recording the outcomes in flight) or holds the lease.
+   */
+  private boolean mayWrite(Owned o) {
+    return owned.get(o.partition) == o && (o.handingOver || (!o.revoked && leased()));
+  }
+
+  /**
+   * Writes an entry's new state, or, while the lease has lapsed, keeps it for the next
+   * confirmation; a partition this instance no longer owns is never written (its next owner has
+   * read the entries back and writes its own).
+   */
+  private void record(Owned o, String key, Entry e) {
+    if (mayWrite(o)) {
+      write(o, key, e);
+    } else if (owned.get(o.partition) == o && !o.revoked) {
+      o.dirty.add(key);
+    }
+  }
+
+  /** A delivery not sent because the lease had lapsed when its request was about to leave. */
+  private static final class LeaseLapsedException extends java.io.InterruptedIOException {
+    LeaseLapsedException() {
+      super("the webhook owner's lease lapsed before the request was sent");
     }
   }
 
