@@ -1,5 +1,6 @@
 package dev.reelflow.bench;
 
+import dev.reelflow.emulated.EmulatedWorkers;
 import dev.reelflow.schemas.Topics;
 import dev.reelflow.schemas.avro.RenderStatus;
 import dev.reelflow.schemas.registry.SchemaRegistryClient;
@@ -148,9 +149,7 @@ public final class ScaleSuite implements BenchSuite {
             Duration.ofHours(2),
             Duration.ofSeconds(5));
     try (OrchestratorRig rig = new OrchestratorRig(ctx.workDir().resolve("n" + n), settings);
-        EmulatedWorkers workers =
-            new EmulatedWorkers(
-                rig.bootstrapServers(), rig.registryUrl(), p.workers(), false, p.taskMillis());
+        EmulatedWorkers workers = rig.emulatedWorkers(p.workers(), p.taskMillis());
         StatusCounter statuses = new StatusCounter(rig.bootstrapServers(), rig.registryUrl())) {
       ctx.progress().step(n + " queued: warming up until a render goes through");
       warmUp(rig, workers);
@@ -169,13 +168,13 @@ public final class ScaleSuite implements BenchSuite {
           Thread.sleep(50);
         }
         awaitCount(
-            () -> submitted.keySet().stream().filter(workers.startedAt::containsKey).count(),
+            () -> submitted.keySet().stream().filter(workers.startedAt()::containsKey).count(),
             idle,
             60_000,
             workers);
         Thread.sleep(p.taskMillis() * 2);
         List<Long> idleLat = new ArrayList<>();
-        for (EmulatedWorkers.Received r : workers.received) {
+        for (EmulatedWorkers.Received r : workers.received()) {
           Long s = submitted.get(r.requestId());
           if (s != null) {
             idleLat.add(r.at() - s);
@@ -217,16 +216,16 @@ public final class ScaleSuite implements BenchSuite {
             System.currentTimeMillis()
                 + Math.max(n * p.taskMillis() * 5 / p.workers(), n * 20L)
                 + 180_000;
-        while (workers.completed.get() < n && System.currentTimeMillis() < drainDeadline) {
+        while (workers.completed() < n && System.currentTimeMillis() < drainDeadline) {
           workers.check();
-          ctx.progress().bar("drained", workers.completed.get(), n);
+          ctx.progress().bar("drained", workers.completed(), n);
           Thread.sleep(200);
         }
-        ctx.progress().bar("drained", workers.completed.get(), n);
+        ctx.progress().bar("drained", workers.completed(), n);
         Map<String, Long> cpuByThread = cpu.byName();
-        long window = workers.lastFinish.get() - workers.firstStart.get();
-        long drained = workers.completed.get();
-        List<Long> turn = new ArrayList<>(workers.turnarounds);
+        long window = workers.lastFinish() - workers.firstStart();
+        long drained = workers.completed();
+        List<Long> turn = new ArrayList<>(workers.turnarounds());
         Collections.sort(turn);
         if (drained < n) {
           out.note(
@@ -283,7 +282,7 @@ public final class ScaleSuite implements BenchSuite {
 
   private static void warmUp(OrchestratorRig rig, EmulatedWorkers workers) throws Exception {
     long until = System.currentTimeMillis() + 120_000;
-    for (int i = 0; workers.completed.get() == 0; i++) {
+    for (int i = 0; workers.completed() == 0; i++) {
       if (System.currentTimeMillis() > until) {
         throw new IllegalStateException("no render completed within 120 s of warm-up");
       }
