@@ -474,11 +474,14 @@ public final class PipelineSuite implements BenchSuite {
     }
     EmulatedWorkers.Received first = workers.received().iterator().next();
     workers.kill(workers.workerOf(first.partition()));
+    // The next attempt is an ordinary task: left at 600 s it would run on, silent (emulated
+    // workers send no heartbeats), into the next repetition, where LeaseStallGuard would read two
+    // silent attempts as a stalled input and hold that repetition's lease up to the stall hold.
+    workers.taskMillis(p.taskMillis());
     until = System.currentTimeMillis() + p.lease().toMillis() * 3 + 60_000;
     while (System.currentTimeMillis() < until) {
       for (EmulatedWorkers.Received r : workers.received()) {
         if (r.requestId().equals(id) && r.attempt() > first.attempt()) {
-          workers.taskMillis(p.taskMillis());
           return r.at() - first.at();
         }
       }
