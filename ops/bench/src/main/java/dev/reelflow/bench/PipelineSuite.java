@@ -203,13 +203,13 @@ public final class PipelineSuite implements BenchSuite {
             Figure.BaselineKind.MEASURED);
     Figure.Builder runtimeGap50 =
         new Figure.Builder(
-            "worker runtime: a worker's COMPLETED to its next STARTED p50, " + runtimeWork,
+            "worker runtime gap p50, a worker's COMPLETED to its next STARTED, " + runtimeWork,
             "ms",
             "protocol-only EMULATED workers' gap p50, same tasks and orchestrator",
             Figure.BaselineKind.MEASURED);
     Figure.Builder runtimeGap99 =
         new Figure.Builder(
-            "worker runtime: a worker's COMPLETED to its next STARTED p99, " + runtimeWork,
+            "worker runtime gap p99, a worker's COMPLETED to its next STARTED, " + runtimeWork,
             "ms",
             "protocol-only EMULATED workers' gap p99, same tasks and orchestrator",
             Figure.BaselineKind.MEASURED);

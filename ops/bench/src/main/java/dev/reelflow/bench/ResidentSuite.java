@@ -77,16 +77,17 @@ public final class ResidentSuite implements BenchSuite {
     EngineRegistry engines = WorkerProcess.builtinEngines().build();
     List<Figure.Builder[]> figures = new ArrayList<>();
     for (double load : p.loads()) {
+      // the load comes first in each name: chart labels are cut at 48 characters
       String l = String.format(Locale.ROOT, "%.1f s", load);
       figures.add(
           new Figure.Builder[] {
             new Figure.Builder(
-                "resident engine s/task, tasks 2.." + p.tasks() + ", load " + l,
+                "load " + l + ": resident s/task, tasks 2.." + p.tasks(),
                 "s",
                 "command engine s/task (tasks 2.." + p.tasks() + "), same fake server and load",
                 Figure.BaselineKind.MEASURED),
             new Figure.Builder(
-                "resident engine first task (start + load + task), load " + l,
+                "load " + l + ": resident task 1 (start, load, task)",
                 "s",
                 "command engine s/task (tasks 2.." + p.tasks() + "), same fake server and load",
                 Figure.BaselineKind.MEASURED)
