@@ -2,6 +2,7 @@ package dev.reelflow.orchestrator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.reelflow.emulated.EmulatedWorkers;
 import dev.reelflow.schemas.avro.DeadLetter;
 import dev.reelflow.schemas.avro.RenderRequest;
 import dev.reelflow.schemas.avro.RenderState;
@@ -70,8 +71,8 @@ class OrchestratorIT {
             Map.of("bootstrap.servers", bootstrap),
             new ByteArraySerializer(),
             new ByteArraySerializer());
-    base = new EmulatedWorkers(bootstrap, codec, Stage.BASE, 2, 1, 50);
-    upscale = new EmulatedWorkers(bootstrap, codec, Stage.UPSCALE, 2, 1, 50);
+    base = emulated(Stage.BASE);
+    upscale = emulated(Stage.UPSCALE);
 
     OrchestratorConfig config =
         OrchestratorConfig.builder()
@@ -190,6 +191,17 @@ class OrchestratorIT {
   }
 
   /** The job's topics, two partitions each (the restart IT shares them). */
+  /** Two EMULATED workers of {@code pool} with 50 ms tasks. */
+  private static EmulatedWorkers emulated(Stage pool) {
+    return EmulatedWorkers.builder()
+        .bootstrapServers(STACK.stack().bootstrapServers())
+        .registryUrl(STACK.stack().schemaRegistryUrl())
+        .pool(pool)
+        .workers(2)
+        .taskMillis(50)
+        .build();
+  }
+
   static void createTopics(String bootstrap) throws Exception {
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
       List<NewTopic> topics = new ArrayList<>();
@@ -268,12 +280,12 @@ class OrchestratorIT {
         .extracting(o -> o.getKey())
         .contains("demo/2026/11/25/it-1/final/video.mp4");
 
-    assertThat(base.received)
+    assertThat(base.received())
         .extracting(r -> r.task().getTaskId())
         .contains("it-1:BASE:1", "it-2:BASE:1");
-    assertThat(upscale.received).extracting(r -> r.task().getTaskId()).contains("it-1:UPSCALE:1");
+    assertThat(upscale.received()).extracting(r -> r.task().getTaskId()).contains("it-1:UPSCALE:1");
     assertThat(
-            upscale.received.stream()
+            upscale.received().stream()
                 .filter(r -> r.task().getRequestId().equals("it-1"))
                 .findFirst()
                 .get()

@@ -2,6 +2,7 @@ package dev.reelflow.orchestrator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.reelflow.emulated.EmulatedWorkers;
 import dev.reelflow.schemas.avro.ErrorCode;
 import dev.reelflow.schemas.avro.RenderRequest;
 import dev.reelflow.schemas.avro.RenderState;
@@ -79,7 +80,14 @@ class OrchestratorRestartIT {
             new ByteArraySerializer(),
             new ByteArraySerializer());
     // One base worker with one slot and slow tasks: a batch is partly running, partly queued.
-    base = new EmulatedWorkers(bootstrap, codec, Stage.BASE, 1, 1, 1_500);
+    base =
+        EmulatedWorkers.builder()
+            .bootstrapServers(bootstrap)
+            .registryUrl(STACK.stack().schemaRegistryUrl())
+            .pool(Stage.BASE)
+            .workers(1)
+            .taskMillis(1_500)
+            .build();
   }
 
   @AfterAll
@@ -171,7 +179,7 @@ class OrchestratorRestartIT {
       assertVersionsGrow(all, ids);
       // Restored state: every render ran its base stage as attempt 1, none was re-dispatched.
       assertThat(
-              base.received.stream()
+              base.received().stream()
                   .filter(r -> ids.contains(r.task().getRequestId()))
                   .map(r -> r.task().getTaskId()))
           .allMatch(t -> t.endsWith(":BASE:1"));
@@ -226,9 +234,9 @@ class OrchestratorRestartIT {
     // The worker finishes what it was running while no job is up: its final objects exist, and
     // the new job must not render it again.
     long finishing = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (!base.finishedAt.keySet().containsAll(running)) {
+    while (!base.finishedAt().keySet().containsAll(running)) {
       assertThat(System.nanoTime())
-          .as("the worker finishes %s (finished: %s)", running, base.finishedAt.keySet())
+          .as("the worker finishes %s (finished: %s)", running, base.finishedAt().keySet())
           .isLessThan(finishing);
       Thread.sleep(50);
     }
@@ -239,7 +247,7 @@ class OrchestratorRestartIT {
 
     // The state is gone: a new machine with the same Kafka.
     deleteRecursively(checkpoints);
-    int receivedBefore = base.received.size();
+    int receivedBefore = base.received().size();
     JobClient second = startJob("restart-it-lost", checkpoints, true);
     try {
       List<String> all = new ArrayList<>(ids);
@@ -260,7 +268,7 @@ class OrchestratorRestartIT {
             .contains("acme/2026/11/25/" + id + "/final/video.mp4");
       }
       List<String> newTasks =
-          base.received.stream()
+          base.received().stream()
               .skip(receivedBefore)
               .map(r -> r.task().getTaskId())
               .collect(Collectors.toList());

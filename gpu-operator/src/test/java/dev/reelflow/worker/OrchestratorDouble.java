@@ -62,26 +62,14 @@ final class OrchestratorDouble implements AutoCloseable {
   private final Thread reader;
   private volatile boolean closed;
 
-  private final java.util.function.Consumer<SpecificRecord> listener;
-
   OrchestratorDouble(LocalStack stack) {
-    this(stack, TASK_PARTITIONS, null);
-  }
-
-  /**
-   * With {@code listener} non-null, events go to it instead of the lists (benchmarks: no
-   * copy-on-write growth).
-   */
-  OrchestratorDouble(
-      LocalStack stack, int taskPartitions, java.util.function.Consumer<SpecificRecord> listener) {
     this.stack = stack;
-    this.listener = listener;
     TopicProvisioner.builder()
         .bootstrapServers(stack.bootstrapServers())
         .topics(
             Topics.builder()
-                .partitions(Topic.TASKS_BASE, taskPartitions)
-                .partitions(Topic.TASKS_UPSCALE, taskPartitions)
+                .partitions(Topic.TASKS_BASE, TASK_PARTITIONS)
+                .partitions(Topic.TASKS_UPSCALE, TASK_PARTITIONS)
                 .build())
         .build()
         .provision();
@@ -130,9 +118,7 @@ final class OrchestratorDouble implements AutoCloseable {
               r.topic().equals(Topics.STAGE_EVENTS)
                   ? stageReader.deserialize(r.topic(), r.value())
                   : workerReader.deserialize(r.topic(), r.value());
-          if (listener != null) {
-            listener.accept(e);
-          } else if (e instanceof StageEvent se) {
+          if (e instanceof StageEvent se) {
             stageEvents.add(se);
           } else {
             workerEvents.add((WorkerEvent) e);
@@ -204,12 +190,8 @@ final class OrchestratorDouble implements AutoCloseable {
 
   /** Writes a task to an explicit partition (as the dispatch scheduler does). */
   void dispatch(RenderTask task, int partition) throws Exception {
-    dispatchAsync(task, partition).get();
-  }
-
-  java.util.concurrent.Future<?> dispatchAsync(RenderTask task, int partition) {
     RenderTask t = RenderTask.newBuilder(task).setDispatchedAt(Instant.now()).build();
-    return producer.send(new ProducerRecord<>(Topics.TASKS_BASE, partition, t.getRequestId(), t));
+    producer.send(new ProducerRecord<>(Topics.TASKS_BASE, partition, t.getRequestId(), t)).get();
   }
 
   /** Writes raw bytes (not Confluent wire format) to a task partition. */

@@ -257,10 +257,14 @@ public final class BenchReport {
 
   private void chart(SuiteResult r, Path png) throws IOException {
     DefaultStatisticalCategoryDataset data = new DefaultStatisticalCategoryDataset();
+    int number = 0;
     for (Figure f : r.figures()) {
+      number++;
       Spread q = Spread.of(f.ratios());
       if (q.n() > 0) {
-        data.add(q.median(), q.stddev(), "ratio to baseline", shorten(f.name()));
+        // numbered in the suite's order (the summary's rows): two names alike in their first 45
+        // characters would otherwise share one bar
+        data.add(q.median(), q.stddev(), "ratio to baseline", number + ". " + shorten(f.name()));
       }
     }
     CategoryAxis x = new CategoryAxis();

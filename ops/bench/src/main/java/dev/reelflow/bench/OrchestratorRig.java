@@ -1,5 +1,6 @@
 package dev.reelflow.bench;
 
+import dev.reelflow.emulated.EmulatedWorkers;
 import dev.reelflow.orchestrator.OrchestratorConfig;
 import dev.reelflow.orchestrator.OrchestratorJob;
 import dev.reelflow.schemas.SchemaProvisioner;
@@ -13,6 +14,7 @@ import dev.reelflow.schemas.avro.UpscaleTarget;
 import dev.reelflow.schemas.registry.SchemaRegistryClient;
 import dev.reelflow.schemas.serde.AvroRecordSerializer;
 import dev.reelflow.stack.LocalStack;
+import dev.reelflow.worker.WorkerConfig;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -56,7 +58,16 @@ final class OrchestratorRig implements AutoCloseable {
       Duration positionInterval) {}
 
   OrchestratorRig(Path work, Settings s) throws Exception {
-    stack = LocalStack.builder().workDir(work).kafka().registry().build().start();
+    this(work, s, false);
+  }
+
+  /**
+   * @param withS3 also start the S3 endpoint, for real workers ({@link #workerConfig}) that publish
+   *     their outputs
+   */
+  OrchestratorRig(Path work, Settings s, boolean withS3) throws Exception {
+    LocalStack.Builder b = LocalStack.builder().workDir(work).kafka().registry();
+    stack = (withS3 ? b.s3() : b).build().start();
     try {
       Topics topics = Topics.builder().partitions(Topic.TASKS_BASE, s.workers()).build();
       TopicProvisioner.builder()
@@ -106,6 +117,34 @@ final class OrchestratorRig implements AutoCloseable {
 
   String registryUrl() {
     return stack.schemaRegistryUrl();
+  }
+
+  /**
+   * Worker config for a real worker process on this rig (base pool, CPU device); the rig must have
+   * been started with S3.
+   */
+  Map<String, String> workerConfig() {
+    Map<String, String> m = new HashMap<>();
+    m.put(WorkerConfig.BOOTSTRAP_SERVERS.name(), stack.bootstrapServers());
+    m.put(WorkerConfig.SCHEMA_REGISTRY_URL.name(), stack.schemaRegistryUrl());
+    m.put(WorkerConfig.S3_ENDPOINT.name(), stack.s3Endpoint());
+    m.put(WorkerConfig.S3_ACCESS_KEY.name(), stack.s3AccessKey());
+    m.put(WorkerConfig.S3_SECRET_KEY.name(), stack.s3SecretKey());
+    m.put(WorkerConfig.S3_BUCKET.name(), stack.bucket());
+    m.put(WorkerConfig.S3_REGION.name(), stack.s3Region());
+    m.put(WorkerConfig.DEVICE_NAME.name(), "cpu");
+    m.put(WorkerConfig.DEVICE_MEMORY_BYTES.name(), Long.toString(4L << 30));
+    return m;
+  }
+
+  /** EMULATED base workers (one slot each, no prefetch), one per task-topic partition. */
+  EmulatedWorkers emulatedWorkers(int workers, long taskMillis) {
+    return EmulatedWorkers.builder()
+        .bootstrapServers(bootstrapServers())
+        .registryUrl(registryUrl())
+        .workers(workers)
+        .taskMillis(taskMillis)
+        .build();
   }
 
   /** Produces a render request as ingest would; returns its submittedAt in epoch ms. */

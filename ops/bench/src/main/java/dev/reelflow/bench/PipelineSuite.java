@@ -1,5 +1,8 @@
 package dev.reelflow.bench;
 
+import dev.reelflow.emulated.EmulatedWorkers;
+import dev.reelflow.worker.WorkerConfig;
+import dev.reelflow.worker.WorkerProcess;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -30,7 +33,12 @@ import org.apache.kafka.common.serialization.LongSerializer;
  *   <li>(at-least-once) fairness and priority: tenant B's one render and a priority-9 render behind
  *       tenant A's bulk, their wait until start against the FIFO estimate of the bulk's makespan;
  *   <li>(at-least-once) a worker killed mid-task: time until the next attempt starts elsewhere,
- *       against the task lease.
+ *       against the task lease;
+ *   <li>(at-least-once, first, on the same orchestrator) the worker runtime: a worker process of
+ *       gpu-operator with one slot per worker and the EMULATED engine (a sleep per step, then a
+ *       synthetic clip encoded and uploaded to the local S3) drains N renders; its makespan and
+ *       each worker's gap from a COMPLETED to its next STARTED (p50, p99), against the
+ *       protocol-only emulated workers on the same workload (measured after it).
  * </ul>
  */
 public final class PipelineSuite implements BenchSuite {
@@ -44,7 +52,8 @@ public final class PipelineSuite implements BenchSuite {
   @Override
   public String description() {
     return "orchestrator, EMULATED workers: busy fraction vs ideal makespan, dispatch latency in"
-        + " both delivery modes vs a Kafka round trip, fairness, priority, killed worker";
+        + " both delivery modes vs a Kafka round trip, fairness, priority, killed worker; the"
+        + " worker runtime (emulated engine) vs protocol-only emulated workers";
   }
 
   private record Params(
@@ -55,7 +64,9 @@ public final class PipelineSuite implements BenchSuite {
       long taskMillis,
       int fairBulk,
       Duration lease,
-      List<DeliveryGuarantee> modes) {}
+      List<DeliveryGuarantee> modes,
+      int runtimeTasks,
+      long runtimeTaskMillis) {}
 
   @Override
   public SuiteResult run(BenchContext ctx) throws Exception {
@@ -70,7 +81,9 @@ public final class PipelineSuite implements BenchSuite {
                     50,
                     4,
                     Duration.ofSeconds(1),
-                    List.of(DeliveryGuarantee.AT_LEAST_ONCE)),
+                    List.of(DeliveryGuarantee.AT_LEAST_ONCE),
+                    8,
+                    400),
                 new Params(
                     16,
                     100,
@@ -79,7 +92,9 @@ public final class PipelineSuite implements BenchSuite {
                     200,
                     200,
                     Duration.ofSeconds(10),
-                    List.of(DeliveryGuarantee.AT_LEAST_ONCE, DeliveryGuarantee.EXACTLY_ONCE)),
+                    List.of(DeliveryGuarantee.AT_LEAST_ONCE, DeliveryGuarantee.EXACTLY_ONCE),
+                    160,
+                    2000),
                 new Params(
                     16,
                     200,
@@ -88,7 +103,9 @@ public final class PipelineSuite implements BenchSuite {
                     200,
                     2000,
                     Duration.ofSeconds(30),
-                    List.of(DeliveryGuarantee.AT_LEAST_ONCE, DeliveryGuarantee.EXACTLY_ONCE)));
+                    List.of(DeliveryGuarantee.AT_LEAST_ONCE, DeliveryGuarantee.EXACTLY_ONCE),
+                    800,
+                    2000));
     SuiteResult.Builder result =
         new SuiteResult.Builder(name())
             .emulated(true)
@@ -100,11 +117,18 @@ public final class PipelineSuite implements BenchSuite {
             .parameter("fairBulk", p.fairBulk())
             .parameter("leaseMillis", p.lease().toMillis())
             .parameter("modes", p.modes().toString())
+            .parameter("runtimeTasks", p.runtimeTasks())
+            .parameter("runtimeTaskMillis", p.runtimeTaskMillis())
             .parameter("checkpointMillis", 500)
             .parameter("prefetch", false);
     result.note(
         "EMULATED workers (timer-based task durations, no rendering); one slot each, no prefetch;"
             + " the broker, registry, MiniCluster and workers share this machine's cores");
+    result.note(
+        "worker runtime (at-least-once): one worker process (gpu-operator) with one slot per"
+            + " worker and the EMULATED engine (a sleep per step, a synthetic clip that is encoded"
+            + " and uploaded to the local S3), on the same orchestrator; its baseline is the"
+            + " protocol-only EMULATED workers on the same workload, measured after it");
     if (p.modes().size() == 1) {
       result.note("size tiny measures at-least-once only; the default size adds exactly-once");
     }
@@ -164,60 +188,188 @@ public final class PipelineSuite implements BenchSuite {
             "ms",
             "task lease",
             Figure.BaselineKind.IDEAL);
+    String runtimeWork =
+        p.runtimeTasks()
+            + " tasks of "
+            + p.runtimeTaskMillis()
+            + " ms on "
+            + p.workers()
+            + " slots";
+    Figure.Builder runtimeMakespan =
+        new Figure.Builder(
+            "worker runtime (emulated engine): makespan, " + runtimeWork,
+            "s",
+            "protocol-only EMULATED workers' makespan, same tasks and orchestrator",
+            Figure.BaselineKind.MEASURED);
+    Figure.Builder runtimeGap50 =
+        new Figure.Builder(
+            "worker runtime gap p50, a worker's COMPLETED to its next STARTED, " + runtimeWork,
+            "ms",
+            "protocol-only EMULATED workers' gap p50, same tasks and orchestrator",
+            Figure.BaselineKind.MEASURED);
+    Figure.Builder runtimeGap99 =
+        new Figure.Builder(
+            "worker runtime gap p99, a worker's COMPLETED to its next STARTED, " + runtimeWork,
+            "ms",
+            "protocol-only EMULATED workers' gap p99, same tasks and orchestrator",
+            Figure.BaselineKind.MEASURED);
     boolean full = mode == DeliveryGuarantee.AT_LEAST_ONCE;
-    try (OrchestratorRig rig = new OrchestratorRig(work, settings);
-        EmulatedWorkers workers =
-            new EmulatedWorkers(
-                rig.bootstrapServers(), rig.registryUrl(), p.workers(), false, 20)) {
-      ctx.progress().step(m + ": warming up until a render goes through");
-      long until = System.currentTimeMillis() + 120_000;
-      for (int i = 0; workers.completed.get() == 0; i++) {
-        if (System.currentTimeMillis() > until) {
-          throw new IllegalStateException("no render completed within 120 s of warm-up");
+    try (OrchestratorRig rig = new OrchestratorRig(work, settings, full);
+        StageEventTap tap = new StageEventTap(rig.bootstrapServers(), rig.registryUrl())) {
+      List<double[]> runtime =
+          full ? workerRuntime(ctx, rig, tap, p, work.resolve("worker")) : List.of();
+      try (EmulatedWorkers workers = rig.emulatedWorkers(p.workers(), 20)) {
+        ctx.progress().step(m + ": warming up until a render goes through");
+        long until = System.currentTimeMillis() + 120_000;
+        for (int i = 0; workers.completed() == 0; i++) {
+          if (System.currentTimeMillis() > until) {
+            throw new IllegalStateException("no render completed within 120 s of warm-up");
+          }
+          workers.check();
+          rig.submit("warm-" + m + "-" + i, "demo", 5);
+          rig.flush();
+          Thread.sleep(500);
         }
-        workers.check();
-        rig.submit("warm-" + m + "-" + i, "demo", 5);
-        rig.flush();
-        Thread.sleep(500);
-      }
-      Thread.sleep(1000);
-      for (int rep = 0; rep < ctx.repetitions(); rep++) {
-        String tag = m + "-" + rep;
-        ctx.progress().step(m + ": repetition " + (rep + 1) + "/" + ctx.repetitions());
-        double[] rt = roundTrip(rig.bootstrapServers(), p.latencyRequests(), p.latencyGapMillis());
-        double[] lat = latency(ctx, rig, workers, p, tag);
-        p50.add(lat[0], rt[0]);
-        p99.add(lat[1], rt[1]);
-        if (!full) {
-          continue;
+        Thread.sleep(1000);
+        for (int rep = 0; rep < ctx.repetitions(); rep++) {
+          String tag = m + "-" + rep;
+          ctx.progress().step(m + ": repetition " + (rep + 1) + "/" + ctx.repetitions());
+          double[] rt =
+              roundTrip(rig.bootstrapServers(), p.latencyRequests(), p.latencyGapMillis());
+          double[] lat = latency(ctx, rig, workers, p, tag);
+          p50.add(lat[0], rt[0]);
+          p99.add(lat[1], rt[1]);
+          if (!full) {
+            continue;
+          }
+          double window = busy(ctx, rig, workers, p, tag);
+          double ideal = p.busyTasks() * p.taskMillis() / (double) p.workers() / 1000.0;
+          makespan.add(window, ideal);
+          busy.add(ideal / window, 1.0);
+          long[] waits = fairness(rig, workers, p, tag);
+          double fifo = p.fairBulk() * p.taskMillis() / (double) p.workers();
+          if (waits[0] >= 0) {
+            fair.add(waits[0], fifo);
+          }
+          if (waits[1] >= 0) {
+            prio.add(waits[1], fifo);
+          }
         }
-        double window = busy(ctx, rig, workers, p, tag);
-        double ideal = p.busyTasks() * p.taskMillis() / (double) p.workers() / 1000.0;
-        makespan.add(window, ideal);
-        busy.add(ideal / window, 1.0);
-        long[] waits = fairness(rig, workers, p, tag);
-        double fifo = p.fairBulk() * p.taskMillis() / (double) p.workers();
-        if (waits[0] >= 0) {
-          fair.add(waits[0], fifo);
+        for (int rep = 0; rep < runtime.size(); rep++) {
+          ctx.progress()
+              .step(m + ": the worker runtime's workload on EMULATED workers " + (rep + 1));
+          workers.taskMillis(p.runtimeTaskMillis());
+          double[] emulated = runtimeWorkload(ctx, rig, tap, p, "rte-" + rep + "-", workers::check);
+          workers.taskMillis(p.taskMillis());
+          runtimeMakespan.add(runtime.get(rep)[0], emulated[0]);
+          runtimeGap50.add(runtime.get(rep)[1], emulated[1]);
+          runtimeGap99.add(runtime.get(rep)[2], emulated[2]);
         }
-        if (waits[1] >= 0) {
-          prio.add(waits[1], fifo);
-        }
-      }
-      if (full) {
-        for (int rep = 0; rep < ctx.repetitions() && rep < p.workers() - 1; rep++) {
-          ctx.progress().step(m + ": killing a worker mid-task " + (rep + 1));
-          long ms = killed(rig, workers, p, "killed-" + rep);
-          if (ms >= 0) {
-            killed.add(ms, p.lease().toMillis());
-          } else {
-            out.note("killed worker repetition " + rep + ": the task was not redelivered in time");
+        if (full) {
+          for (int rep = 0; rep < ctx.repetitions() && rep < p.workers() - 1; rep++) {
+            ctx.progress().step(m + ": killing a worker mid-task " + (rep + 1));
+            long ms = killed(rig, workers, p, "killed-" + rep);
+            if (ms >= 0) {
+              killed.add(ms, p.lease().toMillis());
+            } else {
+              out.note(
+                  "killed worker repetition " + rep + ": the task was not redelivered in time");
+            }
           }
         }
       }
     }
     out.figure(p50).figure(p99).figure(makespan).figure(busy).figure(fair).figure(prio);
-    out.figure(killed);
+    out.figure(killed).figure(runtimeMakespan).figure(runtimeGap50).figure(runtimeGap99);
+  }
+
+  /**
+   * The worker runtime's workload on a worker process with the EMULATED engine, one slot per
+   * worker, on this rig; per repetition {makespan s, gap p50 ms, gap p99 ms}. The process is closed
+   * before returning (its workers announce STOPPED, so the orchestrator forgets them).
+   */
+  private static List<double[]> workerRuntime(
+      BenchContext ctx, OrchestratorRig rig, StageEventTap tap, Params p, Path dir)
+      throws Exception {
+    ctx.progress().step("at-least-once: starting a worker process (emulated engine)");
+    Map<String, String> cfg = rig.workerConfig();
+    cfg.put(WorkerConfig.ENGINE.name(), "emulated");
+    cfg.put(WorkerConfig.WORKER_ID.name(), "bench-runtime");
+    cfg.put(WorkerConfig.SLOTS.name(), Integer.toString(p.workers()));
+    cfg.put(WorkerConfig.HEARTBEAT_INTERVAL.name(), p.lease().toMillis() / 4 + "ms");
+    cfg.put(WorkerConfig.METRICS_PORT.name(), "-1");
+    cfg.put(WorkerConfig.WORK_DIR.name(), dir.toString());
+    // the renders have 4 steps
+    cfg.put("engine.emulated.step", p.runtimeTaskMillis() / 4 + "ms");
+    cfg.put("kafka.session.timeout.ms", "6000");
+    cfg.put("kafka.heartbeat.interval.ms", "1000");
+    List<double[]> reps = new ArrayList<>();
+    try (WorkerProcess pool = WorkerProcess.start(WorkerConfig.of(cfg))) {
+      if (!pool.awaitReady(Duration.ofMinutes(2))) {
+        throw new IllegalStateException("the worker process did not join its group in 2 minutes");
+      }
+      ctx.progress().step("at-least-once: warming up the worker process");
+      tap.window("rtw-");
+      long until = System.currentTimeMillis() + 120_000;
+      for (int i = 0; tap.completed() == 0; i++) {
+        if (System.currentTimeMillis() > until) {
+          throw new IllegalStateException("the worker process completed no render in 120 s");
+        }
+        rig.submit("rtw-" + i, "demo", 5);
+        rig.flush();
+        Thread.sleep(1000);
+      }
+      Thread.sleep(1000);
+      for (int rep = 0; rep < ctx.repetitions(); rep++) {
+        ctx.progress().step("at-least-once: worker runtime repetition " + (rep + 1));
+        reps.add(runtimeWorkload(ctx, rig, tap, p, "rt-" + rep + "-", () -> {}));
+      }
+    }
+    return reps;
+  }
+
+  /**
+   * Submits the worker runtime's workload at once and waits until every render completed; {makespan
+   * s, gap p50 ms, gap p99 ms} from the workers' stage events.
+   */
+  private static double[] runtimeWorkload(
+      BenchContext ctx,
+      OrchestratorRig rig,
+      StageEventTap tap,
+      Params p,
+      String prefix,
+      Runnable check)
+      throws Exception {
+    Thread.sleep(500);
+    tap.window(prefix);
+    for (int i = 0; i < p.runtimeTasks(); i++) {
+      rig.submit(prefix + i, i % 2 == 0 ? "demo" : "acme", 5);
+    }
+    rig.flush();
+    long deadline =
+        System.currentTimeMillis()
+            + p.runtimeTasks() * p.runtimeTaskMillis() / p.workers() * 4
+            + 120_000;
+    while (tap.completed() < p.runtimeTasks() && System.currentTimeMillis() < deadline) {
+      check.run();
+      ctx.progress().bar("renders completed", tap.completed(), p.runtimeTasks());
+      Thread.sleep(100);
+    }
+    ctx.progress().bar("renders completed", tap.completed(), p.runtimeTasks());
+    if (tap.completed() < p.runtimeTasks()) {
+      throw new IllegalStateException(
+          "only "
+              + tap.completed()
+              + "/"
+              + p.runtimeTasks()
+              + " renders completed ("
+              + prefix
+              + ")");
+    }
+    List<Long> gaps = tap.gaps();
+    return new double[] {
+      tap.makespanSeconds(), Spread.percentile(gaps, 0.50), Spread.percentile(gaps, 0.99)
+    };
   }
 
   /** p50 and p99 in ms of renders produced one at a time until a worker has the task. */
@@ -235,12 +387,12 @@ public final class PipelineSuite implements BenchSuite {
       Thread.sleep(p.latencyGapMillis());
     }
     long until = System.currentTimeMillis() + 30_000;
-    while (workers.received.size() < p.latencyRequests() && System.currentTimeMillis() < until) {
+    while (workers.received().size() < p.latencyRequests() && System.currentTimeMillis() < until) {
       workers.check();
       Thread.sleep(50);
     }
     List<Long> lat = new ArrayList<>();
-    for (EmulatedWorkers.Received r : workers.received) {
+    for (EmulatedWorkers.Received r : workers.received()) {
       Long s = submitted.get(r.requestId());
       if (s != null && r.attempt() == 1) {
         lat.add(r.at() - s);
@@ -266,17 +418,17 @@ public final class PipelineSuite implements BenchSuite {
     rig.flush();
     long deadline =
         System.currentTimeMillis() + p.busyTasks() * p.taskMillis() / p.workers() * 3 + 120_000;
-    while (workers.completed.get() < p.busyTasks() && System.currentTimeMillis() < deadline) {
+    while (workers.completed() < p.busyTasks() && System.currentTimeMillis() < deadline) {
       workers.check();
-      ctx.progress().bar("busy tasks completed", workers.completed.get(), p.busyTasks());
+      ctx.progress().bar("busy tasks completed", workers.completed(), p.busyTasks());
       Thread.sleep(100);
     }
-    ctx.progress().bar("busy tasks completed", workers.completed.get(), p.busyTasks());
-    if (workers.completed.get() < p.busyTasks()) {
+    ctx.progress().bar("busy tasks completed", workers.completed(), p.busyTasks());
+    if (workers.completed() < p.busyTasks()) {
       throw new IllegalStateException(
-          "only " + workers.completed.get() + "/" + p.busyTasks() + " busy tasks completed");
+          "only " + workers.completed() + "/" + p.busyTasks() + " busy tasks completed");
     }
-    return (workers.lastFinish.get() - workers.firstStart.get()) / 1000.0;
+    return (workers.lastFinish() - workers.firstStart()) / 1000.0;
   }
 
   /** Waits until start in ms of tenant B's render and of a priority-9 render; -1 if never. */
@@ -295,12 +447,12 @@ public final class PipelineSuite implements BenchSuite {
     rig.flush();
     long ideal = p.fairBulk() * p.taskMillis() / p.workers();
     long until = System.currentTimeMillis() + ideal * 3 + 120_000;
-    while (workers.completed.get() < p.fairBulk() + 2 && System.currentTimeMillis() < until) {
+    while (workers.completed() < p.fairBulk() + 2 && System.currentTimeMillis() < until) {
       workers.check();
       Thread.sleep(100);
     }
-    Long s = workers.startedAt.get(single);
-    Long u = workers.startedAt.get(urgent);
+    Long s = workers.startedAt().get(single);
+    Long u = workers.startedAt().get(urgent);
     return new long[] {s == null ? -1 : s - singleAt, u == null ? -1 : u - urgentAt};
   }
 
@@ -313,20 +465,23 @@ public final class PipelineSuite implements BenchSuite {
     rig.submit(id, "demo", 5);
     rig.flush();
     long until = System.currentTimeMillis() + 60_000;
-    while (workers.received.isEmpty() && System.currentTimeMillis() < until) {
+    while (workers.received().isEmpty() && System.currentTimeMillis() < until) {
       workers.check();
       Thread.sleep(10);
     }
-    EmulatedWorkers.Received first = workers.received.peek();
-    if (first == null) {
+    if (workers.received().isEmpty()) {
       return -1;
     }
+    EmulatedWorkers.Received first = workers.received().iterator().next();
     workers.kill(workers.workerOf(first.partition()));
+    // The next attempt is an ordinary task: left at 600 s it would run on, silent (emulated
+    // workers send no heartbeats), into the next repetition, where LeaseStallGuard would read two
+    // silent attempts as a stalled input and hold that repetition's lease up to the stall hold.
+    workers.taskMillis(p.taskMillis());
     until = System.currentTimeMillis() + p.lease().toMillis() * 3 + 60_000;
     while (System.currentTimeMillis() < until) {
-      for (EmulatedWorkers.Received r : workers.received) {
+      for (EmulatedWorkers.Received r : workers.received()) {
         if (r.requestId().equals(id) && r.attempt() > first.attempt()) {
-          workers.taskMillis(p.taskMillis());
           return r.at() - first.at();
         }
       }

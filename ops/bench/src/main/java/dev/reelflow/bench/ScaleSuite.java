@@ -1,5 +1,6 @@
 package dev.reelflow.bench;
 
+import dev.reelflow.emulated.EmulatedWorkers;
 import dev.reelflow.schemas.Topics;
 import dev.reelflow.schemas.avro.RenderStatus;
 import dev.reelflow.schemas.registry.SchemaRegistryClient;
@@ -194,9 +195,7 @@ public final class ScaleSuite implements BenchSuite {
             Duration.ofHours(2),
             Duration.ofSeconds(5));
     try (OrchestratorRig rig = new OrchestratorRig(ctx.workDir().resolve("n" + n), settings);
-        EmulatedWorkers workers =
-            new EmulatedWorkers(
-                rig.bootstrapServers(), rig.registryUrl(), p.workers(), false, p.taskMillis());
+        EmulatedWorkers workers = rig.emulatedWorkers(p.workers(), p.taskMillis());
         StatusCounter statuses = new StatusCounter(rig.bootstrapServers(), rig.registryUrl())) {
       ctx.progress().step(n + " queued: warming up until a render goes through");
       warmUp(rig, workers);
@@ -215,13 +214,13 @@ public final class ScaleSuite implements BenchSuite {
           Thread.sleep(50);
         }
         awaitCount(
-            () -> submitted.keySet().stream().filter(workers.startedAt::containsKey).count(),
+            () -> submitted.keySet().stream().filter(workers.startedAt()::containsKey).count(),
             idle,
             60_000,
             workers);
         Thread.sleep(p.taskMillis() * 2);
         List<Long> idleLat = new ArrayList<>();
-        for (EmulatedWorkers.Received r : workers.received) {
+        for (EmulatedWorkers.Received r : workers.received()) {
           Long s = submitted.get(r.requestId());
           if (s != null) {
             idleLat.add(r.at() - s);
@@ -260,18 +259,18 @@ public final class ScaleSuite implements BenchSuite {
         workers.resume();
         int probe = Math.max(1, Math.min(p.probeDispatches(), n / 2));
         long probeDeadline = System.currentTimeMillis() + 60_000 + probe * p.probeTaskMillis();
-        while (workers.turnarounds.size() < probe && System.currentTimeMillis() < probeDeadline) {
+        while (workers.turnarounds().size() < probe && System.currentTimeMillis() < probeDeadline) {
           workers.check();
-          ctx.progress().bar("paced probe", workers.turnarounds.size(), probe);
+          ctx.progress().bar("paced probe", workers.turnarounds().size(), probe);
           Thread.sleep(100);
         }
-        List<Long> probeTurn = new ArrayList<>(workers.turnarounds);
+        List<Long> probeTurn = new ArrayList<>(workers.turnarounds());
         Collections.sort(probeTurn);
         ctx.progress().bar("paced probe", probeTurn.size(), probe);
         workers.pause();
         // the probe's tasks finish; each worker then holds one task unstarted, as before the drain
         Thread.sleep(p.probeTaskMillis() * 2 + 500);
-        long doneInProbe = workers.completed.get();
+        long doneInProbe = workers.completed();
 
         // 4. drain
         workers.resetCounters();
@@ -284,16 +283,16 @@ public final class ScaleSuite implements BenchSuite {
             System.currentTimeMillis()
                 + Math.max(toDrain * p.taskMillis() * 5 / p.workers(), toDrain * 20L)
                 + 180_000;
-        while (workers.completed.get() < toDrain && System.currentTimeMillis() < drainDeadline) {
+        while (workers.completed() < toDrain && System.currentTimeMillis() < drainDeadline) {
           workers.check();
-          ctx.progress().bar("drained", workers.completed.get(), toDrain);
+          ctx.progress().bar("drained", workers.completed(), toDrain);
           Thread.sleep(200);
         }
-        ctx.progress().bar("drained", workers.completed.get(), toDrain);
+        ctx.progress().bar("drained", workers.completed(), toDrain);
         Map<String, Long> cpuByThread = cpu.byName();
-        long window = workers.lastFinish.get() - workers.firstStart.get();
-        long drained = workers.completed.get();
-        List<Long> turn = new ArrayList<>(workers.turnarounds);
+        long window = workers.lastFinish() - workers.firstStart();
+        long drained = workers.completed();
+        List<Long> turn = new ArrayList<>(workers.turnarounds());
         Collections.sort(turn);
         if (drained < toDrain) {
           out.note(
@@ -374,7 +373,7 @@ public final class ScaleSuite implements BenchSuite {
 
   private static void warmUp(OrchestratorRig rig, EmulatedWorkers workers) throws Exception {
     long until = System.currentTimeMillis() + 120_000;
-    for (int i = 0; workers.completed.get() == 0; i++) {
+    for (int i = 0; workers.completed() == 0; i++) {
       if (System.currentTimeMillis() > until) {
         throw new IllegalStateException("no render completed within 120 s of warm-up");
       }

@@ -18,8 +18,10 @@ class SuiteSmokeTest {
         "storage",
         "attention",
         "engine",
+        "resident",
         "ingest",
         "pipeline",
+        "sharegroup",
         "scale",
         "upscale",
         "serde",
@@ -33,6 +35,8 @@ class SuiteSmokeTest {
       case "engine" -> new EngineSuite();
       case "ingest" -> new IngestSuite();
       case "pipeline" -> new PipelineSuite();
+      case "sharegroup" -> new ShareGroupSuite();
+      case "resident" -> new ResidentSuite();
       case "scale" -> new ScaleSuite();
       case "upscale" -> new UpscaleSuite();
       case "serde" -> new SerdeSuite();
@@ -46,11 +50,16 @@ class SuiteSmokeTest {
   void aTinyRunWritesWellFormedResults(String name) throws Exception {
     BenchSuite suite = suite(name);
     // two repetitions where a repetition is cheap, so the spread has something to show
-    boolean orchestrator = suite instanceof PipelineSuite || suite instanceof ScaleSuite;
+    boolean once =
+        suite instanceof PipelineSuite
+            || suite instanceof ScaleSuite
+            || suite instanceof ShareGroupSuite
+            || suite instanceof ResidentSuite
+            || suite instanceof IngestSuite;
     BenchContext ctx =
         BenchContext.builder()
             .size(BenchSize.TINY)
-            .repetitions(orchestrator || suite instanceof IngestSuite ? 1 : 2)
+            .repetitions(once ? 1 : 2)
             .workDir(tmp.resolve("work"))
             .repositoryRoot(Path.of("../..").toAbsolutePath().normalize())
             .build();

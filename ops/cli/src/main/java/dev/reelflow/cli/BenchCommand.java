@@ -9,8 +9,10 @@ import dev.reelflow.bench.EngineSuite;
 import dev.reelflow.bench.IngestSuite;
 import dev.reelflow.bench.PipelineSuite;
 import dev.reelflow.bench.Progress;
+import dev.reelflow.bench.ResidentSuite;
 import dev.reelflow.bench.ScaleSuite;
 import dev.reelflow.bench.SerdeSuite;
+import dev.reelflow.bench.ShareGroupSuite;
 import dev.reelflow.bench.StackSuite;
 import dev.reelflow.bench.StorageSuite;
 import dev.reelflow.bench.UpscaleSuite;
@@ -46,8 +48,9 @@ import picocli.CommandLine.Parameters;
     mixinStandardHelpOptions = true,
     description = {
       "Benchmarks, each figure against a baseline measured in the same run, with the spread of",
-      "repetitions. Suites: pipeline, scale, ingest, storage, attention, engine, upscale, serde,",
-      "stack, e2e (all when none is named). Results: <out>/results.json, summary.md and <suite>.png."
+      "repetitions. Suites: pipeline, sharegroup, scale, ingest, storage, attention, engine,",
+      "resident, upscale, serde, stack, e2e (all when none is named). Results:",
+      "<out>/results.json, summary.md and <suite>.png."
     })
 final class BenchCommand implements Callable<Integer> {
 
@@ -104,11 +107,13 @@ final class BenchCommand implements Callable<Integer> {
     for (BenchSuite s :
         List.of(
             new PipelineSuite(),
+            new ShareGroupSuite(),
             new ScaleSuite(),
             new IngestSuite(),
             new StorageSuite(),
             new AttentionSuite(),
             new EngineSuite(),
+            new ResidentSuite(),
             new UpscaleSuite(),
             new SerdeSuite(),
             new StackSuite(),

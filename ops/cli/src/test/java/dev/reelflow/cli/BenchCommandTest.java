@@ -16,11 +16,13 @@ class BenchCommandTest {
     assertThat(new BenchCommand().catalogue(E2eSuite.quiet()).keySet())
         .containsExactly(
             "pipeline",
+            "sharegroup",
             "scale",
             "ingest",
             "storage",
             "attention",
             "engine",
+            "resident",
             "upscale",
             "serde",
             "stack",

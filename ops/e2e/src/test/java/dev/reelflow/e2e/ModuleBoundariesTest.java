@@ -48,6 +48,7 @@ class ModuleBoundariesTest {
     UPSCALE("dev.reelflow.upscale"),
     STACK("dev.reelflow.stack"),
     STACK_JUNIT("dev.reelflow.stack"),
+    EMULATED("dev.reelflow.emulated"),
     BENCH("dev.reelflow.bench"),
     CLI("dev.reelflow.cli");
 
@@ -69,8 +70,19 @@ class ModuleBoundariesTest {
         // schemas: the worker SPI's ErrorCode; config: its engines' options
         case UPSCALE -> Set.of(CONFIG, ENGINE, WORKER, SCHEMAS);
         case STACK_JUNIT -> Set.of(STACK);
+        case EMULATED -> Set.of(SCHEMAS);
         case BENCH ->
-            Set.of(CONFIG, SCHEMAS, STORAGE, INGEST, ORCHESTRATOR, ENGINE, WORKER, UPSCALE, STACK);
+            Set.of(
+                CONFIG,
+                SCHEMAS,
+                STORAGE,
+                INGEST,
+                ORCHESTRATOR,
+                ENGINE,
+                WORKER,
+                UPSCALE,
+                STACK,
+                EMULATED);
         case CLI ->
             Set.of(
                 CONFIG,
@@ -82,6 +94,7 @@ class ModuleBoundariesTest {
                 WORKER,
                 UPSCALE,
                 STACK,
+                EMULATED,
                 BENCH);
       };
     }

@@ -1,8 +1,11 @@
-package dev.reelflow.orchestrator;
+package dev.reelflow.emulated;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.reelflow.schemas.avro.RenderTask;
+import dev.reelflow.schemas.registry.SchemaRegistryClient;
+import dev.reelflow.schemas.serde.AvroRecordSerializer;
 import dev.reelflow.stack.LocalStackExtension;
 import java.util.HashSet;
 import java.util.List;
@@ -13,38 +16,55 @@ import org.apache.kafka.clients.admin.ListShareGroupOffsetsSpec;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.SharePartitionOffsetInfo;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * The share-group path of {@link ShareGroupBenchmark} really consumes and acknowledges: 20 tasks on
- * three EMULATED share-group workers each run exactly once, and every acknowledgement is accepted.
+ * The share-group workers of {@code reelflow bench sharegroup} really consume and acknowledge: 20
+ * tasks on three EMULATED share-group workers each run exactly once, and every acknowledgement is
+ * accepted.
  */
-class ShareGroupWorkersIT {
+class EmulatedShareGroupWorkersIT {
   @RegisterExtension
   static final LocalStackExtension STACK = LocalStackExtension.builder().kafka().registry().build();
 
   @Test
   void everyTaskRunsExactlyOnceAndIsAcknowledged() throws Exception {
     String bootstrap = STACK.stack().bootstrapServers();
+    String registry = STACK.stack().schemaRegistryUrl();
     String topic = "share-it.tasks";
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
       admin.createTopics(List.of(new NewTopic(topic, 2, (short) 1))).all().get();
-      ShareGroupBenchmark.startFromEarliest(admin, "share-it");
+      EmulatedShareGroupWorkers.startFromEarliest(admin, "share-it");
     }
-    RecordCodec codec = new RegistryRecordCodec(STACK.stack().schemaRegistryUrl());
-    codec.open();
-    try (ShareGroupWorkers workers =
-            new ShareGroupWorkers(bootstrap, codec, topic, "share-it", 3, 1, "record_limit", 50);
-        KafkaProducer<byte[], byte[]> producer = ShareGroupBenchmark.producer(bootstrap)) {
+    try (EmulatedShareGroupWorkers workers =
+            EmulatedShareGroupWorkers.builder()
+                .bootstrapServers(bootstrap)
+                .registryUrl(registry)
+                .topic(topic)
+                .group("share-it")
+                .workers(3)
+                .taskMillis(50)
+                .build();
+        KafkaProducer<String, RenderTask> producer =
+            new KafkaProducer<>(
+                Map.of("bootstrap.servers", bootstrap),
+                new StringSerializer(),
+                AvroRecordSerializer.<RenderTask>builder()
+                    .client(SchemaRegistryClient.create(registry))
+                    .build())) {
       Set<String> ids = new HashSet<>();
       for (int i = 0; i < 20; i++) {
-        ids.add(
-            ShareGroupBenchmark.produce(producer, codec, topic, "it-" + i, "demo", 5).getTaskId());
+        RenderTask t = EmulatedShareGroupWorkers.baseTask("it-" + i, "demo", 5);
+        producer.send(new ProducerRecord<>(topic, t.getRequestId(), t));
+        ids.add(t.getTaskId());
       }
       producer.flush();
       long until = System.currentTimeMillis() + 20_000;
-      while (workers.completed.get() < 20 && System.currentTimeMillis() < until) {
+      while (workers.completed() < 20 && System.currentTimeMillis() < until) {
+        workers.check();
         Thread.sleep(50);
       }
       // First the broker's word that nothing is left unacknowledged in the group (share-group lag
@@ -70,14 +90,13 @@ class ShareGroupWorkersIT {
             offsets.values().stream().allMatch(o -> o != null && o.lag().orElse(-1L) == 0),
             offsets.toString());
       }
-      assertEquals(ids, workers.completedById.keySet());
-      assertTrue(
-          workers.completedById.values().stream().allMatch(n -> n.get() == 1),
-          "each task ran once: " + workers.completedById);
-      assertEquals(20, workers.completed.get());
-      assertEquals(0, workers.expiredSkipped.get());
-      assertEquals(0, workers.ackFailures.get());
-      assertTrue(workers.started.stream().allMatch(s -> s.deliveryCount() == 1));
+      Map<String, Integer> runs = workers.completedById();
+      assertEquals(ids, runs.keySet());
+      assertTrue(runs.values().stream().allMatch(n -> n == 1), "each task ran once: " + runs);
+      assertEquals(20, workers.completed());
+      assertEquals(0, workers.expiredSkipped());
+      assertEquals(0, workers.ackFailures());
+      assertTrue(workers.started().stream().allMatch(s -> s.deliveryCount() == 1));
     }
   }
 }
