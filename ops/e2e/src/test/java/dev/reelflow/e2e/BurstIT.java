@@ -55,7 +55,7 @@ class BurstIT {
   static SharedPipeline p;
 
   /**
-   * Not part of the default suite: on a loaded 2-core machine one run in three had a task attempt
+   * Not part of the default suite: on a loaded 2-core machine one run in four had a task attempt
    * run twice, on slots of both worker JVMs (the orchestrator read the first slot's STARTED more
    * than one dispatch lease after the release and released the same attempt again; see the README's
    * Reliability section), which would fail everyone's build. Runs with {@code -Pslow} or {@code
