@@ -36,11 +36,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.condition.EnabledIf;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -56,25 +57,20 @@ import org.slf4j.LoggerFactory;
  * every acknowledged render ended exactly once (0 lost, 0 duplicated) and measures the recovery
  * from the restart; the table goes to {@code target/fault-suite/04-cluster*.{json,md}}.
  *
- * <p>CI size: the embedded single-broker Kafka, schema registry and S3 endpoint in this JVM, the
- * ingest API in this JVM, the Flink cluster and two base workers as JVMs, 6 renders. Full size
- * ({@code -Pslow}): the whole {@code ops/cluster/pipeline.sh} deployment (three brokers, every part
- * its own JVM), 16 renders, and the recovery through {@code pipeline.sh recover}.
- *
- * <p>Not in the default suite: even the CI size starts a JobManager, two TaskManagers and the
- * workers as JVMs and restarts the JobManager (minutes on 2 cores), beyond the suite's budget. Runs
- * with {@code -Pslow} (full size) or {@code -Dreelflow.cluster=true} (the CI size).
+ * <p>CI size (the default suite): the embedded single-broker Kafka, schema registry and S3 endpoint
+ * and the ingest API in this JVM; the JobManager, two TaskManagers of one slot (job parallelism 1:
+ * the second stands by for the failover) and two base workers as JVMs, started while the stack
+ * starts; {@link #RENDERS_CI} renders; Flink's failure detection shortened ({@link
+ * #CI_FLINK_SETTINGS}). Full size ({@code -Pslow}): the whole {@code ops/cluster/pipeline.sh}
+ * deployment (three brokers, every part its own JVM, Flink at the scripts' settings), 16 renders,
+ * and the recovery through {@code pipeline.sh recover}. Each run writes its phases (wall and CPU
+ * time, {@link PhaseTimes}) to the timeline.
  */
-@EnabledIf("enabled")
 class ClusterFaultIT {
   private static final Logger LOG = LoggerFactory.getLogger(ClusterFaultIT.class);
   private static final ObjectMapper JSON =
       new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
   private static final boolean SLOW = Boolean.getBoolean("reelflow.slow");
-
-  static boolean enabled() {
-    return SLOW || Boolean.getBoolean("reelflow.cluster");
-  }
 
   private static final Duration WAIT = Duration.ofMinutes(SLOW ? 6 : 3);
   private static final String JOB_MAIN = "dev.reelflow.orchestrator.OrchestratorJob";
@@ -89,6 +85,32 @@ class ClusterFaultIT {
           // On a loaded CI machine the RPC actor system has taken more than the default 10 s.
           "pekko.startup-timeout",
           "60 s");
+
+  /**
+   * CI size only, on top of {@link #FLINK_SETTINGS}: the TaskManagers notice a dead JobManager
+   * after 8 s of silence (a dead TaskManager is noticed sooner, at its second failed heartbeat RPC,
+   * 1 s apart), retry a refused connection to the restarted JobManager after 1 s instead of 10 s,
+   * and free the slots of a job whose JobManager went away after 5 s instead of 10 s; a failed job
+   * restarts after 1 s.
+   */
+  private static final Map<String, String> CI_FLINK_SETTINGS =
+      Map.of(
+          "heartbeat.interval",
+          "1 s",
+          "heartbeat.timeout",
+          "8 s",
+          "cluster.registration.error-delay",
+          "1000",
+          "taskmanager.slot.timeout",
+          "5 s",
+          "restart-strategy.fixed-delay.delay",
+          "1 s");
+
+  /** CI size: renders in the batch. */
+  private static final int RENDERS_CI = 4;
+
+  /** CI size: the job's parallelism and each TaskManager's slots (the other one stands by). */
+  private static final int CI_PARALLELISM = 1;
 
   @TempDir Path dir;
 
@@ -120,10 +142,11 @@ class ClusterFaultIT {
   @Test
   void aTaskManagerThenTheJobManagerKilledMidBatchAndEveryRenderEndsExactlyOnce() throws Exception {
     long t0 = System.nanoTime();
+    phases = new PhaseTimes(dir, workers);
     Deployment d = SLOW ? startScripted() : startEmbedded();
     long upMs = (System.nanoTime() - t0) / 1_000_000;
     LOG.info("scenario 4: deployment up in {} ms", upMs);
-    int n = SLOW ? 16 : 6;
+    int n = SLOW ? 16 : RENDERS_CI;
     int steps = 16;
     Map<String, Object> timeline = new LinkedHashMap<>();
     timeline.put("size", SLOW ? "full" : "ci");
@@ -137,19 +160,24 @@ class ClusterFaultIT {
         h.acknowledged(id);
         ids.add(id);
       }
+      phases.mark("batch submitted");
       String jobId = onlyRunningJob(d.restUrl());
       events.awaitStage(
           WAIT,
           "a PROGRESS of the batch",
           e -> ids.contains(e.getRequestId()) && e.getType() == StageEventType.PROGRESS);
+      phases.mark("first PROGRESS of the batch");
 
       // 1. SIGKILL a TaskManager that runs the job's tasks; Flink restarts the job on the other.
       String victim = taskManagerRunning(d.restUrl(), jobId);
       long tmPid =
           recordedPid(d.flinkDir(), victim.replace("taskmanager-", "taskmanager.") + ".pid");
+      int failoversBefore = exceptionCount(d.restUrl(), jobId);
+      phases.sample();
       Instant tmKilled = kill(tmPid);
       LOG.info("scenario 4: {} (pid {}) killed", victim, tmPid);
-      awaitRestartedAndRunning(d.restUrl(), jobId);
+      awaitRestartedAndRunning(d.restUrl(), jobId, failoversBefore);
+      phases.mark("TaskManager SIGKILL -> job failed over and RUNNING");
       timeline.put("taskManagerKilled", victim);
       timeline.put("tmKillToJobRunningMs", Duration.between(tmKilled, Instant.now()).toMillis());
       assertThat(finals(events, ids))
@@ -159,6 +187,7 @@ class ClusterFaultIT {
       // 2. SIGKILL the JobManager while the batch is unfinished.
       long jmPid = recordedPid(d.flinkDir(), "jobmanager.pid");
       int finalBefore = finals(events, ids);
+      phases.sample();
       Instant jmKilled = kill(jmPid);
       LOG.info(
           "scenario 4: JobManager (pid {}) killed; {}/{} renders final", jmPid, finalBefore, n);
@@ -167,6 +196,7 @@ class ClusterFaultIT {
       // 3. Recovery: a new JobManager, the job submitted again, restored from its checkpoint.
       String newJob = d.recover();
       h.healed();
+      phases.mark("recovered job RUNNING");
       timeline.put("jmKillToJobRunningMs", Duration.between(jmKilled, Instant.now()).toMillis());
       assertThat(newJob).isNotEqualTo(jobId);
       String jmLog = Files.readString(d.flinkDir().resolve("jobmanager.log"));
@@ -186,8 +216,10 @@ class ClusterFaultIT {
           throw new AssertionError(e.getMessage() + "\n" + describe(events, ids), e);
         }
       }
+      phases.mark("every render final");
       // A late duplicate would be committed and read once the checkpoints begun now completed.
       CompletedCheckpoints.awaitCommitted(d.checkpoints(), WAIT);
+      phases.mark("checkpoints after the last final completed");
       RenderHistoryChecker.Result r =
           RenderHistoryChecker.check(h, RenderHistoryChecker.Observed.of(events, d.bucket()));
       RenderHistoryChecker.report(r, RenderHistoryChecker.reportDir());
@@ -206,6 +238,9 @@ class ClusterFaultIT {
                   ? Optional.of(true)
                   : Optional.empty());
       timeline.put("checkpointFolders", jobFolders(d.checkpoints()));
+      phases.mark("checker, old checkpoint folders pruned");
+      timeline.put("phases", phases.rows());
+      timeline.put("cpuMsByProcess", phases.cpuMsByProcess());
       Files.createDirectories(RenderHistoryChecker.reportDir());
       JSON.writeValue(
           RenderHistoryChecker.reportDir().resolve(r.scenario() + "-timeline.json").toFile(),
@@ -217,6 +252,10 @@ class ClusterFaultIT {
   }
 
   private boolean passed;
+  private PhaseTimes phases;
+
+  /** The worker JVMs the CI size started (their CPU time is counted). */
+  private final List<WorkerJvm> workers = new ArrayList<>();
 
   /** Every status and stage event of the renders, for failure messages. */
   private static String describe(EventLog events, List<String> ids) {
@@ -227,6 +266,7 @@ class ClusterFaultIT {
 
   @AfterEach
   void stopEverything() {
+    long t0 = System.nanoTime();
     if (!passed) {
       // The Flink and worker logs live in the temporary folder: keep them for the post-mortem.
       Path keep = RenderHistoryChecker.reportDir().resolve("04-cluster-logs");
@@ -252,11 +292,28 @@ class ClusterFaultIT {
         LOG.warn("closing {}: {}", toClose.get(i), e.toString());
       }
     }
+    LOG.info("scenario 4: teardown {} ms", (System.nanoTime() - t0) / 1_000_000);
   }
 
   // ---- CI size: embedded stack and ingest, Flink and workers as JVMs -------------------------
 
   private Deployment startEmbedded() throws Exception {
+    FlinkSessionProcesses.Builder fb =
+        FlinkSessionProcesses.builder(dir.resolve("flink"))
+            .taskManagers(2)
+            .slots(CI_PARALLELISM)
+            .jvmOption("-XX:TieredStopAtLevel=1");
+    fb.classpath(clusterClasspath());
+    FLINK_SETTINGS.forEach(fb::property);
+    CI_FLINK_SETTINGS.forEach(fb::property);
+    FlinkSessionProcesses flink = fb.build();
+    toClose.add(flink);
+    // The Flink JVMs need nothing of the stack: they boot while the stack starts in this JVM.
+    FutureTask<FlinkSessionProcesses> flinkUp = new FutureTask<>(flink::start);
+    Thread starter = new Thread(flinkUp, "flink-cluster-start");
+    starter.setDaemon(true);
+    starter.start();
+
     LocalStack stack = LocalStack.builder().workDir(dir.resolve("stack")).all().build().start();
     toClose.add(stack);
     TopicProvisioner.builder()
@@ -266,15 +323,9 @@ class ClusterFaultIT {
         .provision();
     SchemaProvisioner.registerAll(
         SchemaRegistryClient.create(stack.schemaRegistryUrl()), Topics.defaults());
+    phases.mark("stack (Kafka, registry, S3) up, topics and schemas");
 
-    FlinkSessionProcesses.Builder fb =
-        FlinkSessionProcesses.builder(dir.resolve("flink")).taskManagers(2).slots(2);
-    fb.classpath(clusterClasspath());
-    FLINK_SETTINGS.forEach(fb::property);
-    FlinkSessionProcesses flink = fb.build();
-    toClose.add(flink);
-
-    // Workers start while the Flink cluster does (both are JVMs of their own).
+    // Workers and the ingest API start while the Flink cluster does.
     Map<String, String> connection = new LinkedHashMap<>();
     connection.put(WorkerConfig.BOOTSTRAP_SERVERS.name(), stack.bootstrapServers());
     connection.put(WorkerConfig.SCHEMA_REGISTRY_URL.name(), stack.schemaRegistryUrl());
@@ -284,37 +335,15 @@ class ClusterFaultIT {
     connection.put(WorkerConfig.S3_BUCKET.name(), stack.bucket());
     connection.put(WorkerConfig.S3_REGION.name(), stack.s3Region());
     for (int i = 1; i <= 2; i++) {
-      toClose.add(
+      WorkerJvm w =
           WorkerJvm.start(
               "cluster-base-" + i,
               dir.resolve("workers"),
               connection,
-              SharedPipeline.workerSettings(300, 5_000)));
+              SharedPipeline.workerSettings(300, 5_000));
+      toClose.add(w);
+      workers.add(w);
     }
-    flink.start();
-
-    Path checkpoints = dir.resolve("flink/checkpoints");
-    Path config = dir.resolve("orchestrator.properties");
-    Properties o = new Properties();
-    o.setProperty(OrchestratorSettings.BOOTSTRAP_SERVERS.name(), stack.bootstrapServers());
-    o.setProperty(OrchestratorSettings.REGISTRY_URL.name(), stack.schemaRegistryUrl());
-    o.setProperty(OrchestratorSettings.S3_BUCKET.name(), stack.bucket());
-    o.setProperty(OrchestratorSettings.S3_ENDPOINT.name(), stack.s3Endpoint());
-    o.setProperty(OrchestratorSettings.S3_ACCESS_KEY.name(), stack.s3AccessKey());
-    o.setProperty(OrchestratorSettings.S3_SECRET_KEY.name(), stack.s3SecretKey());
-    o.setProperty(OrchestratorSettings.S3_REGION.name(), stack.s3Region());
-    o.setProperty(OrchestratorSettings.CHECKPOINT_DIR.name(), checkpoints.toUri().toString());
-    o.setProperty(OrchestratorSettings.CHECKPOINT_INTERVAL.name(), "2s");
-    o.setProperty(OrchestratorSettings.STATE_BACKEND.name(), "hashmap");
-    o.setProperty(OrchestratorSettings.PARALLELISM.name(), "2");
-    o.setProperty(OrchestratorSettings.RETRY_INITIAL_BACKOFF.name(), "500ms");
-    try (OutputStream out = Files.newOutputStream(config)) {
-      o.store(out, "ClusterFaultIT orchestrator");
-    }
-    Path jar = jobJar();
-    String jobId = flink.submitJar(jar, JOB_MAIN, List.of("--config", config.toString()));
-    flink.awaitJobRunning(jobId, Duration.ofMinutes(3));
-
     LocalTenant tenant = LocalTenant.ensure(dir.resolve("tenant"));
     Path ingestProperties = dir.resolve("ingest.properties");
     Properties p =
@@ -331,6 +360,41 @@ class ClusterFaultIT {
         IngestServer.builder(IngestConfig.load(ingestProperties, Map.of())).build().start();
     toClose.add(ingest);
     assertThat(ingest.awaitReady(Duration.ofSeconds(60))).as("ingest ready").isTrue();
+    phases.mark("worker JVMs started, ingest API ready");
+
+    Path checkpoints = dir.resolve("flink/checkpoints");
+    Path config = dir.resolve("orchestrator.properties");
+    Properties o = new Properties();
+    o.setProperty(OrchestratorSettings.BOOTSTRAP_SERVERS.name(), stack.bootstrapServers());
+    o.setProperty(OrchestratorSettings.REGISTRY_URL.name(), stack.schemaRegistryUrl());
+    o.setProperty(OrchestratorSettings.S3_BUCKET.name(), stack.bucket());
+    o.setProperty(OrchestratorSettings.S3_ENDPOINT.name(), stack.s3Endpoint());
+    o.setProperty(OrchestratorSettings.S3_ACCESS_KEY.name(), stack.s3AccessKey());
+    o.setProperty(OrchestratorSettings.S3_SECRET_KEY.name(), stack.s3SecretKey());
+    o.setProperty(OrchestratorSettings.S3_REGION.name(), stack.s3Region());
+    o.setProperty(OrchestratorSettings.CHECKPOINT_DIR.name(), checkpoints.toUri().toString());
+    o.setProperty(OrchestratorSettings.CHECKPOINT_INTERVAL.name(), "2s");
+    o.setProperty(OrchestratorSettings.STATE_BACKEND.name(), "hashmap");
+    o.setProperty(OrchestratorSettings.PARALLELISM.name(), Integer.toString(CI_PARALLELISM));
+    o.setProperty(OrchestratorSettings.RETRY_INITIAL_BACKOFF.name(), "500ms");
+    try (OutputStream out = Files.newOutputStream(config)) {
+      o.store(out, "ClusterFaultIT orchestrator");
+    }
+    Path jar = jobJar();
+    try {
+      flinkUp.get();
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof Exception x) {
+        throw x;
+      }
+      throw new AssertionError(e.getCause());
+    }
+    phases.mark("Flink cluster up (JobManager, 2 TaskManagers)");
+    String jobId = flink.submitJar(jar, JOB_MAIN, List.of("--config", config.toString()));
+    phases.mark("orchestrator jar uploaded and submitted");
+    flink.awaitJobRunning(jobId, Duration.ofMinutes(3));
+    phases.mark("orchestrator job RUNNING");
+
     RenderApi api = new RenderApi(ingest.baseUrl(), tenant.apiKey());
     RenderHistoryChecker.Bucket bucket = RenderHistoryChecker.Bucket.of(stack);
     return new Deployment() {
@@ -372,7 +436,9 @@ class ClusterFaultIT {
       @Override
       public String recover() {
         flink.restartJobManager();
+        phases.mark("JobManager SIGKILL -> restarted, the TaskManager re-registered");
         String job = flink.submitJar(jar, JOB_MAIN, List.of("--config", config.toString()));
+        phases.mark("orchestrator jar uploaded and submitted again");
         flink.awaitJobRunning(job, Duration.ofMinutes(3));
         return job;
       }
@@ -405,6 +471,7 @@ class ClusterFaultIT {
     FLINK_SETTINGS.forEach((k, v) -> start.addAll(List.of("--set-flink", k + "=" + v)));
     toClose.add(() -> script(root, pipelineDir, "stop"));
     String out = script(root, pipelineDir, "start", start.toArray(new String[0]));
+    phases.mark("pipeline.sh start");
     JsonNode pipeline = JSON.readTree(pipelineDir.resolve("pipeline.json").toFile());
     LOG.info("pipeline.sh start:\n{}", out);
     RenderApi api =
@@ -580,19 +647,25 @@ class ClusterFaultIT {
     throw new AssertionError("no TaskManager of job " + jobId + " found on " + restUrl);
   }
 
+  /** How many failures the job's exception history holds. */
+  private int exceptionCount(String restUrl, String jobId) throws Exception {
+    return get(restUrl + "/jobs/" + jobId + "/exceptions")
+        .path("exceptionHistory")
+        .path("entries")
+        .size();
+  }
+
   /**
-   * Waits until the job failed over (an entry in its exception history: the lost TaskManager) and
-   * then runs every vertex again.
+   * Waits until the job failed over (a new entry in its exception history, past {@code before}: the
+   * lost TaskManager) and then runs every vertex again.
    */
-  private void awaitRestartedAndRunning(String restUrl, String jobId) throws Exception {
+  private void awaitRestartedAndRunning(String restUrl, String jobId, int before) throws Exception {
     Await.until(
         WAIT,
         "job " + jobId + " failing over after the TaskManager died",
         () -> {
           try {
-            JsonNode history =
-                get(restUrl + "/jobs/" + jobId + "/exceptions").path("exceptionHistory");
-            return history.path("entries").size() > 0 ? Optional.of(true) : Optional.empty();
+            return exceptionCount(restUrl, jobId) > before ? Optional.of(true) : Optional.empty();
           } catch (Exception e) {
             throw new AssertionError(e);
           }
@@ -605,6 +678,123 @@ class ClusterFaultIT {
       return s.filter(Files::isDirectory).map(p -> p.getFileName().toString()).sorted().toList();
     } catch (IOException e) {
       return List.of();
+    }
+  }
+
+  /**
+   * Wall and CPU time of each phase of the scenario, for the CI budget: the CPU seconds of this JVM
+   * and of every process recorded in a {@code cluster.properties} under the test folder (the Flink
+   * nodes, pipeline.sh's parts) or started as a worker JVM, sampled at each mark (and just before a
+   * kill, so a killed process's CPU counts). On a machine shared with other builds the wall times
+   * stretch; the CPU seconds do not, and CPU seconds / cores bounds the wall time on an idle
+   * machine of that size from below. Written to the timeline as {@code phases}.
+   */
+  static final class PhaseTimes {
+    private final Path dir;
+    private final List<WorkerJvm> workers;
+    private final long t0 = System.nanoTime();
+    private long last = t0;
+    private long lastCpuMs;
+    private final Map<Long, Long> cpuMsByPid = new java.util.HashMap<>();
+    private final Map<Long, String> names = new java.util.HashMap<>();
+    private long selfCpuMs;
+    private final List<Map<String, Object>> rows = new ArrayList<>();
+
+    PhaseTimes(Path dir, List<WorkerJvm> workers) {
+      this.dir = dir;
+      this.workers = workers;
+      this.lastCpuMs = sample(); // this JVM's CPU before the scenario (the test framework's start)
+    }
+
+    /** Samples the CPU time of every known process now (before one is killed). */
+    synchronized long sample() {
+      List<Long> pids = new ArrayList<>();
+      workers.forEach(
+          w -> {
+            pids.add(w.pid());
+            names.putIfAbsent(w.pid(), w.id);
+          });
+      // The CI size's Flink cluster, or every part pipeline.sh started (the full size).
+      List<Path> files = new ArrayList<>(List.of(dir.resolve("flink/cluster.properties")));
+      try {
+        if (Files.isDirectory(dir.resolve("pipeline"))) {
+          try (Stream<Path> parts = Files.list(dir.resolve("pipeline"))) {
+            parts.forEach(part -> files.add(part.resolve("cluster.properties")));
+          }
+        }
+        for (Path f : files) {
+          if (!Files.isRegularFile(f)) {
+            continue;
+          }
+          Properties p = new Properties();
+          try (InputStream in = Files.newInputStream(f)) {
+            p.load(in);
+          }
+          String part = f.getParent().getFileName().toString();
+          p.stringPropertyNames().stream()
+              .filter(k -> k.endsWith(".pid"))
+              .forEach(
+                  k -> {
+                    long pid = Long.parseLong(p.getProperty(k).trim());
+                    pids.add(pid);
+                    names.putIfAbsent(
+                        pid, part + "/" + k.replace(".pid", "") + " (pid " + pid + ")");
+                  });
+        }
+      } catch (IOException | RuntimeException e) {
+        LOG.debug("cpu sample: {}", e.toString());
+      }
+      for (long pid : pids) {
+        ProcessHandle.of(pid)
+            .flatMap(h -> h.info().totalCpuDuration())
+            .ifPresent(d -> cpuMsByPid.merge(pid, d.toMillis(), Math::max));
+      }
+      selfCpuMs =
+          ((com.sun.management.OperatingSystemMXBean)
+                      java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+                  .getProcessCpuTime()
+              / 1_000_000;
+      return selfCpuMs + cpuMsByPid.values().stream().mapToLong(Long::longValue).sum();
+    }
+
+    /** Ends the phase that ran since the previous mark. */
+    synchronized void mark(String phase) {
+      long now = System.nanoTime();
+      long cpu = sample();
+      Map<String, Object> row = new LinkedHashMap<>();
+      row.put("phase", phase);
+      row.put("wallMs", (now - last) / 1_000_000);
+      row.put("cpuMs", cpu - lastCpuMs);
+      row.put("atMs", (now - t0) / 1_000_000);
+      row.put(
+          "load1",
+          Math.round(
+                  java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                          .getSystemLoadAverage()
+                      * 10)
+              / 10.0);
+      rows.add(row);
+      LOG.info(
+          "scenario 4 phase: {} ms wall, {} ms CPU, at {} s, load {}: {}",
+          row.get("wallMs"),
+          row.get("cpuMs"),
+          (now - t0) / 1e9,
+          row.get("load1"),
+          phase);
+      last = now;
+      lastCpuMs = cpu;
+    }
+
+    synchronized List<Map<String, Object>> rows() {
+      return List.copyOf(rows);
+    }
+
+    /** CPU milliseconds of each process until its last sample, this JVM's as "test JVM". */
+    synchronized Map<String, Long> cpuMsByProcess() {
+      Map<String, Long> all = new LinkedHashMap<>();
+      all.put("test JVM (stack, ingest, checker)", selfCpuMs);
+      cpuMsByPid.forEach((pid, ms) -> all.put(names.getOrDefault(pid, "pid " + pid), ms));
+      return all;
     }
   }
 }

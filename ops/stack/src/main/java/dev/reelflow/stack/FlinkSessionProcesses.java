@@ -76,6 +76,7 @@ public final class FlinkSessionProcesses implements AutoCloseable {
   private final int jobManagerHeapMb;
   private final String classpath;
   private final Map<String, String> overrides;
+  private final List<String> extraJvmOptions;
   private final Duration startTimeout;
   private final int rpcPort;
   private final int restPort;
@@ -95,6 +96,7 @@ public final class FlinkSessionProcesses implements AutoCloseable {
     this.jobManagerHeapMb = b.jobManagerHeapMb;
     this.classpath = b.classpath;
     this.overrides = Map.copyOf(b.overrides);
+    this.extraJvmOptions = List.copyOf(b.extraJvmOptions);
     this.startTimeout = b.startTimeout;
     this.rpcPort = FreePorts.pick();
     int rest = FreePorts.pick();
@@ -171,14 +173,14 @@ public final class FlinkSessionProcesses implements AutoCloseable {
       StringBuilder yaml = new StringBuilder("# Written by ReelFlow ops/cluster\n");
       configuration().forEach((k, v) -> yaml.append(k).append(": \"").append(v).append("\"\n"));
       Files.writeString(confDir().resolve("config.yaml"), yaml.toString());
-      jobManager = startJobManagerJvm(workDir, classpath, jobManagerHeapMb);
+      jobManager = startJobManagerJvm(workDir, classpath, jobManagerHeapMb, extraJvmOptions);
       writeState();
-      awaitOverview(0, jobManager);
+      awaitOverview(0, false);
       for (int i = 1; i <= taskManagers; i++) {
-        startTaskManager(i);
+        taskManagerJvms.add(startTaskManager(i));
       }
       writeState();
-      awaitOverview(taskManagers, null);
+      awaitOverview(taskManagers, true);
     } catch (IOException e) {
       close();
       throw new UncheckedIOException("Could not prepare the Flink cluster in " + workDir, e);
@@ -196,11 +198,12 @@ public final class FlinkSessionProcesses implements AutoCloseable {
     return this;
   }
 
-  private static ChildJvm startJobManagerJvm(Path workDir, String classpath, int heapMb) {
+  private static ChildJvm startJobManagerJvm(
+      Path workDir, String classpath, int heapMb, List<String> extra) {
     return ChildJvm.start(
         "flink jobmanager",
         classpath,
-        jvmOptions("-Xmx" + heapMb + "m", "-Xms" + heapMb / 2 + "m"),
+        jvmOptions(extra, "-Xmx" + heapMb + "m", "-Xms" + heapMb / 2 + "m"),
         JOB_MANAGER_MAIN,
         List.of("--configDir", workDir.resolve("conf").toString(), "--executionMode", "cluster"),
         workDir.resolve("jobmanager.log"));
@@ -222,13 +225,13 @@ public final class FlinkSessionProcesses implements AutoCloseable {
           "the JobManager (pid " + jobManager.pid + ") still runs; it is not restarted");
     }
     taskManagerJvms.removeIf(tm -> !tm.isAlive());
-    jobManager = startJobManagerJvm(workDir, classpath, jobManagerHeapMb);
+    jobManager = startJobManagerJvm(workDir, classpath, jobManagerHeapMb, extraJvmOptions);
     try {
       writeState();
     } catch (IOException e) {
       throw new UncheckedIOException("Could not record the new JobManager in " + workDir, e);
     }
-    awaitOverview(taskManagerJvms.size(), null);
+    awaitOverview(taskManagerJvms.size(), false);
     LOG.info("JobManager restarted (pid {}) at {}", jobManager.pid, restUrl());
   }
 
@@ -257,7 +260,7 @@ public final class FlinkSessionProcesses implements AutoCloseable {
         return old.pid;
       }
     }
-    ChildJvm jm = startJobManagerJvm(dir, System.getProperty("java.class.path"), 384);
+    ChildJvm jm = startJobManagerJvm(dir, System.getProperty("java.class.path"), 384, List.of());
     p.setProperty("jobmanager.pid", String.valueOf(jm.pid));
     try (OutputStream out = Files.newOutputStream(dir.resolve(KafkaClusterProcesses.STATE_FILE))) {
       p.store(out, "Flink session cluster started by ReelFlow ops/cluster");
@@ -290,39 +293,65 @@ public final class FlinkSessionProcesses implements AutoCloseable {
             + last);
   }
 
-  private void startTaskManager(int i) {
+  /** Starts TaskManager {@code i} (1-based): resource id {@code taskmanager-i}. */
+  private ChildJvm startTaskManager(int i) {
     int heap = TM_FRAMEWORK_HEAP + taskHeapMb;
     int direct = TM_FRAMEWORK_OFF_HEAP + TM_NETWORK;
-    taskManagerJvms.add(
-        ChildJvm.start(
-            "flink taskmanager " + i,
-            classpath,
-            jvmOptions(
-                "-Xmx" + heap + "m",
-                "-Xms" + heap + "m",
-                "-XX:MaxDirectMemorySize=" + direct + "m",
-                "-XX:MaxMetaspaceSize=" + TM_METASPACE + "m"),
-            TASK_MANAGER_MAIN,
-            List.of(
-                "--configDir",
-                confDir().toString(),
-                "-D",
-                "taskmanager.resource-id=taskmanager-" + i,
-                "-D",
-                METRICS_PORT + "=" + metricsPorts.get(i)),
-            workDir.resolve("taskmanager-" + i + ".log")));
+    return ChildJvm.start(
+        "flink taskmanager " + i,
+        classpath,
+        jvmOptions(
+            extraJvmOptions,
+            "-Xmx" + heap + "m",
+            "-Xms" + heap + "m",
+            "-XX:MaxDirectMemorySize=" + direct + "m",
+            "-XX:MaxMetaspaceSize=" + TM_METASPACE + "m"),
+        TASK_MANAGER_MAIN,
+        List.of(
+            "--configDir",
+            confDir().toString(),
+            "-D",
+            "taskmanager.resource-id=taskmanager-" + i,
+            "-D",
+            METRICS_PORT + "=" + metricsPorts.get(i)),
+        workDir.resolve("taskmanager-" + i + ".log"));
   }
 
-  private static List<String> jvmOptions(String... memory) {
+  /** TaskManagers {@link #start()} starts again after they exited before registering. */
+  static final int TASK_MANAGER_START_RETRIES = 2;
+
+  private static List<String> jvmOptions(List<String> extra, String... memory) {
     List<String> all = new ArrayList<>(JAVA_MODULE_OPTIONS);
     all.addAll(List.of(memory));
+    all.addAll(extra);
     return all;
   }
 
-  private void awaitOverview(int wantTaskManagers, ChildJvm watch) {
+  /**
+   * Waits until the REST API reports {@code wantTaskManagers}. With {@code retryTaskManagers}, a
+   * TaskManager that exits meanwhile is started again, up to {@link #TASK_MANAGER_START_RETRIES}
+   * times in all: on an overloaded machine its RPC system can miss Pekko's fixed 10 s remoting
+   * start-up timeout ("Could not create actor system"), which no Flink option raises.
+   */
+  private void awaitOverview(int wantTaskManagers, boolean retryTaskManagers) {
     long deadline = System.nanoTime() + startTimeout.toNanos();
     String last = "no answer";
+    int retries = retryTaskManagers ? TASK_MANAGER_START_RETRIES : 0;
     while (System.nanoTime() < deadline) {
+      for (int i = 0; i < taskManagerJvms.size(); i++) {
+        ChildJvm tm = taskManagerJvms.get(i);
+        if (!tm.isAlive() && retries > 0) {
+          retries--;
+          LOG.warn(
+              "{} exited while starting; starting it again. Its log:\n{}", tm.name, tm.tail(8));
+          taskManagerJvms.set(i, startTaskManager(i + 1));
+          try {
+            writeState();
+          } catch (IOException e) {
+            throw new UncheckedIOException("Could not record the new TaskManager in " + workDir, e);
+          }
+        }
+      }
       for (ChildJvm n : allNodes()) {
         if (!n.isAlive()) {
           throw new StackException(n.name + " exited; log " + n.log + ":\n" + n.tail(40));
@@ -489,6 +518,7 @@ public final class FlinkSessionProcesses implements AutoCloseable {
     private int jobManagerHeapMb = 384;
     private String classpath = System.getProperty("java.class.path");
     private final Map<String, String> overrides = new LinkedHashMap<>();
+    private final List<String> extraJvmOptions = new ArrayList<>();
     private Duration startTimeout = Duration.ofSeconds(180);
 
     private Builder(Path workDir) {
@@ -544,6 +574,16 @@ public final class FlinkSessionProcesses implements AutoCloseable {
     /** Overrides or adds a Flink configuration key. */
     public Builder property(String key, String value) {
       overrides.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, "value"));
+      return this;
+    }
+
+    /**
+     * Adds a JVM option to every node (JobManager, its restarts, TaskManagers), after the memory
+     * limits: e.g. {@code -XX:TieredStopAtLevel=1}, which starts a short-lived test cluster with
+     * less CPU on a small machine; none by default.
+     */
+    public Builder jvmOption(String option) {
+      extraJvmOptions.add(Objects.requireNonNull(option, "option"));
       return this;
     }
 
