@@ -6,6 +6,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
@@ -17,6 +18,7 @@ import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.ProducerState;
 import org.apache.kafka.clients.admin.TransactionDescription;
 import org.apache.kafka.clients.admin.TransactionListing;
+import org.apache.kafka.clients.admin.TransactionState;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.TopicPartition;
@@ -34,6 +36,17 @@ import org.apache.kafka.common.TopicPartitionInfo;
  */
 final class TransactionStateReport {
   private TransactionStateReport() {}
+
+  /** Transaction states that hold no partition's last stable offset. */
+  private static final Set<TransactionState> SETTLED =
+      Set.of(
+          TransactionState.COMPLETE_COMMIT,
+          TransactionState.COMPLETE_ABORT,
+          TransactionState.EMPTY);
+
+  private static final java.util.Comparator<TopicPartition> BY_PARTITION =
+      java.util.Comparator.comparing(TopicPartition::topic)
+          .thenComparingInt(TopicPartition::partition);
 
   /** The report; never throws (a part that cannot be read says why). */
   static String of(String bootstrapServers, Collection<String> topics, String groupId) {
@@ -86,17 +99,14 @@ final class TransactionStateReport {
     } catch (Exception e) {
       out.append("\ndescribeTopics failed: ").append(e);
     }
-    all.sort(
-        java.util.Comparator.comparing(TopicPartition::topic)
-            .thenComparingInt(TopicPartition::partition));
+    all.sort(BY_PARTITION);
     return all;
   }
 
   /** Logs HW and LSO per partition; returns the partitions whose LSO trails with their LSO. */
   private static Map<TopicPartition, Long> offsets(
       Admin admin, List<TopicPartition> partitions, StringBuilder out) {
-    Map<TopicPartition, Long> pinned =
-        new TreeMap<>(java.util.Comparator.comparing(Object::toString));
+    Map<TopicPartition, Long> pinned = new TreeMap<>(BY_PARTITION);
     Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
     partitions.forEach(p -> latest.put(p, OffsetSpec.latest()));
     try {
@@ -170,8 +180,7 @@ final class TransactionStateReport {
           admin.listTransactions(new ListTransactionsOptions()).all().get(30, TimeUnit.SECONDS);
       List<String> open = new ArrayList<>();
       for (TransactionListing t : all) {
-        String s = t.state().toString();
-        if (!s.startsWith("COMPLETE") && !s.equals("EMPTY") && !s.equals("DEAD")) {
+        if (!SETTLED.contains(t.state())) {
           open.add(t.transactionalId());
         }
       }
@@ -190,7 +199,7 @@ final class TransactionStateReport {
               out.append("\n  ")
                   .append(id)
                   .append(' ')
-                  .append(d.state())
+                  .append(d.state().name())
                   .append(" producerId ")
                   .append(d.producerId())
                   .append(" epoch ")
@@ -227,15 +236,16 @@ final class TransactionStateReport {
               .all()
               .get(30, TimeUnit.SECONDS);
       out.append("\ngroup ").append(groupId).append(" committed / end:");
-      new TreeMap<>(committed)
-          .forEach(
-              (p, o) ->
-                  out.append("\n  ")
-                      .append(p)
-                      .append(' ')
-                      .append(o == null ? "-" : o.offset())
-                      .append(" / ")
-                      .append(ends.containsKey(p) ? ends.get(p).offset() : "?"));
+      TreeMap<TopicPartition, OffsetAndMetadata> sorted = new TreeMap<>(BY_PARTITION);
+      sorted.putAll(committed);
+      sorted.forEach(
+          (p, o) ->
+              out.append("\n  ")
+                  .append(p)
+                  .append(' ')
+                  .append(o == null ? "-" : o.offset())
+                  .append(" / ")
+                  .append(ends.containsKey(p) ? ends.get(p).offset() : "?"));
     } catch (Exception e) {
       out.append("\ngroup offsets of ").append(groupId).append(" failed: ").append(e);
     }
