@@ -382,7 +382,7 @@ public final class OrchestratorJob {
     return true;
   }
 
-  private <T> KafkaSink<T> sink(
+  private <T> FailoverSafeKafkaSink<T> sink(
       String name,
       DeliveryGuarantee guarantee,
       org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema<T> serializer,
@@ -393,13 +393,17 @@ public final class OrchestratorJob {
     if (lowLatency) {
       p.setProperty("linger.ms", "0");
     }
-    return KafkaSink.<T>builder()
-        .setBootstrapServers(config.bootstrapServers())
-        .setDeliveryGuarantee(guarantee)
-        .setTransactionalIdPrefix(config.transactionalIdPrefix() + "-" + name)
-        .setKafkaProducerConfig(p)
-        .setRecordSerializer(serializer)
-        .build();
+    // Wrapped so that a producer in a fatal state cannot take the TaskManager down while its
+    // task fails over (FailoverSafeKafkaSink says how that stalled the whole job).
+    return new FailoverSafeKafkaSink<>(
+        KafkaSink.<T>builder()
+            .setBootstrapServers(config.bootstrapServers())
+            .setDeliveryGuarantee(guarantee)
+            .setTransactionalIdPrefix(config.transactionalIdPrefix() + "-" + name)
+            .setKafkaProducerConfig(p)
+            .setRecordSerializer(serializer)
+            .build(),
+        name);
   }
 
   /**

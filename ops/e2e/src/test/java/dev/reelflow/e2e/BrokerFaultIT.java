@@ -69,14 +69,21 @@ class BrokerFaultIT {
 
   private static final Logger LOG = LoggerFactory.getLogger(BrokerFaultIT.class);
   static final boolean SLOW = Boolean.getBoolean("reelflow.slow");
-  static final Duration WAIT = Duration.ofSeconds(SLOW ? 300 : 150);
+
+  /** Longest wait for a render's final status; {@code -Dreelflow.brokers.wait-s} overrides it. */
+  static final Duration WAIT =
+      Duration.ofSeconds(Long.getLong("reelflow.brokers.wait-s", SLOW ? 300 : 150));
+
   static final long STEP_MS = 500;
 
   /** The orchestrator's task.lease.stall-hold for this run; empty: its default. */
   static final String STALL_HOLD = System.getProperty("reelflow.brokers.stall-hold", "").trim();
 
-  /** How long a broker stays SIGSTOPped: past the workers' (reduced) or every default timeout. */
-  static final long STOP_MS = SLOW ? 35_000 : 12_000;
+  /**
+   * How long a broker stays SIGSTOPped: past the workers' (reduced) or every default timeout;
+   * {@code -Dreelflow.brokers.stop-ms} overrides it.
+   */
+  static final long STOP_MS = Long.getLong("reelflow.brokers.stop-ms", SLOW ? 35_000 : 12_000);
 
   /** The workers' Kafka request timeout in the reduced run (default 30 s under -Pslow). */
   static final String WORKER_REQUEST_TIMEOUT_MS = "10000";
@@ -95,6 +102,12 @@ class BrokerFaultIT {
     for (String name :
         List.of(
             "dev.reelflow.orchestrator.RenderLifecycle",
+            // the orchestrator's exactly-once sinks: transactions aborted, committed late, fenced
+            "org.apache.flink.connector.kafka.sink.internal.KafkaCommitter",
+            "org.apache.flink.connector.kafka.sink.internal.ProducerPoolImpl",
+            "org.apache.flink.connector.kafka.sink.ExactlyOnceKafkaWriter",
+            // transactional producers' state changes (coordinator moves, abortable errors, epochs)
+            "org.apache.kafka.clients.producer.internals.TransactionManager",
             "org.apache.flink.runtime.executiongraph.ExecutionGraph",
             "org.apache.flink.runtime.jobmaster.JobMaster")) {
       ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger(name))
@@ -127,9 +140,15 @@ class BrokerFaultIT {
     return w;
   }
 
+  /** Set when a wait ran out: the broker and worker logs are then kept under the report folder. */
+  static volatile boolean hung;
+
   @AfterAll
   static void stop() {
     workers.forEach(WorkerJvm::close);
+    if (hung && dir != null) {
+      keepLogs();
+    }
     if (events != null) {
       events.close();
     }
@@ -142,6 +161,23 @@ class BrokerFaultIT {
       } catch (IOException e) {
         LOG.warn("could not delete {}: {}", dir, e.toString());
       }
+    }
+  }
+
+  /** Copies the broker and worker logs next to the report, before the temporary folder goes. */
+  static void keepLogs() {
+    Path to = RenderHistoryChecker.reportDir().resolve("broker-fault-logs");
+    try (Stream<Path> all = Files.walk(dir)) {
+      Files.createDirectories(to);
+      for (Path f : all.filter(f -> f.toString().endsWith(".log")).toList()) {
+        Files.copy(
+            f,
+            to.resolve(dir.relativize(f).toString().replace('/', '_')),
+            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      }
+      LOG.info("broker and worker logs kept in {}", to);
+    } catch (IOException e) {
+      LOG.warn("could not keep the logs: {}", e.toString());
     }
   }
 
@@ -180,12 +216,34 @@ class BrokerFaultIT {
                 s.getRequestId().equals(ack.requestId())
                     && RenderHistoryChecker.terminal(s.getState()));
       } catch (AssertionError e) {
-        throw new AssertionError(e.getMessage() + "\n" + events.describe(ack.requestId()), e);
+        // A hang: say what a read_committed reader waits for (pinned LSO, open transactions, the
+        // orchestrator's offsets and its sinks' threads), so the failure names its cause.
+        hung = true;
+        String state = hangReport();
+        LOG.error("waited in vain for {}:\n{}", ack.requestId(), state);
+        throw new AssertionError(
+            e.getMessage() + "\n" + events.describe(ack.requestId()) + "\n" + state, e);
       }
     }
     // A duplicate final status would be committed and read once the checkpoints begun now
     // completed.
     CompletedCheckpoints.awaitCommitted(p.dir.resolve("flink/checkpoints"), WAIT);
+  }
+
+  /** The cluster's transaction state and where the test's read_committed reader stands. */
+  static String hangReport() {
+    return TransactionStateReport.of(
+            p.kafka.bootstrapServers(),
+            List.of(Topics.STATUS, Topics.STAGE_EVENTS),
+            p.orchestratorConfig.groupId())
+        + "\nthe test's read_committed reader is at "
+        + Topics.STATUS
+        + " "
+        + events.positions(Topics.STATUS)
+        + ", "
+        + Topics.STAGE_EVENTS
+        + " "
+        + events.positions(Topics.STAGE_EVENTS);
   }
 
   static RenderHistoryChecker.Result checkAndReport(RenderHistory h) {

@@ -70,7 +70,12 @@ final class ClusterPipeline implements AutoCloseable {
         KafkaClusterProcesses.builder(dir.resolve("kafka"))
             .brokers(3)
             .jvmOptions(
-                List.of("-Xmx320m", "-Xms64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"))
+                List.of(
+                    "-Xmx320m",
+                    "-Xms64m",
+                    "-XX:+UseSerialGC",
+                    "-XX:TieredStopAtLevel=1",
+                    "-Dlogback.configurationFile=logback-broker.xml"))
             .build()
             .start();
     LocalStack stack = null;

@@ -47,6 +47,10 @@ final class EventLog implements AutoCloseable {
   final List<Dead> deadLetters = new CopyOnWriteArrayList<>();
   private final List<String> errors = new CopyOnWriteArrayList<>();
 
+  /** The next offset this reader will read, per partition (for hang reports). */
+  private final Map<TopicPartition, Long> positions =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
   private final KafkaConsumer<String, byte[]> consumer;
   private final AvroRecordDeserializer<StageEvent> stageReader;
   private final AvroRecordDeserializer<WorkerEvent> workerReader;
@@ -88,7 +92,15 @@ final class EventLog implements AutoCloseable {
   private void read() {
     try {
       while (!closed) {
-        for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(100))) {
+        var records = consumer.poll(Duration.ofMillis(100));
+        for (TopicPartition tp : consumer.assignment()) {
+          try {
+            positions.put(tp, consumer.position(tp, Duration.ZERO));
+          } catch (org.apache.kafka.common.errors.TimeoutException e) {
+            // not known yet (still resetting): reported as missing
+          }
+        }
+        for (ConsumerRecord<String, byte[]> r : records) {
           if (!r.topic().equals(Topics.DLQ)
               && r.key() != null
               && r.key().startsWith(POISON_KEY_PREFIX)) {
@@ -130,6 +142,20 @@ final class EventLog implements AutoCloseable {
     } finally {
       consumer.close();
     }
+  }
+
+  /**
+   * Where this read_committed reader stands on {@code topic}: the next offset per partition (it
+   * stops at the last stable offset, so a stall here and a pinned LSO tell apart).
+   */
+  String positions(String topic) {
+    return new java.util.TreeMap<>(
+            positions.entrySet().stream()
+                .filter(e -> e.getKey().topic().equals(topic))
+                .collect(
+                    java.util.stream.Collectors.toMap(
+                        e -> e.getKey().partition(), Map.Entry::getValue)))
+        .toString();
   }
 
   /** Records of the four topics that could not be decoded (should stay empty). */
