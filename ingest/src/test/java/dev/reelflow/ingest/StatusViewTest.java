@@ -1,0 +1,95 @@
+package dev.reelflow.ingest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.reelflow.schemas.ExampleRecords;
+import dev.reelflow.schemas.avro.RenderRequest;
+import dev.reelflow.schemas.avro.RenderState;
+import dev.reelflow.schemas.avro.RenderStatus;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The provisional status of a render this instance accepted, and what replaces it. */
+class StatusViewTest {
+
+  private static RenderRequest request() {
+    RenderRequest r = RenderRequest.newBuilder(ExampleRecords.renderRequest()).build();
+    r.setRequestId("b-x-000007");
+    r.setTenant("acme");
+    r.setPriority(7);
+    r.setDeadline(Instant.parse("2031-02-03T04:05:06.789Z"));
+    r.setBatchId("b-x");
+    r.setBatchRow(7);
+    r.setLabels(Map.of("campaign", "spring"));
+    r.setCallbackUrl("https://hooks.example.com/reelflow");
+    r.setSubmittedAt(Instant.parse("2030-01-02T03:04:05.678Z"));
+    return r;
+  }
+
+  @Test
+  void aProvisionalStatusCarriesTheRequestFieldByField() {
+    RenderRequest r = request();
+    StatusView view = new StatusView();
+    view.accepted(r, 42L);
+
+    // what the record builder made before the constructor replaced it: every field must match,
+    // so a field moved in the schema cannot silently land in another slot of the constructor
+    RenderStatus expected =
+        RenderStatus.newBuilder()
+            .setRequestId(r.getRequestId())
+            .setTenant(r.getTenant())
+            .setState(RenderState.ACCEPTED)
+            .setStage(null)
+            .setAttempt(0)
+            .setAttempts(0)
+            .setStep(null)
+            .setTotalSteps(null)
+            .setEtaMillis(null)
+            .setQueuePosition(null)
+            .setQueuePositionEstimated(false)
+            .setWorkerId(null)
+            .setOutputs(new ArrayList<>())
+            .setError(null)
+            .setScheduleId(null)
+            .setSeed(null)
+            .setLineageRunId(null)
+            .setPriority(r.getPriority())
+            .setDeadline(r.getDeadline())
+            .setBatchId(r.getBatchId())
+            .setLabels(r.getLabels())
+            .setCallbackUrl(r.getCallbackUrl())
+            .setPrompt(r.getParams().getPrompt())
+            .setVersion(StatusView.PROVISIONAL)
+            .setCreatedAt(r.getSubmittedAt())
+            .setUpdatedAt(r.getSubmittedAt())
+            .build();
+    RenderStatus held = view.get("acme", r.getRequestId()).orElseThrow();
+    for (org.apache.avro.Schema.Field f : RenderStatus.getClassSchema().getFields()) {
+      assertThat(held.get(f.pos())).as(f.name()).isEqualTo(expected.get(f.pos()));
+    }
+    assertThat(held).isEqualTo(expected);
+    assertThat(view.seed(r.getRequestId())).isEqualTo(42L);
+    assertThat(view.get("other-tenant", r.getRequestId())).isEmpty();
+    assertThat(view.batchIds("b-x")).containsExactly(r.getRequestId());
+    assertThat(view.inFlight("acme")).isEqualTo(1);
+  }
+
+  @Test
+  void theTopicsStatusReplacesTheProvisionalOneAndAReplayKeepsIt() {
+    RenderRequest r = request();
+    StatusView view = new StatusView();
+    view.accepted(r, 42L);
+    RenderStatus queued =
+        RenderStatus.newBuilder(view.get("acme", r.getRequestId()).orElseThrow())
+            .setState(RenderState.QUEUED)
+            .setVersion(1L << 20)
+            .build();
+    view.apply(queued);
+    view.accepted(r, 42L); // an idempotent replay of the same request
+    assertThat(view.get("acme", r.getRequestId()).orElseThrow().getState())
+        .isEqualTo(RenderState.QUEUED);
+    assertThat(view.inFlight("acme")).isEqualTo(1);
+  }
+}
