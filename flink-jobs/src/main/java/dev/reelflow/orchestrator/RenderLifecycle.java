@@ -14,6 +14,7 @@ import dev.reelflow.schemas.avro.RenderStatus;
 import dev.reelflow.schemas.avro.RenderTask;
 import dev.reelflow.schemas.avro.Stage;
 import dev.reelflow.schemas.avro.StageEvent;
+import dev.reelflow.schemas.avro.StageEventType;
 import dev.reelflow.schemas.avro.UpscaleTarget;
 import dev.reelflow.storage.ArtifactKeys;
 import java.io.IOException;
@@ -104,12 +105,29 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
   private transient boolean prunedOlderJobs;
 
   private transient ValueState<RenderRecord> state;
+
+  /**
+   * Commands and stage events of a render this job does not know yet, held until its request
+   * arrives ({@link #EARLY_HOLD_MILLIS}). A job restored from a checkpoint re-reads every input
+   * topic from the checkpoint's offsets, and the topics are read side by side: a worker's COMPLETED
+   * (or a user's CANCEL) can come before the request it belongs to. Dropping it would leave the
+   * render queued again for an attempt whose worker already finished it (the hang ClusterFaultIT
+   * found); held, it applies right after the request, as it did the first time.
+   */
+  private transient ListState<Inbound> early;
+
+  /** When the held inputs expire (f0, epoch millis) and how many are held (f1). */
+  private transient ValueState<Tuple2<Long, Integer>> earlyMeta;
+
   private transient ListState<Tuple2<String, Double>> durationState;
   private transient StageDurations durations;
   private transient LineageJson lineage;
   private transient Counter duplicates;
   private transient Counter fenced;
+  private transient Counter secondRunners;
   private transient Counter afterFinal;
+  private transient Counter earlyHeld;
+  private transient Counter earlyDropped;
   private transient Counter retries;
   private transient Counter leasesExpired;
   private transient Counter leasesHeld;
@@ -201,11 +219,22 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
   @Override
   public void open(OpenContext openContext) {
     state = getRuntimeContext().getState(new ValueStateDescriptor<>("render", RenderRecord.class));
+    early =
+        getRuntimeContext().getListState(new ListStateDescriptor<>("early-inputs", Inbound.class));
+    earlyMeta =
+        getRuntimeContext()
+            .getState(
+                new ValueStateDescriptor<>(
+                    "early-inputs-meta",
+                    TypeInformation.of(new TypeHint<Tuple2<Long, Integer>>() {})));
     lineage = new LineageJson(bucket);
     MetricGroup g = getRuntimeContext().getMetricGroup().addGroup("lifecycle");
     duplicates = g.counter("duplicateRequests");
     fenced = g.counter("fencedEvents");
+    secondRunners = g.counter("fencedSecondRunnerEvents");
     afterFinal = g.counter("eventsAfterFinal");
+    earlyHeld = g.counter("inputsHeldForTheirRequest");
+    earlyDropped = g.counter("inputsDroppedWithoutRequest");
     retries = g.counter("retries");
     leasesExpired = g.counter("leasesExpired");
     leasesHeld = g.counter("leasesHeldForStalledInput");
@@ -227,13 +256,111 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
     startGrace(now);
     if (in.request != null) {
       onRequest(in.request, now, ctx, out);
+      applyEarly(now, ctx, out);
+    } else if (in.recovered != null) {
+      onRecovered(in.recovered, now, ctx, out);
+      applyEarly(now, ctx, out);
+    } else if (state.value() == null && (in.command != null || in.stageEvent != null)) {
+      holdEarly(in, now, ctx);
     } else if (in.command != null) {
       onCommand(in.command, now, ctx, out);
     } else if (in.stageEvent != null) {
       onStageEvent(in.stageEvent, now, ctx, out);
-    } else if (in.recovered != null) {
-      onRecovered(in.recovered, now, ctx, out);
     }
+  }
+
+  /**
+   * How long a command or stage event waits for its render's request. Long enough for a restored
+   * job to read its backlog up to the request; a command still unknown after it is dead-lettered.
+   */
+  static final long EARLY_HOLD_MILLIS = 120_000;
+
+  /**
+   * Held inputs per render at most; beyond it heartbeats and progress are dropped (they only
+   * refresh the lease and the step), starts, completions, failures and commands are always held.
+   */
+  static final int EARLY_MAX = 64;
+
+  private void holdEarly(Inbound in, long now, Context ctx) throws Exception {
+    Tuple2<Long, Integer> meta = earlyMeta.value();
+    if (meta == null) {
+      meta = Tuple2.of(now + EARLY_HOLD_MILLIS, 0);
+      ctx.timerService().registerProcessingTimeTimer(meta.f0);
+    }
+    if (meta.f1 >= EARLY_MAX
+        && in.stageEvent != null
+        && (in.stageEvent.getType() == StageEventType.HEARTBEAT
+            || in.stageEvent.getType() == StageEventType.PROGRESS)) {
+      earlyDropped.inc();
+      return;
+    }
+    early.add(in);
+    meta.f1++;
+    earlyMeta.update(meta);
+    earlyHeld.inc();
+  }
+
+  /** Applies the inputs held for this render, in the order they came, once it is known. */
+  private void applyEarly(long now, Context ctx, Collector<RenderStatus> out) throws Exception {
+    Tuple2<Long, Integer> meta = earlyMeta.value();
+    if (meta == null || state.value() == null) {
+      return;
+    }
+    List<Inbound> held = new ArrayList<>();
+    early.get().forEach(held::add);
+    early.clear();
+    earlyMeta.clear();
+    ctx.timerService().deleteProcessingTimeTimer(meta.f0);
+    LOG.info(
+        "render {}: applying {} input(s) that came before its request",
+        ctx.getCurrentKey(),
+        held.size());
+    RenderRecord before = state.value();
+    boolean queued = before.state == RenderState.QUEUED && before.retryAt == 0;
+    Stage queuedStage = before.stage;
+    int queuedAttempt = before.attempt;
+    for (Inbound in : held) {
+      if (in.command != null) {
+        onCommand(in.command, now, ctx, out);
+      } else {
+        onStageEvent(in.stageEvent, now, ctx, out);
+      }
+    }
+    RenderRecord after = state.value();
+    if (queued
+        && after.state != RenderState.CANCELLED // a cancel withdraws it itself
+        && !(after.state == RenderState.QUEUED
+            && after.stage == queuedStage
+            && after.attempt == queuedAttempt)) {
+      // The task just queued was started (or finished) by a worker already: not again.
+      ctx.output(POOL, PoolCommand.remove(queuedStage.name(), after.request.getRequestId()));
+    }
+  }
+
+  /** The hold ran out and the render is still unknown: commands are dead-lettered. */
+  private void expireEarly(long now, Context ctx) throws Exception {
+    for (Inbound in : early.get()) {
+      if (in.command != null) {
+        RenderCommand c = in.command;
+        ctx.output(
+            DLQ,
+            deadLetter(
+                TopicNames.COMMANDS,
+                c.getRequestId(),
+                "UnknownRender",
+                c.getType()
+                    + " command "
+                    + c.getCommandId()
+                    + " for an unknown render (no request within "
+                    + EARLY_HOLD_MILLIS / 1000
+                    + " s)",
+                now));
+      } else {
+        earlyDropped.inc();
+      }
+    }
+    early.clear();
+    earlyMeta.clear();
   }
 
   /**
@@ -373,17 +500,6 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
   private void onCommand(RenderCommand c, long now, Context ctx, Collector<RenderStatus> out)
       throws Exception {
     RenderRecord rec = state.value();
-    if (rec == null) {
-      ctx.output(
-          DLQ,
-          deadLetter(
-              TopicNames.COMMANDS,
-              c.getRequestId(),
-              "UnknownRender",
-              c.getType() + " command " + c.getCommandId() + " for an unknown render",
-              now));
-      return;
-    }
     if (!rec.request.getTenant().equals(c.getTenant())) {
       ctx.output(
           DLQ,
@@ -437,9 +553,6 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
   private void onStageEvent(StageEvent e, long now, Context ctx, Collector<RenderStatus> out)
       throws Exception {
     RenderRecord rec = state.value();
-    if (rec == null) {
-      return;
-    }
     if (rec.terminal()) {
       // Not fenced (no later attempt refused it): the render is over, e.g. a heartbeat that crossed
       // the COMPLETED, progress that crossed a cancel. Counted apart from fencedEvents.
@@ -483,6 +596,20 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
           e.getTaskId(),
           rec.stage,
           rec.attempt);
+      return;
+    }
+    if (rec.running() && rec.workerId != null && !rec.workerId.equals(e.getWorkerId())) {
+      // A second runner of the running attempt: the scheduler took the release back before the
+      // first runner's STARTED was read (the orchestrator behind its input) and released it again.
+      // The worker whose STARTED came first owns the attempt; the other's results are refused.
+      fenced.inc();
+      secondRunners.inc();
+      LOG.info(
+          "fenced {} of {} from worker {}: the attempt runs on {}",
+          e.getType(),
+          e.getTaskId(),
+          e.getWorkerId(),
+          rec.workerId);
       return;
     }
     switch (e.getType()) {
@@ -681,6 +808,10 @@ final class RenderLifecycle extends KeyedProcessFunction<String, Inbound, Render
   public void onTimer(long ts, OnTimerContext ctx, Collector<RenderStatus> out) throws Exception {
     RenderRecord rec = state.value();
     if (rec == null) {
+      Tuple2<Long, Integer> meta = earlyMeta.value();
+      if (meta != null && ts >= meta.f0) {
+        expireEarly(ctx.timerService().currentProcessingTime(), ctx);
+      }
       return;
     }
     long now = ctx.timerService().currentProcessingTime();

@@ -205,6 +205,39 @@ class RenderLifecycleTest {
     assertThat(last().getWorkerId()).isEqualTo("w2");
   }
 
+  /**
+   * The scheduler took a release back (its STARTED unread within the dispatch lease) and released
+   * the same attempt to a second worker (BurstIT's duplicate): the worker whose STARTED came first
+   * owns the attempt; the second runner's events and its completion are refused.
+   */
+  @Test
+  void aSecondRunnerOfTheRunningAttemptIsFenced() throws Exception {
+    in(Fixtures.request("r-two"));
+    in(Fixtures.event("r-two", Stage.BASE, 1, StageEventType.STARTED, "w1"));
+    int n = statuses().size();
+    in(Fixtures.event("r-two", Stage.BASE, 1, StageEventType.STARTED, "w2"));
+    in(Fixtures.event("r-two", Stage.BASE, 1, StageEventType.PROGRESS, "w2"));
+    in(Fixtures.completed("r-two", Stage.BASE, 1, "w2"));
+    assertThat(statuses()).hasSize(n);
+    assertThat(last().getState()).isEqualTo(RenderState.RENDERING);
+    assertThat(last().getWorkerId()).isEqualTo("w1");
+    // w2's heartbeats keep nothing alive: the lease runs on w1's.
+    h.setProcessingTime(START + LEASE - 1);
+    in(Fixtures.event("r-two", Stage.BASE, 1, StageEventType.HEARTBEAT, "w2"));
+    h.setProcessingTime(START + LEASE + 1);
+    assertThat(last().getAttempt()).isEqualTo(2);
+
+    in(Fixtures.request("r-owner"));
+    in(Fixtures.event("r-owner", Stage.BASE, 1, StageEventType.STARTED, "w1"));
+    in(Fixtures.completed("r-owner", Stage.BASE, 1, "w2")); // refused
+    in(Fixtures.completed("r-owner", Stage.BASE, 1, "w1"));
+    assertThat(last().getState()).isEqualTo(RenderState.QUEUED);
+    assertThat(last().getStage()).isEqualTo(Stage.UPSCALE);
+    assertThat(side(RenderLifecycle.POOL))
+        .extracting(c -> c.task.getTaskId())
+        .containsExactly("r-two:BASE:1", "r-two:BASE:2", "r-owner:BASE:1", "r-owner:UPSCALE:1");
+  }
+
   @Test
   void retryableFailuresBackOffExponentiallyThenFail() throws Exception {
     in(Fixtures.request("r-5"));
@@ -464,8 +497,14 @@ class RenderLifecycleTest {
   }
 
   @Test
-  void commandsForUnknownRendersAreDeadLettered() throws Exception {
+  void commandsForUnknownRendersAreDeadLetteredOnceTheHoldRunsOut() throws Exception {
     in(Fixtures.cancel("nope"));
+    in(Fixtures.event("nope", Stage.BASE, 1, StageEventType.HEARTBEAT, "w1"));
+    assertThat(statuses()).isEmpty();
+    assertThat(side(RenderLifecycle.DLQ)).isEmpty();
+    h.setProcessingTime(START + RenderLifecycle.EARLY_HOLD_MILLIS - 1);
+    assertThat(side(RenderLifecycle.DLQ)).isEmpty();
+    h.setProcessingTime(START + RenderLifecycle.EARLY_HOLD_MILLIS);
     assertThat(statuses()).isEmpty();
     assertThat(side(RenderLifecycle.DLQ))
         .extracting(DeadLetter::getSourceTopic)
@@ -473,6 +512,54 @@ class RenderLifecycleTest {
     assertThat(side(RenderLifecycle.DLQ))
         .extracting(DeadLetter::getErrorClass)
         .containsExactly("UnknownRender");
+    // Expired means forgotten: a request arriving later starts from scratch.
+    in(Fixtures.request("nope"));
+    assertThat(states()).containsExactly("ACCEPTED/BASE", "QUEUED/BASE");
+  }
+
+  /**
+   * A job restored from an older checkpoint re-reads the topics side by side: here the worker's
+   * STARTED and COMPLETED of the first attempt come before the request (ClusterFaultIT's hang).
+   */
+  @Test
+  void stageEventsThatComeBeforeTheirRequestApplyOnceItArrives() throws Exception {
+    in(Fixtures.event("r-early", Stage.BASE, 1, StageEventType.STARTED, "w1"));
+    for (int step = 0; step < RenderLifecycle.EARLY_MAX + 10; step++) {
+      in(Fixtures.event("r-early", Stage.BASE, 1, StageEventType.PROGRESS, "w1"));
+    }
+    in(Fixtures.completed("r-early", Stage.BASE, 1, "w1"));
+    assertThat(statuses()).isEmpty();
+    h.setProcessingTime(START + 5_000);
+    in(Fixtures.request("r-early"));
+    assertThat(states()).startsWith("ACCEPTED/BASE", "QUEUED/BASE", "RENDERING/BASE");
+    assertThat(last().getState()).isEqualTo(RenderState.QUEUED);
+    assertThat(last().getStage()).isEqualTo(Stage.UPSCALE);
+    // The base task queued with the request is withdrawn: its worker already ran it.
+    assertThat(side(RenderLifecycle.POOL))
+        .extracting(c -> c.kind + " " + (c.task == null ? c.pool : c.task.getTaskId()))
+        .containsExactly("ENQUEUE r-early:BASE:1", "ENQUEUE r-early:UPSCALE:1", "REMOVE BASE");
+    // Applied once: the hold's timer is gone with it, nothing more happens when it would fire.
+    int before = statuses().size();
+    h.setProcessingTime(START + RenderLifecycle.EARLY_HOLD_MILLIS + 1);
+    assertThat(statuses()).hasSize(before);
+    assertThat(side(RenderLifecycle.DLQ)).isEmpty();
+  }
+
+  @Test
+  void aCancelThatComesBeforeItsRequestCancelsTheRenderAcrossARestore() throws Exception {
+    in(Fixtures.cancel("r-early-cancel"));
+    OperatorSubtaskState snap = h.snapshot(1, START);
+    h.close();
+    h = harness();
+    h.setup();
+    h.initializeState(snap);
+    h.open();
+    in(Fixtures.request("r-early-cancel"));
+    assertThat(states()).containsExactly("ACCEPTED/BASE", "QUEUED/BASE", "CANCELLED/BASE");
+    assertThat(side(RenderLifecycle.POOL))
+        .extracting(c -> c.kind)
+        .containsExactly(PoolCommand.Kind.ENQUEUE, PoolCommand.Kind.REMOVE);
+    assertThat(side(RenderLifecycle.DLQ)).isEmpty();
   }
 
   @Test
