@@ -199,7 +199,15 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
           backlog.remove(c.requestId);
         }
         v.published.remove(c.requestId);
-        v.removeReleased(c.requestId);
+        // A release on its way to a worker holds that worker's slot until the worker confirms it
+        // (it runs or skips the task) or the lease runs out: forgetting it here would leave the
+        // slot counted busy until the lease (the restarted job's stall OrchestratorRestartIT
+        // found), so it is only marked.
+        QueuedTask r = v.released.get(c.requestId);
+        if (r != null && !r.withdrawn) {
+          r.withdrawn = true;
+          v.putReleased(c.requestId, r);
+        }
       }
       case REPRIORITIZE -> {
         QueuedTask q = order.contains(c.requestId) ? backlog.get(c.requestId) : null;
@@ -340,6 +348,9 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
       return;
     }
     v.removeReleased(requestId);
+    if (q.withdrawn) {
+      return;
+    }
     q.workerId = null;
     backlog.put(requestId, q);
     v.order.add(v.order.entry(requestId, q.tenant, q.priority, q.deadline, q.seq));

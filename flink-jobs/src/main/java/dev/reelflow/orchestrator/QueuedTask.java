@@ -24,5 +24,12 @@ public class QueuedTask {
 
   public long dispatchedAt;
 
+  /**
+   * Released, then removed (cancelled, or completed by a runner the lifecycle already knew): kept
+   * until its worker confirms it or the lease runs out, so the worker's slot stays counted busy
+   * meanwhile, but never released again.
+   */
+  public boolean withdrawn;
+
   public QueuedTask() {}
 }

@@ -222,6 +222,37 @@ class DispatchSchedulerTest {
   }
 
   /**
+   * A release removed on its way to the worker (a cancel right after dispatch, or a task whose
+   * runner the lifecycle already knew after a restore): the worker's slot stays counted busy until
+   * the worker confirms the task, not until the lease runs out; and the removed task is never
+   * released again.
+   */
+  @Test
+  void aRemovedReleaseHoldsItsSlotOnlyUntilItsWorkerSpeaksAndIsNeverReleasedAgain()
+      throws Exception {
+    in(enqueue("a", "t1", 5, null));
+    in(enqueue("b", "t1", 5, null));
+    ready("w1", 1, List.of(0), List.of());
+    in(PoolCommand.remove("BASE", "a"));
+    assertThat(released()).containsExactly("a");
+    h.setProcessingTime(START + 1_000);
+    started("a", "w1"); // the worker got it (and ran or skipped it)
+    h.setProcessingTime(START + 2_000);
+    ready("w1", 1, List.of(0), List.of());
+    assertThat(released()).containsExactly("a", "b");
+    started("b", "w1");
+
+    in(enqueue("c", "t1", 5, null));
+    ready("w2", 1, List.of(1), List.of());
+    assertThat(released()).containsExactly("a", "b", "c");
+    in(PoolCommand.remove("BASE", "c"));
+    h.setProcessingTime(START + 2 * LEASE);
+    ready("w2", 1, List.of(1), List.of());
+    ready("w3", 1, List.of(2), List.of());
+    assertThat(released()).containsExactly("a", "b", "c");
+  }
+
+  /**
    * A worker that skipped its release (a duplicate, or a stage already rendered) and announced its
    * slot free again must get work after the lease, not be counted busy until a READY that an idle
    * worker never sends again.

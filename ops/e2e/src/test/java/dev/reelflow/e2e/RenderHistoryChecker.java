@@ -369,7 +369,9 @@ final class RenderHistoryChecker {
       if (e.getType() != StageEventType.COMPLETED) {
         continue;
       }
-      perAttempt.merge(e.getTaskId(), 1, Integer::sum);
+      if (!secondRunner(e, statuses)) {
+        perAttempt.merge(e.getTaskId(), 1, Integer::sum);
+      }
       if (!fenced(e, statuses) && !superseded(e, statuses)) {
         accepted.merge(e.getStage(), 1, Integer::sum);
       }
@@ -451,10 +453,30 @@ final class RenderHistoryChecker {
   }
 
   /**
+   * Whether the event came from a second runner of its attempt: the orchestrator's running status
+   * of that stage and attempt names another worker (the one whose STARTED came first owns the
+   * attempt; a release taken back and released again can reach a second worker).
+   */
+  static boolean secondRunner(StageEvent e, List<RenderStatus> statuses) {
+    for (RenderStatus s : statuses) {
+      if ((s.getState() == RenderState.RENDERING || s.getState() == RenderState.UPSCALING)
+          && s.getStage() == e.getStage()
+          && s.getAttempt() == e.getAttempt()
+          && s.getWorkerId() != null) {
+        return !s.getWorkerId().equals(e.getWorkerId());
+      }
+    }
+    return false;
+  }
+
+  /**
    * Whether the orchestrator had already moved past the event's attempt when it was sent: a status
    * of a later attempt of the same stage, of a later stage, or a final state, published before it.
    */
   static boolean fenced(StageEvent e, List<RenderStatus> statuses) {
+    if (secondRunner(e, statuses)) {
+      return true;
+    }
     for (RenderStatus s : statuses) {
       if (s.getUpdatedAt().isAfter(e.getAt())) {
         continue;

@@ -114,19 +114,22 @@ class RenderHistoryCheckerTest {
   }
 
   void status(String id, RenderState state, int attempt, long seq, long atSeconds) {
-    statuses.add(
-        RenderStatus.newBuilder()
-            .setRequestId(id)
-            .setTenant(TENANT)
-            .setState(state)
-            .setStage(Stage.BASE)
-            .setAttempt(attempt)
-            .setAttempts(Math.max(1, attempt))
-            .setPrompt("a fabricated render")
-            .setVersion(seq << 20)
-            .setCreatedAt(T0)
-            .setUpdatedAt(T0.plusSeconds(atSeconds))
-            .build());
+    statuses.add(statusOf(id, state, attempt, seq, atSeconds));
+  }
+
+  RenderStatus statusOf(String id, RenderState state, int attempt, long seq, long atSeconds) {
+    return RenderStatus.newBuilder()
+        .setRequestId(id)
+        .setTenant(TENANT)
+        .setState(state)
+        .setStage(Stage.BASE)
+        .setAttempt(attempt)
+        .setAttempts(Math.max(1, attempt))
+        .setPrompt("a fabricated render")
+        .setVersion(seq << 20)
+        .setCreatedAt(T0)
+        .setUpdatedAt(T0.plusSeconds(atSeconds))
+        .build();
   }
 
   void event(String id, int attempt, StageEventType type, long atSeconds) {
@@ -240,6 +243,42 @@ class RenderHistoryCheckerTest {
     RenderHistoryChecker.Result r = check();
     assertThat(r.violations()).isEmpty();
     assertThat(r.duplicated()).isZero();
+  }
+
+  /**
+   * BurstIT's case: a release taken back before its STARTED was read went to a second worker too.
+   * The orchestrator's running status names the first runner; the second runner's completion was
+   * refused (fenced), not a duplicate. The first runner completing twice still is one.
+   */
+  @Test
+  void aSecondRunnersCompletionIsFencedButTheOwnersSecondIsADuplicate() {
+    history.acknowledged("r-1");
+    status("r-1", RenderState.ACCEPTED, 0, 1, 1);
+    statuses.add(
+        RenderStatus.newBuilder(statusOf("r-1", RenderState.RENDERING, 1, 2, 3))
+            .setWorkerId("w-1")
+            .build());
+    event("r-1", 1, StageEventType.STARTED, 2);
+    StageEvent second =
+        StageEvent.newBuilder(events.get(events.size() - 1))
+            .setEventId("second-runner")
+            .setWorkerId("w-other")
+            .setType(StageEventType.COMPLETED)
+            .setAt(T0.plusSeconds(8))
+            .build();
+    events.add(second);
+    event("r-1", 1, StageEventType.COMPLETED, 9);
+    status("r-1", RenderState.SUCCEEDED, 1, 3, 10);
+    publishFinals("r-1");
+    RenderHistoryChecker.Result r = check();
+    assertThat(r.violations()).isEmpty();
+    assertThat(r.duplicated()).isZero();
+    assertThat(r.fencedLateResults()).isEqualTo(1);
+
+    event("r-1", 1, StageEventType.COMPLETED, 11);
+    r = check();
+    assertThat(r.duplicated()).isEqualTo(1);
+    assertThat(r.violations()).anyMatch(v -> v.contains("r-1:BASE:1 completed 2 times"));
   }
 
   @Test
