@@ -76,6 +76,16 @@ class RenderLifecycleTest {
     h.processElement(new StreamRecord<>(i));
   }
 
+  /** Snapshots the lifecycle at {@code at} and restores it into a new harness. */
+  private void restore(long at) throws Exception {
+    OperatorSubtaskState snap = h.snapshot(1, at);
+    h.close();
+    h = harness();
+    h.setup();
+    h.initializeState(snap);
+    h.open();
+  }
+
   private List<RenderStatus> statuses() {
     return h.extractOutputValues();
   }
@@ -424,12 +434,7 @@ class RenderLifecycleTest {
     in(Fixtures.completed("r-22", Stage.BASE, 1, "w1"));
     assertThat(last().getState()).isEqualTo(RenderState.SUCCEEDED);
 
-    OperatorSubtaskState snap = h.snapshot(1, START + 20_000);
-    h.close();
-    h = harness();
-    h.setup();
-    h.initializeState(snap);
-    h.open();
+    restore(START + 20_000);
     h.setProcessingTime(START + 20_000);
     // Learned: a base stage of this resolution takes about 20 s.
     RenderRequest tight = Fixtures.request("r-23", "demo", 5, UpscaleTarget.NONE);
@@ -548,12 +553,7 @@ class RenderLifecycleTest {
   @Test
   void aCancelThatComesBeforeItsRequestCancelsTheRenderAcrossARestore() throws Exception {
     in(Fixtures.cancel("r-early-cancel"));
-    OperatorSubtaskState snap = h.snapshot(1, START);
-    h.close();
-    h = harness();
-    h.setup();
-    h.initializeState(snap);
-    h.open();
+    restore(START);
     in(Fixtures.request("r-early-cancel"));
     assertThat(states()).containsExactly("ACCEPTED/BASE", "QUEUED/BASE", "CANCELLED/BASE");
     assertThat(side(RenderLifecycle.POOL))
@@ -566,12 +566,7 @@ class RenderLifecycleTest {
   void stateSurvivesASnapshotAndRestore() throws Exception {
     in(Fixtures.request("r-12"));
     in(Fixtures.event("r-12", Stage.BASE, 1, StageEventType.STARTED, "w1"));
-    OperatorSubtaskState snap = h.snapshot(1, START);
-    h.close();
-    h = harness();
-    h.setup();
-    h.initializeState(snap);
-    h.open();
+    restore(START);
     in(Fixtures.completed("r-12", Stage.BASE, 1, "w1"));
     assertThat(last().getState()).isEqualTo(RenderState.QUEUED);
     assertThat(last().getStage()).isEqualTo(Stage.UPSCALE);
@@ -588,13 +583,8 @@ class RenderLifecycleTest {
   void aRestoredLeaseWaitsOneLeaseForTheHeartbeatsOfLiveWorkers() throws Exception {
     in(Fixtures.request("r-13"));
     in(Fixtures.event("r-13", Stage.BASE, 1, StageEventType.STARTED, "w1"));
-    OperatorSubtaskState snap = h.snapshot(1, START);
-    h.close();
+    restore(START);
     // the failover took longer than the lease: the restored deadline has passed
-    h = harness();
-    h.setup();
-    h.initializeState(snap);
-    h.open();
     long restoredAt = START + 3 * LEASE;
     h.setProcessingTime(restoredAt);
     assertThat(statuses()).isEmpty(); // not fenced at once
