@@ -17,6 +17,7 @@ import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -103,8 +104,23 @@ final class StageEvents {
     worker(type, freeSlots, totalSlots, owned, running, null);
   }
 
-  /** A worker event that also says what the engine is doing ({@code engine} may be null). */
-  void worker(
+  /**
+   * Set when a worker event was handed to the producer but not delivered (the broker refused it or
+   * its delivery timed out); see {@link #takeUndeliveredWorkerEvent()}.
+   */
+  private final AtomicBoolean undeliveredWorkerEvent = new AtomicBoolean();
+
+  /** Whether a worker event went undelivered since the last call (and clears it). */
+  boolean takeUndeliveredWorkerEvent() {
+    return undeliveredWorkerEvent.getAndSet(false);
+  }
+
+  /**
+   * A worker event that also says what the engine is doing ({@code engine} may be null). Returns
+   * false when it could not be sent at all (the schema registry or the producer refused it), so the
+   * caller can announce again later; never throws.
+   */
+  boolean worker(
       WorkerEventType type,
       int freeSlots,
       int totalSlots,
@@ -133,12 +149,15 @@ final class StageEvents {
           new ProducerRecord<>(Topics.WORKER_EVENTS, me.workerId(), e),
           (md, ex) -> {
             if (ex != null) {
+              undeliveredWorkerEvent.set(true);
               LOG.warn("worker event {} not delivered: {}", type, ex.toString());
             }
           });
+      return true;
     } catch (RuntimeException ex) {
-      // Serialization (registry) or producer failure: announcements repeat, never kill the worker.
+      // Serialization (registry) or producer failure: the worker announces again, never dies.
       LOG.warn("worker event {} not sent: {}", type, ex.toString());
+      return false;
     }
   }
 

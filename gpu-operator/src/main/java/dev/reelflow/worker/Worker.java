@@ -231,6 +231,7 @@ final class Worker implements Runnable {
     while (true) {
       commitFinished();
       watchEngine();
+      reannounceIfLost();
       if (draining) {
         if (!announcedDraining) {
           announcedDraining = true;
@@ -616,11 +617,51 @@ final class Worker implements Runnable {
   private void announceIdle(EngineStatus now, List<String> taken) {
     if (now.isReady()) {
       consumer.resume(consumer.assignment());
-      events.worker(WorkerEventType.READY, 1, 1, owned, taken, now);
     } else {
       consumer.pause(consumer.assignment());
-      events.worker(WorkerEventType.READY, 0, 1, owned, taken, now);
     }
+    boolean sent =
+        events.worker(WorkerEventType.READY, now.isReady() ? 1 : 0, 1, owned, taken, now);
+    noteAnnounced(sent, taken);
+  }
+
+  /** When to announce the idle slot again (System.nanoTime()), 0 when the last one went out. */
+  private long reannounceAtNanos;
+
+  /** The releases the lost announcement confirmed, repeated by the next one. */
+  private List<String> reannounceTaken = List.of();
+
+  private static final long REANNOUNCE_NANOS = Duration.ofSeconds(1).toNanos();
+
+  private void noteAnnounced(boolean sent, List<String> taken) {
+    if (sent) {
+      reannounceAtNanos = 0;
+      reannounceTaken = List.of();
+    } else {
+      reannounceAtNanos = System.nanoTime() + REANNOUNCE_NANOS;
+      reannounceTaken = taken;
+    }
+  }
+
+  /**
+   * On the poll thread: an idle slot whose READY was not sent (the schema registry down: a worker
+   * started during a registry restart has no cached schema) or not delivered says it again, every
+   * second until it goes out. Otherwise the scheduler never learns of the slot and an idle worker
+   * sends nothing else (BrokerFaultIT's scenario 7 at full size).
+   */
+  private void reannounceIfLost() {
+    if (events.takeUndeliveredWorkerEvent() && reannounceAtNanos == 0) {
+      reannounceAtNanos = System.nanoTime();
+    }
+    if (reannounceAtNanos == 0
+        || running != null
+        || draining
+        || joined.getCount() != 0
+        || System.nanoTime() - reannounceAtNanos < 0) {
+      return;
+    }
+    LOG.info("worker {}: announcing the idle slot again (the last announcement was lost)", id);
+    announceIdle(engineStatus, reannounceTaken);
   }
 
   private void commit(TopicPartition tp, long nextOffset) {
@@ -722,13 +763,15 @@ final class Worker implements Runnable {
       }
       joined.countDown();
       if (!draining) {
-        events.worker(
-            WorkerEventType.READY,
-            running == null && engine.isReady() ? 1 : 0,
-            1,
-            owned,
-            runningIds(),
-            engine);
+        boolean sent =
+            events.worker(
+                WorkerEventType.READY,
+                running == null && engine.isReady() ? 1 : 0,
+                1,
+                owned,
+                runningIds(),
+                engine);
+        noteAnnounced(sent, List.of());
       }
       LOG.info("worker {} owns partitions {} of {}", id, owned, topic);
     }

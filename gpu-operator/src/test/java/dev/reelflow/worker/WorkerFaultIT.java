@@ -137,6 +137,31 @@ class WorkerFaultIT {
     assertThat(log("w-drain")).contains("worker config").contains("s3.secret-key = ********");
   }
 
+  /**
+   * A worker started while the schema registry is down (its client has no cached schema) cannot
+   * send its READY; it must say it again once the registry is back, or the scheduler never learns
+   * of the slot (BrokerFaultIT's scenario 7 at full size hung on this).
+   */
+  @Test
+  void aReadyTheRegistryRefusedIsSentAgainOnceTheRegistryIsBack() throws Exception {
+    STACK.stack().registry().stop();
+    try {
+      startJvm("w-registry", config("w-registry", 0.1));
+      long end = System.nanoTime() + WAIT.toNanos();
+      while (!Files.exists(dir.resolve("w-registry.log"))
+          || !log("w-registry").contains("worker event READY not sent")) {
+        assertThat(System.nanoTime()).as("the worker tried to announce").isLessThan(end);
+        Thread.sleep(100);
+      }
+      Thread.sleep(1_500); // it keeps failing meanwhile: nothing announced, nothing lost
+    } finally {
+      STACK.stack().registry().start();
+    }
+    WorkerEvent ready = orch.awaitReady("w-registry", WAIT);
+    assertThat(ready).as("READY from w-registry after the registry came back").isNotNull();
+    assertThat(log("w-registry")).contains("announcing the idle slot again");
+  }
+
   @Test
   void destroyedWorkersTaskIsRedispatchedAsAttempt2AndCompletesExactlyOnce() throws Exception {
     Map<String, String> cfgB = config("w-b", 0.1);
