@@ -10,17 +10,20 @@ import dev.reelflow.schemas.avro.StageEventType;
 import dev.reelflow.schemas.avro.WorkerEvent;
 import dev.reelflow.schemas.avro.WorkerEventType;
 import dev.reelflow.worker.spi.EngineStatus;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,9 +44,19 @@ final class StageEvents {
   private final Producer<String, SpecificRecord> producer;
   private final Identity me;
 
+  /**
+   * How long a final event's acknowledgement is awaited at a time (of {@link #FINAL_SEND_TRIES}).
+   */
+  private final Duration ackWait;
+
   StageEvents(Producer<String, SpecificRecord> producer, Identity me) {
+    this(producer, me, Duration.ofSeconds(30));
+  }
+
+  StageEvents(Producer<String, SpecificRecord> producer, Identity me, Duration ackWait) {
     this.producer = producer;
     this.me = me;
+    this.ackWait = ackWait;
   }
 
   Identity identity() {
@@ -185,13 +198,28 @@ final class StageEvents {
 
   private void sendAcked(StageEvent e) throws EventDeliveryException, InterruptedException {
     Exception last = null;
+    Future<RecordMetadata> inFlight = null;
     for (int i = 1; i <= FINAL_SEND_TRIES; i++) {
       try {
-        producer
-            .send(new ProducerRecord<>(Topics.STAGE_EVENTS, e.getRequestId(), e))
-            .get(30, TimeUnit.SECONDS);
+        if (inFlight == null) {
+          inFlight = producer.send(new ProducerRecord<>(Topics.STAGE_EVENTS, e.getRequestId(), e));
+        }
+        inFlight.get(ackWait.toMillis(), TimeUnit.MILLISECONDS);
         return;
-      } catch (ExecutionException | TimeoutException | RuntimeException ex) {
+      } catch (TimeoutException ex) {
+        // Still in flight: the producer retries it until its delivery timeout. Sending it again
+        // would write a second copy of the same event once the broker answers (a broker frozen
+        // past the wait did that: two COMPLETED records of one attempt), so wait on this one.
+        last = ex;
+        LOG.warn(
+            "{} event of {} not acknowledged within {} ms (wait {}/{}), still in flight",
+            e.getType(),
+            e.getTaskId(),
+            ackWait.toMillis(),
+            i,
+            FINAL_SEND_TRIES);
+      } catch (ExecutionException | RuntimeException ex) {
+        inFlight = null;
         last = ex;
         LOG.warn(
             "{} event of {} not acknowledged (try {}/{}): {}",

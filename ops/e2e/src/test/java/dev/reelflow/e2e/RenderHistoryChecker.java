@@ -365,8 +365,10 @@ final class RenderHistoryChecker {
     boolean duplicate = false;
     Map<String, Integer> perAttempt = new LinkedHashMap<>();
     Map<Stage, Integer> accepted = new HashMap<>();
+    Set<String> seen = new HashSet<>();
     for (StageEvent e : events) {
-      if (e.getType() != StageEventType.COMPLETED) {
+      // A record written twice (a producer retry) is one event: its id is the same.
+      if (e.getType() != StageEventType.COMPLETED || !seen.add(e.getEventId())) {
         continue;
       }
       if (!secondRunner(e, statuses)) {

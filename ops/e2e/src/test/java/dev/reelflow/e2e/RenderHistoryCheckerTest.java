@@ -204,10 +204,20 @@ class RenderHistoryCheckerTest {
     assertThat(r.passed()).isFalse();
   }
 
+  /** A producer's retry wrote one COMPLETED twice: the same event id, so one completion. */
+  @Test
+  void oneCompletionWrittenTwiceIsNotADuplicate() {
+    succeeded("r-1");
+    event("r-1", 1, StageEventType.COMPLETED, 9); // the same event id as succeeded()'s
+    RenderHistoryChecker.Result r = check();
+    assertThat(r.violations()).isEmpty();
+    assertThat(r.duplicated()).isZero();
+  }
+
   @Test
   void aStageCompletedTwiceInOneEpochIsADuplicate() {
     succeeded("r-1");
-    event("r-1", 1, StageEventType.COMPLETED, 9);
+    event("r-1", 1, StageEventType.COMPLETED, 12);
     RenderHistoryChecker.Result r = check();
     assertThat(r.duplicated()).isEqualTo(1);
     assertThat(r.violations()).anyMatch(v -> v.contains("r-1:BASE:1 completed 2 times"));
