@@ -225,6 +225,9 @@ final class Worker implements Runnable {
   /** On the poll thread: task records skipped (duplicate or fenced) since the last poll. */
   private final List<String> skippedUnannounced = new ArrayList<>();
 
+  /** On the poll thread: a record read after its lease was skipped since the last poll. */
+  private boolean skippedStale;
+
   private void loop() {
     boolean announcedDraining = false;
     Duration poll = shared.config().pollTimeout();
@@ -270,16 +273,17 @@ final class Worker implements Runnable {
         }
         accept(rec);
       }
-      if (!skippedUnannounced.isEmpty() && running == null && !draining) {
+      if ((!skippedUnannounced.isEmpty() || skippedStale) && running == null && !draining) {
         // The scheduler counts a release against our slot until we speak: after skipping one
-        // (duplicate or fenced) and taking nothing else, say the slot is free, or an idle slot
-        // stays counted busy (the dispatch stall BurstIT found). The READY lists the skipped
-        // tasks as taken, which confirms their releases, so the scheduler does not dispatch them
-        // again (a loop after a restore). A task taken instead announces itself (STARTED) and
-        // the slot when it ends.
+        // (duplicate, fenced or stale) and taking nothing else, say the slot is free, or an idle
+        // slot stays counted busy (the dispatch stall BurstIT found). The READY lists the
+        // duplicate and fenced tasks as taken, which confirms their releases, so the scheduler
+        // does not dispatch them again (a loop after a restore). A task taken instead announces
+        // itself (STARTED) and the slot when it ends.
         announceIdle(engineStatus, List.copyOf(skippedUnannounced));
       }
       skippedUnannounced.clear();
+      skippedStale = false;
     }
   }
 
@@ -297,21 +301,30 @@ final class Worker implements Runnable {
       return;
     }
     TaskLedger.Verdict v = shared.ledger().admit(task);
+    boolean stale = false;
     if (v == TaskLedger.Verdict.RUN && leaseExpired(task)) {
-      // Never started within its lease: the orchestrator has re-queued it as attempt+1 by now
-      // (e.g. a record left behind by a worker that died), so this attempt is fenced.
+      // Read more than a lease after its release (left behind by a worker that died, or held up
+      // by a broker outage): the scheduler has taken that release back and released the task
+      // again with a new dispatch time, or will, so this record is not run.
       v = TaskLedger.Verdict.FENCED;
+      stale = true;
       shared.ledger().ended(task.getTaskId());
     }
     if (v == TaskLedger.Verdict.DUPLICATE || v == TaskLedger.Verdict.FENCED) {
       LOG.info(
           "skipping {} task {} (offset {})",
-          v.name().toLowerCase(),
+          stale ? "stale" : v.name().toLowerCase(),
           task.getTaskId(),
           rec.offset());
       shared.metrics().tasks.labelValues(pool.name(), v.name().toLowerCase()).inc();
       commit(tp, rec.offset() + 1);
-      skippedUnannounced.add(task.getTaskId());
+      if (stale) {
+        // Not listed as taken: the new release has the same task id, and confirming it would
+        // leave it to nobody (BrokerFaultIT at full size: a render stayed QUEUED for good).
+        skippedStale = true;
+      } else {
+        skippedUnannounced.add(task.getTaskId());
+      }
       return;
     }
     consumer.pause(consumer.assignment());

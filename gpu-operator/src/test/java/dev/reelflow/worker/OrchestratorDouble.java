@@ -190,7 +190,12 @@ final class OrchestratorDouble implements AutoCloseable {
 
   /** Writes a task to an explicit partition (as the dispatch scheduler does). */
   void dispatch(RenderTask task, int partition) throws Exception {
-    RenderTask t = RenderTask.newBuilder(task).setDispatchedAt(Instant.now()).build();
+    dispatch(task, partition, Instant.now());
+  }
+
+  /** As {@link #dispatch(RenderTask, int)}, as if released at {@code dispatchedAt}. */
+  void dispatch(RenderTask task, int partition, Instant dispatchedAt) throws Exception {
+    RenderTask t = RenderTask.newBuilder(task).setDispatchedAt(dispatchedAt).build();
     producer.send(new ProducerRecord<>(Topics.TASKS_BASE, partition, t.getRequestId(), t)).get();
   }
 

@@ -18,6 +18,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
@@ -101,6 +102,32 @@ class WorkerRuntimeIT {
             orch.events(task.getTaskId()).stream()
                 .filter(e -> e.getType() == StageEventType.COMPLETED))
         .hasSize(1);
+  }
+
+  /**
+   * A record read more than a lease after its release (held up by a broker outage) is skipped, and
+   * the READY that frees the slot does not list it as taken: the scheduler releases that task again
+   * under the same id, and confirming it would leave the new release to nobody.
+   */
+  @Test
+  void aRecordReadAfterItsLeaseIsSkippedWithoutConfirmingItsTaskAsTaken() throws Exception {
+    int partition = partitionOf(WORKER);
+    RenderTask task = OrchestratorDouble.task("r-stale", 1, 17, 2, false, 1_000);
+    Instant before = Instant.now();
+    orch.dispatch(task, partition, before.minusSeconds(5));
+    WorkerEvent ready =
+        orch.awaitWorker(
+            e ->
+                e.getWorkerId().equals(WORKER)
+                    && e.getType() == WorkerEventType.READY
+                    && e.getAt().isAfter(before),
+            WAIT);
+    assertThat(ready.getFreeSlots()).isEqualTo(1);
+    assertThat(ready.getRunningTaskIds()).doesNotContain(task.getTaskId());
+    assertThat(orch.events(task.getTaskId())).isEmpty();
+    // Released again, on time: it runs.
+    orch.dispatch(task, partition);
+    orch.await(task.getTaskId(), StageEventType.COMPLETED, WAIT);
   }
 
   @Test
