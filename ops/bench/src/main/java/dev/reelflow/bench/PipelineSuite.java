@@ -146,42 +146,7 @@ public final class PipelineSuite implements BenchSuite {
     OrchestratorRig.Settings settings =
         new OrchestratorRig.Settings(
             p.workers(), mode, "hashmap", Duration.ofMillis(500), p.lease(), Duration.ofSeconds(5));
-    Figure.Builder p50 =
-        new Figure.Builder(
-            "dispatch latency p50, idle pool (" + m + ")",
-            "ms",
-            "Kafka produce-to-consume round trip p50",
-            Figure.BaselineKind.MEASURED);
-    Figure.Builder p99 =
-        new Figure.Builder(
-            "dispatch latency p99, idle pool (" + m + ")",
-            "ms",
-            "Kafka produce-to-consume round trip p99",
-            Figure.BaselineKind.MEASURED);
-    Figure.Builder makespan =
-        new Figure.Builder(
-            "makespan, " + p.busyTasks() + " tasks on " + p.workers() + " workers",
-            "s",
-            "ideal makespan (tasks x duration / workers)",
-            Figure.BaselineKind.IDEAL);
-    Figure.Builder busy =
-        new Figure.Builder(
-            "busy fraction, " + p.busyTasks() + " tasks on " + p.workers() + " workers",
-            "fraction",
-            "every worker busy (1.0)",
-            Figure.BaselineKind.IDEAL);
-    Figure.Builder fair =
-        new Figure.Builder(
-            "fairness: tenant B's render behind A's " + p.fairBulk() + ", wait until start",
-            "ms",
-            "FIFO wait behind the bulk (its ideal makespan)",
-            Figure.BaselineKind.IDEAL);
-    Figure.Builder prio =
-        new Figure.Builder(
-            "priority: a priority-9 render behind the bulk, wait until start",
-            "ms",
-            "FIFO wait behind the bulk (its ideal makespan)",
-            Figure.BaselineKind.IDEAL);
+    PoolFigures f = PoolFigures.of(m, "render", p.busyTasks(), p.workers(), p.fairBulk());
     Figure.Builder killed =
         new Figure.Builder(
             "worker killed mid-task: task start to next attempt at another worker",
@@ -237,22 +202,22 @@ public final class PipelineSuite implements BenchSuite {
           double[] rt =
               roundTrip(rig.bootstrapServers(), p.latencyRequests(), p.latencyGapMillis());
           double[] lat = latency(ctx, rig, workers, p, tag);
-          p50.add(lat[0], rt[0]);
-          p99.add(lat[1], rt[1]);
+          f.p50().add(lat[0], rt[0]);
+          f.p99().add(lat[1], rt[1]);
           if (!full) {
             continue;
           }
           double window = busy(ctx, rig, workers, p, tag);
           double ideal = p.busyTasks() * p.taskMillis() / (double) p.workers() / 1000.0;
-          makespan.add(window, ideal);
-          busy.add(ideal / window, 1.0);
+          f.makespan().add(window, ideal);
+          f.busy().add(ideal / window, 1.0);
           long[] waits = fairness(rig, workers, p, tag);
           double fifo = p.fairBulk() * p.taskMillis() / (double) p.workers();
           if (waits[0] >= 0) {
-            fair.add(waits[0], fifo);
+            f.fair().add(waits[0], fifo);
           }
           if (waits[1] >= 0) {
-            prio.add(waits[1], fifo);
+            f.prio().add(waits[1], fifo);
           }
         }
         for (int rep = 0; rep < runtime.size(); rep++) {
@@ -279,7 +244,7 @@ public final class PipelineSuite implements BenchSuite {
         }
       }
     }
-    out.figure(p50).figure(p99).figure(makespan).figure(busy).figure(fair).figure(prio);
+    f.addTo(out);
     out.figure(killed).figure(runtimeMakespan).figure(runtimeGap50).figure(runtimeGap99);
   }
 

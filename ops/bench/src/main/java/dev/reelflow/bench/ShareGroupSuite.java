@@ -95,42 +95,8 @@ public final class ShareGroupSuite implements BenchSuite {
     if (!p.holdPhases()) {
       out.note("size tiny skips the killed and frozen worker (each waits out a record lock)");
     }
-    Figure.Builder p50 =
-        new Figure.Builder(
-            "dispatch latency p50, idle pool (produce to acquired)",
-            "ms",
-            "Kafka produce-to-consume round trip p50",
-            Figure.BaselineKind.MEASURED);
-    Figure.Builder p99 =
-        new Figure.Builder(
-            "dispatch latency p99, idle pool (produce to acquired)",
-            "ms",
-            "Kafka produce-to-consume round trip p99",
-            Figure.BaselineKind.MEASURED);
-    Figure.Builder makespan =
-        new Figure.Builder(
-            "makespan, " + p.busyTasks() + " tasks on " + p.workers() + " workers",
-            "s",
-            "ideal makespan (tasks x duration / workers)",
-            Figure.BaselineKind.IDEAL);
-    Figure.Builder busy =
-        new Figure.Builder(
-            "busy fraction, " + p.busyTasks() + " tasks on " + p.workers() + " workers",
-            "fraction",
-            "every worker busy (1.0)",
-            Figure.BaselineKind.IDEAL);
-    Figure.Builder fair =
-        new Figure.Builder(
-            "fairness: tenant B's task behind A's " + p.fairBulk() + ", wait until start",
-            "ms",
-            "FIFO wait behind the bulk (its ideal makespan)",
-            Figure.BaselineKind.IDEAL);
-    Figure.Builder prio =
-        new Figure.Builder(
-            "priority: a priority-9 task behind the bulk, wait until start",
-            "ms",
-            "FIFO wait behind the bulk (its ideal makespan)",
-            Figure.BaselineKind.IDEAL);
+    PoolFigures f =
+        PoolFigures.of("produce to acquired", "task", p.busyTasks(), p.workers(), p.fairBulk());
     Figure.Builder killed =
         new Figure.Builder(
             "worker killed (SIGKILL) holding a task: acquired to acquired by another worker",
@@ -198,21 +164,21 @@ public final class ShareGroupSuite implements BenchSuite {
           double[] rt =
               PipelineSuite.roundTrip(bootstrap, p.latencyRequests(), p.latencyGapMillis());
           double[] lat = latency(ctx, pool, producer, p, tag);
-          p50.add(lat[0], rt[0]);
-          p99.add(lat[1], rt[1]);
+          f.p50().add(lat[0], rt[0]);
+          f.p99().add(lat[1], rt[1]);
           double window = busy(ctx, pool, producer, p, tag, out);
           double ideal = p.busyTasks() * p.taskMillis() / (double) p.workers() / 1000.0;
-          makespan.add(window, ideal);
-          busy.add(ideal / window, 1.0);
+          f.makespan().add(window, ideal);
+          f.busy().add(ideal / window, 1.0);
           long[] waits = fairness(pool, producer, p, tag);
           double fifo = p.fairBulk() * p.taskMillis() / (double) p.workers();
           if (waits[0] >= 0) {
-            fair.add(waits[0], fifo);
+            f.fair().add(waits[0], fifo);
           } else {
             out.note("fairness repetition " + rep + ": tenant B's task did not start in time");
           }
           if (waits[1] >= 0) {
-            prio.add(waits[1], fifo);
+            f.prio().add(waits[1], fifo);
           } else {
             out.note("priority repetition " + rep + ": the priority-9 task did not start in time");
           }
@@ -238,7 +204,7 @@ public final class ShareGroupSuite implements BenchSuite {
         }
       }
     }
-    out.figure(p50).figure(p99).figure(makespan).figure(busy).figure(fair).figure(prio);
+    f.addTo(out);
     out.figure(killed).figure(frozen);
     return out.build();
   }
