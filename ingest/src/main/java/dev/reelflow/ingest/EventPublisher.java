@@ -2,19 +2,56 @@ package dev.reelflow.ingest;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
 
 /**
  * Where accepted requests go. The Kafka implementation is {@link KafkaEventPublisher}; tests use an
- * in-memory double. Both methods return only after the broker acknowledged every record, or throw
- * {@link PublishException} and then nothing of the call is visible to read_committed readers
- * ({@link #sendAll}) or the single record was not acknowledged ({@link #send}).
+ * in-memory double. {@link #send} and {@link #sendAll} return only after the broker acknowledged
+ * every record, or throw {@link PublishException} and then nothing of the call is visible to
+ * read_committed readers ({@link #sendAll}) or the single record was not acknowledged ({@link
+ * #send}).
  */
 interface EventPublisher extends AutoCloseable {
 
   /** One record, key and value; the value is an Avro record, raw bytes, or null (tombstone). */
   record Outgoing(String topic, String key, Object value) {}
 
-  void send(Outgoing record) throws PublishException;
+  /**
+   * One record, answered when the broker acknowledged it: the future completes normally, or
+   * exceptionally with a {@link PublishException}. Lets a request thread go back to the pool
+   * instead of parking until the acknowledgement (the single-POST path).
+   */
+  CompletableFuture<Void> sendAsync(Outgoing record);
+
+  /** {@link #sendAsync}, waiting for the acknowledgement. */
+  default void send(Outgoing record) throws PublishException {
+    try {
+      sendAsync(record).get();
+    } catch (ExecutionException e) {
+      throw cause(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new PublishException("Interrupted while waiting for Kafka", e);
+    }
+  }
+
+  /** The {@link PublishException} (or unchecked failure) inside a failed future's exception. */
+  static PublishException cause(Throwable t) {
+    Throwable c = t;
+    while ((c instanceof CompletionException || c instanceof ExecutionException)
+        && c.getCause() != null) {
+      c = c.getCause();
+    }
+    if (c instanceof PublishException p) {
+      return p;
+    }
+    if (c instanceof RuntimeException r) {
+      throw r;
+    }
+    return new PublishException("Kafka did not acknowledge: " + c, c);
+  }
 
   /** All records in one Kafka transaction: every one or none becomes visible. */
   void sendAll(List<Outgoing> records) throws PublishException;

@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
@@ -133,20 +134,33 @@ final class KafkaEventPublisher implements EventPublisher {
   }
 
   @Override
-  public void send(Outgoing r) throws PublishException {
+  public CompletableFuture<Void> sendAsync(Outgoing r) {
+    CompletableFuture<Void> done = new CompletableFuture<>();
     try {
-      Future<RecordMetadata> f = single.send(new ProducerRecord<>(r.topic(), r.key(), r.value()));
-      f.get(deliveryTimeoutMs + maxBlockMs, TimeUnit.MILLISECONDS);
+      single.send(
+          new ProducerRecord<>(r.topic(), r.key(), r.value()),
+          (meta, e) -> {
+            if (e == null) {
+              done.complete(null);
+            } else {
+              done.completeExceptionally(
+                  new PublishException("Kafka did not acknowledge: " + e, e));
+            }
+          });
     } catch (SerializationException e) {
       throw e;
-    } catch (ExecutionException e) {
-      throw new PublishException("Kafka did not acknowledge: " + e.getCause(), e.getCause());
-    } catch (java.util.concurrent.TimeoutException | KafkaException e) {
-      throw new PublishException("Kafka did not acknowledge in time: " + e, e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new PublishException("Interrupted while waiting for Kafka", e);
+    } catch (KafkaException e) {
+      done.completeExceptionally(
+          new PublishException("Kafka did not take the record in time: " + e, e));
     }
+    // The producer answers every callback within delivery.timeout.ms; this only guards that bound.
+    return done.orTimeout(deliveryTimeoutMs + maxBlockMs, TimeUnit.MILLISECONDS)
+        .exceptionallyCompose(
+            t ->
+                CompletableFuture.failedFuture(
+                    t instanceof java.util.concurrent.TimeoutException
+                        ? new PublishException("Kafka did not acknowledge in time", t)
+                        : t));
   }
 
   @Override

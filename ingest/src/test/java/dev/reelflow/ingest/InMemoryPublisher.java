@@ -3,6 +3,7 @@ package dev.reelflow.ingest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /** Test double of {@link EventPublisher}: keeps what was published; can be told to fail. */
 final class InMemoryPublisher implements EventPublisher {
@@ -10,12 +11,44 @@ final class InMemoryPublisher implements EventPublisher {
   volatile boolean failing;
   volatile int transactions;
 
+  /** While set, single records are kept but their acknowledgements wait for {@link #ack}. */
+  volatile boolean holdingAcks;
+
+  private final List<CompletableFuture<Void>> held = new ArrayList<>();
+
   @Override
-  public synchronized void send(Outgoing record) throws PublishException {
+  public synchronized CompletableFuture<Void> sendAsync(Outgoing record) {
     if (failing) {
-      throw new PublishException("emulated Kafka outage", null);
+      return CompletableFuture.failedFuture(new PublishException("emulated Kafka outage", null));
     }
     records.add(record);
+    if (holdingAcks) {
+      CompletableFuture<Void> ack = new CompletableFuture<>();
+      held.add(ack);
+      return ack;
+    }
+    return CompletableFuture.completedFuture(null);
+  }
+
+  /** Completes the held acknowledgements, or fails them as a broker that gave up would. */
+  void ack(boolean delivered) {
+    List<CompletableFuture<Void>> now;
+    synchronized (this) {
+      now = new ArrayList<>(held);
+      held.clear();
+      holdingAcks = false;
+    }
+    for (CompletableFuture<Void> f : now) {
+      if (delivered) {
+        f.complete(null);
+      } else {
+        f.completeExceptionally(new PublishException("emulated delivery timeout", null));
+      }
+    }
+  }
+
+  synchronized int heldAcks() {
+    return held.size();
   }
 
   @Override

@@ -73,6 +73,7 @@ class IngestApiTest {
 
   @BeforeEach
   void reset() {
+    publisher.ack(true);
     synchronized (publisher) {
       publisher.records.clear();
       publisher.failing = false;
@@ -268,6 +269,44 @@ class IngestApiTest {
     publisher.failing = false;
     assertThat(publisher.size()).isZero();
     assertThat(a.get("/readyz").status()).isEqualTo(200);
+  }
+
+  @Test
+  void aSinglePostIsAnsweredOnlyOnceTheBrokerAcknowledgedIt() throws Exception {
+    publisher.holdingAcks = true;
+    List<CompletableFuture<ApiClient.Answer>> calls = new java.util.ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      calls.add(
+          CompletableFuture.supplyAsync(() -> a.post("/v1/renders", "application/json", body(""))));
+    }
+    awaitHeld(3);
+    Thread.sleep(300); // long enough for a 202 sent before the acknowledgement to arrive
+    assertThat(calls).noneMatch(CompletableFuture::isDone);
+    // requests waiting for their acknowledgements do not hold up other requests
+    assertThat(a.get("/v1/renders?limit=1").status()).isEqualTo(200);
+    publisher.ack(true);
+    for (CompletableFuture<ApiClient.Answer> c : calls) {
+      ApiClient.Answer r = c.get(10, java.util.concurrent.TimeUnit.SECONDS);
+      assertThat(r.status()).as(r.body()).isEqualTo(202);
+      assertThat(a.get(r.header("Location")).status()).isEqualTo(200);
+    }
+
+    publisher.holdingAcks = true;
+    CompletableFuture<ApiClient.Answer> lost =
+        CompletableFuture.supplyAsync(() -> a.post("/v1/renders", "application/json", body("")));
+    awaitHeld(1);
+    publisher.ack(false);
+    ApiClient.Answer r = lost.get(10, java.util.concurrent.TimeUnit.SECONDS);
+    assertProblem(r, 503);
+    assertThat(r.header("Retry-After")).isNotNull();
+  }
+
+  private static void awaitHeld(int n) throws InterruptedException {
+    long end = System.nanoTime() + 10_000_000_000L;
+    while (publisher.heldAcks() < n && System.nanoTime() < end) {
+      Thread.sleep(10);
+    }
+    assertThat(publisher.heldAcks()).isEqualTo(n);
   }
 
   @Test
