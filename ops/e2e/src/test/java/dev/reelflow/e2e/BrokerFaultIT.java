@@ -32,7 +32,6 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
-import org.junit.jupiter.api.condition.EnabledIf;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,26 +46,16 @@ import org.slf4j.LoggerFactory;
  * list/describe transactions). Each writes its table under {@code target/fault-suite/}, and {@code
  * 05-broker-faults.json} the per-fault recovery times and how many extra attempts the faults cost.
  *
- * <p>Reduced with {@code -Dreelflow.brokers=true} (8 renders, the broker leading most of
- * render.stage-events killed once, another SIGSTOPped 12 s with the workers' {@code
- * request.timeout.ms} at 10 s); {@code -Pslow}: 24 renders, every broker killed in turn, one
- * SIGSTOPped 35 s (past every client's default 30 s request timeout). {@code
+ * <p>Reduced in the default suite (8 renders, the broker leading most of render.stage-events killed
+ * once, another SIGSTOPped 12 s with the workers' {@code request.timeout.ms} at 10 s; about 140 s,
+ * a third of it starting the three broker JVMs); {@code -Pslow}: 24 renders, every broker killed in
+ * turn, one SIGSTOPped 35 s (past every client's default 30 s request timeout). {@code
  * -Dreelflow.brokers.stall-hold=0s} runs the orchestrator without its lease stall guard, for the
  * comparison of attempts.
  */
 // Orders the report only (5, 7): each scenario submits its own renders and heals its own fault.
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-@EnabledIf("enabled")
 class BrokerFaultIT {
-  /**
-   * Not part of the default suite: three broker JVMs start in 35-90 s on a loaded 2-core machine,
-   * and the reduced run took 4-9 minutes there, past the CI budget. {@code -Pslow} runs the full
-   * sizes; {@code -Dreelflow.brokers=true} the reduced ones.
-   */
-  static boolean enabled() {
-    return Boolean.getBoolean("reelflow.slow") || Boolean.getBoolean("reelflow.brokers");
-  }
-
   private static final Logger LOG = LoggerFactory.getLogger(BrokerFaultIT.class);
   static final boolean SLOW = Boolean.getBoolean("reelflow.slow");
 
@@ -164,12 +153,15 @@ class BrokerFaultIT {
     }
   }
 
-  /** Copies the broker and worker logs next to the report, before the temporary folder goes. */
+  /**
+   * Copies the broker and worker logs next to the report, before the temporary folder goes; not the
+   * brokers' segment files (also {@code .log}, named by their base offset).
+   */
   static void keepLogs() {
     Path to = RenderHistoryChecker.reportDir().resolve("broker-fault-logs");
     try (Stream<Path> all = Files.walk(dir)) {
       Files.createDirectories(to);
-      for (Path f : all.filter(f -> f.toString().endsWith(".log")).toList()) {
+      for (Path f : all.filter(BrokerFaultIT::isTextLog).toList()) {
         Files.copy(
             f,
             to.resolve(dir.relativize(f).toString().replace('/', '_')),
@@ -179,6 +171,11 @@ class BrokerFaultIT {
     } catch (IOException e) {
       LOG.warn("could not keep the logs: {}", e.toString());
     }
+  }
+
+  static boolean isTextLog(Path f) {
+    String name = f.getFileName().toString();
+    return name.endsWith(".log") && !name.matches("\\d{20}\\.log");
   }
 
   static long ms(long t0) {
