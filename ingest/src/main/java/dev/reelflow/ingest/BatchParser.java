@@ -1,10 +1,13 @@
 package dev.reelflow.ingest;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -42,6 +45,46 @@ final class BatchParser {
   }
 
   static Rows ndjson(byte[] body, ObjectMapper json, int maxRows) {
+    Rows rows = oneObjectPerLine(body, json, maxRows);
+    return rows != null ? rows : lineByLine(body, json, maxRows);
+  }
+
+  /**
+   * The common case in one pass of one parser over the bytes: every non-blank line is exactly one
+   * JSON object. Null when the body is anything else (a parse error, a value that is not an object,
+   * two values on a line, one spread over lines, a byte order mark); {@link #lineByLine} then gives
+   * the per-line answer. About a third of a 10,000-row batch's parsing time was making a parser per
+   * line.
+   */
+  static Rows oneObjectPerLine(byte[] body, ObjectMapper json, int maxRows) {
+    if (body.length >= 3 && (body[0] & 0xff) == 0xef) {
+      return null;
+    }
+    List<ObjectNode> rows = new ArrayList<>();
+    try (JsonParser p = json.getFactory().createParser(body)) {
+      int lastLine = 0;
+      for (JsonToken t = p.nextToken(); t != null; t = p.nextToken()) {
+        int line = p.currentTokenLocation().getLineNr();
+        if (t != JsonToken.START_OBJECT || line == lastLine) {
+          return null;
+        }
+        JsonNode n = json.readTree(p);
+        if (!(n instanceof ObjectNode o) || p.currentLocation().getLineNr() != line) {
+          return null;
+        }
+        if (rows.size() >= maxRows) {
+          throw ApiException.tooLarge("A batch may hold at most " + maxRows + " rows");
+        }
+        rows.add(o);
+        lastLine = line;
+      }
+    } catch (IOException e) {
+      return null;
+    }
+    return new Rows(rows, List.of());
+  }
+
+  static Rows lineByLine(byte[] body, ObjectMapper json, int maxRows) {
     String text = utf8(body);
     List<ObjectNode> rows = new ArrayList<>();
     List<FieldError> errors = new ArrayList<>();

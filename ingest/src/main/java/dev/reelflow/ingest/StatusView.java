@@ -161,13 +161,18 @@ final class StatusView {
   }
 
   private void index(RenderStatus old, RenderStatus s) {
-    byTenant
-        .computeIfAbsent(s.getTenant(), t -> new ConcurrentSkipListSet<>())
-        .add(s.getRequestId());
-    if (s.getBatchId() != null) {
-      byBatch
-          .computeIfAbsent(s.getBatchId(), b -> ConcurrentHashMap.newKeySet())
+    // A render's tenant and batch never change: it is indexed once, when first seen. (Adding it
+    // again on every update searched the tenant's sorted set each time, the largest cost of
+    // applying the orchestrator's statuses while batches streamed in.)
+    if (old == null) {
+      byTenant
+          .computeIfAbsent(s.getTenant(), t -> new ConcurrentSkipListSet<>())
           .add(s.getRequestId());
+      if (s.getBatchId() != null) {
+        byBatch
+            .computeIfAbsent(s.getBatchId(), b -> ConcurrentHashMap.newKeySet())
+            .add(s.getRequestId());
+      }
     }
     boolean wasOpen = old != null && !Vocabulary.isTerminal(old.getState());
     boolean isOpen = !Vocabulary.isTerminal(s.getState());
