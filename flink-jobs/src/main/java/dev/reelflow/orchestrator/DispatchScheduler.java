@@ -7,7 +7,6 @@ import dev.reelflow.schemas.avro.StageEvent;
 import dev.reelflow.schemas.avro.WorkerEvent;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
@@ -41,7 +40,7 @@ import org.slf4j.LoggerFactory;
  * to the head of the backlog. Queue positions are published as status updates when they change, at
  * most once per position interval per render: exact for the first {@code exactPositions} tasks, a
  * coarse estimate (two significant digits) beyond, of which at most {@code exactPositions} per
- * interval, in rotation; the interval's work is spread over {@link #POSITION_SLICES} timer firings.
+ * interval, in rotation.
  *
  * <p>Cost per event: Flink state (RocksDB in production) stays the record of truth and every change
  * is written through to it, but the small per-pool structures the scheduler reads on every event
@@ -57,9 +56,6 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
   private static final Logger LOG = LoggerFactory.getLogger(DispatchScheduler.class);
 
   static final OutputTag<RenderStatus> POSITIONS = new OutputTag<>("queue-positions") {};
-
-  /** Timer firings per position interval, each doing its share of the position updates. */
-  static final int POSITION_SLICES = 10;
 
   private final long leaseMillis;
   private final long positionIntervalMillis;
@@ -482,93 +478,49 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
   }
 
   /**
-   * One slice of the position work: the interval is done in {@link #POSITION_SLICES} timer firings
-   * so that no single one holds up dispatching (the whole interval's work at once, up to 2,000
-   * status updates each reading the backlog, showed in the dispatch latency's p99 at 100,000
-   * queued). Each slice publishes up to its share of the changed positions of the exact prefix
-   * (computed afresh, so exact positions stay exact) and of the estimates beyond it, which are
-   * ranked once per interval, in its first slice. Per interval and render at most one update: every
-   * changed one of the exact prefix, and at most {@code exactPositions} changed estimates, taken in
-   * rotation from where the last interval stopped (so the work per interval does not grow with the
-   * backlog, and every estimate is refreshed within {@code backlog / exactPositions} intervals). A
-   * backlog entry is read (for the QUEUED status the update copies) only for a position it
-   * publishes.
+   * Publishes the positions that changed since a render's last one, at most once per interval per
+   * render: every changed one of the exact prefix, and at most {@code exactPositions} changed
+   * estimates per interval beyond it, taken in rotation from where the last interval stopped (so
+   * the work per interval does not grow with the backlog, and every estimate is refreshed within
+   * {@code backlog / exactPositions} intervals). Walks the in-memory order; a backlog entry is read
+   * (for the QUEUED status the update copies) only for a position it publishes.
    */
   private void publishPositions(PoolView v, long now, OnTimerContext ctx) throws Exception {
     DispatchOrder order = v.order;
-    int slice = v.positionSlice;
-    v.positionSlice = (slice + 1) % POSITION_SLICES;
     if (order.isEmpty()) {
-      v.estimates = Estimates.NONE;
       return;
     }
-    int share = -Math.floorDiv(-exactPositions, POSITION_SLICES);
     List<DispatchOrder.Entry> exact = order.preview(exactPositions);
-    int budget = share;
-    for (int i = 0; i < exact.size() && budget > 0; i++) {
-      if (publishPosition(v, exact.get(i).requestId(), i, false, now, ctx)) {
-        budget--;
-      }
-    }
-    if (slice == 0) {
-      v.estimates = rankEstimates(v, exact);
-    }
-    Estimates e = v.estimates;
-    budget = Math.min(share, e.budgetLeft);
-    for (; e.next < e.ids.length && budget > 0; e.next++) {
-      int i = (e.start + e.next) % e.ids.length;
-      if (publishPosition(v, e.ids[i], e.positions[i], true, now, ctx)) {
-        budget--;
-        e.budgetLeft--;
-      }
-    }
-    if (e != Estimates.NONE && (slice == POSITION_SLICES - 1 || e.next == e.ids.length)) {
-      v.estimateCursor = e.start + e.next;
-    }
-  }
-
-  /** The estimated positions beyond the exact prefix, for this interval's rotation. */
-  private Estimates rankEstimates(PoolView v, List<DispatchOrder.Entry> exact) {
-    int rest = v.order.size() - exact.size();
-    if (rest <= 0) {
-      return Estimates.NONE;
-    }
     Set<String> exactIds = new HashSet<>();
-    exact.forEach(x -> exactIds.add(x.requestId()));
+    for (int i = 0; i < exact.size(); i++) {
+      String requestId = exact.get(i).requestId();
+      exactIds.add(requestId);
+      publishPosition(v, requestId, i, false, now, ctx);
+    }
+    int rest = order.size() - exact.size();
+    if (rest <= 0) {
+      return;
+    }
     String[] ids = new String[rest];
-    long[] positions = new long[rest];
+    long[] estimates = new long[rest];
     int[] n = {0};
-    v.order.forEachEstimate(
+    order.forEachEstimate(
         (requestId, est) -> {
           if (!exactIds.contains(requestId) && n[0] < rest) {
             ids[n[0]] = requestId;
-            positions[n[0]++] = roughly(Math.max(exactPositions, est));
+            estimates[n[0]++] = roughly(Math.max(exactPositions, est));
           }
         });
-    int start = n[0] == 0 ? 0 : (int) (v.estimateCursor % n[0]);
-    return new Estimates(
-        Arrays.copyOf(ids, n[0]), Arrays.copyOf(positions, n[0]), start, exactPositions);
-  }
-
-  /**
-   * One interval's estimated positions in rotation order from {@code start}; {@code next} walked so
-   * far, {@code budgetLeft} updates this interval may still publish (memory only).
-   */
-  private static final class Estimates {
-    static final Estimates NONE = new Estimates(new String[0], new long[0], 0, 0);
-
-    final String[] ids;
-    final long[] positions;
-    final int start;
-    int next;
-    int budgetLeft;
-
-    Estimates(String[] ids, long[] positions, int start, int budget) {
-      this.ids = ids;
-      this.positions = positions;
-      this.start = start;
-      this.budgetLeft = budget;
+    int budget = exactPositions;
+    int start = (int) (v.estimateCursor % Math.max(1, n[0]));
+    int k = 0;
+    for (; k < n[0] && budget > 0; k++) {
+      int i = (start + k) % n[0];
+      if (publishPosition(v, ids[i], estimates[i], true, now, ctx)) {
+        budget--;
+      }
     }
+    v.estimateCursor = start + k;
   }
 
   /** Publishes one position unless it is unchanged or was published within the interval. */
@@ -625,7 +577,7 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
   private void ensurePositionTimer(PoolView v, long now, Context ctx) throws Exception {
     SchedulerMeta m = v.meta;
     if (m.positionTimer == 0 && !v.order.isEmpty()) {
-      m.positionTimer = now + Math.max(1, positionIntervalMillis / POSITION_SLICES);
+      m.positionTimer = now + positionIntervalMillis;
       ctx.timerService().registerProcessingTimeTimer(m.positionTimer);
       meta.update(m);
     }
@@ -677,12 +629,6 @@ final class DispatchScheduler extends KeyedProcessFunction<String, PoolInput, Ta
 
     /** Where the next interval's estimate publishing starts (a rotation over the estimates). */
     long estimateCursor;
-
-    /** The slice of the position interval the next position timer does (0 ranks estimates). */
-    int positionSlice;
-
-    /** This interval's ranked estimates (memory only: a restart ranks them again). */
-    Estimates estimates = Estimates.NONE;
 
     PoolView(DispatchOrder order, SchedulerMeta meta) {
       this.order = order;

@@ -335,24 +335,13 @@ class DispatchSchedulerTest {
     assertThat(h.extractOutputValues()).extracting(d -> d.workerId).containsExactly("w1", "w2");
   }
 
-  /** Advances processing time one position slice at a time, as the clock would fire them. */
-  private void advanceTo(long t) throws Exception {
-    long step = 5_000 / DispatchScheduler.POSITION_SLICES;
-    for (long now = h.getProcessingTime() + step; now < t; now += step) {
-      h.setProcessingTime(now);
-    }
-    h.setProcessingTime(t);
-  }
-
   @Test
   void publishesPositionsWhenTheyChangeAtMostEveryInterval() throws Exception {
     for (String id : List.of("a", "b", "c")) {
       in(enqueue(id, "t1", 5, null));
     }
     assertThat(positions()).isEmpty();
-    advanceTo(START + 499);
-    assertThat(positions()).isEmpty();
-    advanceTo(START + 500); // the first slice of the interval
+    h.setProcessingTime(START + 5_000);
     assertThat(positions())
         .extracting(s -> s.getRequestId() + "@" + s.getQueuePosition())
         .containsExactlyInAnyOrder("a@0", "b@1", "c@2");
@@ -360,41 +349,16 @@ class DispatchSchedulerTest {
         positions().stream().filter(s -> s.getRequestId().equals("a")).findFirst().get();
     assertThat(a.getVersion()).isEqualTo((2L << RenderLifecycle.VERSION_SHIFT) + 1);
     assertThat(a.getState()).isEqualTo(RenderState.QUEUED);
-    advanceTo(START + 5_000);
     ready("w1", 1, List.of(0), List.of());
-    advanceTo(START + 5_499);
-    assertThat(positions()).hasSize(3); // b and c moved, but not a whole interval ago
-    advanceTo(START + 5_500);
+    h.setProcessingTime(START + 7_000);
+    assertThat(positions()).hasSize(3); // not before the interval is over
+    h.setProcessingTime(START + 10_000);
     assertThat(positions()).hasSize(5);
     assertThat(positions().subList(3, 5))
         .extracting(s -> s.getRequestId() + "@" + s.getQueuePosition())
         .containsExactlyInAnyOrder("b@0", "c@1");
-    advanceTo(START + 15_000);
+    h.setProcessingTime(START + 15_000);
     assertThat(positions()).hasSize(5); // unchanged positions are not repeated
-  }
-
-  @Test
-  void eachSliceDoesItsShareOfTheIntervalsUpdates() throws Exception {
-    h.close();
-    h = harness(20);
-    h.open();
-    for (int i = 0; i < 60; i++) {
-      in(enqueue("r" + i, "t1", 5, null));
-    }
-    int seen = 0;
-    for (int k = 1; k <= DispatchScheduler.POSITION_SLICES; k++) {
-      advanceTo(START + k * 500L);
-      int now = positions().size();
-      // 20 exact and at most 20 estimates an interval: 2 + 2 a slice
-      assertThat(now - seen).as("slice %d", k).isEqualTo(4);
-      seen = now;
-    }
-    assertThat(positions()).extracting(RenderStatus::getRequestId).doesNotHaveDuplicates();
-    assertThat(positions())
-        .filteredOn(s -> !s.getQueuePositionEstimated())
-        .extracting(RenderStatus::getQueuePosition)
-        .containsExactlyInAnyOrderElementsOf(
-            java.util.stream.LongStream.range(0, 20).boxed().toList());
   }
 
   @Test
@@ -405,10 +369,10 @@ class DispatchSchedulerTest {
     for (int i = 0; i < 8; i++) {
       in(enqueue("r" + i, i % 2 == 0 ? "t1" : "t2", 5, null));
     }
-    advanceTo(START + 5_000);
+    h.setProcessingTime(START + 5_000);
     // the 3 exact ones and at most 3 estimates per interval; the other 2 in the next one
     assertThat(positions()).hasSize(6);
-    advanceTo(START + 10_000);
+    h.setProcessingTime(START + 10_000);
     assertThat(positions()).hasSize(8);
     assertThat(positions()).extracting(RenderStatus::getRequestId).doesNotHaveDuplicates();
     assertThat(positions())
@@ -466,7 +430,7 @@ class DispatchSchedulerTest {
     }
     int seen = 0;
     for (int k = 1; k <= 5; k++) {
-      advanceTo(START + k * 5_000L);
+      h.setProcessingTime(START + k * 5_000L);
       int now = positions().size();
       // the 2 exact positions only change when the queue moves: at most 2 estimates a round
       assertThat(now - seen).isLessThanOrEqualTo(k == 1 ? 4 : 2);
