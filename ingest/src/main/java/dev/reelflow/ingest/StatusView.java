@@ -161,9 +161,8 @@ final class StatusView {
   }
 
   private void index(RenderStatus old, RenderStatus s) {
-    // A render's tenant and batch never change: it is indexed once, when first seen. (Adding it
-    // again on every update searched the tenant's sorted set each time, the largest cost of
-    // applying the orchestrator's statuses while batches streamed in.)
+    // A render's tenant and batch never change: it is indexed once, when first seen (adding it
+    // again on every update searched the tenant's sorted set for nothing).
     if (old == null) {
       byTenant
           .computeIfAbsent(s.getTenant(), t -> new ConcurrentSkipListSet<>())
