@@ -99,8 +99,10 @@ class BrokerFaultIT {
             "org.apache.kafka.clients.producer.internals.TransactionManager",
             "org.apache.flink.runtime.executiongraph.ExecutionGraph",
             "org.apache.flink.runtime.jobmaster.JobMaster")) {
-      ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger(name))
-          .setLevel(ch.qos.logback.classic.Level.INFO);
+      ch.qos.logback.classic.Logger logger =
+          (ch.qos.logback.classic.Logger) LoggerFactory.getLogger(name);
+      LOG_LEVELS.put(logger, logger.getLevel());
+      logger.setLevel(ch.qos.logback.classic.Level.INFO);
     }
     dir = Files.createTempDirectory("reelflow-brokers");
     long t0 = System.nanoTime();
@@ -132,8 +134,16 @@ class BrokerFaultIT {
   /** Set when a wait ran out: the broker and worker logs are then kept under the report folder. */
   static volatile boolean hung;
 
+  /**
+   * The levels raised for this class, restored afterwards: the ITs after it share the JVM, and the
+   * producers' transaction INFO lines every checkpoint made the CI log seven times longer.
+   */
+  static final Map<ch.qos.logback.classic.Logger, ch.qos.logback.classic.Level> LOG_LEVELS =
+      new LinkedHashMap<>();
+
   @AfterAll
   static void stop() {
+    LOG_LEVELS.forEach(ch.qos.logback.classic.Logger::setLevel);
     workers.forEach(WorkerJvm::close);
     if (hung && dir != null) {
       keepLogs();
