@@ -3,8 +3,10 @@ package dev.reelflow.ingest;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
@@ -61,6 +63,8 @@ final class BatchParser {
       return null;
     }
     List<ObjectNode> rows = new ArrayList<>();
+    // The service's mapper refuses trailing tokens, which here are the next line's object.
+    ObjectReader reader = json.reader().without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     try (JsonParser p = json.getFactory().createParser(body)) {
       int lastLine = 0;
       for (JsonToken t = p.nextToken(); t != null; t = p.nextToken()) {
@@ -68,7 +72,7 @@ final class BatchParser {
         if (t != JsonToken.START_OBJECT || line == lastLine) {
           return null;
         }
-        JsonNode n = json.readTree(p);
+        JsonNode n = reader.readTree(p);
         if (!(n instanceof ObjectNode o) || p.currentLocation().getLineNr() != line) {
           return null;
         }
