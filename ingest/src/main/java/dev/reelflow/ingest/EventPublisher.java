@@ -8,10 +8,10 @@ import java.util.concurrent.ExecutionException;
 
 /**
  * Where accepted requests go. The Kafka implementation is {@link KafkaEventPublisher}; tests use an
- * in-memory double. {@link #send} and {@link #sendAll} return only after the broker acknowledged
- * every record, or throw {@link PublishException} and then nothing of the call is visible to
- * read_committed readers ({@link #sendAll}) or the single record was not acknowledged ({@link
- * #send}).
+ * in-memory double. {@link #send}, {@link #sendAll} and {@link Transaction#commit} return only
+ * after the broker acknowledged every record, or throw {@link PublishException} and then nothing of
+ * the transaction is visible to read_committed readers ({@link #sendAll}, {@link #begin}) or the
+ * single record was not acknowledged ({@link #send}).
  */
 interface EventPublisher extends AutoCloseable {
 
@@ -53,8 +53,37 @@ interface EventPublisher extends AutoCloseable {
     return new PublishException("Kafka did not acknowledge: " + c, c);
   }
 
+  /**
+   * Opens a Kafka transaction that records join one at a time, as they are ready: a batch's rows
+   * are sent while later rows are still being validated, so Kafka's work overlaps ingest's. Nothing
+   * becomes visible to read_committed readers before {@link Transaction#commit}.
+   */
+  Transaction begin() throws PublishException;
+
   /** All records in one Kafka transaction: every one or none becomes visible. */
-  void sendAll(List<Outgoing> records) throws PublishException;
+  default void sendAll(List<Outgoing> records) throws PublishException {
+    try (Transaction t = begin()) {
+      for (Outgoing r : records) {
+        t.send(r);
+      }
+      t.commit();
+    }
+  }
+
+  /**
+   * An open transaction. Closing one that was not committed aborts it; after a failed {@link #send}
+   * or {@link #commit} it is already aborted. Used by one thread.
+   */
+  interface Transaction extends AutoCloseable {
+    /** Hands the record to the producer; its acknowledgement is awaited by {@link #commit}. */
+    void send(Outgoing record) throws PublishException;
+
+    /** Returns once every record and the commit were acknowledged. */
+    void commit() throws PublishException;
+
+    @Override
+    void close();
+  }
 
   /** True when the cluster answered within the timeout. */
   boolean reachable(Duration timeout);

@@ -20,7 +20,9 @@ final class IngestMetrics {
   private final Histogram publishSeconds =
       Histogram.builder()
           .name("reelflow_ingest_publish_seconds")
-          .help("Time from handing records to Kafka until the broker acknowledged them")
+          .help(
+              "Time from handing records to Kafka until the broker acknowledged them (a batch:"
+                  + " from the start of its validation, which its sending overlaps, to its commit)")
           .labelNames("kind")
           .classicUpperBounds(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30)
           .register(registry);

@@ -1,16 +1,13 @@
 package dev.reelflow.ingest;
 
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.DescribeClusterOptions;
@@ -18,7 +15,6 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Serializer;
@@ -159,7 +155,7 @@ final class KafkaEventPublisher implements EventPublisher {
   }
 
   @Override
-  public void sendAll(List<Outgoing> records) throws PublishException {
+  public Transaction begin() throws PublishException {
     TxProducer tx;
     try {
       tx = pool.poll(maxBlockMs, TimeUnit.MILLISECONDS);
@@ -170,41 +166,96 @@ final class KafkaEventPublisher implements EventPublisher {
     if (tx == null) {
       throw new PublishException("All transactional producers are busy with other batches", null);
     }
+    Producer<String, Object> p;
     try {
-      Producer<String, Object> p;
-      try {
-        p = tx.get();
-      } catch (KafkaException e) {
-        tx.discard();
-        throw new PublishException("Kafka transactions are unavailable: " + e, e);
-      }
-      List<Future<RecordMetadata>> futures = new ArrayList<>(records.size());
-      try {
-        p.beginTransaction();
-        for (Outgoing r : records) {
-          futures.add(p.send(new ProducerRecord<>(r.topic(), r.key(), r.value())));
-        }
-        p.flush();
-        for (Future<RecordMetadata> f : futures) {
-          if (f.isDone()) {
-            f.get(); // surfaces the first failed record before we try to commit
-          }
-        }
-        p.commitTransaction();
-      } catch (RuntimeException | ExecutionException e) {
-        abort(tx, p);
-        if (e instanceof SerializationException se) {
-          throw se;
-        }
-        Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
-        throw new PublishException("Batch transaction aborted: " + cause, cause);
-      } catch (InterruptedException e) {
-        abort(tx, p);
-        Thread.currentThread().interrupt();
-        throw new PublishException("Interrupted during the batch transaction", e);
-      }
-    } finally {
+      p = tx.get();
+    } catch (KafkaException e) {
+      tx.discard();
       pool.add(tx);
+      throw new PublishException("Kafka transactions are unavailable: " + e, e);
+    }
+    KafkaTransaction t = new KafkaTransaction(tx, p);
+    try {
+      p.beginTransaction();
+    } catch (KafkaException e) {
+      t.abandon();
+      throw new PublishException("Kafka did not begin the transaction: " + e, e);
+    }
+    return t;
+  }
+
+  /** A borrowed transactional producer with an open transaction; given back when it ends. */
+  private final class KafkaTransaction implements Transaction {
+    private final TxProducer tx;
+    private final Producer<String, Object> producer;
+    // The first record the broker refused; the producer would refuse the commit, this says why.
+    private final AtomicReference<Exception> refused = new AtomicReference<>();
+    private boolean ended;
+
+    KafkaTransaction(TxProducer tx, Producer<String, Object> producer) {
+      this.tx = tx;
+      this.producer = producer;
+    }
+
+    @Override
+    public void send(Outgoing r) throws PublishException {
+      if (ended) {
+        throw new IllegalStateException("The transaction has ended");
+      }
+      try {
+        producer.send(
+            new ProducerRecord<>(r.topic(), r.key(), r.value()),
+            (meta, e) -> {
+              if (e != null) {
+                refused.compareAndSet(null, e);
+              }
+            });
+      } catch (SerializationException e) {
+        abandon();
+        throw e;
+      } catch (KafkaException e) {
+        abandon();
+        throw new PublishException("Batch transaction aborted: " + e, e);
+      }
+    }
+
+    @Override
+    public void commit() throws PublishException {
+      if (ended) {
+        throw new IllegalStateException("The transaction has ended");
+      }
+      try {
+        producer.flush();
+        Exception e = refused.get();
+        if (e != null) {
+          abandon();
+          throw new PublishException("Batch transaction aborted: " + e, e);
+        }
+        producer.commitTransaction();
+      } catch (KafkaException e) {
+        // also Kafka's InterruptException, which has set the thread's interrupt flag again
+        abandon();
+        throw new PublishException("Batch transaction aborted: " + e, e);
+      }
+      ended = true;
+      pool.add(tx);
+    }
+
+    @Override
+    public void close() {
+      if (!ended) {
+        abandon();
+      }
+    }
+
+    /** Aborts and gives the producer back. */
+    void abandon() {
+      ended = true;
+      try {
+        abort(tx, producer);
+      } finally {
+        pool.add(tx);
+      }
     }
   }
 

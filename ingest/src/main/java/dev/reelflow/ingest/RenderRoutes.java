@@ -192,7 +192,7 @@ final class RenderRoutes {
       Context ctx, Tenant tenant, RenderRequest request, long seed, long publishStart) {
     s.metrics().published("single", System.nanoTime() - publishStart);
     s.metrics().single();
-    s.statuses().accepted(request, seed);
+    s.statuses().accepted(List.of(request));
     String id = request.getRequestId();
     ctx.header("Location", "/v1/renders/" + id);
     reply(ctx, 202, accepted(tenant, id, seed));
@@ -262,49 +262,6 @@ final class RenderRoutes {
     if (rows.rows().isEmpty() && errors.isEmpty()) {
       throw ApiException.invalid(List.of(new FieldError("rows", "the batch has no rows")));
     }
-    Instant now = s.clock().instant();
-    List<RenderSubmission> subs = new ArrayList<>(rows.rows().size());
-    int badRows = 0;
-    Set<Integer> unparsable = new java.util.HashSet<>();
-    for (FieldError e : rows.errors()) {
-      if (e.field().startsWith("rows[")) {
-        unparsable.add(Integer.parseInt(e.field().substring(5, e.field().indexOf(']'))));
-      }
-    }
-    for (int i = 0; i < rows.rows().size(); i++) {
-      if (unparsable.contains(i)) {
-        badRows++;
-        continue;
-      }
-      RenderValidation.Result v =
-          RenderValidation.validate(
-              RenderValidation.merge(defaults, rows.rows().get(i)),
-              now,
-              s.images(),
-              s.prompts(),
-              tenant.id(),
-              true);
-      if (v.ok()) {
-        subs.add(v.submission());
-      } else {
-        badRows++;
-        for (FieldError fe : v.errors()) {
-          BatchParser.addError(errors, fe.withPrefix("rows[" + i + "]").field(), fe.message());
-        }
-      }
-    }
-    if (!errors.isEmpty()) {
-      ApiException base = ApiException.invalid(errors);
-      throw new ApiException(
-          422,
-          "Validation failed",
-          (badRows > 0
-                  ? badRows + " of " + rows.rows().size() + " rows are invalid"
-                  : base.getMessage())
-              + "; nothing was published",
-          errors,
-          Map.of());
-    }
     String key = idempotencyKey(ctx);
     // As for single renders: requests with one key take turns on this instance.
     java.util.concurrent.locks.Lock lock = key == null ? null : s.ledger().lock(tenant.id(), key);
@@ -312,75 +269,136 @@ final class RenderRoutes {
       lock.lock();
     }
     try {
-      String batchId;
-      String fingerprint = null;
-      if (key != null) {
-        fingerprint =
-            Ids.sha256Hex((type + "\n" + ctx.queryString() + "\n").getBytes(StandardCharsets.UTF_8))
-                + Ids.sha256Hex(body);
-        Optional<IdempotencyLedger.Entry> used = usedKey(tenant, key);
-        if (used.isPresent()) {
-          IdempotencyLedger.Entry e = used.get();
-          if (!e.kind().equals("batch") || !e.fingerprint().equals(fingerprint)) {
-            throw ApiException.conflict(
-                "Idempotency-Key '"
-                    + RenderValidation.clip(key)
-                    + "' was already used with a different body ("
-                    + e.id()
-                    + ")");
-          }
-          reply(ctx, 200, batchAccepted(e.id(), e.count()));
-          return;
-        }
-        batchId = Ids.derived("b", tenant.id(), key);
-      } else {
-        batchId = Ids.random("b");
-      }
-      TenantLimits.checkQuota(tenant, s.statuses().inFlight(tenant.id()), subs.size());
-      List<EventPublisher.Outgoing> out = new ArrayList<>(subs.size() + 1);
-      List<RenderRequest> requests = new ArrayList<>(subs.size());
-      String topic = s.topic(IngestConfig.TOPIC_REQUESTS);
-      for (int i = 0; i < subs.size(); i++) {
-        String id = Ids.batchRow(batchId, i);
-        RenderSubmission sub =
-            s.images().resolve(subs.get(i), tenant.id(), id, now, "rows[" + i + "].imageUrl");
-        RenderRequest r =
-            sub.toRequest(id, tenant.id(), Ids.derivedSeed(id), batchId, i, null, now);
-        requests.add(r);
-        out.add(new EventPublisher.Outgoing(topic, id, r));
-      }
-      IdempotencyLedger.Entry entry = null;
-      String recordKey = null;
-      if (key != null) {
-        entry =
-            new IdempotencyLedger.Entry(
-                tenant.id(), batchId, fingerprint, "batch", subs.size(), now.toEpochMilli());
-        recordKey = IdempotencyLedger.recordKey(tenant.id(), key);
-        out.add(
-            new EventPublisher.Outgoing(
-                s.topic(IngestConfig.TOPIC_IDEMPOTENCY), recordKey, s.ledger().encode(entry)));
-      }
-      long t0 = System.nanoTime();
-      try {
-        s.publisher().sendAll(out);
-      } catch (EventPublisher.PublishException e) {
-        throw unavailable(e);
-      }
-      s.metrics().published("batch", System.nanoTime() - t0);
-      s.metrics().batch(subs.size());
-      if (entry != null) {
-        s.ledger().remember(recordKey, entry);
-      }
-      s.statuses().batchSize(batchId, subs.size());
-      for (RenderRequest r : requests) {
-        s.statuses().accepted(r, r.getParams().getSeed());
-      }
-      ctx.header("Location", "/v1/batches/" + batchId);
-      reply(ctx, 202, batchAccepted(batchId, subs.size()));
+      acceptBatch(ctx, tenant, type, body, key, defaults, rows, errors);
     } finally {
       if (lock != null) {
         lock.unlock();
       }
+    }
+  }
+
+  private void acceptBatch(
+      Context ctx,
+      Tenant tenant,
+      String type,
+      byte[] body,
+      String key,
+      ObjectNode defaults,
+      BatchParser.Rows rows,
+      List<FieldError> errors)
+      throws EventPublisher.PublishException {
+    Instant now = s.clock().instant();
+    String fingerprint = null;
+    Optional<IdempotencyLedger.Entry> used = Optional.empty();
+    ApiException keyUnchecked = null;
+    if (key != null) {
+      fingerprint =
+          Ids.sha256Hex((type + "\n" + ctx.queryString() + "\n").getBytes(StandardCharsets.UTF_8))
+              + Ids.sha256Hex(body);
+      try {
+        used = usedKey(tenant, key);
+      } catch (ApiException e) {
+        keyUnchecked = e; // answered after validation, as every other refusal
+      }
+    }
+    String batchId = key != null ? Ids.derived("b", tenant.id(), key) : Ids.random("b");
+    int rowCount = rows.rows().size();
+    // The common case, a new batch within the quota, streams its rows into the transaction as they
+    // validate. Anything else validates first, so a client sees the same answer either way.
+    boolean streaming =
+        errors.isEmpty()
+            && used.isEmpty()
+            && keyUnchecked == null
+            && TenantLimits.allows(tenant, s.statuses().inFlight(tenant.id()), rowCount);
+    long t0 = System.nanoTime();
+    try (BatchPublication publication =
+        new BatchPublication(s, tenant.id(), batchId, now, streaming)) {
+      int badRows = 0;
+      Set<Integer> unparsable = new java.util.HashSet<>();
+      for (FieldError e : rows.errors()) {
+        if (e.field().startsWith("rows[")) {
+          unparsable.add(Integer.parseInt(e.field().substring(5, e.field().indexOf(']'))));
+        }
+      }
+      for (int i = 0; i < rowCount; i++) {
+        if (unparsable.contains(i)) {
+          badRows++;
+          continue;
+        }
+        RenderValidation.Result v =
+            RenderValidation.validate(
+                RenderValidation.merge(defaults, rows.rows().get(i)),
+                now,
+                s.images(),
+                s.prompts(),
+                tenant.id(),
+                true);
+        if (v.ok()) {
+          publication.add(v.submission());
+        } else {
+          badRows++;
+          publication.reject();
+          for (FieldError fe : v.errors()) {
+            BatchParser.addError(errors, fe.withPrefix("rows[" + i + "]").field(), fe.message());
+          }
+        }
+      }
+      if (!errors.isEmpty()) {
+        ApiException base = ApiException.invalid(errors);
+        throw new ApiException(
+            422,
+            "Validation failed",
+            (badRows > 0 ? badRows + " of " + rowCount + " rows are invalid" : base.getMessage())
+                + "; nothing was published",
+            errors,
+            Map.of());
+      }
+      if (keyUnchecked != null) {
+        throw keyUnchecked;
+      }
+      if (used.isPresent()) {
+        IdempotencyLedger.Entry e = used.get();
+        if (!e.kind().equals("batch") || !e.fingerprint().equals(fingerprint)) {
+          throw ApiException.conflict(
+              "Idempotency-Key '"
+                  + RenderValidation.clip(key)
+                  + "' was already used with a different body ("
+                  + e.id()
+                  + ")");
+        }
+        reply(ctx, 200, batchAccepted(e.id(), e.count()));
+        return;
+      }
+      if (!streaming) {
+        TenantLimits.checkQuota(tenant, s.statuses().inFlight(tenant.id()), rowCount);
+      }
+      IdempotencyLedger.Entry entry = null;
+      String recordKey = null;
+      EventPublisher.Outgoing ledgerRecord = null;
+      if (key != null) {
+        entry =
+            new IdempotencyLedger.Entry(
+                tenant.id(), batchId, fingerprint, "batch", rowCount, now.toEpochMilli());
+        recordKey = IdempotencyLedger.recordKey(tenant.id(), key);
+        ledgerRecord =
+            new EventPublisher.Outgoing(
+                s.topic(IngestConfig.TOPIC_IDEMPOTENCY), recordKey, s.ledger().encode(entry));
+      }
+      List<RenderRequest> requests;
+      try {
+        requests = publication.commit(ledgerRecord);
+      } catch (EventPublisher.PublishException e) {
+        throw unavailable(e);
+      }
+      s.metrics().published("batch", System.nanoTime() - t0);
+      s.metrics().batch(requests.size());
+      if (entry != null) {
+        s.ledger().remember(recordKey, entry);
+      }
+      s.statuses().batchSize(batchId, requests.size());
+      s.statuses().accepted(requests);
+      ctx.header("Location", "/v1/batches/" + batchId);
+      reply(ctx, 202, batchAccepted(batchId, requests.size()));
     }
   }
 

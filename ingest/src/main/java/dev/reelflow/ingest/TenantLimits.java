@@ -45,8 +45,13 @@ final class TenantLimits {
   }
 
   /** Throws 429 when {@code adding} more renders would exceed the tenant's in-flight quota. */
+  /** Whether {@code adding} more renders keep the tenant within its in-flight quota. */
+  static boolean allows(Tenant t, long inFlight, long adding) {
+    return inFlight + adding <= t.maxInFlight();
+  }
+
   static void checkQuota(Tenant t, long inFlight, long adding) {
-    if (inFlight + adding > t.maxInFlight()) {
+    if (!allows(t, inFlight, adding)) {
       throw ApiException.tooManyRequests(
           "Tenant '"
               + t.id()

@@ -10,6 +10,10 @@ final class InMemoryPublisher implements EventPublisher {
   final List<Outgoing> records = new ArrayList<>();
   volatile boolean failing;
   volatile int transactions;
+  volatile int aborted;
+
+  /** Records that were sent into transactions that were then aborted. */
+  volatile int abortedRecords;
 
   /** While set, single records are kept but their acknowledgements wait for {@link #ack}. */
   volatile boolean holdingAcks;
@@ -51,13 +55,49 @@ final class InMemoryPublisher implements EventPublisher {
     return held.size();
   }
 
+  /** Transactions keep their records aside until the commit; {@link #aborted} counts the rest. */
   @Override
-  public synchronized void sendAll(List<Outgoing> batch) throws PublishException {
+  public Transaction begin() throws PublishException {
     if (failing) {
       throw new PublishException("emulated Kafka outage", null);
     }
-    transactions++;
-    records.addAll(batch);
+    List<Outgoing> pending = new ArrayList<>();
+    return new Transaction() {
+      boolean ended;
+
+      @Override
+      public void send(Outgoing record) throws PublishException {
+        if (failing) {
+          close();
+          throw new PublishException("emulated Kafka outage", null);
+        }
+        pending.add(record);
+      }
+
+      @Override
+      public void commit() throws PublishException {
+        if (failing) {
+          close();
+          throw new PublishException("emulated Kafka outage", null);
+        }
+        synchronized (InMemoryPublisher.this) {
+          ended = true;
+          transactions++;
+          records.addAll(pending);
+        }
+      }
+
+      @Override
+      public void close() {
+        synchronized (InMemoryPublisher.this) {
+          if (!ended) {
+            ended = true;
+            aborted++;
+            abortedRecords += pending.size();
+          }
+        }
+      }
+    };
   }
 
   synchronized List<Outgoing> on(String topic) {

@@ -38,6 +38,7 @@ class IngestApiTest {
   static final String KEY_B = "key-tenant-b";
   static final String KEY_SLOW = "key-tenant-slow";
   static final String KEY_SMALL = "key-tenant-small";
+  static final String KEY_FIVE = "key-tenant-five";
   static InMemoryPublisher publisher;
   static IngestServer server;
   static ApiClient a;
@@ -54,7 +55,8 @@ class IngestApiTest {
                 KEY_A, new Tenant("acme", "secret-a", 10_000, 10_000, 1_000_000),
                 KEY_B, new Tenant("globex", "secret-b", 10_000, 10_000, 1_000_000),
                 KEY_SLOW, new Tenant("slow", "s", 1, 2, 1_000_000),
-                KEY_SMALL, new Tenant("small", "s", 1000, 1000, 3)));
+                KEY_SMALL, new Tenant("small", "s", 1000, 1000, 3),
+                KEY_FIVE, new Tenant("five", "s", 1000, 1000, 5)));
     server =
         IngestServer.builder(config)
             .publisher(publisher)
@@ -399,6 +401,60 @@ class IngestApiTest {
     assertProblem(a.post("/v1/batches", "application/x-ndjson", tooMany.toString()), 413);
     assertProblem(a.post("/v1/batches?colour=red", "application/x-ndjson", body("")), 422);
     assertThat(publisher.size()).isZero();
+  }
+
+  static String rows(int valid, String then) {
+    StringBuilder nd = new StringBuilder();
+    for (int i = 0; i < valid; i++) {
+      nd.append(body("")).append('\n');
+    }
+    return nd.append(then).toString();
+  }
+
+  static final String BAD_ROW = "{\"prompt\":\"x\",\"frames\":\"many\"}\n";
+
+  @Test
+  void aBatchSendsRowsAsTheyValidateAndTheFirstInvalidRowAbortsTheTransaction() {
+    int transactions = publisher.transactions;
+    int aborted = publisher.aborted;
+    int abortedRecords = publisher.abortedRecords;
+    ApiClient.Answer r =
+        a.post("/v1/batches", "application/x-ndjson", rows(10, BAD_ROW + rows(5, "")));
+    assertProblem(r, 422);
+    assertThat(r.json().get("errors")).hasSize(1);
+    assertThat(r.json().get("errors").get(0).get("field").asText()).isEqualTo("rows[10].frames");
+    assertThat(r.json().get("detail").asText()).contains("1 of 16 rows are invalid");
+    // the ten rows before it were already in the transaction; nothing was committed
+    assertThat(publisher.aborted).isEqualTo(aborted + 1);
+    assertThat(publisher.abortedRecords - abortedRecords).isEqualTo(10);
+    assertThat(publisher.transactions).isEqualTo(transactions);
+    assertThat(publisher.size()).isZero();
+  }
+
+  @Test
+  void invalidRowsAreReportedBeforeAnOutageTheQuotaOrAUsedKey() {
+    publisher.failing = true;
+    assertProblem(a.post("/v1/batches", "application/x-ndjson", rows(3, BAD_ROW)), 422);
+    assertProblem(a.post("/v1/batches", "application/x-ndjson", rows(3, "")), 503);
+    publisher.failing = false;
+
+    ApiClient five = a.as(KEY_FIVE);
+    assertProblem(five.post("/v1/batches", "application/x-ndjson", rows(6, BAD_ROW)), 422);
+    assertProblem(five.post("/v1/batches", "application/x-ndjson", rows(6, "")), 429);
+    assertThat(publisher.size()).isZero();
+
+    String key = "five-batch-" + System.nanoTime();
+    ApiClient.Answer first =
+        five.call("POST", "/v1/batches", "application/x-ndjson", rows(2, ""), key);
+    assertThat(first.status()).as(first.body()).isEqualTo(202);
+    assertProblem(
+        five.call("POST", "/v1/batches", "application/x-ndjson", rows(1, BAD_ROW), key), 422);
+    assertProblem(five.call("POST", "/v1/batches", "application/x-ndjson", rows(3, ""), key), 409);
+    ApiClient.Answer replay =
+        five.call("POST", "/v1/batches", "application/x-ndjson", rows(2, ""), key);
+    assertThat(replay.status()).isEqualTo(200);
+    assertThat(replay.json().get("batchId")).isEqualTo(first.json().get("batchId"));
+    assertThat(publisher.on("render.requests")).hasSize(2);
   }
 
   @Test

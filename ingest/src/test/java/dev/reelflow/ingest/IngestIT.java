@@ -241,6 +241,14 @@ class IngestIT {
               nd.toString());
       assertThat(r.status()).isGreaterThanOrEqualTo(500);
       assertThat(seen.get()).isEqualTo(1);
+      // Rows go into the transaction as they validate: an invalid last row aborts the 3,000 sent
+      // before it.
+      ApiClient.Answer invalid =
+          c.post(
+              "/v1/batches?label=run:tx-invalid&resolution=preview",
+              "application/x-ndjson",
+              nd + "{\"prompt\":\"last\",\"frames\":\"many\"}\n");
+      assertThat(invalid.status()).as(invalid.body()).isEqualTo(422);
       ApiClient.Answer ok =
           c.post(
               "/v1/batches?label=run:tx-ok&resolution=preview",
@@ -265,6 +273,15 @@ class IngestIT {
             Duration.ofSeconds(5));
     assertThat(failedRows)
         .as("rows of the aborted transaction visible to read_committed")
+        .isEmpty();
+    assertThat(
+            kafka.readAll(
+                "render.requests",
+                RenderRequest.class,
+                x -> "tx-invalid".equals(x.getLabels().get("run")),
+                0,
+                Duration.ofSeconds(5)))
+        .as("rows sent before the invalid row, visible to read_committed")
         .isEmpty();
   }
 

@@ -186,6 +186,37 @@ class ReferenceImageIT {
   }
 
   @Test
+  void aBatchStoresItsImagesOnlyOnceEveryRowValidatedAndKeepsRowOrder() throws Exception {
+    byte[] png = encode(40, 30, "png");
+    String text = "{\"prompt\":\"a plain row\",\"resolution\":\"preview\",\"frames\":17}\n";
+    String image = body(dataUri("image/png", png)) + "\n";
+    int objects = store.list("acme/").size();
+    int abortedRecords = publisher.abortedRecords;
+    ApiClient.Answer bad =
+        a.post(
+            "/v1/batches",
+            "application/x-ndjson",
+            text + image + "{\"prompt\":\"x\",\"frames\":\"many\"}\n");
+    IngestApiTest.assertProblem(bad, 422);
+    // row 0 had gone out into the aborted transaction; row 1's image was never stored
+    assertThat(publisher.abortedRecords - abortedRecords).isEqualTo(1);
+    assertThat(store.list("acme/")).hasSize(objects);
+
+    ApiClient.Answer ok = a.post("/v1/batches", "application/x-ndjson", text + image + text);
+    assertThat(ok.status()).as(ok.body()).isEqualTo(202);
+    String batchId = ok.json().get("batchId").asText();
+    List<EventPublisher.Outgoing> out = publisher.on("render.requests");
+    assertThat(out)
+        .extracting(EventPublisher.Outgoing::key)
+        .containsExactly(batchId + "-000000", batchId + "-000001", batchId + "-000002");
+    RenderRequest withImage = (RenderRequest) out.get(1).value();
+    assertThat(withImage.getBatchRow()).isEqualTo(1);
+    assertThat(withImage.getParams().getImageUrl())
+        .startsWith("s3://" + STACK.stack().bucket() + "/acme/");
+    assertThat(store.list("acme/")).hasSize(objects + 1);
+  }
+
+  @Test
   void aLargeInlineImageMayExceedTheUsualBodyLimitButOtherFieldsMayNot() throws Exception {
     byte[] jpeg = encode(400, 300, "jpg");
     assertThat(jpeg.length).isGreaterThan(64 * 1024).isLessThan(256 * 1024);

@@ -8,6 +8,7 @@ import dev.reelflow.schemas.avro.RenderState;
 import dev.reelflow.schemas.avro.RenderStatus;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -25,6 +26,7 @@ class StatusViewTest {
     r.setLabels(Map.of("campaign", "spring"));
     r.setCallbackUrl("https://hooks.example.com/reelflow");
     r.setSubmittedAt(Instant.parse("2030-01-02T03:04:05.678Z"));
+    r.getParams().setSeed(42L);
     return r;
   }
 
@@ -32,7 +34,7 @@ class StatusViewTest {
   void aProvisionalStatusCarriesTheRequestFieldByField() {
     RenderRequest r = request();
     StatusView view = new StatusView();
-    view.accepted(r, 42L);
+    view.accepted(List.of(r));
 
     // what the record builder made before the constructor replaced it: every field must match,
     // so a field moved in the schema cannot silently land in another slot of the constructor
@@ -80,14 +82,14 @@ class StatusViewTest {
   void theTopicsStatusReplacesTheProvisionalOneAndAReplayKeepsIt() {
     RenderRequest r = request();
     StatusView view = new StatusView();
-    view.accepted(r, 42L);
+    view.accepted(List.of(r));
     RenderStatus queued =
         RenderStatus.newBuilder(view.get("acme", r.getRequestId()).orElseThrow())
             .setState(RenderState.QUEUED)
             .setVersion(1L << 20)
             .build();
     view.apply(queued);
-    view.accepted(r, 42L); // an idempotent replay of the same request
+    view.accepted(List.of(r)); // an idempotent replay of the same request
     assertThat(view.get("acme", r.getRequestId()).orElseThrow().getState())
         .isEqualTo(RenderState.QUEUED);
     assertThat(view.inFlight("acme")).isEqualTo(1);
