@@ -27,7 +27,7 @@ final class RenderJson {
     this.links = links;
   }
 
-  ObjectNode status(RenderStatus s, Long seed) {
+  ObjectNode status(RenderStatus s) {
     ObjectNode n = json.createObjectNode();
     String id = s.getRequestId();
     n.put("id", id);
@@ -69,11 +69,10 @@ final class RenderJson {
     n.put("scheduleId", s.getScheduleId());
     n.set("labels", json.valueToTree(s.getLabels()));
     n.put("prompt", s.getPrompt());
-    // The orchestrator carries the seed in every status; the local memory covers the moment
-    // between accept and the first status.
-    Long knownSeed = s.getSeed() != null ? s.getSeed() : seed;
-    if (knownSeed != null) {
-      n.put("seed", knownSeed);
+    // Every status carries the seed: the orchestrator's, and the provisional one of a render
+    // this instance accepted.
+    if (s.getSeed() != null) {
+      n.put("seed", s.getSeed());
     }
     n.put("createdAt", iso(s.getCreatedAt()));
     n.put("updatedAt", iso(s.getUpdatedAt()));

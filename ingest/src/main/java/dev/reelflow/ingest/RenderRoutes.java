@@ -203,7 +203,7 @@ final class RenderRoutes {
     n.put("id", id);
     Optional<RenderStatus> st = s.statuses().get(tenant.id(), id);
     n.put("status", st.map(x -> Vocabulary.state(x.getState())).orElse("ACCEPTED"));
-    Long shownSeed = seed != null ? seed : s.statuses().seed(id);
+    Long shownSeed = seed != null ? seed : st.map(RenderStatus::getSeed).orElse(null);
     if (shownSeed != null) {
       n.put("seed", shownSeed);
     }
@@ -426,7 +426,7 @@ final class RenderRoutes {
 
   void get(Context ctx, Tenant tenant) {
     RenderStatus st = find(tenant, ctx.pathParam("id"));
-    reply(ctx, 200, s.renderJson().status(st, s.statuses().seed(st.getRequestId())));
+    reply(ctx, 200, s.renderJson().status(st));
   }
 
   void list(Context ctx, Tenant tenant) {
@@ -492,7 +492,7 @@ final class RenderRoutes {
     ArrayNode items = n.putArray("items");
     for (int i = 0; i < Math.min(limit, page.size()); i++) {
       RenderStatus st = page.get(i);
-      items.add(s.renderJson().status(st, s.statuses().seed(st.getRequestId())));
+      items.add(s.renderJson().status(st));
     }
     if (page.size() > limit) {
       String last = page.get(limit - 1).getRequestId();
@@ -545,7 +545,7 @@ final class RenderRoutes {
   void cancel(Context ctx, Tenant tenant) throws Exception {
     RenderStatus st = find(tenant, ctx.pathParam("id"));
     if (st.getState() == RenderState.CANCELLED) {
-      reply(ctx, 202, s.renderJson().status(st, s.statuses().seed(st.getRequestId())));
+      reply(ctx, 202, s.renderJson().status(st));
       return;
     }
     if (Vocabulary.isTerminal(st.getState())) {
@@ -565,7 +565,7 @@ final class RenderRoutes {
             .setReason("cancelled through the API")
             .setIssuedAt(s.clock().instant())
             .build());
-    reply(ctx, 202, s.renderJson().status(st, s.statuses().seed(st.getRequestId())));
+    reply(ctx, 202, s.renderJson().status(st));
   }
 
   void change(Context ctx, Tenant tenant) throws Exception {
@@ -593,7 +593,7 @@ final class RenderRoutes {
             .setReason("changed through the API")
             .setIssuedAt(s.clock().instant())
             .build());
-    ObjectNode n = s.renderJson().status(st, s.statuses().seed(st.getRequestId()));
+    ObjectNode n = s.renderJson().status(st);
     ObjectNode requested = n.putObject("requested");
     if (change.priority() != null) {
       requested.put("priority", change.priority());
@@ -724,9 +724,7 @@ final class RenderRoutes {
   }
 
   private void send(OutputStream out, RenderStatus st) throws IOException {
-    String data =
-        s.json()
-            .writeValueAsString(s.renderJson().status(st, s.statuses().seed(st.getRequestId())));
+    String data = s.json().writeValueAsString(s.renderJson().status(st));
     String event =
         "event: status\nid: "
             + st.getRequestId()

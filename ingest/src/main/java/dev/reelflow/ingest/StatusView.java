@@ -5,7 +5,6 @@ import dev.reelflow.schemas.avro.RenderRequest;
 import dev.reelflow.schemas.avro.RenderState;
 import dev.reelflow.schemas.avro.RenderStatus;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableSet;
@@ -36,17 +35,8 @@ final class StatusView {
   private final Map<String, Set<String>> byBatch = new ConcurrentHashMap<>();
   private final Map<String, AtomicLong> openByTenant = new ConcurrentHashMap<>();
   private final Map<String, Integer> batchSizes = new ConcurrentHashMap<>();
-  private final Map<String, Long> seeds = Collections.synchronizedMap(new SeedCache());
   private final List<Listener> listeners = new CopyOnWriteArrayList<>();
   private volatile boolean live;
-
-  /** Bounded memory of the seeds this instance picked, shown until the render is forgotten. */
-  private static final class SeedCache extends java.util.LinkedHashMap<String, Long> {
-    @Override
-    protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
-      return size() > 500_000;
-    }
-  }
 
   void addListener(Listener l) {
     listeners.add(l);
@@ -102,16 +92,11 @@ final class StatusView {
 
   /**
    * Records renders this instance just published (one, or a batch's rows) until the topic reports
-   * them; each one's seed is its request's.
+   * them.
    */
   void accepted(List<RenderRequest> requests) {
-    // A batch's rows take the seeds' lock once, and its index set is sized once: half of a
-    // 10,000-row batch's handling time was spent here, row by row.
-    synchronized (seeds) {
-      for (RenderRequest r : requests) {
-        seeds.put(r.getRequestId(), r.getParams().getSeed());
-      }
-    }
+    // Half of a 10,000-row batch's handling time was spent here, in inserts into large maps: the
+    // provisional status carries its seed (no map of seeds beside it), a batch's set is sized once.
     String batchId = requests.isEmpty() ? null : requests.get(0).getBatchId();
     if (batchId != null) {
       byBatch.computeIfAbsent(batchId, b -> ConcurrentHashMap.newKeySet(requests.size()));
@@ -150,7 +135,7 @@ final class StatusView {
         r.getLabels(),
         r.getCallbackUrl(),
         r.getParams().getPrompt(),
-        null, // seed (held in seeds)
+        r.getParams().getSeed(),
         null, // lineageRunId
         PROVISIONAL,
         r.getSubmittedAt(),
@@ -197,10 +182,6 @@ final class StatusView {
   Optional<RenderStatus> get(String tenant, String requestId) {
     RenderStatus s = byId.get(requestId);
     return s != null && s.getTenant().equals(tenant) ? Optional.of(s) : Optional.empty();
-  }
-
-  Long seed(String requestId) {
-    return seeds.get(requestId);
   }
 
   /** Renders of the tenant not in a final state. */

@@ -457,7 +457,7 @@ final class WebhookDispatcher implements AutoCloseable {
     ObjectNode body = json.createObjectNode();
     body.put("event", "render.status");
     body.put("deliveryId", deliveryId);
-    body.set("render", renderJson.status(s, null));
+    body.set("render", renderJson.status(s));
     String text;
     try {
       text = json.writeValueAsString(body);

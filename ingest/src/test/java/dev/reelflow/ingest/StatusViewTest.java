@@ -55,7 +55,7 @@ class StatusViewTest {
             .setOutputs(new ArrayList<>())
             .setError(null)
             .setScheduleId(null)
-            .setSeed(null)
+            .setSeed(42L)
             .setLineageRunId(null)
             .setPriority(r.getPriority())
             .setDeadline(r.getDeadline())
@@ -72,7 +72,6 @@ class StatusViewTest {
       assertThat(held.get(f.pos())).as(f.name()).isEqualTo(expected.get(f.pos()));
     }
     assertThat(held).isEqualTo(expected);
-    assertThat(view.seed(r.getRequestId())).isEqualTo(42L);
     assertThat(view.get("other-tenant", r.getRequestId())).isEmpty();
     assertThat(view.batchIds("b-x")).containsExactly(r.getRequestId());
     assertThat(view.inFlight("acme")).isEqualTo(1);
