@@ -81,6 +81,12 @@ public final class IngestSuite implements BenchSuite {
             "renders/s",
             "pipelined idempotent producer (acks=all), records/s",
             Figure.BaselineKind.MEASURED);
+    Figure.Builder csvRate =
+        new Figure.Builder(
+            "CSV batches of " + p.batchRows() + ": renders/s",
+            "renders/s",
+            "pipelined idempotent producer (acks=all), records/s",
+            Figure.BaselineKind.MEASURED);
     Figure.Builder singleRate =
         new Figure.Builder(
             "single POST at concurrency " + p.concurrency() + ": renders/s",
@@ -134,28 +140,21 @@ public final class IngestSuite implements BenchSuite {
                       .client(SchemaRegistryClient.create(stack.schemaRegistryUrl()))
                       .build())) {
         server.awaitReady(Duration.ofSeconds(60));
-        String nd = ndjson(p.batchRows());
+        byte[] nd = ndjson(p.batchRows()).getBytes(StandardCharsets.UTF_8);
+        byte[] csv = csv(p.batchRows()).getBytes(StandardCharsets.UTF_8);
         // A full untimed pass first: a shorter warm-up left C2 compiling the ingest path during
         // the first repetitions (a fifth of the CPU in a profile), which the simpler producer
         // path had long finished.
         ctx.progress().step("warming up (JIT, schema registration, producer metadata)");
-        batches(load, nd, p.batches());
+        batches(load, NDJSON, nd, p.batches());
+        batches(load, CSV, csv, p.batches());
         pipelined(producer, p.batches() * p.batchRows());
         singles(load, p.singles(), p.concurrency());
         awaitingCallers(producer, p.singles(), p.concurrency());
         for (int rep = 0; rep < ctx.repetitions(); rep++) {
           ctx.progress().bar("repetitions", rep, ctx.repetitions());
-          // Batch and producer take turns, one batch each, so a collection or a background flush
-          // falls on both sides alike (timed as whole blocks, the producer's figure moved 2.4x
-          // between repetitions).
-          double batchSeconds = 0;
-          double plainSeconds = 0;
-          for (int b = 0; b < p.batches(); b++) {
-            batchSeconds += batches(load, nd, 1);
-            plainSeconds += pipelined(producer, p.batchRows());
-          }
-          int rows = p.batches() * p.batchRows();
-          batchRate.add(rows / batchSeconds, rows / plainSeconds);
+          turns(batchRate, load, NDJSON, nd, producer, p);
+          turns(csvRate, load, CSV, csv, producer, p);
 
           Timings ingest = singles(load, p.singles(), p.concurrency());
           Timings callers = awaitingCallers(producer, p.singles(), p.concurrency());
@@ -166,7 +165,12 @@ public final class IngestSuite implements BenchSuite {
         ctx.progress().bar("repetitions", ctx.repetitions(), ctx.repetitions());
       }
     }
-    return out.figure(batchRate).figure(singleRate).figure(singleP50).figure(singleP99).build();
+    return out.figure(batchRate)
+        .figure(csvRate)
+        .figure(singleRate)
+        .figure(singleP50)
+        .figure(singleP99)
+        .build();
   }
 
   private record Timings(double perSecond, double p50, double p99) {}
@@ -213,12 +217,40 @@ public final class IngestSuite implements BenchSuite {
         });
   }
 
+  private static final String NDJSON = "application/x-ndjson";
+  private static final String CSV = "text/csv";
+
+  /**
+   * Adds the renders/s of {@code p.batches()} batches and of the producer sending as many records,
+   * taking turns one batch each, each starting from a collected heap: timed as whole blocks, the
+   * producer's figure moved 2.4x between repetitions, as the collection of one side's garbage fell
+   * on the other.
+   */
+  private static void turns(
+      Figure.Builder figure,
+      Load load,
+      String type,
+      byte[] body,
+      KafkaProducer<String, RenderRequest> producer,
+      Params p)
+      throws Exception {
+    double batchSeconds = 0;
+    double plainSeconds = 0;
+    for (int b = 0; b < p.batches(); b++) {
+      System.gc();
+      batchSeconds += batches(load, type, body, 1);
+      System.gc();
+      plainSeconds += pipelined(producer, p.batchRows());
+    }
+    int rows = p.batches() * p.batchRows();
+    figure.add(rows / batchSeconds, rows / plainSeconds);
+  }
+
   /** Seconds to POST {@code count} batches one after another. */
-  private static double batches(Load load, String ndjson, int count) throws Exception {
-    byte[] body = ndjson.getBytes(StandardCharsets.UTF_8);
+  private static double batches(Load load, String type, byte[] body, int count) throws Exception {
     long t0 = System.nanoTime();
     for (int i = 0; i < count; i++) {
-      load.post("/v1/batches", "application/x-ndjson", body);
+      load.post("/v1/batches", type, body);
     }
     return (System.nanoTime() - t0) / 1e9;
   }
@@ -266,6 +298,15 @@ public final class IngestSuite implements BenchSuite {
     } finally {
       pool.shutdownNow();
     }
+  }
+
+  /** The same rows as {@link #ndjson}, as CSV with a header row. */
+  static String csv(int rows) {
+    StringBuilder sb = new StringBuilder("prompt,resolution,frames\n");
+    for (int i = 0; i < rows; i++) {
+      sb.append("catalogue item ").append(i).append(",preview,17\n");
+    }
+    return sb.toString();
   }
 
   static String ndjson(int rows) {
