@@ -221,10 +221,10 @@ public final class IngestSuite implements BenchSuite {
   private static final String CSV = "text/csv";
 
   /**
-   * Adds the renders/s of {@code p.batches()} batches and of the producer sending as many records,
-   * taking turns one batch each, each starting from a collected heap: timed as whole blocks, the
-   * producer's figure moved 2.4x between repetitions, as the collection of one side's garbage fell
-   * on the other.
+   * Adds the renders/s of {@code p.batches()} batches in a row and of the producer sending as many
+   * records, each block starting from a collected heap, so each side pays for collecting its own
+   * garbage and not for the other's (without it the producer's figure moved 2.4x between
+   * repetitions).
    */
   private static void turns(
       Figure.Builder figure,
@@ -234,14 +234,10 @@ public final class IngestSuite implements BenchSuite {
       KafkaProducer<String, RenderRequest> producer,
       Params p)
       throws Exception {
-    double batchSeconds = 0;
-    double plainSeconds = 0;
-    for (int b = 0; b < p.batches(); b++) {
-      System.gc();
-      batchSeconds += batches(load, type, body, 1);
-      System.gc();
-      plainSeconds += pipelined(producer, p.batchRows());
-    }
+    System.gc();
+    double batchSeconds = batches(load, type, body, p.batches());
+    System.gc();
+    double plainSeconds = pipelined(producer, p.batches() * p.batchRows());
     int rows = p.batches() * p.batchRows();
     figure.add(rows / batchSeconds, rows / plainSeconds);
   }
