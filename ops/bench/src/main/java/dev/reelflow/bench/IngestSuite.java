@@ -87,6 +87,20 @@ public final class IngestSuite implements BenchSuite {
             "renders/s",
             "pipelined idempotent producer (acks=all), records/s",
             Figure.BaselineKind.MEASURED);
+    // CPU moves far less than wall time with what else the two cores are doing: the figure to
+    // compare code changes by.
+    Figure.Builder batchCpu =
+        new Figure.Builder(
+            "NDJSON batches: process CPU per 1,000 renders",
+            "ms",
+            "pipelined idempotent producer, process CPU per 1,000 records",
+            Figure.BaselineKind.MEASURED);
+    Figure.Builder csvCpu =
+        new Figure.Builder(
+            "CSV batches: process CPU per 1,000 renders",
+            "ms",
+            "pipelined idempotent producer, process CPU per 1,000 records",
+            Figure.BaselineKind.MEASURED);
     Figure.Builder singleRate =
         new Figure.Builder(
             "single POST at concurrency " + p.concurrency() + ": renders/s",
@@ -153,8 +167,8 @@ public final class IngestSuite implements BenchSuite {
         awaitingCallers(producer, p.singles(), p.concurrency());
         for (int rep = 0; rep < ctx.repetitions(); rep++) {
           ctx.progress().bar("repetitions", rep, ctx.repetitions());
-          turns(batchRate, load, NDJSON, nd, producer, p);
-          turns(csvRate, load, CSV, csv, producer, p);
+          turns(batchRate, batchCpu, load, NDJSON, nd, producer, p);
+          turns(csvRate, csvCpu, load, CSV, csv, producer, p);
 
           Timings ingest = singles(load, p.singles(), p.concurrency());
           Timings callers = awaitingCallers(producer, p.singles(), p.concurrency());
@@ -167,6 +181,8 @@ public final class IngestSuite implements BenchSuite {
     }
     return out.figure(batchRate)
         .figure(csvRate)
+        .figure(batchCpu)
+        .figure(csvCpu)
         .figure(singleRate)
         .figure(singleP50)
         .figure(singleP99)
@@ -221,25 +237,38 @@ public final class IngestSuite implements BenchSuite {
   private static final String CSV = "text/csv";
 
   /**
-   * Adds the renders/s of {@code p.batches()} batches in a row and of the producer sending as many
-   * records, each block starting from a collected heap, so each side pays for collecting its own
-   * garbage and not for the other's (without it the producer's figure moved 2.4x between
-   * repetitions).
+   * Adds the renders/s, and the process CPU per 1,000 renders, of {@code p.batches()} batches in a
+   * row and of the producer sending as many records, each block starting from a collected heap, so
+   * each side pays for collecting its own garbage and not for the other's (without it the
+   * producer's figure moved 2.4x between repetitions). The CPU is the whole process's: broker,
+   * collector and load generator included, on both sides.
    */
   private static void turns(
-      Figure.Builder figure,
+      Figure.Builder rate,
+      Figure.Builder cpu,
       Load load,
       String type,
       byte[] body,
       KafkaProducer<String, RenderRequest> producer,
       Params p)
       throws Exception {
-    System.gc();
-    double batchSeconds = batches(load, type, body, p.batches());
-    System.gc();
-    double plainSeconds = pipelined(producer, p.batches() * p.batchRows());
     int rows = p.batches() * p.batchRows();
-    figure.add(rows / batchSeconds, rows / plainSeconds);
+    System.gc();
+    long c0 = processCpuNanos();
+    double batchSeconds = batches(load, type, body, p.batches());
+    long batchCpu = processCpuNanos() - c0;
+    System.gc();
+    c0 = processCpuNanos();
+    double plainSeconds = pipelined(producer, rows);
+    long plainCpu = processCpuNanos() - c0;
+    rate.add(rows / batchSeconds, rows / plainSeconds);
+    cpu.add(batchCpu / 1e6 / rows * 1000, plainCpu / 1e6 / rows * 1000);
+  }
+
+  private static long processCpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean)
+            java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+        .getProcessCpuTime();
   }
 
   /** Seconds to POST {@code count} batches one after another. */
