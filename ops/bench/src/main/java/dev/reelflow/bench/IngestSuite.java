@@ -87,8 +87,8 @@ public final class IngestSuite implements BenchSuite {
             "renders/s",
             "pipelined idempotent producer (acks=all), records/s",
             Figure.BaselineKind.MEASURED);
-    // CPU moves far less than wall time with what else the two cores are doing: the figure to
-    // compare code changes by.
+    // CPU does not move with waiting for a core as wall time does; the collector's concurrent
+    // cycles still land in either side's block, so it has a spread of its own.
     Figure.Builder batchCpu =
         new Figure.Builder(
             "NDJSON batches: process CPU per 1,000 renders",
