@@ -75,32 +75,8 @@ public final class IngestSuite implements BenchSuite {
             .note(
                 "warm-up: one untimed pass of every measurement (both sides) before the"
                     + " repetitions, so neither side is measured while the JIT still compiles it");
-    Figure.Builder batchRate =
-        new Figure.Builder(
-            "NDJSON batches of " + p.batchRows() + ": renders/s",
-            "renders/s",
-            "pipelined idempotent producer (acks=all), records/s",
-            Figure.BaselineKind.MEASURED);
-    Figure.Builder csvRate =
-        new Figure.Builder(
-            "CSV batches of " + p.batchRows() + ": renders/s",
-            "renders/s",
-            "pipelined idempotent producer (acks=all), records/s",
-            Figure.BaselineKind.MEASURED);
-    // CPU does not move with waiting for a core as wall time does; the collector's concurrent
-    // cycles still land in either side's block, so it has a spread of its own.
-    Figure.Builder batchCpu =
-        new Figure.Builder(
-            "NDJSON batches: process CPU per 1,000 renders",
-            "ms",
-            "pipelined idempotent producer, process CPU per 1,000 records",
-            Figure.BaselineKind.MEASURED);
-    Figure.Builder csvCpu =
-        new Figure.Builder(
-            "CSV batches: process CPU per 1,000 renders",
-            "ms",
-            "pipelined idempotent producer, process CPU per 1,000 records",
-            Figure.BaselineKind.MEASURED);
+    BatchFigures ndjsonFigures = BatchFigures.of("NDJSON", p.batchRows());
+    BatchFigures csvFigures = BatchFigures.of("CSV", p.batchRows());
     Figure.Builder singleRate =
         new Figure.Builder(
             "single POST at concurrency " + p.concurrency() + ": renders/s",
@@ -167,8 +143,8 @@ public final class IngestSuite implements BenchSuite {
         awaitingCallers(producer, p.singles(), p.concurrency());
         for (int rep = 0; rep < ctx.repetitions(); rep++) {
           ctx.progress().bar("repetitions", rep, ctx.repetitions());
-          turns(batchRate, batchCpu, load, NDJSON, nd, producer, p);
-          turns(csvRate, csvCpu, load, CSV, csv, producer, p);
+          turns(ndjsonFigures, load, NDJSON, nd, producer, p);
+          turns(csvFigures, load, CSV, csv, producer, p);
 
           Timings ingest = singles(load, p.singles(), p.concurrency());
           Timings callers = awaitingCallers(producer, p.singles(), p.concurrency());
@@ -179,10 +155,10 @@ public final class IngestSuite implements BenchSuite {
         ctx.progress().bar("repetitions", ctx.repetitions(), ctx.repetitions());
       }
     }
-    return out.figure(batchRate)
-        .figure(csvRate)
-        .figure(batchCpu)
-        .figure(csvCpu)
+    return out.figure(ndjsonFigures.rate())
+        .figure(csvFigures.rate())
+        .figure(ndjsonFigures.cpu())
+        .figure(csvFigures.cpu())
         .figure(singleRate)
         .figure(singleP50)
         .figure(singleP99)
@@ -190,6 +166,25 @@ public final class IngestSuite implements BenchSuite {
   }
 
   private record Timings(double perSecond, double p50, double p99) {}
+
+  /** A batch format's figures: its accept rate, and the process CPU it costs per 1,000 rows. */
+  private record BatchFigures(Figure.Builder rate, Figure.Builder cpu) {
+    static BatchFigures of(String format, int batchRows) {
+      return new BatchFigures(
+          new Figure.Builder(
+              format + " batches of " + batchRows + ": renders/s",
+              "renders/s",
+              "pipelined idempotent producer (acks=all), records/s",
+              Figure.BaselineKind.MEASURED),
+          // CPU does not move with waiting for a core as wall time does; the collector's
+          // concurrent cycles still land in either side's block, so it has a spread of its own.
+          new Figure.Builder(
+              format + " batches: process CPU per 1,000 renders",
+              "ms",
+              "pipelined idempotent producer, process CPU per 1,000 records",
+              Figure.BaselineKind.MEASURED));
+    }
+  }
 
   private static RenderRequest request(int row) {
     return RenderRequest.newBuilder()
@@ -244,8 +239,7 @@ public final class IngestSuite implements BenchSuite {
    * collector and load generator included, on both sides.
    */
   private static void turns(
-      Figure.Builder rate,
-      Figure.Builder cpu,
+      BatchFigures figures,
       Load load,
       String type,
       byte[] body,
@@ -261,8 +255,8 @@ public final class IngestSuite implements BenchSuite {
     c0 = processCpuNanos();
     double plainSeconds = pipelined(producer, rows);
     long plainCpu = processCpuNanos() - c0;
-    rate.add(rows / batchSeconds, rows / plainSeconds);
-    cpu.add(batchCpu / 1e6 / rows * 1000, plainCpu / 1e6 / rows * 1000);
+    figures.rate().add(rows / batchSeconds, rows / plainSeconds);
+    figures.cpu().add(batchCpu / 1e6 / rows * 1000, plainCpu / 1e6 / rows * 1000);
   }
 
   private static long processCpuNanos() {
