@@ -180,6 +180,11 @@ class ClusterFaultIT {
       phases.mark("TaskManager SIGKILL -> job failed over and RUNNING");
       timeline.put("taskManagerKilled", victim);
       timeline.put("tmKillToJobRunningMs", Duration.between(tmKilled, Instant.now()).toMillis());
+      // What step 3 restores: the failed-over job's own checkpoint. Killed before one completed (a
+      // slow machine, the TaskManager killed before the first), the resubmitted job would find none
+      // and take the renders over from the topics instead (OrchestratorRestartIT covers that).
+      CompletedCheckpoints.awaitNew(d.checkpoints(), 1, WAIT);
+      phases.mark("a checkpoint of the failed-over job completed");
       assertThat(finals(events, ids))
           .as("the JobManager must die while the batch is unfinished: speed the kills up")
           .isLessThan(n);

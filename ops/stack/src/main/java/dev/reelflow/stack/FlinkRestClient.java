@@ -102,8 +102,10 @@ final class FlinkRestClient {
   }
 
   /**
-   * Waits until the job and every one of its vertices are RUNNING; fails at once when the job ended
-   * (FAILED, CANCELED, FINISHED), with its exceptions.
+   * Waits until the job is RUNNING and every one of its vertices RUNNING or FINISHED (a one-shot
+   * source, such as the renders a start after state loss takes over, finishes within seconds while
+   * the job runs on), at least one RUNNING; fails at once when the job ended (FAILED, CANCELED,
+   * FINISHED), with its exceptions.
    */
   void awaitJobRunning(String jobId, Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
@@ -116,11 +118,14 @@ final class FlinkRestClient {
           throw new StackException(
               "Job " + jobId + " ended as " + state + ": " + get("/jobs/" + jobId + "/exceptions"));
         }
-        boolean allRunning = state.equals("RUNNING") && job.path("vertices").size() > 0;
+        boolean allUp = state.equals("RUNNING");
+        boolean anyRunning = false;
         for (JsonNode v : job.path("vertices")) {
-          allRunning &= v.path("status").asText().equals("RUNNING");
+          String status = v.path("status").asText();
+          anyRunning |= status.equals("RUNNING");
+          allUp &= status.equals("RUNNING") || status.equals("FINISHED");
         }
-        if (allRunning) {
+        if (allUp && anyRunning) {
           return;
         }
       } catch (IOException e) {

@@ -135,6 +135,21 @@ class FlinkRestClientTest {
   }
 
   @Test
+  void aFinishedOneShotSourceCountsAsRunningButNotAJobOfFinishedVerticesOnly() {
+    answers.put(
+        "GET /jobs/j-4",
+        "200 {\"state\":\"RUNNING\",\"vertices\":[{\"status\":\"RUNNING\"},"
+            + "{\"status\":\"FINISHED\"}]}");
+    client.awaitJobRunning("j-4", Duration.ofSeconds(5));
+
+    answers.put(
+        "GET /jobs/j-5", "200 {\"state\":\"RUNNING\",\"vertices\":[{\"status\":\"FINISHED\"}]}");
+    assertThatThrownBy(() -> client.awaitJobRunning("j-5", Duration.ofMillis(600)))
+        .isInstanceOf(StackException.class)
+        .hasMessageContaining("Job j-5 was not running within PT0.6S");
+  }
+
+  @Test
   void jobsListsIdNameAndStateAndCancelSendsAPatch() {
     answers.put(
         "GET /jobs/overview",
