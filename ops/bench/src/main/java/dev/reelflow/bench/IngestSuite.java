@@ -52,16 +52,26 @@ public final class IngestSuite implements BenchSuite {
         + " on the same broker";
   }
 
-  private record Params(int singles, int concurrency, int batches, int batchRows) {}
+  /**
+   * Sizes; {@code warmup} bounds the warm-up passes after the first {@code minWarmupPasses} (the
+   * tiny size only checks the suite runs, and its passes are too short for the JIT to settle).
+   */
+  private record Params(
+      int singles,
+      int concurrency,
+      int batches,
+      int batchRows,
+      int minWarmupPasses,
+      Duration warmup) {}
 
   @Override
   public SuiteResult run(BenchContext ctx) throws Exception {
     Params p =
         ctx.size()
             .pick(
-                new Params(300, 8, 2, 500),
-                new Params(10_000, 64, 10, 10_000),
-                new Params(20_000, 64, 20, 10_000));
+                new Params(300, 8, 2, 500, 1, Duration.ZERO),
+                new Params(10_000, 64, 10, 10_000, 2, Duration.ofSeconds(120)),
+                new Params(20_000, 64, 20, 10_000, 2, Duration.ofSeconds(180)));
     SuiteResult.Builder out =
         new SuiteResult.Builder(name())
             .parameter("singles", p.singles())
@@ -71,10 +81,7 @@ public final class IngestSuite implements BenchSuite {
             .note(
                 "embedded broker, registry, ingest and load generator share this machine's cores;"
                     + " the load generator holds one HTTP/1.1 keep-alive connection per caller"
-                    + " (KeepAliveHttp: one write per request)")
-            .note(
-                "warm-up: one untimed pass of every measurement (both sides) before the"
-                    + " repetitions, so neither side is measured while the JIT still compiles it");
+                    + " (KeepAliveHttp: one write per request)");
     BatchFigures ndjsonFigures = BatchFigures.of("NDJSON", p.batchRows());
     BatchFigures csvFigures = BatchFigures.of("CSV", p.batchRows());
     Figure.Builder singleRate =
@@ -132,19 +139,28 @@ public final class IngestSuite implements BenchSuite {
         server.awaitReady(Duration.ofSeconds(60));
         byte[] nd = ndjson(p.batchRows()).getBytes(StandardCharsets.UTF_8);
         byte[] csv = csv(p.batchRows()).getBytes(StandardCharsets.UTF_8);
-        // A full untimed pass first: a shorter warm-up left C2 compiling the ingest path during
-        // the first repetitions (a fifth of the CPU in a profile), which the simpler producer
-        // path had long finished.
         ctx.progress().step("warming up (JIT, schema registration, producer metadata)");
-        batches(load, NDJSON, nd, p.batches());
-        batches(load, CSV, csv, p.batches());
-        pipelined(producer, p.batches() * p.batchRows());
-        singles(load, p.singles(), p.concurrency());
-        awaitingCallers(producer, p.singles(), p.concurrency());
+        JitWarmup.Result warm =
+            JitWarmup.ofThisJvm()
+                .run(
+                    () -> {
+                      batches(load, NDJSON, nd, p.batches());
+                      batches(load, CSV, csv, p.batches());
+                      pipelined(producer, p.batches() * p.batchRows());
+                      singles(load, p.singles(), p.concurrency());
+                      awaitingCallers(producer, p.singles(), p.concurrency());
+                    },
+                    p.minWarmupPasses(),
+                    p.warmup(),
+                    ctx.progress());
+        out.parameter("warmupPasses", warm.passes())
+            .parameter("warmupSettled", warm.settled())
+            .note("warm-up: " + warm.describe());
+        TimedJit timedJit = new TimedJit();
         for (int rep = 0; rep < ctx.repetitions(); rep++) {
           ctx.progress().bar("repetitions", rep, ctx.repetitions());
-          turns(ndjsonFigures, load, NDJSON, nd, producer, p);
-          turns(csvFigures, load, CSV, csv, producer, p);
+          turns(ndjsonFigures, timedJit, load, NDJSON, nd, producer, p);
+          turns(csvFigures, timedJit, load, CSV, csv, producer, p);
 
           Timings ingest = singles(load, p.singles(), p.concurrency());
           Timings callers = awaitingCallers(producer, p.singles(), p.concurrency());
@@ -153,6 +169,7 @@ public final class IngestSuite implements BenchSuite {
           singleP99.add(ingest.p99(), callers.p99());
         }
         ctx.progress().bar("repetitions", ctx.repetitions(), ctx.repetitions());
+        out.note(timedJit.describe());
       }
     }
     return out.figure(ndjsonFigures.rate())
@@ -183,6 +200,30 @@ public final class IngestSuite implements BenchSuite {
               "ms",
               "pipelined idempotent producer, process CPU per 1,000 records",
               Figure.BaselineKind.MEASURED));
+    }
+  }
+
+  /** The JIT's work inside the timed batch blocks and their producer blocks. */
+  private static final class TimedJit {
+    private long ingestJit;
+    private long ingestWall;
+    private long plainJit;
+    private long plainWall;
+
+    void add(boolean ingest, long jitMillis, double seconds) {
+      if (ingest) {
+        ingestJit += jitMillis;
+        ingestWall += Math.round(seconds * 1000);
+      } else {
+        plainJit += jitMillis;
+        plainWall += Math.round(seconds * 1000);
+      }
+    }
+
+    String describe() {
+      return String.format(
+          "%s inside the timed blocks: batches %d ms in %d ms, producer %d ms in %d ms",
+          JitWarmup.measure(), ingestJit, ingestWall, plainJit, plainWall);
     }
   }
 
@@ -240,6 +281,7 @@ public final class IngestSuite implements BenchSuite {
    */
   private static void turns(
       BatchFigures figures,
+      TimedJit jit,
       Load load,
       String type,
       byte[] body,
@@ -248,13 +290,17 @@ public final class IngestSuite implements BenchSuite {
       throws Exception {
     int rows = p.batches() * p.batchRows();
     System.gc();
+    long j0 = JitWarmup.compilerMillis();
     long c0 = processCpuNanos();
     double batchSeconds = batches(load, type, body, p.batches());
     long batchCpu = processCpuNanos() - c0;
+    jit.add(true, JitWarmup.compilerMillis() - j0, batchSeconds);
     System.gc();
+    j0 = JitWarmup.compilerMillis();
     c0 = processCpuNanos();
     double plainSeconds = pipelined(producer, rows);
     long plainCpu = processCpuNanos() - c0;
+    jit.add(false, JitWarmup.compilerMillis() - j0, plainSeconds);
     figures.rate().add(rows / batchSeconds, rows / plainSeconds);
     figures.cpu().add(batchCpu / 1e6 / rows * 1000, plainCpu / 1e6 / rows * 1000);
   }
