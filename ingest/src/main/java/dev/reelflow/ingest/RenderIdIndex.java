@@ -1,25 +1,76 @@
 package dev.reelflow.ingest;
 
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
-import java.util.NavigableSet;
 import java.util.concurrent.ConcurrentSkipListMap;
-import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.function.Predicate;
 
 /**
  * One tenant's render ids in string order, for listing with a cursor. A batch's rows ({@code
  * b-<id>-000017}) share a group keyed by their common prefix {@code b-<id>-}: accepting a
- * 10,000-row batch then inserts into one small set instead of searching the tenant's whole history
- * for every row, which was the largest single cost of accepting a batch. Every id that starts with
- * a group's key belongs to that group, and a group key ends in {@code -}, below every character
- * that may follow {@code b-} in one, so ordering by group and then by id within it is exactly
- * string order.
+ * 10,000-row batch then appends to one sorted array (its rows come in order) instead of searching
+ * the tenant's whole history for every row, which was the largest single cost of accepting a batch;
+ * the array holds a reference per row where a skip list held a node and its index towers. Every id
+ * that starts with a group's key belongs to that group, and a group key ends in {@code -}, below
+ * every character that may follow {@code b-} in one, so ordering by group and then by id within it
+ * is exactly string order.
  */
 final class RenderIdIndex {
-  /** The ids of one group; detached once emptied and removed, so a late add retries. */
+  /**
+   * The ids of one group, sorted, guarded by the group's monitor; detached once emptied and
+   * removed, so a late add retries.
+   */
   private static final class Group {
-    final NavigableSet<String> ids = new ConcurrentSkipListSet<>();
+    String[] ids = new String[4];
+    int size;
     boolean detached;
+
+    /** Inserts in order; false when present. Rows of a batch arrive in order: an append. */
+    boolean add(String id) {
+      int at =
+          size > 0 && ids[size - 1].compareTo(id) < 0
+              ? size
+              : Arrays.binarySearch(ids, 0, size, id);
+      if (at < 0) {
+        at = -at - 1;
+      } else if (at < size) {
+        return false;
+      }
+      if (size == ids.length) {
+        ids = Arrays.copyOf(ids, Math.max(4, size + (size >> 1)));
+      }
+      System.arraycopy(ids, at, ids, at + 1, size - at);
+      ids[at] = id;
+      size++;
+      return true;
+    }
+
+    /** Room for {@code more} ids without growing: a batch's rows arrive together. */
+    void reserve(int more) {
+      if (size + more > ids.length) {
+        ids = Arrays.copyOf(ids, size + more);
+      }
+    }
+
+    boolean remove(String id) {
+      int at = Arrays.binarySearch(ids, 0, size, id);
+      if (at < 0) {
+        return false;
+      }
+      System.arraycopy(ids, at + 1, ids, at, size - at - 1);
+      ids[--size] = null;
+      return true;
+    }
+
+    /** Index of the first id after {@code cursor}, or 0 without one. */
+    int after(String cursor) {
+      if (cursor == null) {
+        return 0;
+      }
+      int at = Arrays.binarySearch(ids, 0, size, cursor);
+      return at >= 0 ? at + 1 : -at - 1;
+    }
   }
 
   /** The value of an id that is its own group. */
@@ -47,20 +98,57 @@ final class RenderIdIndex {
     return null;
   }
 
-  void add(String id) {
-    String key = group(id);
-    if (key == null) {
-      groups.putIfAbsent(id, SINGLE);
-      return;
+  /**
+   * True when {@code id} is a row of batch {@code batchId} by its form ({@code <batchId>-...} with
+   * a batch id that is a group key without its {@code -}): the same as {@code
+   * group(id).equals(batchId + "-")}, without building the key.
+   */
+  static boolean isRowOf(String id, String batchId) {
+    int n = batchId.length();
+    if (n < 3 || id.length() <= n || id.charAt(n) != '-' || !id.startsWith(batchId)) {
+      return false;
     }
-    while (true) {
-      Group g = groups.computeIfAbsent(key, k -> new Group());
-      synchronized (g) {
-        if (!g.detached) {
-          g.ids.add(id);
-          return;
+    if (!batchId.startsWith("b-")) {
+      return false;
+    }
+    for (int i = 2; i < n; i++) {
+      char c = batchId.charAt(i);
+      if (!(c >= 'a' && c <= 'z' || c >= '2' && c <= '7')) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  void add(String id) {
+    addAll(List.of(id));
+  }
+
+  /** Adds ids; a run of ids of one group (a batch's rows) takes its lock once. */
+  void addAll(List<String> ids) {
+    int i = 0;
+    while (i < ids.size()) {
+      String key = group(ids.get(i));
+      if (key == null) {
+        groups.putIfAbsent(ids.get(i++), SINGLE);
+        continue;
+      }
+      int end = i + 1;
+      while (end < ids.size() && key.equals(group(ids.get(end)))) {
+        end++;
+      }
+      List<String> run = ids.subList(i, end);
+      while (true) {
+        Group g = groups.computeIfAbsent(key, k -> new Group());
+        synchronized (g) {
+          if (!g.detached) {
+            g.reserve(run.size());
+            run.forEach(g::add);
+            break;
+          }
         }
       }
+      i = end;
     }
   }
 
@@ -73,7 +161,7 @@ final class RenderIdIndex {
     Group g = groups.get(key);
     if (g != null) {
       synchronized (g) {
-        if (g.ids.remove(id) && g.ids.isEmpty()) {
+        if (g.remove(id) && g.size == 0) {
           g.detached = true;
           groups.remove(key, g);
         }
@@ -86,9 +174,21 @@ final class RenderIdIndex {
     return groups.isEmpty();
   }
 
+  /** A copy of the ids of one group ({@code b-<id>-}), sorted; empty when it has none. */
+  List<String> idsOf(String key) {
+    Group g = groups.get(key);
+    if (g == null || g == SINGLE) {
+      return List.of();
+    }
+    synchronized (g) {
+      return Arrays.asList(Arrays.copyOf(g.ids, g.size));
+    }
+  }
+
   /**
    * Visits the ids after {@code cursor} (exclusive; from the first when null) in string order until
-   * the visitor returns false.
+   * the visitor returns false. A group's ids are visited under its lock: the visitor must not
+   * block.
    */
   void forEachAfter(String cursor, Predicate<String> visitor) {
     Map<String, Group> from;
@@ -108,10 +208,11 @@ final class RenderIdIndex {
         }
         continue;
       }
-      Iterable<String> ids = e.getKey().equals(cursorGroup) ? g.ids.tailSet(cursor, false) : g.ids;
-      for (String id : ids) {
-        if (!visitor.test(id)) {
-          return;
+      synchronized (g) {
+        for (int i = e.getKey().equals(cursorGroup) ? g.after(cursor) : 0; i < g.size; i++) {
+          if (!visitor.test(g.ids[i])) {
+            return;
+          }
         }
       }
     }

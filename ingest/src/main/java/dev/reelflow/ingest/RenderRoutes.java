@@ -513,20 +513,17 @@ final class RenderRoutes {
     for (RenderState st : RenderState.values()) {
       counts.put(st, 0);
     }
-    int seen = 0;
-    for (String id : s.statuses().batchIds(batchId)) {
-      Optional<RenderStatus> st = s.statuses().get(tenant.id(), id);
-      if (st.isPresent()) {
-        counts.merge(st.get().getState(), 1, Integer::sum);
-        seen++;
-      }
+    List<RenderStatus> members = s.statuses().batch(tenant.id(), batchId);
+    for (RenderStatus st : members) {
+      counts.merge(st.getState(), 1, Integer::sum);
     }
+    int seen = members.size();
     if (seen == 0) {
       throw ApiException.notFound("No batch '" + RenderValidation.clip(batchId) + "'");
     }
     ObjectNode n = s.json().createObjectNode();
     n.put("batchId", batchId);
-    n.put("count", Math.max(seen, s.statuses().expectedBatchSize(batchId)));
+    n.put("count", Math.max(seen, s.statuses().acceptedRows(batchId)));
     ObjectNode c = n.putObject("counts");
     int done = 0;
     for (Map.Entry<RenderState, Integer> e : counts.entrySet()) {
@@ -634,24 +631,16 @@ final class RenderRoutes {
     if (batchId == null || batchId.isBlank()) {
       throw ApiException.invalid(List.of(new FieldError("query.batchId", "is required")));
     }
-    if (batch(tenant, batchId).isEmpty()) {
+    List<RenderStatus> members = s.statuses().batch(tenant.id(), batchId);
+    if (members.isEmpty()) {
       throw ApiException.notFound("No batch '" + RenderValidation.clip(batchId) + "'");
     }
-    int expected = s.statuses().expectedBatchSize(batchId);
+    int expected = Math.max(members.size(), s.statuses().acceptedRows(batchId));
     stream(
         ctx,
         st -> batchId.equals(st.getBatchId()) && st.getTenant().equals(tenant.id()),
-        () -> batch(tenant, batchId),
+        () -> s.statuses().batch(tenant.id(), batchId),
         sent -> sent.size() >= expected && sent.values().stream().allMatch(Vocabulary::isTerminal));
-  }
-
-  private List<RenderStatus> batch(Tenant tenant, String batchId) {
-    List<RenderStatus> out = new ArrayList<>();
-    for (String id : s.statuses().batchIds(batchId)) {
-      s.statuses().get(tenant.id(), id).ifPresent(out::add);
-    }
-    out.sort(java.util.Comparator.comparing(RenderStatus::getRequestId));
-    return out;
   }
 
   /**

@@ -5,6 +5,7 @@ import dev.reelflow.schemas.avro.RenderRequest;
 import dev.reelflow.schemas.avro.RenderState;
 import dev.reelflow.schemas.avro.RenderStatus;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -30,7 +31,13 @@ final class StatusView {
 
   private final Map<String, RenderStatus> byId = new ConcurrentHashMap<>();
   private final Map<String, RenderIdIndex> byTenant = new ConcurrentHashMap<>();
-  private final Map<String, Set<String>> byBatch = new ConcurrentHashMap<>();
+
+  /**
+   * Batch members whose id does not name their batch ({@link RenderIdIndex#isRowOf}): none that
+   * ingest accepted, whose rows are found through the tenant index's group of the batch.
+   */
+  private final Map<String, Set<String>> foreignBatchRows = new ConcurrentHashMap<>();
+
   private final Map<String, AtomicLong> openByTenant = new ConcurrentHashMap<>();
   private final Map<String, Integer> batchSizes = new ConcurrentHashMap<>();
   private final List<Listener> listeners = new CopyOnWriteArrayList<>();
@@ -76,8 +83,8 @@ final class StatusView {
       if (ids != null) {
         ids.remove(requestId);
       }
-      if (old.getBatchId() != null) {
-        Set<String> b = byBatch.get(old.getBatchId());
+      if (old.getBatchId() != null && !RenderIdIndex.isRowOf(requestId, old.getBatchId())) {
+        Set<String> b = foreignBatchRows.get(old.getBatchId());
         if (b != null) {
           b.remove(requestId);
         }
@@ -89,23 +96,40 @@ final class StatusView {
   }
 
   /**
-   * Records renders this instance just published (one, or a batch's rows) until the topic reports
-   * them.
+   * Records renders this instance just published for one tenant (one, or a batch's rows) until the
+   * topic reports them.
    */
   void accepted(List<RenderRequest> requests) {
-    // Half of a 10,000-row batch's handling time was spent here, in inserts into large maps: the
-    // provisional status carries its seed (no map of seeds beside it), a batch's set is sized once
-    // and the tenant's index groups the batch's rows (RenderIdIndex).
-    String batchId = requests.isEmpty() ? null : requests.get(0).getBatchId();
-    if (batchId != null) {
-      byBatch.computeIfAbsent(batchId, b -> ConcurrentHashMap.newKeySet(requests.size()));
+    // Half of a 10,000-row batch's handling time was once spent here, in inserts into large maps:
+    // the provisional status carries its seed (no map of seeds beside it), and the batch's rows go
+    // into the tenant index's group for the batch in one append (RenderIdIndex), which is also
+    // where the batch's members are found.
+    if (requests.isEmpty()) {
+      return;
     }
+    String tenant = requests.get(0).getTenant();
+    List<String> fresh = new ArrayList<>(requests.size());
     for (RenderRequest r : requests) {
+      if (!r.getTenant().equals(tenant)) {
+        throw new IllegalArgumentException(
+            "accepted takes one tenant's renders: " + tenant + " and " + r.getTenant());
+      }
       RenderStatus s = provisional(r);
-      if (byId.putIfAbsent(s.getRequestId(), s) == null) {
-        index(null, s);
-      } // else the topic already knows it (an idempotent replay)
+      if (byId.putIfAbsent(s.getRequestId(), s) != null) {
+        continue; // the topic already knows it (an idempotent replay)
+      }
+      fresh.add(s.getRequestId());
+      if (s.getBatchId() != null && !RenderIdIndex.isRowOf(s.getRequestId(), s.getBatchId())) {
+        foreignBatchRows
+            .computeIfAbsent(s.getBatchId(), b -> ConcurrentHashMap.newKeySet())
+            .add(s.getRequestId());
+      }
+      for (Listener l : listeners) {
+        l.changed(null, s, live);
+      }
     }
+    byTenant.computeIfAbsent(tenant, t -> new RenderIdIndex()).addAll(fresh);
+    open(tenant).addAndGet(fresh.size()); // ACCEPTED is not final
   }
 
   private static RenderStatus provisional(RenderRequest r) {
@@ -145,9 +169,9 @@ final class StatusView {
     batchSizes.put(batchId, rows);
   }
 
-  /** Rows of the batch when this instance accepted it, else the renders seen so far. */
-  int expectedBatchSize(String batchId) {
-    return Math.max(batchSizes.getOrDefault(batchId, 0), batchIds(batchId).size());
+  /** Rows of the batch when this instance accepted it; 0 when another instance did. */
+  int acceptedRows(String batchId) {
+    return batchSizes.getOrDefault(batchId, 0);
   }
 
   private void index(RenderStatus old, RenderStatus s) {
@@ -155,8 +179,8 @@ final class StatusView {
     // again on every update searched the tenant's sorted set for nothing).
     if (old == null) {
       byTenant.computeIfAbsent(s.getTenant(), t -> new RenderIdIndex()).add(s.getRequestId());
-      if (s.getBatchId() != null) {
-        byBatch
+      if (s.getBatchId() != null && !RenderIdIndex.isRowOf(s.getRequestId(), s.getBatchId())) {
+        foreignBatchRows
             .computeIfAbsent(s.getBatchId(), b -> ConcurrentHashMap.newKeySet())
             .add(s.getRequestId());
       }
@@ -187,9 +211,27 @@ final class StatusView {
     return n == null ? 0 : n.get();
   }
 
-  Set<String> batchIds(String batchId) {
-    Set<String> s = byBatch.get(batchId);
-    return s == null ? Set.of() : s;
+  /** The tenant's renders of the batch, by id; empty for another tenant's batch. */
+  List<RenderStatus> batch(String tenant, String batchId) {
+    List<RenderStatus> out = new ArrayList<>();
+    RenderIdIndex ids = byTenant.get(tenant);
+    if (ids != null) {
+      for (String id : ids.idsOf(batchId + "-")) {
+        RenderStatus s = byId.get(id);
+        // an id of the batch's form need not belong to it (a producer other than ingest)
+        if (s != null && batchId.equals(s.getBatchId())) {
+          out.add(s);
+        }
+      }
+    }
+    Set<String> foreign = foreignBatchRows.get(batchId);
+    if (foreign != null && !foreign.isEmpty()) {
+      for (String id : foreign) {
+        get(tenant, id).ifPresent(out::add);
+      }
+      out.sort(Comparator.comparing(RenderStatus::getRequestId));
+    }
+    return out;
   }
 
   /** Up to {@code limit} of the tenant's renders after {@code cursor} (exclusive), by id. */

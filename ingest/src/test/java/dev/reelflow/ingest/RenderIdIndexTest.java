@@ -24,6 +24,32 @@ class RenderIdIndexTest {
     assertThat(RenderIdIndex.group("r-abc234")).isNull();
   }
 
+  @Test
+  void aRowOfABatchIsAnIdInItsGroup() {
+    Random r = new Random(7);
+    List<String> batches = List.of(Ids.random("b"), "b-abc", "b-abcd", "b-ABC", "x-abc", "b-");
+    for (int i = 0; i < 5_000; i++) {
+      String id = randomId(r, batches);
+      for (String batch : batches) {
+        assertThat(RenderIdIndex.isRowOf(id, batch))
+            .as("%s of %s", id, batch)
+            .isEqualTo((batch + "-").equals(RenderIdIndex.group(id)));
+      }
+    }
+  }
+
+  @Test
+  void aGroupsIdsComeOutSortedWhateverOrderTheyWentIn() {
+    RenderIdIndex index = new RenderIdIndex();
+    index.addAll(List.of("b-abc-000003", "b-abc-000001", "r-1", "b-abc-000002", "b-abd-000001"));
+    index.add("b-abc-000001"); // again: held once
+    assertThat(index.idsOf("b-abc-"))
+        .containsExactly("b-abc-000001", "b-abc-000002", "b-abc-000003");
+    assertThat(index.idsOf("b-abd-")).containsExactly("b-abd-000001");
+    assertThat(index.idsOf("r-1")).isEmpty(); // an id that is its own group is no group
+    assertThat(index.idsOf("b-zzz-")).isEmpty();
+  }
+
   /** Ingest's own ids, and foreign ones built to sit right beside a group's key. */
   private static String randomId(Random r, List<String> batches) {
     String batch = batches.get(r.nextInt(batches.size()));
@@ -67,6 +93,21 @@ class RenderIdIndexTest {
           index.remove(gone);
           expected.remove(gone);
         }
+      } else if (r.nextInt(3) == 0) {
+        // a run of one batch's rows, as accepting a batch adds them, shuffled or in order
+        String batch = batches.get(r.nextInt(batches.size()));
+        List<String> run = new ArrayList<>();
+        for (int k = r.nextInt(40); k > 0; k--) {
+          run.add(Ids.batchRow(batch, r.nextInt(300)));
+        }
+        run.add(id);
+        if (r.nextBoolean()) {
+          java.util.Collections.shuffle(run, r);
+        } else {
+          java.util.Collections.sort(run);
+        }
+        index.addAll(run);
+        expected.addAll(run);
       } else {
         index.add(id);
         expected.add(id);

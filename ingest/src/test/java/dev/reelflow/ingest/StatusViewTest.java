@@ -1,6 +1,7 @@
 package dev.reelflow.ingest;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.reelflow.schemas.ExampleRecords;
 import dev.reelflow.schemas.avro.RenderRequest;
@@ -73,7 +74,8 @@ class StatusViewTest {
     }
     assertThat(held).isEqualTo(expected);
     assertThat(view.get("other-tenant", r.getRequestId())).isEmpty();
-    assertThat(view.batchIds("b-x")).containsExactly(r.getRequestId());
+    assertThat(view.batch("acme", "b-x")).containsExactly(held);
+    assertThat(view.batch("other-tenant", "b-x")).isEmpty();
     assertThat(view.inFlight("acme")).isEqualTo(1);
   }
 
@@ -92,5 +94,65 @@ class StatusViewTest {
     assertThat(view.get("acme", r.getRequestId()).orElseThrow().getState())
         .isEqualTo(RenderState.QUEUED);
     assertThat(view.inFlight("acme")).isEqualTo(1);
+  }
+
+  private static RenderStatus status(String id, String tenant, String batchId, RenderState st) {
+    RenderRequest r = request();
+    r.setRequestId(id);
+    r.setTenant(tenant);
+    r.setBatchId(batchId);
+    StatusView scratch = new StatusView();
+    scratch.accepted(List.of(r));
+    return RenderStatus.newBuilder(scratch.get(tenant, id).orElseThrow())
+        .setState(st)
+        .setVersion(1)
+        .build();
+  }
+
+  @Test
+  void aBatchsMembersAreItsRowsAndRendersOfItFromOtherProducersInIdOrder() {
+    StatusView view = new StatusView();
+    List<RenderRequest> rows = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      RenderRequest r = request();
+      r.setRequestId(Ids.batchRow("b-x", i));
+      r.setBatchRow(i);
+      rows.add(r);
+    }
+    view.accepted(rows);
+    // from the topic: a render of the batch whose id does not name it (another producer), one
+    // whose id has the batch's form but belongs to no batch, and another tenant's render of it
+    view.apply(status("ext-1", "acme", "b-x", RenderState.QUEUED));
+    view.apply(status("b-x-999999", "acme", null, RenderState.QUEUED));
+    view.apply(status("ext-2", "globex", "b-x", RenderState.QUEUED));
+    assertThat(view.batch("acme", "b-x"))
+        .extracting(RenderStatus::getRequestId)
+        .containsExactly(
+            "b-x-000000", "b-x-000001", "b-x-000002", "b-x-000003", "b-x-000004", "ext-1");
+    assertThat(view.batch("globex", "b-x"))
+        .extracting(RenderStatus::getRequestId)
+        .containsExactly("ext-2");
+    assertThat(view.inFlight("acme")).isEqualTo(7);
+
+    view.remove("ext-1");
+    view.remove("b-x-000002");
+    view.apply(status("b-x-000003", "acme", "b-x", RenderState.SUCCEEDED));
+    assertThat(view.batch("acme", "b-x"))
+        .extracting(RenderStatus::getRequestId)
+        .containsExactly("b-x-000000", "b-x-000001", "b-x-000003", "b-x-000004");
+    assertThat(view.inFlight("acme")).isEqualTo(4);
+    assertThat(view.batch("acme", "b-y")).isEmpty();
+  }
+
+  @Test
+  void acceptedTakesOneTenantsRenders() {
+    RenderRequest a = request();
+    RenderRequest b = request();
+    b.setRequestId("b-x-000008");
+    b.setTenant("globex");
+    StatusView view = new StatusView();
+    assertThatThrownBy(() -> view.accepted(List.of(a, b)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("one tenant");
   }
 }
