@@ -9,8 +9,8 @@ import java.util.List;
  * A batch's renders on their way into one Kafka transaction. When {@code streaming}, each valid row
  * is sent as soon as it validated, so the producer and the broker work while later rows are still
  * being checked; the first invalid row aborts the transaction and nothing more is sent. Rows with
- * an image, and every row when not streaming, wait for {@link #commit}: an image is stored or read
- * only for a batch that passed validation.
+ * an image, and every row when not streaming, wait for {@link #sendRest}: an image is stored or
+ * read only for a batch that passed validation.
  */
 final class BatchPublication implements AutoCloseable {
   private final IngestServices s;
@@ -56,12 +56,13 @@ final class BatchPublication implements AutoCloseable {
   }
 
   /**
-   * Sends the held rows and {@code alongside} (the idempotency record, or null), then commits.
+   * Sends the held rows and {@code alongside} (the idempotency record, or null); {@link #commit}
+   * follows.
    *
    * @return the published requests, in row order
    * @throws ApiException when a held row's image cannot be used or stored; nothing is published
    */
-  List<RenderRequest> commit(EventPublisher.Outgoing alongside)
+  List<RenderRequest> sendRest(EventPublisher.Outgoing alongside)
       throws EventPublisher.PublishException {
     if (rejected) {
       throw new IllegalStateException("A rejected batch is not published");
@@ -76,8 +77,13 @@ final class BatchPublication implements AutoCloseable {
     if (alongside != null) {
       tx.send(alongside);
     }
-    tx.commit();
     return requests;
+  }
+
+  /** Commits what {@link #sendRest} completed: every row, or (on an exception) none. */
+  void commit() throws EventPublisher.PublishException {
+    tx.commit();
+    tx = null;
   }
 
   private void send(RenderSubmission sub) {

@@ -134,7 +134,8 @@ final class RenderIdIndex {
         continue;
       }
       int end = i + 1;
-      while (end < ids.size() && key.equals(group(ids.get(end)))) {
+      // every id that starts with a group's key is in that group
+      while (end < ids.size() && ids.get(end).startsWith(key)) {
         end++;
       }
       List<String> run = ids.subList(i, end);

@@ -386,17 +386,31 @@ final class RenderRoutes {
       }
       List<RenderRequest> requests;
       try {
-        requests = publication.commit(ledgerRecord);
+        requests = publication.sendRest(ledgerRecord);
       } catch (EventPublisher.PublishException e) {
         throw unavailable(e);
+      }
+      // Recorded while Kafka acknowledges the last rows, shown once the transaction committed.
+      StatusView.Staged staged = s.statuses().stage(batchId, requests);
+      boolean committed = false;
+      try {
+        publication.commit();
+        committed = true;
+      } catch (EventPublisher.PublishException e) {
+        throw unavailable(e);
+      } finally {
+        if (committed) {
+          s.statuses().batchSize(batchId, requests.size());
+          staged.show();
+        } else {
+          staged.discard();
+        }
       }
       s.metrics().published("batch", System.nanoTime() - t0);
       s.metrics().batch(requests.size());
       if (entry != null) {
         s.ledger().remember(recordKey, entry);
       }
-      s.statuses().batchSize(batchId, requests.size());
-      s.statuses().accepted(requests);
       ctx.header("Location", "/v1/batches/" + batchId);
       reply(ctx, 202, batchAccepted(batchId, requests.size()));
     }

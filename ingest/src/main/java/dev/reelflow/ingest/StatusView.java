@@ -40,6 +40,10 @@ final class StatusView {
 
   private final Map<String, AtomicLong> openByTenant = new ConcurrentHashMap<>();
   private final Map<String, Integer> batchSizes = new ConcurrentHashMap<>();
+
+  /** Batches recorded while their transaction commits ({@link #stage}): not shown yet. */
+  private final Set<String> committing = ConcurrentHashMap.newKeySet();
+
   private final List<Listener> listeners = new CopyOnWriteArrayList<>();
   private volatile boolean live;
 
@@ -100,15 +104,75 @@ final class StatusView {
    * topic reports them.
    */
   void accepted(List<RenderRequest> requests) {
+    notifyAdded(record(requests));
+  }
+
+  /**
+   * A batch's renders recorded while its transaction commits: recording them is then done by the
+   * time Kafka has acknowledged the last rows (it was a fifth of a 10,000-row batch's handling,
+   * after the commit), and nobody sees them before {@link #show}; {@link #discard} removes them.
+   */
+  final class Staged {
+    private final String batchId;
+    private final List<RenderStatus> added;
+    private boolean ended;
+
+    private Staged(String batchId, List<RenderStatus> added) {
+      this.batchId = batchId;
+      this.added = added;
+    }
+
+    /** The transaction committed: the renders are readable and listeners hear of them. */
+    void show() {
+      end();
+      notifyAdded(added);
+    }
+
+    /** The transaction did not commit: the renders were never accepted. */
+    void discard() {
+      end();
+      for (RenderStatus st : added) {
+        remove(st.getRequestId());
+      }
+    }
+
+    private void end() {
+      if (ended) {
+        throw new IllegalStateException("batch " + batchId + " was already shown or discarded");
+      }
+      ended = true;
+      committing.remove(batchId);
+    }
+  }
+
+  /** Records a batch's rows hidden, until its transaction's outcome ({@link Staged}). */
+  Staged stage(String batchId, List<RenderRequest> rows) {
+    if (!committing.add(batchId)) {
+      throw new IllegalStateException("batch " + batchId + " is already being committed");
+    }
+    return new Staged(batchId, record(rows));
+  }
+
+  /** True unless the status is a provisional one of a batch still committing. */
+  private boolean shown(RenderStatus s) {
+    return s.getVersion() != PROVISIONAL
+        || s.getBatchId() == null
+        || committing.isEmpty()
+        || !committing.contains(s.getBatchId());
+  }
+
+  /** Adds provisional statuses and indexes them; the ones added (not already held) in order. */
+  private List<RenderStatus> record(List<RenderRequest> requests) {
     // Half of a 10,000-row batch's handling time was once spent here, in inserts into large maps:
     // the provisional status carries its seed (no map of seeds beside it), and the batch's rows go
     // into the tenant index's group for the batch in one append (RenderIdIndex), which is also
     // where the batch's members are found.
     if (requests.isEmpty()) {
-      return;
+      return List.of();
     }
     String tenant = requests.get(0).getTenant();
-    List<String> fresh = new ArrayList<>(requests.size());
+    List<RenderStatus> added = new ArrayList<>(requests.size());
+    List<String> ids = new ArrayList<>(requests.size());
     for (RenderRequest r : requests) {
       if (!r.getTenant().equals(tenant)) {
         throw new IllegalArgumentException(
@@ -118,18 +182,25 @@ final class StatusView {
       if (byId.putIfAbsent(s.getRequestId(), s) != null) {
         continue; // the topic already knows it (an idempotent replay)
       }
-      fresh.add(s.getRequestId());
+      added.add(s);
+      ids.add(s.getRequestId());
       if (s.getBatchId() != null && !RenderIdIndex.isRowOf(s.getRequestId(), s.getBatchId())) {
         foreignBatchRows
             .computeIfAbsent(s.getBatchId(), b -> ConcurrentHashMap.newKeySet())
             .add(s.getRequestId());
       }
-      for (Listener l : listeners) {
+    }
+    byTenant.computeIfAbsent(tenant, t -> new RenderIdIndex()).addAll(ids);
+    open(tenant).addAndGet(added.size()); // ACCEPTED is not final
+    return added;
+  }
+
+  private void notifyAdded(List<RenderStatus> added) {
+    for (Listener l : listeners) {
+      for (RenderStatus s : added) {
         l.changed(null, s, live);
       }
     }
-    byTenant.computeIfAbsent(tenant, t -> new RenderIdIndex()).addAll(fresh);
-    open(tenant).addAndGet(fresh.size()); // ACCEPTED is not final
   }
 
   private static RenderStatus provisional(RenderRequest r) {
@@ -202,10 +273,12 @@ final class StatusView {
   /** The render if it exists and belongs to the tenant; another tenant's render is absent. */
   Optional<RenderStatus> get(String tenant, String requestId) {
     RenderStatus s = byId.get(requestId);
-    return s != null && s.getTenant().equals(tenant) ? Optional.of(s) : Optional.empty();
+    return s != null && s.getTenant().equals(tenant) && shown(s)
+        ? Optional.of(s)
+        : Optional.empty();
   }
 
-  /** Renders of the tenant not in a final state. */
+  /** Renders of the tenant not in a final state, a batch's still committing included. */
   long inFlight(String tenant) {
     AtomicLong n = openByTenant.get(tenant);
     return n == null ? 0 : n.get();
@@ -219,7 +292,7 @@ final class StatusView {
       for (String id : ids.idsOf(batchId + "-")) {
         RenderStatus s = byId.get(id);
         // an id of the batch's form need not belong to it (a producer other than ingest)
-        if (s != null && batchId.equals(s.getBatchId())) {
+        if (s != null && batchId.equals(s.getBatchId()) && shown(s)) {
           out.add(s);
         }
       }
@@ -245,7 +318,7 @@ final class StatusView {
         cursor,
         id -> {
           RenderStatus s = byId.get(id);
-          if (s != null && filter.test(s)) {
+          if (s != null && shown(s) && filter.test(s)) {
             out.add(s);
           }
           return out.size() < limit;

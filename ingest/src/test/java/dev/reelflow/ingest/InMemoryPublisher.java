@@ -15,6 +15,12 @@ final class InMemoryPublisher implements EventPublisher {
   /** Records that were sent into transactions that were then aborted. */
   volatile int abortedRecords;
 
+  /** Runs inside each commit, before it succeeds or (with {@link #failingCommits}) fails. */
+  volatile Runnable duringCommit = () -> {};
+
+  /** While set, sends succeed and commits fail, as a broker lost between the two would. */
+  volatile boolean failingCommits;
+
   /** While set, single records are kept but their acknowledgements wait for {@link #ack}. */
   volatile boolean holdingAcks;
 
@@ -76,7 +82,8 @@ final class InMemoryPublisher implements EventPublisher {
 
       @Override
       public void commit() throws PublishException {
-        if (failing) {
+        duringCommit.run();
+        if (failing || failingCommits) {
           close();
           throw new PublishException("emulated Kafka outage", null);
         }

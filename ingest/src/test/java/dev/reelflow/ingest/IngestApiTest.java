@@ -19,6 +19,7 @@ import dev.reelflow.schemas.avro.Stage;
 import dev.reelflow.schemas.avro.UpscaleTarget;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -429,6 +430,37 @@ class IngestApiTest {
     assertThat(publisher.abortedRecords - abortedRecords).isEqualTo(10);
     assertThat(publisher.transactions).isEqualTo(transactions);
     assertThat(publisher.size()).isZero();
+  }
+
+  @Test
+  void aBatchsRendersAreReadableOnlyOnceItsTransactionCommitted() {
+    StatusView view = server.services().statuses();
+    long inFlight = view.inFlight("acme");
+    int listed = view.list("acme", null, Integer.MAX_VALUE, st -> true).size();
+    List<Integer> seenDuringCommit = new ArrayList<>();
+    publisher.duringCommit =
+        () -> {
+          // recorded by now (counted against the quota), but not readable before the commit
+          assertThat(view.inFlight("acme")).isEqualTo(inFlight + 4);
+          seenDuringCommit.add(
+              view.list("acme", null, Integer.MAX_VALUE, st -> true).size() - listed);
+        };
+    publisher.failingCommits = true;
+    try {
+      assertProblem(a.post("/v1/batches", "application/x-ndjson", rows(4, "")), 503);
+    } finally {
+      publisher.failingCommits = false;
+    }
+    assertThat(view.inFlight("acme")).isEqualTo(inFlight);
+
+    ApiClient.Answer ok = a.post("/v1/batches", "application/x-ndjson", rows(4, ""));
+    publisher.duringCommit = () -> {};
+    assertThat(ok.status()).isEqualTo(202);
+    assertThat(seenDuringCommit).containsExactly(0, 0);
+    String batchId = ok.json().get("batchId").asText();
+    assertThat(view.batch("acme", batchId)).hasSize(4);
+    assertThat(a.get("/v1/batches/" + batchId).json().get("count").asInt()).isEqualTo(4);
+    assertThat(view.inFlight("acme")).isEqualTo(inFlight + 4);
   }
 
   @Test

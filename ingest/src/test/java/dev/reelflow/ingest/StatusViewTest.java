@@ -155,4 +155,43 @@ class StatusViewTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("one tenant");
   }
+
+  @Test
+  void aStagedBatchIsCountedButHiddenUntilShownAndGoneWhenDiscarded() {
+    StatusView view = new StatusView();
+    List<RenderStatus> heard = new ArrayList<>();
+    view.addListener((prev, cur, live) -> heard.add(cur));
+    List<RenderRequest> rows = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      RenderRequest r = request();
+      r.setRequestId(Ids.batchRow("b-x", i));
+      rows.add(r);
+    }
+    StatusView.Staged staged = view.stage("b-x", rows);
+    assertThat(view.inFlight("acme")).isEqualTo(3);
+    assertThat(view.get("acme", "b-x-000000")).isEmpty();
+    assertThat(view.batch("acme", "b-x")).isEmpty();
+    assertThat(view.list("acme", null, 10, st -> true)).isEmpty();
+    assertThat(heard).isEmpty();
+    assertThatThrownBy(() -> view.stage("b-x", rows)).isInstanceOf(IllegalStateException.class);
+
+    staged.show();
+    assertThat(view.get("acme", "b-x-000000")).isPresent();
+    assertThat(view.list("acme", null, 10, st -> true)).hasSize(3);
+    assertThat(heard).extracting(RenderStatus::getRequestId).hasSize(3);
+    assertThatThrownBy(staged::discard).isInstanceOf(IllegalStateException.class);
+
+    List<RenderRequest> others = new ArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      RenderRequest r = request();
+      r.setRequestId(Ids.batchRow("b-y", i));
+      r.setBatchId("b-y");
+      others.add(r);
+    }
+    view.stage("b-y", others).discard();
+    assertThat(view.inFlight("acme")).isEqualTo(3);
+    assertThat(view.size()).isEqualTo(3);
+    assertThat(view.batch("acme", "b-y")).isEmpty();
+    assertThat(heard).hasSize(3);
+  }
 }
