@@ -184,15 +184,19 @@ final class StatusView {
       }
       added.add(s);
       ids.add(s.getRequestId());
-      if (s.getBatchId() != null && !RenderIdIndex.isRowOf(s.getRequestId(), s.getBatchId())) {
-        foreignBatchRows
-            .computeIfAbsent(s.getBatchId(), b -> ConcurrentHashMap.newKeySet())
-            .add(s.getRequestId());
-      }
+      addIfForeignBatchRow(s);
     }
     byTenant.computeIfAbsent(tenant, t -> new RenderIdIndex()).addAll(ids);
     open(tenant).addAndGet(added.size()); // ACCEPTED is not final
     return added;
+  }
+
+  private void addIfForeignBatchRow(RenderStatus s) {
+    if (s.getBatchId() != null && !RenderIdIndex.isRowOf(s.getRequestId(), s.getBatchId())) {
+      foreignBatchRows
+          .computeIfAbsent(s.getBatchId(), b -> ConcurrentHashMap.newKeySet())
+          .add(s.getRequestId());
+    }
   }
 
   private void notifyAdded(List<RenderStatus> added) {
@@ -250,11 +254,7 @@ final class StatusView {
     // again on every update searched the tenant's sorted set for nothing).
     if (old == null) {
       byTenant.computeIfAbsent(s.getTenant(), t -> new RenderIdIndex()).add(s.getRequestId());
-      if (s.getBatchId() != null && !RenderIdIndex.isRowOf(s.getRequestId(), s.getBatchId())) {
-        foreignBatchRows
-            .computeIfAbsent(s.getBatchId(), b -> ConcurrentHashMap.newKeySet())
-            .add(s.getRequestId());
-      }
+      addIfForeignBatchRow(s);
     }
     boolean wasOpen = old != null && !Vocabulary.isTerminal(old.getState());
     boolean isOpen = !Vocabulary.isTerminal(s.getState());

@@ -203,27 +203,42 @@ public final class IngestSuite implements BenchSuite {
     }
   }
 
-  /** The JIT's work inside the timed batch blocks and their producer blocks. */
+  /**
+   * One timed block, started from a collected heap: its wall seconds (as the block measured them),
+   * the whole process's CPU and the JIT's work inside it.
+   */
+  private record Block(double seconds, long cpuNanos, long jitMillis) {
+    interface Timed {
+      double seconds() throws Exception;
+    }
+
+    static Block measure(Timed block) throws Exception {
+      System.gc();
+      long j0 = JitWarmup.compilerMillis();
+      long c0 = processCpuNanos();
+      double seconds = block.seconds();
+      return new Block(seconds, processCpuNanos() - c0, JitWarmup.compilerMillis() - j0);
+    }
+  }
+
+  /** The JIT's work inside the timed batch blocks and inside their producer blocks. */
   private static final class TimedJit {
     private long ingestJit;
-    private long ingestWall;
+    private long ingestMillis;
     private long plainJit;
-    private long plainWall;
+    private long plainMillis;
 
-    void add(boolean ingest, long jitMillis, double seconds) {
-      if (ingest) {
-        ingestJit += jitMillis;
-        ingestWall += Math.round(seconds * 1000);
-      } else {
-        plainJit += jitMillis;
-        plainWall += Math.round(seconds * 1000);
-      }
+    void add(Block ingest, Block plain) {
+      ingestJit += ingest.jitMillis();
+      ingestMillis += Math.round(ingest.seconds() * 1000);
+      plainJit += plain.jitMillis();
+      plainMillis += Math.round(plain.seconds() * 1000);
     }
 
     String describe() {
       return String.format(
           "%s inside the timed blocks: batches %d ms in %d ms, producer %d ms in %d ms",
-          JitWarmup.measure(), ingestJit, ingestWall, plainJit, plainWall);
+          JitWarmup.measure(), ingestJit, ingestMillis, plainJit, plainMillis);
     }
   }
 
@@ -289,20 +304,11 @@ public final class IngestSuite implements BenchSuite {
       Params p)
       throws Exception {
     int rows = p.batches() * p.batchRows();
-    System.gc();
-    long j0 = JitWarmup.compilerMillis();
-    long c0 = processCpuNanos();
-    double batchSeconds = batches(load, type, body, p.batches());
-    long batchCpu = processCpuNanos() - c0;
-    jit.add(true, JitWarmup.compilerMillis() - j0, batchSeconds);
-    System.gc();
-    j0 = JitWarmup.compilerMillis();
-    c0 = processCpuNanos();
-    double plainSeconds = pipelined(producer, rows);
-    long plainCpu = processCpuNanos() - c0;
-    jit.add(false, JitWarmup.compilerMillis() - j0, plainSeconds);
-    figures.rate().add(rows / batchSeconds, rows / plainSeconds);
-    figures.cpu().add(batchCpu / 1e6 / rows * 1000, plainCpu / 1e6 / rows * 1000);
+    Block ingest = Block.measure(() -> batches(load, type, body, p.batches()));
+    Block plain = Block.measure(() -> pipelined(producer, rows));
+    jit.add(ingest, plain);
+    figures.rate().add(rows / ingest.seconds(), rows / plain.seconds());
+    figures.cpu().add(ingest.cpuNanos() / 1e6 / rows * 1000, plain.cpuNanos() / 1e6 / rows * 1000);
   }
 
   private static long processCpuNanos() {
